@@ -1,0 +1,3 @@
+//! Storage backends: each implements [`crate::store::Store`] with its own SQL.
+
+pub mod sqlite;

@@ -1,0 +1,248 @@
+//! [`Store`] on a SQLite connection.
+
+use crate::store::{DbStats, Entry, KeyType, ScanPage, Store, StoreResult, Ttl};
+use bytes::Bytes;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// A store over one SQLite connection, for the duration of one batch.
+pub struct SqliteStore<'a> {
+    conn: &'a Connection,
+    now: i64,
+    /// Last version handed out; writes take the next one. None on readers.
+    version: Option<&'a mut i64>,
+}
+
+impl<'a> SqliteStore<'a> {
+    /// A store that can write (the writer's connection, inside a transaction).
+    pub fn writer(conn: &'a Connection, now: i64, version: &'a mut i64) -> Self {
+        SqliteStore { conn, now, version: Some(version) }
+    }
+
+    /// A read-only store.
+    pub fn reader(conn: &'a Connection, now: i64) -> Self {
+        SqliteStore { conn, now, version: None }
+    }
+
+    pub fn set_now(&mut self, now: i64) {
+        self.now = now;
+    }
+
+    fn next_version(&mut self) -> i64 {
+        let v = self.version.as_mut().expect("write on a read-only store");
+        **v += 1;
+        **v
+    }
+
+    fn live(&self, expire_at: Option<i64>) -> bool {
+        expire_at.is_none_or(|t| t > self.now)
+    }
+
+    /// The row for (db, key), live or not: (id, type, expire_at).
+    fn row(&self, db: u32, key: &[u8]) -> StoreResult<Option<(i64, KeyType, Option<i64>)>> {
+        let mut st = self.conn.prepare_cached("SELECT id, type, expire_at FROM rkey WHERE db=?1 AND key=?2")?;
+        Ok(st
+            .query_row(params![db, key], |r| Ok((r.get(0)?, KeyType::from_i64(r.get(1)?), r.get(2)?)))
+            .optional()?)
+    }
+
+    /// Deletes the value rows of a collection key (strings keep their value in rkey).
+    fn clear_value(&self, _id: i64, kind: KeyType) -> StoreResult<()> {
+        match kind {
+            KeyType::String => Ok(()),
+            // Collection tables arrive with their types.
+            _ => Ok(()),
+        }
+    }
+
+    /// Deletes the row for (db, key) whatever its state; returns whether it was live.
+    fn remove(&mut self, db: u32, key: &[u8]) -> StoreResult<bool> {
+        let Some((id, kind, exp)) = self.row(db, key)? else { return Ok(false) };
+        self.clear_value(id, kind)?;
+        self.conn.prepare_cached("DELETE FROM rkey WHERE id=?1")?.execute([id])?;
+        Ok(self.live(exp))
+    }
+}
+
+impl Store for SqliteStore<'_> {
+    fn now(&self) -> i64 {
+        self.now
+    }
+
+    fn get(&mut self, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
+        let mut st =
+            self.conn.prepare_cached("SELECT id, type, expire_at, version, value FROM rkey WHERE db=?1 AND key=?2")?;
+        let e = st
+            .query_row(params![db, key], |r| {
+                Ok(Entry {
+                    id: r.get(0)?,
+                    kind: KeyType::from_i64(r.get(1)?),
+                    expire_at: r.get(2)?,
+                    version: r.get(3)?,
+                    value: r.get::<_, Option<Vec<u8>>>(4)?.map(Bytes::from),
+                })
+            })
+            .optional()?;
+        Ok(e.filter(|e| self.live(e.expire_at)))
+    }
+
+    fn scan(&mut self, db: u32, cursor: u64, count: usize, kind: Option<KeyType>) -> StoreResult<ScanPage> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, key FROM rkey WHERE db=?1 AND id>?2 AND (expire_at IS NULL OR expire_at>?3)
+             AND (?4 IS NULL OR type=?4) ORDER BY id LIMIT ?5",
+        )?;
+        let mut page = ScanPage::default();
+        let kind = kind.map(|k| k as i64);
+        let rows = st.query_map(params![db, cursor as i64, self.now, kind, count as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        let mut last = 0;
+        for row in rows {
+            let (id, key) = row?;
+            last = id;
+            page.keys.push(Bytes::from(key));
+        }
+        page.cursor = if page.keys.len() < count { 0 } else { last as u64 };
+        Ok(page)
+    }
+
+    fn dbsize(&mut self, db: u32) -> StoreResult<u64> {
+        let all: i64 = self.conn.prepare_cached("SELECT count(*) FROM rkey WHERE db=?1")?.query_row([db], |r| r.get(0))?;
+        let dead: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM rkey WHERE expire_at<=?2 AND db=?1")?
+            .query_row(params![db, self.now], |r| r.get(0))?;
+        Ok((all - dead).max(0) as u64)
+    }
+
+    fn random_key(&mut self, db: u32) -> StoreResult<Option<Bytes>> {
+        let (lo, hi): (Option<i64>, Option<i64>) =
+            self.conn.prepare_cached("SELECT min(id), max(id) FROM rkey")?.query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (Some(lo), Some(hi)) = (lo, hi) else { return Ok(None) };
+        let mut st = self.conn.prepare_cached(
+            "SELECT key FROM rkey WHERE db=?1 AND id>=?2 AND (expire_at IS NULL OR expire_at>?3) ORDER BY id LIMIT 1",
+        )?;
+        for _ in 0..3 {
+            let start = lo + (crate::util::random_u64() % (hi - lo + 1) as u64) as i64;
+            if let Some(k) = st.query_row(params![db, start, self.now], |r| r.get::<_, Vec<u8>>(0)).optional()? {
+                return Ok(Some(Bytes::from(k)));
+            }
+        }
+        Ok(st.query_row(params![db, lo, self.now], |r| r.get::<_, Vec<u8>>(0)).optional()?.map(Bytes::from))
+    }
+
+    fn stats(&mut self) -> StoreResult<Vec<(u32, DbStats)>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT db, count(*), count(expire_at) FROM rkey WHERE expire_at IS NULL OR expire_at>?1 GROUP BY db ORDER BY db",
+        )?;
+        let rows = st.query_map([self.now], |r| {
+            Ok((r.get::<_, u32>(0)?, DbStats { keys: r.get::<_, i64>(1)? as u64, expires: r.get::<_, i64>(2)? as u64 }))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn set_string(&mut self, db: u32, key: &[u8], value: &[u8], ttl: Ttl) -> StoreResult<()> {
+        let version = self.next_version();
+        match self.row(db, key)? {
+            Some((id, kind, exp)) => {
+                if kind != KeyType::String {
+                    self.clear_value(id, kind)?;
+                }
+                let exp = match ttl {
+                    Ttl::Persist => None,
+                    Ttl::Keep => exp.filter(|&t| t > self.now),
+                    Ttl::At(t) => Some(t),
+                };
+                self.conn
+                    .prepare_cached("UPDATE rkey SET type=0, value=?1, expire_at=?2, version=?3 WHERE id=?4")?
+                    .execute(params![value, exp, version, id])?;
+            }
+            None => {
+                let exp = match ttl {
+                    Ttl::At(t) => Some(t),
+                    _ => None,
+                };
+                self.conn
+                    .prepare_cached("INSERT INTO rkey (db, key, type, expire_at, version, value) VALUES (?1, ?2, 0, ?3, ?4, ?5)")?
+                    .execute(params![db, key, exp, version, value])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn delete(&mut self, db: u32, key: &[u8]) -> StoreResult<bool> {
+        self.remove(db, key)
+    }
+
+    fn set_expire(&mut self, db: u32, key: &[u8], at: Option<i64>) -> StoreResult<bool> {
+        let version = self.next_version();
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE rkey SET expire_at=?1, version=?2 WHERE db=?3 AND key=?4 AND (expire_at IS NULL OR expire_at>?5)",
+            )?
+            .execute(params![at, version, db, key, self.now])?;
+        Ok(n > 0)
+    }
+
+    fn rename(&mut self, db: u32, src: &[u8], dst: &[u8]) -> StoreResult<()> {
+        if src == dst {
+            return Ok(());
+        }
+        let Some((id, _, _)) = self.row(db, src)? else { return Ok(()) };
+        self.remove(db, dst)?;
+        let version = self.next_version();
+        self.conn.prepare_cached("UPDATE rkey SET key=?1, version=?2 WHERE id=?3")?.execute(params![dst, version, id])?;
+        Ok(())
+    }
+
+    fn copy(&mut self, db: u32, src: &[u8], dst_db: u32, dst: &[u8]) -> StoreResult<()> {
+        let Some(e) = self.get(db, src)? else { return Ok(()) };
+        self.remove(dst_db, dst)?;
+        let version = self.next_version();
+        self.conn
+            .prepare_cached("INSERT INTO rkey (db, key, type, expire_at, version, value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+            .execute(params![dst_db, dst, e.kind as i64, e.expire_at, version, e.value.as_deref()])?;
+        Ok(())
+    }
+
+    fn move_key(&mut self, db: u32, key: &[u8], dst_db: u32) -> StoreResult<()> {
+        let Some((id, _, _)) = self.row(db, key)? else { return Ok(()) };
+        self.remove(dst_db, key)?;
+        let version = self.next_version();
+        self.conn.prepare_cached("UPDATE rkey SET db=?1, version=?2 WHERE id=?3")?.execute(params![dst_db, version, id])?;
+        Ok(())
+    }
+
+    fn flush(&mut self, db: Option<u32>) -> StoreResult<()> {
+        match db {
+            Some(db) => self.conn.prepare_cached("DELETE FROM rkey WHERE db=?1")?.execute([db])?,
+            None => self.conn.prepare_cached("DELETE FROM rkey")?.execute([])?,
+        };
+        Ok(())
+    }
+
+    fn swap_db(&mut self, a: u32, b: u32) -> StoreResult<()> {
+        if a == b {
+            return Ok(());
+        }
+        let version = self.next_version();
+        let mut st = self.conn.prepare_cached("UPDATE rkey SET db=?1, version=?3 WHERE db=?2")?;
+        st.execute(params![-1, a, version])?;
+        st.execute(params![a, b, version])?;
+        st.execute(params![b, -1, version])?;
+        Ok(())
+    }
+
+    fn purge_expired(&mut self, limit: usize) -> StoreResult<usize> {
+        let mut st = self.conn.prepare_cached(
+            "DELETE FROM rkey WHERE id IN (SELECT id FROM rkey WHERE expire_at<=?1 LIMIT ?2) RETURNING id, type",
+        )?;
+        let rows: Vec<(i64, i64)> =
+            st.query_map(params![self.now, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        drop(st);
+        for (id, kind) in &rows {
+            self.clear_value(*id, KeyType::from_i64(*kind))?;
+        }
+        Ok(rows.len())
+    }
+}

@@ -1,0 +1,82 @@
+//! Redis commands: the command table, argument helpers, and one module per family.
+//!
+//! A command is a function `fn(&mut Ctx, &[Bytes]) -> CmdResult` (arguments
+//! include the command name at index 0) registered in its module's `COMMANDS`
+//! list with the kind of access it needs. Its arity, flags, key positions and
+//! documentation come from Redis's own metadata ([`table`]).
+
+pub mod args;
+pub mod connection;
+pub mod keys;
+pub mod strings;
+pub mod table;
+
+use crate::resp::Reply;
+use crate::store::{Store, StoreError};
+use bytes::Bytes;
+
+pub use table::{Command, lookup};
+
+/// What a command needs to run.
+pub struct Ctx<'a> {
+    /// The selected database; `SELECT` changes it for the rest of the batch.
+    pub db: u32,
+    /// Protocol version of the client (2 or 3), for replies that differ.
+    pub proto: u8,
+    /// Number of databases (`--databases`).
+    pub databases: u32,
+    pub store: &'a mut dyn Store,
+}
+
+impl Ctx<'_> {
+    pub fn now(&self) -> i64 {
+        self.store.now()
+    }
+}
+
+/// An error while running a command.
+#[derive(Debug, Clone)]
+pub enum CmdError {
+    /// A Redis error reply, with its code (`"ERR syntax error"`, `"WRONGTYPE ..."`).
+    Reply(String),
+    /// The storage layer failed; the batch is retried or the client told.
+    Store(StoreError),
+}
+
+impl From<StoreError> for CmdError {
+    fn from(e: StoreError) -> Self {
+        CmdError::Store(e)
+    }
+}
+
+pub type CmdResult = Result<Reply, CmdError>;
+
+/// Shorthand for an error reply.
+pub fn err<T>(msg: impl Into<String>) -> Result<T, CmdError> {
+    Err(CmdError::Reply(msg.into()))
+}
+
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+pub const SYNTAX: &str = "ERR syntax error";
+pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+
+pub type CommandFn = fn(&mut Ctx, &[Bytes]) -> CmdResult;
+
+/// How a command is run.
+#[derive(Clone, Copy)]
+pub enum Handler {
+    /// Reads keys: runs on a read connection (or in the writer when batched with writes).
+    Read(CommandFn),
+    /// Writes keys: runs in the writer's transaction.
+    Write(CommandFn),
+    /// Needs no storage (PING, ECHO, SELECT, TIME, ...).
+    Pure(CommandFn),
+    /// Needs the client or the server (CLIENT, CONFIG, INFO, HELLO, ...): run by the server layer.
+    Server,
+}
+
+/// Every implemented command, by module.
+pub fn all() -> impl Iterator<Item = &'static (&'static str, Handler)> {
+    [connection::COMMANDS, keys::COMMANDS, strings::COMMANDS, crate::server::commands::COMMANDS].into_iter().flatten()
+}

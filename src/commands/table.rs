@@ -1,0 +1,249 @@
+//! The command table: Redis's metadata for every command redsql implements.
+//!
+//! `redis-commands.resp` holds the raw RESP3 replies of `COMMAND INFO` and
+//! `COMMAND DOCS` from a real Redis 7.0 (regenerate it with
+//! `tools/gen_command_table.py`). At start-up it is joined with the handlers
+//! that the command modules register, keeping only implemented commands and
+//! subcommands, so `COMMAND`, `COMMAND DOCS`, arity checks, flags and key
+//! positions all say exactly what Redis says about what redsql does.
+
+use super::{Handler, all};
+use crate::resp::{Reply, value};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+static DATA: &[u8] = include_bytes!("redis-commands.resp");
+
+/// One command (or subcommand, named `parent|sub`).
+pub struct Command {
+    /// Lowercase full name: `get`, `client|setname`.
+    pub name: String,
+    /// Redis arity: N exactly, or -N for at least N (the name counts).
+    pub arity: i64,
+    pub flags: Vec<String>,
+    pub first_key: i64,
+    pub last_key: i64,
+    pub key_step: i64,
+    pub handler: Handler,
+    /// The `COMMAND INFO` entry (subcommands limited to implemented ones).
+    pub info: Reply,
+    /// The `COMMAND DOCS` value (subcommands limited to implemented ones).
+    pub docs: Reply,
+    /// Implemented subcommands, by lowercase name (without the parent prefix).
+    pub subcommands: HashMap<Vec<u8>, Command>,
+    pub write: bool,
+    pub readonly: bool,
+    pub fast: bool,
+    pub noscript: bool,
+    pub no_auth: bool,
+    pub no_multi: bool,
+    pub pubsub: bool,
+    pub blocking: bool,
+    pub loading: bool,
+}
+
+impl Command {
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.flags.iter().any(|f| f == flag)
+    }
+
+    /// True if `argc` arguments (including the name) satisfy the arity.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let a = self.arity;
+        (a >= 0 && argc as i64 == a) || (a < 0 && argc as i64 >= -a)
+    }
+
+    /// The name as Redis prints it in errors (`client|setname`).
+    pub fn display_name(&self) -> &str {
+        &self.name
+    }
+
+    /// Positions of key arguments in `args` according to first/last/step.
+    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
+        if self.first_key <= 0 || argc == 0 {
+            return Vec::new();
+        }
+        let last = if self.last_key < 0 { argc as i64 + self.last_key } else { self.last_key.min(argc as i64 - 1) };
+        let step = self.key_step.max(1) as usize;
+        (self.first_key as usize..=last.max(0) as usize).step_by(step).filter(|&i| i < argc).collect()
+    }
+}
+
+pub struct Table {
+    commands: HashMap<Vec<u8>, Command>,
+}
+
+impl Table {
+    pub fn get(&self, name: &[u8]) -> Option<&Command> {
+        if name.len() > 64 {
+            return None;
+        }
+        let mut lower = [0u8; 64];
+        let lower = &mut lower[..name.len()];
+        lower.copy_from_slice(name);
+        lower.make_ascii_lowercase();
+        self.commands.get(&lower[..])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Command> {
+        self.commands.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.commands.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.commands.is_empty()
+    }
+}
+
+/// The table, built on first use.
+pub fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(build)
+}
+
+/// Looks a command up by name, case-insensitively.
+pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+    table().get(name)
+}
+
+fn build() -> Table {
+    let (info, used) = value::parse(DATA).expect("command info data");
+    let (docs, _) = value::parse(&DATA[used..]).expect("command docs data");
+    let Reply::Array(infos) = info else { panic!("command info is an array") };
+    let Reply::Map(docs) = docs else { panic!("command docs is a map") };
+    let docs: HashMap<Vec<u8>, Reply> = docs.into_iter().filter_map(|(k, v)| Some((bytes_of(&k)?.to_vec(), v))).collect();
+    let infos: HashMap<Vec<u8>, Reply> =
+        infos.into_iter().filter_map(|e| Some((bytes_of(array(&e)?.first()?)?.to_vec(), e))).collect();
+
+    let handlers: HashMap<&str, Handler> = all().map(|(n, h)| (*n, *h)).collect();
+    let mut commands = HashMap::new();
+    for (name, handler) in &handlers {
+        if name.contains('|') {
+            continue;
+        }
+        let info = infos.get(name.as_bytes()).unwrap_or_else(|| panic!("no Redis metadata for command {name}"));
+        let doc = docs.get(name.as_bytes()).cloned().unwrap_or(Reply::Map(vec![]));
+        commands.insert(name.as_bytes().to_vec(), make(info, doc, *handler, &handlers));
+    }
+    // Containers whose subcommands are implemented but which have no handler of their own.
+    for name in handlers.keys() {
+        if let Some((parent, _)) = name.split_once('|') {
+            if !commands.contains_key(parent.as_bytes()) {
+                let info = infos.get(parent.as_bytes()).unwrap_or_else(|| panic!("no Redis metadata for {parent}"));
+                let doc = docs.get(parent.as_bytes()).cloned().unwrap_or(Reply::Map(vec![]));
+                commands.insert(parent.as_bytes().to_vec(), make(info, doc, Handler::Server, &handlers));
+            }
+        }
+    }
+    Table { commands }
+}
+
+fn make(info: &Reply, docs: Reply, handler: Handler, handlers: &HashMap<&str, Handler>) -> Command {
+    let fields = array(info).expect("info entry");
+    let name = String::from_utf8_lossy(bytes_of(&fields[0]).unwrap()).to_lowercase();
+    let int = |i: usize| match fields.get(i) {
+        Some(Reply::Int(n)) => *n,
+        _ => 0,
+    };
+    let flags: Vec<String> =
+        array(&fields[2]).unwrap_or(&[]).iter().filter_map(bytes_of).map(|b| String::from_utf8_lossy(b).into()).collect();
+
+    // Subcommands: only the implemented ones.
+    let mut subcommands = HashMap::new();
+    let mut info_fields = fields.to_vec();
+    if let Some(subs) = fields.get(9).and_then(array) {
+        let mut kept = Vec::new();
+        for sub in subs {
+            let sub_name = String::from_utf8_lossy(bytes_of(&array(sub).unwrap()[0]).unwrap()).to_lowercase();
+            if let Some(h) = handlers.get(sub_name.as_str()) {
+                let sub_docs = subcommand_docs(&docs, &sub_name);
+                let cmd = make(sub, sub_docs, *h, handlers);
+                let short = sub_name.split_once('|').map(|(_, s)| s).unwrap_or(&sub_name);
+                subcommands.insert(short.as_bytes().to_vec(), cmd);
+                kept.push(sub.clone());
+            }
+        }
+        info_fields[9] = Reply::Array(kept);
+    }
+    let docs = filter_doc_subcommands(docs, handlers);
+    let has = |f: &str| flags.iter().any(|x| x == f);
+    Command {
+        arity: int(1),
+        first_key: int(3),
+        last_key: int(4),
+        key_step: int(5),
+        handler,
+        info: Reply::Array(info_fields),
+        docs,
+        subcommands,
+        write: has("write"),
+        readonly: has("readonly"),
+        fast: has("fast"),
+        noscript: has("noscript"),
+        no_auth: has("no_auth"),
+        no_multi: has("no_multi"),
+        pubsub: has("pubsub"),
+        blocking: has("blocking"),
+        loading: has("loading"),
+        flags,
+        name,
+    }
+}
+
+fn subcommand_docs(parent_docs: &Reply, full_name: &str) -> Reply {
+    if let Reply::Map(pairs) = parent_docs {
+        for (k, v) in pairs {
+            if bytes_of(k) == Some(&b"subcommands"[..]) {
+                if let Reply::Map(subs) = v {
+                    for (sk, sv) in subs {
+                        if bytes_of(sk).map(|b| b.eq_ignore_ascii_case(full_name.as_bytes())) == Some(true) {
+                            return sv.clone();
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Reply::Map(vec![])
+}
+
+fn filter_doc_subcommands(docs: Reply, handlers: &HashMap<&str, Handler>) -> Reply {
+    let Reply::Map(pairs) = docs else { return docs };
+    Reply::Map(
+        pairs
+            .into_iter()
+            .map(|(k, v)| {
+                if bytes_of(&k) == Some(&b"subcommands"[..]) {
+                    let Reply::Map(subs) = v else { return (k, v) };
+                    let kept = subs
+                        .into_iter()
+                        .filter(|(sk, _)| {
+                            bytes_of(sk).map(|b| handlers.contains_key(String::from_utf8_lossy(b).to_lowercase().as_str()))
+                                == Some(true)
+                        })
+                        .collect();
+                    (k, Reply::Map(kept))
+                } else {
+                    (k, v)
+                }
+            })
+            .collect(),
+    )
+}
+
+fn array(r: &Reply) -> Option<&[Reply]> {
+    match r {
+        Reply::Array(a) | Reply::Set(a) => Some(a),
+        _ => None,
+    }
+}
+
+pub fn bytes_of(r: &Reply) -> Option<&[u8]> {
+    match r {
+        Reply::Bulk(b) | Reply::Status(b) | Reply::Verbatim(b) => Some(b),
+        _ => None,
+    }
+}

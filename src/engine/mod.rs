@@ -1,0 +1,249 @@
+//! The engine: runs batches of commands against the backend.
+//!
+//! * **Writes are group-committed.** One writer thread owns the write
+//!   connection. It drains every pending job from every connection, runs them
+//!   in one transaction, commits once, then answers them all. Throughput grows
+//!   with the number of concurrent clients instead of being bounded by commits.
+//! * **Reads never write** and run on a pool of read connections (WAL
+//!   snapshots), in parallel with the writer. Expired keys are filtered by time;
+//!   the writer's sweeper deletes them in small batches between write batches.
+//! * A job is the run of consecutive commands a client sent together
+//!   (a pipeline, or a MULTI/EXEC block). Its commands run in order, so a
+//!   client's reads never overtake its own earlier writes: a job with any
+//!   write goes to the writer whole.
+
+mod writer;
+
+use crate::backend::sqlite::{self, Location, SqliteStore, Sync};
+use crate::commands::{CmdError, Command, Ctx, Handler};
+use crate::resp::Reply;
+use crate::store::{Store, StoreError};
+use crate::util::now_ms;
+use bytes::Bytes;
+use rusqlite::Connection;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// `path/to/file.db` or `:memory:`.
+    pub location: String,
+    pub databases: u32,
+    pub sync: Sync,
+    /// Read connections in the pool (file databases).
+    pub readers: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { location: ":memory:".into(), databases: 16, sync: Sync::Normal, readers: 4 }
+    }
+}
+
+/// One command ready to run: its table entry and its arguments (name included).
+#[derive(Clone)]
+pub struct Call {
+    pub cmd: &'static Command,
+    pub args: Vec<Bytes>,
+}
+
+/// A sequence of commands from one client, run in order.
+pub struct Batch {
+    pub db: u32,
+    pub proto: u8,
+    pub calls: Vec<Call>,
+}
+
+/// The result of a batch: one reply per call, and the selected database afterwards.
+#[derive(Debug)]
+pub struct Outcome {
+    pub replies: Vec<Reply>,
+    pub db: u32,
+}
+
+pub(crate) struct Job {
+    batch: Batch,
+    done: tokio::sync::oneshot::Sender<Outcome>,
+}
+
+/// What the writer thread receives.
+pub(crate) enum Msg {
+    Job(Job),
+    /// Finish: everything sent before has been committed; checkpoint and exit.
+    Stop,
+}
+
+struct Shared {
+    readers: Mutex<Vec<Connection>>,
+    location: Location,
+    databases: u32,
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// A handle to the engine; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+    sender: mpsc::Sender<Msg>,
+}
+
+impl Engine {
+    /// Opens the database (creating and migrating the schema) and starts the writer.
+    pub fn open(opts: &EngineOptions) -> Result<Engine, StoreError> {
+        let location = Location::parse(&opts.location);
+        let conn = sqlite::open_writer(&location, opts.sync)?;
+        let version = sqlite::max_version(&conn)?;
+        let mut readers = Vec::new();
+        if let Some(path) = &location.path {
+            for _ in 0..opts.readers {
+                readers.push(sqlite::open_reader(path)?);
+            }
+        }
+        let (tx, rx) = mpsc::channel::<Msg>();
+        let databases = opts.databases;
+        let handle = std::thread::Builder::new()
+            .name("redsql-writer".into())
+            .spawn(move || writer::run(conn, rx, version, databases))
+            .map_err(|e| StoreError(format!("cannot start writer thread: {e}")))?;
+        let shared = Arc::new(Shared {
+            readers: Mutex::new(readers),
+            location,
+            databases,
+            writer_thread: Mutex::new(Some(handle)),
+        });
+        Ok(Engine { shared, sender: tx })
+    }
+
+    pub fn databases(&self) -> u32 {
+        self.shared.databases
+    }
+
+    /// Where the data is stored (`:memory:` or a path).
+    pub fn location(&self) -> String {
+        self.shared.location.path.clone().unwrap_or_else(|| ":memory:".into())
+    }
+
+    /// How a batch must run.
+    pub fn route(&self, batch: &Batch) -> Route {
+        if self.shared.location.is_memory() {
+            // One connection: everything runs on the writer.
+            return Route::Writer;
+        }
+        let mut route = Route::Read;
+        for c in &batch.calls {
+            match c.cmd.handler {
+                Handler::Write(_) => return Route::Writer,
+                Handler::Read(_) if !c.cmd.fast => route = Route::SlowRead,
+                _ => {}
+            }
+        }
+        route
+    }
+
+    /// Runs a batch and waits for its outcome (async).
+    pub async fn run(&self, batch: Batch) -> Outcome {
+        match self.route(&batch) {
+            Route::Read => self.run_read(&batch),
+            Route::SlowRead => {
+                let engine = self.clone();
+                match tokio::task::spawn_blocking(move || engine.run_read(&batch)).await {
+                    Ok(o) => o,
+                    Err(e) => internal_error(format!("read task failed: {e}")),
+                }
+            }
+            Route::Writer => {
+                let (done, rx) = tokio::sync::oneshot::channel();
+                if self.sender.send(Msg::Job(Job { batch, done })).is_err() {
+                    return internal_error("server is shutting down".into());
+                }
+                rx.await.unwrap_or_else(|_| internal_error("writer stopped".into()))
+            }
+        }
+    }
+
+    /// Runs a batch from a thread that is not an async task (the library API).
+    pub fn run_blocking(&self, batch: Batch) -> Outcome {
+        match self.route(&batch) {
+            Route::Read | Route::SlowRead => self.run_read(&batch),
+            Route::Writer => {
+                let (done, rx) = tokio::sync::oneshot::channel();
+                if self.sender.send(Msg::Job(Job { batch, done })).is_err() {
+                    return internal_error("server is shutting down".into());
+                }
+                rx.blocking_recv().unwrap_or_else(|_| internal_error("writer stopped".into()))
+            }
+        }
+    }
+
+    fn run_read(&self, batch: &Batch) -> Outcome {
+        let conn = self.shared.readers.lock().unwrap().pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => match self.shared.location.path.as_deref().map(sqlite::open_reader) {
+                Some(Ok(c)) => c,
+                Some(Err(e)) => return internal_error(e.0),
+                None => return internal_error("no reader".into()),
+            },
+        };
+        let multi = batch.calls.len() > 1;
+        if multi {
+            let _ = conn.execute_batch("BEGIN");
+        }
+        let out = run_calls(batch, self.shared.databases, &mut SqliteStore::reader(&conn, now_ms()));
+        if multi {
+            let _ = conn.execute_batch("COMMIT");
+        }
+        self.shared.readers.lock().unwrap().push(conn);
+        out
+    }
+
+    /// Stops the writer after it has committed everything sent before, and
+    /// waits for it. Later writes fail with "server is shutting down".
+    pub fn shutdown(&self) {
+        let handle = self.shared.writer_thread.lock().unwrap().take();
+        if let Some(h) = handle {
+            let _ = self.sender.send(Msg::Stop);
+            let _ = h.join();
+        }
+    }
+}
+
+/// Where a batch runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// Fast reads (and storage-free commands): run inline on a read connection.
+    Read,
+    /// Reads that may take long (KEYS, SCAN, ...): run on a blocking thread.
+    SlowRead,
+    /// Anything that writes: the writer thread.
+    Writer,
+}
+
+fn internal_error(msg: String) -> Outcome {
+    Outcome { replies: vec![Reply::error(format!("ERR {msg}"))], db: 0 }
+}
+
+/// Runs each call in order against `store`. Storage errors become error
+/// replies here; the writer handles them itself (see `writer`).
+pub(crate) fn run_calls(batch: &Batch, databases: u32, store: &mut dyn Store) -> Outcome {
+    let mut ctx = Ctx { db: batch.db, proto: batch.proto, databases, store };
+    let replies = batch
+        .calls
+        .iter()
+        .map(|c| match call(&mut ctx, c) {
+            Ok(r) => r,
+            Err(CmdError::Reply(e)) => Reply::error(e),
+            Err(CmdError::Store(e)) => Reply::error(format!("ERR storage error: {e}")),
+        })
+        .collect();
+    Outcome { replies, db: ctx.db }
+}
+
+pub(crate) fn call(ctx: &mut Ctx, c: &Call) -> Result<Reply, CmdError> {
+    match c.cmd.handler {
+        Handler::Read(f) | Handler::Write(f) | Handler::Pure(f) => f(ctx, &c.args),
+        Handler::Server => Err(CmdError::Reply(format!("ERR '{}' cannot run here", c.cmd.name))),
+    }
+}
+

@@ -1,0 +1,197 @@
+//! The redsql server binary: `redsql [config-file] [--option value ...]`.
+
+use redsql::engine::{Engine, EngineOptions};
+use redsql::server::Server;
+use redsql::server::config::Config;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+const HELP: &str = "\
+redsql — a Redis-compatible server that stores its data in SQL (SQLite).
+
+Usage: redsql [/path/to/redsql.conf] [--option value ...]
+
+Options (Redis's names; a config file takes the same names, one per line):
+  --bind ADDR [ADDR ...]   addresses to listen on (default: 127.0.0.1 -::1;
+                           a leading '-' means: skip if unavailable)
+  --port PORT              TCP port (default 6379; 0 disables TCP)
+  --unixsocket PATH        also listen on a Unix socket
+  --unixsocketperm MODE    permissions of the Unix socket (octal, e.g. 700)
+  --db PATH|:memory:       where data lives: a SQLite file (default ./redsql.db)
+                           or :memory: (postgres://... is not supported yet)
+  --requirepass PASS       require AUTH PASS from clients
+  --databases N            number of logical databases (default 16)
+  --appendfsync MODE       durability: always (fsync every commit; survives power
+                           loss), everysec (default; survives kill -9 of redsql),
+                           no (leave flushing to the OS)
+  --maxclients N           most connected clients (default 10000)
+  --loglevel LEVEL         debug, verbose, notice (default), warning, nothing
+  --protected-mode yes|no  refuse non-loopback clients when no password is set
+  --NAME VALUE             any other Redis configuration parameter
+  -h, --help               this help
+  -v, --version            print the version
+
+Examples:
+  redsql                                  # 127.0.0.1:6379, data in ./redsql.db
+  redsql --port 6380 --db /var/lib/redsql/data.db
+  redsql --db :memory: --requirepass secret
+";
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("redsql: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Parses the command line (and config file) into the configuration.
+fn parse_args(config: &Config) -> Result<Option<()>, String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut pairs: Vec<(String, Vec<String>)> = Vec::new();
+    let mut i = 0;
+    if let Some(first) = args.first() {
+        if first == "-h" || first == "--help" {
+            print!("{HELP}");
+            return Ok(None);
+        }
+        if first == "-v" || first == "--version" {
+            println!("redsql {} (Redis {} compatible)", env!("CARGO_PKG_VERSION"), redsql::REDIS_VERSION);
+            return Ok(None);
+        }
+        if !first.starts_with("--") {
+            let text = std::fs::read_to_string(first).map_err(|e| format!("cannot read config file {first}: {e}"))?;
+            pairs.extend(parse_config_file(&text)?);
+            i = 1;
+        }
+    }
+    while i < args.len() {
+        let a = &args[i];
+        if a == "-h" || a == "--help" {
+            print!("{HELP}");
+            return Ok(None);
+        }
+        let Some(name) = a.strip_prefix("--") else {
+            return Err(format!("unexpected argument '{a}' (see --help)"));
+        };
+        let mut values = Vec::new();
+        i += 1;
+        while i < args.len() && !args[i].starts_with("--") {
+            values.push(args[i].clone());
+            i += 1;
+        }
+        if values.is_empty() {
+            return Err(format!("option --{name} needs a value (see --help)"));
+        }
+        pairs.push((name.to_string(), values));
+    }
+    for (name, values) in pairs {
+        let value = values.join(" ");
+        if name == "loglevel" {
+            redsql::log::set_level(&value)?;
+        }
+        config.set_initial(&name, &value).map_err(|e| format!("{e} (see --help)"))?;
+    }
+    Ok(Some(()))
+}
+
+fn parse_config_file(text: &str) -> Result<Vec<(String, Vec<String>)>, String> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let words = redsql::resp::request::split_args(line.as_bytes())
+            .ok_or_else(|| format!("config file line {}: unbalanced quotes", n + 1))?;
+        let mut words = words.into_iter().map(|w| String::from_utf8_lossy(&w).into_owned());
+        let name = words.next().unwrap_or_default().to_ascii_lowercase();
+        out.push((name, words.collect()));
+    }
+    Ok(out)
+}
+
+fn run() -> Result<(), String> {
+    let config = Config::new();
+    if parse_args(&config)?.is_none() {
+        return Ok(());
+    }
+    let location = config.get("db").unwrap_or_default();
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        return Err("the PostgreSQL backend is not supported yet; use a SQLite path or :memory:".into());
+    }
+    let sync = match config.get("appendfsync").as_deref() {
+        Some("always") => redsql::backend::sqlite::Sync::Full,
+        Some("no") => redsql::backend::sqlite::Sync::Off,
+        _ => redsql::backend::sqlite::Sync::Normal,
+    };
+    let databases = config.get_int("databases").unwrap_or(16) as u32;
+    let engine = Engine::open(&EngineOptions { location: location.clone(), databases, sync, ..Default::default() })
+        .map_err(|e| format!("cannot open database {location}: {e}"))?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("redsql-io")
+        .build()
+        .map_err(|e| format!("cannot start runtime: {e}"))?;
+    let server = Server::new(engine.clone(), config);
+    let result = runtime.block_on(serve(server.clone()));
+    drop(runtime);
+    engine.shutdown();
+    result
+}
+
+async fn serve(server: Arc<Server>) -> Result<(), String> {
+    let port = server.config.get_int("port").unwrap_or(6379);
+    let mut tasks = Vec::new();
+    if port > 0 {
+        let binds = server.config.get("bind").unwrap_or_default();
+        let mut bound = 0;
+        for addr in binds.split_whitespace() {
+            let (optional, addr) = match addr.strip_prefix('-') {
+                Some(a) => (true, a),
+                None => (false, addr),
+            };
+            let host = if addr == "*" { "0.0.0.0" } else { addr };
+            let sock = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+            match tokio::net::TcpListener::bind(&sock).await {
+                Ok(l) => {
+                    redsql::log::notice(&format!("Listening on {sock}"));
+                    bound += 1;
+                    tasks.push(tokio::spawn(server.clone().serve_tcp(l)));
+                }
+                Err(e) if optional => redsql::log::verbose(&format!("skipping {sock}: {e}")),
+                Err(e) => return Err(format!("cannot listen on {sock}: {e}")),
+            }
+        }
+        if bound == 0 {
+            return Err("no address to listen on (see --bind)".into());
+        }
+    }
+    if let Some(path) = server.config.get("unixsocket").filter(|p| !p.is_empty()) {
+        let _ = std::fs::remove_file(&path);
+        let l = tokio::net::UnixListener::bind(&path).map_err(|e| format!("cannot listen on {path}: {e}"))?;
+        if let Some(perm) = server.config.get("unixsocketperm").and_then(|p| u32::from_str_radix(&p, 8).ok()) {
+            if perm != 0 {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(perm));
+            }
+        }
+        redsql::log::notice(&format!("Listening on unix socket {path}"));
+        tasks.push(tokio::spawn(server.clone().serve_unix(l, path)));
+    }
+    redsql::log::notice(&format!("redsql ready: data in {}", server.engine.location()));
+    redsql::log::notice("Ready to accept connections");
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| format!("cannot install signal handler: {e}"))?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => redsql::log::warn("Received SIGINT scheduling shutdown..."),
+        _ = sigterm.recv() => redsql::log::warn("Received SIGTERM scheduling shutdown..."),
+        _ = server.shutdown.notified() => {}
+    }
+    server.request_shutdown();
+    redsql::log::notice("redsql is now ready to exit, bye bye...");
+    Ok(())
+}

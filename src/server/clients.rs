@@ -1,0 +1,117 @@
+//! The client registry: what `CLIENT LIST`, `CLIENT KILL` and INFO see.
+
+use bytes::Bytes;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+
+/// The part of a connection's state that other connections can see.
+pub struct ClientHandle {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    /// Unix ms when the connection was accepted.
+    pub created_ms: i64,
+    /// Unix ms of the last command.
+    pub last_cmd_ms: AtomicI64,
+    pub name: Mutex<Option<Bytes>>,
+    pub lib_name: Mutex<Option<Bytes>>,
+    pub lib_ver: Mutex<Option<Bytes>>,
+    pub user: Mutex<String>,
+    pub db: AtomicU32,
+    pub resp: AtomicU8,
+    /// Last command name, lowercased (`client|list` for subcommands).
+    pub last_cmd: Mutex<String>,
+    pub no_evict: AtomicBool,
+    pub no_touch: AtomicBool,
+    pub in_multi: AtomicBool,
+    pub killed: AtomicBool,
+    pub kill: Notify,
+    pub input_bytes: AtomicU64,
+}
+
+impl ClientHandle {
+    /// Asks the connection to close after its current command.
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::SeqCst);
+        self.kill.notify_one();
+    }
+
+    /// One `CLIENT LIST` / `CLIENT INFO` line (without the trailing newline).
+    pub fn describe(&self, now_ms: i64) -> String {
+        let name = self.name.lock().unwrap().clone().unwrap_or_default();
+        let lib_name = self.lib_name.lock().unwrap().clone().unwrap_or_default();
+        let lib_ver = self.lib_ver.lock().unwrap().clone().unwrap_or_default();
+        let flags = if self.in_multi.load(Ordering::Relaxed) { "x" } else { "N" };
+        format!(
+            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=1024 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            String::from_utf8_lossy(&name),
+            (now_ms - self.created_ms).max(0) / 1000,
+            (now_ms - self.last_cmd_ms.load(Ordering::Relaxed)).max(0) / 1000,
+            flags,
+            self.db.load(Ordering::Relaxed),
+            if self.in_multi.load(Ordering::Relaxed) { 0 } else { -1 },
+            self.last_cmd.lock().unwrap(),
+            self.user.lock().unwrap(),
+            self.resp.load(Ordering::Relaxed),
+            String::from_utf8_lossy(&lib_name),
+            String::from_utf8_lossy(&lib_ver),
+        )
+    }
+}
+
+/// All connected clients, by id.
+#[derive(Default)]
+pub struct Clients {
+    next_id: AtomicU64,
+    map: Mutex<BTreeMap<u64, Arc<ClientHandle>>>,
+}
+
+impl Clients {
+    pub fn register(&self, addr: String, laddr: String) -> Arc<ClientHandle> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let now = crate::util::now_ms();
+        let h = Arc::new(ClientHandle {
+            id,
+            addr,
+            laddr,
+            created_ms: now,
+            last_cmd_ms: AtomicI64::new(now),
+            name: Mutex::new(None),
+            lib_name: Mutex::new(None),
+            lib_ver: Mutex::new(None),
+            user: Mutex::new("default".into()),
+            db: AtomicU32::new(0),
+            resp: AtomicU8::new(2),
+            last_cmd: Mutex::new("NULL".into()),
+            no_evict: AtomicBool::new(false),
+            no_touch: AtomicBool::new(false),
+            in_multi: AtomicBool::new(false),
+            killed: AtomicBool::new(false),
+            kill: Notify::new(),
+            input_bytes: AtomicU64::new(0),
+        });
+        self.map.lock().unwrap().insert(id, h.clone());
+        h
+    }
+
+    pub fn unregister(&self, id: u64) {
+        self.map.lock().unwrap().remove(&id);
+    }
+
+    pub fn all(&self) -> Vec<Arc<ClientHandle>> {
+        self.map.lock().unwrap().values().cloned().collect()
+    }
+
+    pub fn get(&self, id: u64) -> Option<Arc<ClientHandle>> {
+        self.map.lock().unwrap().get(&id).cloned()
+    }
+
+    pub fn count(&self) -> usize {
+        self.map.lock().unwrap().len()
+    }
+}

@@ -1,0 +1,267 @@
+//! Commands that need the connection or the server: HELLO, AUTH, QUIT, COMMAND, ...
+//!
+//! They are registered with [`Handler::Server`] and run by the connection
+//! (outside the engine), in order with the client's other commands.
+
+use super::connection::Session;
+use crate::commands::table::{bytes_of, table};
+use crate::commands::{Command, Handler, lookup};
+use crate::resp::Reply;
+use bytes::Bytes;
+use std::sync::atomic::Ordering;
+
+pub const COMMANDS: &[(&str, Handler)] = &[
+    ("hello", Handler::Server),
+    ("auth", Handler::Server),
+    ("quit", Handler::Server),
+    ("command", Handler::Server),
+    ("command|count", Handler::Server),
+    ("command|info", Handler::Server),
+    ("command|docs", Handler::Server),
+    ("command|list", Handler::Server),
+    ("command|getkeys", Handler::Server),
+    ("command|help", Handler::Server),
+];
+
+/// Runs a server-level command.
+pub async fn run(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Reply {
+    match cmd.name.as_str() {
+        "hello" => hello(s, args),
+        "auth" => auth(s, args),
+        "quit" => {
+            s.quit = true;
+            Reply::ok()
+        }
+        "command" => Reply::Array(sorted_commands().map(|c| c.info.clone()).collect()),
+        "command|count" => Reply::Int(table().len() as i64),
+        "command|info" => command_info(args),
+        "command|docs" => command_docs(args),
+        "command|list" => command_list(args),
+        "command|getkeys" => command_getkeys(args),
+        "command|help" => help(
+            "COMMAND",
+            &[
+                "(no subcommand)",
+                "    Return details about all Redis commands.",
+                "COUNT",
+                "    Return the total number of commands in this Redis server.",
+                "LIST",
+                "    Return a list of all commands in this Redis server.",
+                "INFO [<command-name> ...]",
+                "    Return details about multiple Redis commands.",
+                "    If no command names are given, documentation details for all",
+                "    commands are returned.",
+                "DOCS [<command-name> ...]",
+                "    Return documentation details about multiple Redis commands.",
+                "    If no command names are given, documentation details for all",
+                "    commands are returned.",
+                "GETKEYS <full-command>",
+                "    Return the keys from a full Redis command.",
+                "GETKEYSANDFLAGS <full-command>",
+                "    Return the keys and the access flags from a full Redis command.",
+            ],
+        ),
+        other => Reply::error(format!("ERR command '{other}' is not available")),
+    }
+}
+
+/// A `XXX HELP` reply: the header line, the given lines, and Redis's HELP footer.
+pub fn help(name: &str, lines: &[&str]) -> Reply {
+    let mut out = vec![Reply::Status(Bytes::from(format!(
+        "{name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    )))];
+    out.extend(lines.iter().map(|l| Reply::Status(Bytes::copy_from_slice(l.as_bytes()))));
+    out.push(Reply::status("HELP"));
+    out.push(Reply::status("    Print this help."));
+    Reply::Array(out)
+}
+
+fn sorted_commands() -> impl Iterator<Item = &'static Command> {
+    let mut v: Vec<&Command> = table().iter().collect();
+    v.sort_by(|a, b| a.name.cmp(&b.name));
+    v.into_iter()
+}
+
+/// HELLO [protover [AUTH username password] [SETNAME clientname]]
+fn hello(s: &mut Session, args: &[Bytes]) -> Reply {
+    let mut proto = s.proto;
+    let mut i = 1;
+    if args.len() > 1 {
+        proto = match crate::resp::request::parse_i64(&args[1]) {
+            Some(n) if (2..=3).contains(&n) => n as u8,
+            Some(_) => return Reply::error("NOPROTO unsupported protocol version"),
+            None => return Reply::error("ERR Protocol version is not an integer or out of range"),
+        };
+        i = 2;
+    }
+    let mut setname = None;
+    let mut auth = None;
+    while i < args.len() {
+        let more = args.len() - i - 1;
+        if args[i].eq_ignore_ascii_case(b"AUTH") && more >= 2 {
+            auth = Some((args[i + 1].clone(), args[i + 2].clone()));
+            i += 3;
+        } else if args[i].eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
+            setname = Some(args[i + 1].clone());
+            i += 2;
+        } else {
+            return Reply::Error(
+                [b"ERR Syntax error in HELLO option '".as_slice(), &args[i], b"'"].concat().into(),
+            );
+        }
+    }
+    if let Some((user, pass)) = auth {
+        if let Err(e) = check_password(s, &user, &pass) {
+            return e;
+        }
+        s.authenticated = true;
+    }
+    if !s.authenticated {
+        return Reply::error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+    }
+    if let Some(name) = setname {
+        if let Err(e) = valid_client_name(&name) {
+            return e;
+        }
+        *s.client.name.lock().unwrap() = if name.is_empty() { None } else { Some(name) };
+    }
+    s.proto = proto;
+    s.client.resp.store(proto, Ordering::Relaxed);
+    Reply::Map(vec![
+        (Reply::bulk_str("server"), Reply::bulk_str("redis")),
+        (Reply::bulk_str("version"), Reply::bulk_str(crate::REDIS_VERSION)),
+        (Reply::bulk_str("proto"), Reply::Int(proto as i64)),
+        (Reply::bulk_str("id"), Reply::Int(s.client.id as i64)),
+        (Reply::bulk_str("mode"), Reply::bulk_str("standalone")),
+        (Reply::bulk_str("role"), Reply::bulk_str("master")),
+        (Reply::bulk_str("modules"), Reply::Array(vec![])),
+    ])
+}
+
+/// A client name may not contain spaces, newlines or special characters.
+pub fn valid_client_name(name: &[u8]) -> Result<(), Reply> {
+    if name.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
+        return Err(Reply::error("ERR Client names cannot contain spaces, newlines or special characters."));
+    }
+    Ok(())
+}
+
+fn check_password(s: &Session, user: &[u8], pass: &[u8]) -> Result<(), Reply> {
+    let wrong = || Reply::error("WRONGPASS invalid username-password pair or user is disabled.");
+    if user != b"default" {
+        return Err(wrong());
+    }
+    match s.server.config.requirepass() {
+        None => Ok(()),
+        Some(p) if p.as_bytes() == pass => Ok(()),
+        Some(_) => Err(wrong()),
+    }
+}
+
+/// AUTH [username] password
+fn auth(s: &mut Session, args: &[Bytes]) -> Reply {
+    if args.len() > 3 {
+        return Reply::error(crate::commands::SYNTAX);
+    }
+    let (user, pass) = if args.len() == 2 {
+        if s.server.config.requirepass().is_none() {
+            return Reply::error(
+                "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+            );
+        }
+        (&b"default"[..], &args[1][..])
+    } else {
+        (&args[1][..], &args[2][..])
+    };
+    match check_password(s, user, pass) {
+        Ok(()) => {
+            s.authenticated = true;
+            Reply::ok()
+        }
+        Err(e) => e,
+    }
+}
+
+fn command_info(args: &[Bytes]) -> Reply {
+    if args.len() == 2 {
+        return Reply::Array(sorted_commands().map(|c| c.info.clone()).collect());
+    }
+    Reply::Array(args[2..].iter().map(|n| lookup(n).map_or(Reply::NilArray, |c| c.info.clone())).collect())
+}
+
+fn command_docs(args: &[Bytes]) -> Reply {
+    let pairs = if args.len() == 2 {
+        sorted_commands().map(|c| (Reply::bulk_str(&c.name), c.docs.clone())).collect()
+    } else {
+        args[2..]
+            .iter()
+            .filter_map(|n| lookup(n).map(|c| (Reply::bulk_str(&c.name), c.docs.clone())))
+            .collect()
+    };
+    Reply::Map(pairs)
+}
+
+fn all_names() -> Vec<&'static Command> {
+    let mut out = Vec::new();
+    for c in sorted_commands() {
+        out.push(c);
+        let mut subs: Vec<&Command> = c.subcommands.values().collect();
+        subs.sort_by(|a, b| a.name.cmp(&b.name));
+        out.extend(subs);
+    }
+    out
+}
+
+/// COMMAND LIST [FILTERBY <MODULE module-name | ACLCAT category | PATTERN pattern>]
+fn command_list(args: &[Bytes]) -> Reply {
+    let names = all_names();
+    let filtered: Vec<&Command> = match args.len() {
+        2 => names,
+        5 if args[2].eq_ignore_ascii_case(b"FILTERBY") => {
+            let value = &args[4];
+            if args[3].eq_ignore_ascii_case(b"MODULE") {
+                Vec::new()
+            } else if args[3].eq_ignore_ascii_case(b"ACLCAT") {
+                let cat = format!("@{}", String::from_utf8_lossy(value).to_lowercase());
+                names.into_iter().filter(|c| acl_categories(c).iter().any(|x| *x == cat)).collect()
+            } else if args[3].eq_ignore_ascii_case(b"PATTERN") {
+                names.into_iter().filter(|c| crate::glob::matches(value, c.name.as_bytes(), true)).collect()
+            } else {
+                return Reply::error(crate::commands::SYNTAX);
+            }
+        }
+        _ => return Reply::error(crate::commands::SYNTAX),
+    };
+    Reply::Array(filtered.into_iter().map(|c| Reply::bulk_str(&c.name)).collect())
+}
+
+fn acl_categories(c: &Command) -> Vec<String> {
+    match &c.info {
+        Reply::Array(f) => match f.get(6) {
+            Some(Reply::Set(cats)) | Some(Reply::Array(cats)) => {
+                cats.iter().filter_map(bytes_of).map(|b| String::from_utf8_lossy(b).into_owned()).collect()
+            }
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// COMMAND GETKEYS command [arg ...]
+fn command_getkeys(args: &[Bytes]) -> Reply {
+    let rest = &args[2..];
+    let Some(mut cmd) = lookup(&rest[0]) else { return Reply::error("ERR Invalid command specified") };
+    if !cmd.subcommands.is_empty() && rest.len() >= 2 {
+        if let Some(sub) = cmd.subcommands.get(&rest[1].to_ascii_lowercase()) {
+            cmd = sub;
+        }
+    }
+    if !cmd.arity_ok(rest.len()) {
+        return Reply::error("ERR Invalid number of arguments specified for command");
+    }
+    let keys = cmd.key_positions(rest.len());
+    if keys.is_empty() {
+        return Reply::error("ERR The command has no key arguments");
+    }
+    Reply::Array(keys.into_iter().map(|i| Reply::Bulk(rest[i].clone())).collect())
+}

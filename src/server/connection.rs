@@ -1,0 +1,228 @@
+//! One client connection: read, parse, check, batch, execute, reply.
+
+use super::Server;
+use super::clients::ClientHandle;
+use crate::commands::{Command, Handler, lookup};
+use crate::engine::{Batch, Call};
+use crate::resp::{Reply, RequestParser};
+use bytes::{Bytes, BytesMut};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Most commands parsed from the input before their replies are written.
+const MAX_COMMANDS_PER_ROUND: usize = 1024;
+/// Read buffer size, and the size above which idle buffers are given back.
+const BUF_SIZE: usize = 16 * 1024;
+
+/// `CLIENT REPLY` mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command only.
+    Skip,
+    /// Set by `CLIENT REPLY SKIP`; becomes `Skip` after the current command.
+    SkipNext,
+}
+
+/// A connection's private state.
+pub struct Session {
+    pub server: Arc<Server>,
+    pub client: Arc<ClientHandle>,
+    pub db: u32,
+    pub proto: u8,
+    pub authenticated: bool,
+    pub reply_mode: ReplyMode,
+    /// Set by QUIT: close after writing the replies.
+    pub quit: bool,
+}
+
+pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut stream: S, addr: String, laddr: String) {
+    let client = server.clients.register(addr, laddr);
+    server.stats.connections_received.fetch_add(1, Ordering::Relaxed);
+    let maxclients = server.config.get_int("maxclients").unwrap_or(10000) as usize;
+    if server.clients.count() > maxclients {
+        server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+        let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+        server.clients.unregister(client.id);
+        return;
+    }
+    let authenticated = server.config.requirepass().is_none();
+    let mut session = Session {
+        server: server.clone(),
+        client: client.clone(),
+        db: 0,
+        proto: 2,
+        authenticated,
+        reply_mode: ReplyMode::On,
+        quit: false,
+    };
+    let mut parser = RequestParser::new(server.config.get_int("proto-max-bulk-len").unwrap_or(512 * 1024 * 1024));
+    let mut buf = BytesMut::with_capacity(BUF_SIZE);
+    let mut out = BytesMut::with_capacity(BUF_SIZE);
+    'conn: loop {
+        if buf.capacity() - buf.len() < 1024 {
+            buf.reserve(BUF_SIZE);
+        }
+        let n = tokio::select! {
+            r = stream.read_buf(&mut buf) => match r {
+                Ok(n) => n,
+                Err(_) => break,
+            },
+            _ = client.kill.notified() => break,
+        };
+        if n == 0 || client.killed.load(Ordering::Relaxed) {
+            break;
+        }
+        client.input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        loop {
+            let mut cmds = Vec::new();
+            let mut proto_error = None;
+            let unauth_limits = !session.authenticated;
+            while cmds.len() < MAX_COMMANDS_PER_ROUND {
+                match parser.next(&mut buf, !unauth_limits) {
+                    Ok(Some(args)) => cmds.push(args),
+                    Ok(None) => break,
+                    Err(e) => {
+                        proto_error = Some(e);
+                        break;
+                    }
+                }
+            }
+            let more = cmds.len() == MAX_COMMANDS_PER_ROUND;
+            session.process(cmds, &mut out).await;
+            if let Some(e) = proto_error {
+                Reply::error(format!("ERR {}", e.0)).write(session.proto, &mut out);
+                let _ = stream.write_all(&out).await;
+                break 'conn;
+            }
+            if !out.is_empty() {
+                server.stats.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
+                if stream.write_all(&out).await.is_err() {
+                    break 'conn;
+                }
+                out.clear();
+            }
+            if session.quit || client.killed.load(Ordering::Relaxed) {
+                break 'conn;
+            }
+            if !more {
+                break;
+            }
+        }
+        if out.capacity() > 4 * BUF_SIZE {
+            out = BytesMut::with_capacity(BUF_SIZE);
+        }
+        if buf.is_empty() && buf.capacity() > 4 * BUF_SIZE && !parser.in_request() {
+            buf = BytesMut::with_capacity(BUF_SIZE);
+        }
+    }
+    let _ = stream.flush().await;
+    server.clients.unregister(client.id);
+}
+
+impl Session {
+    /// Runs a round of parsed commands, appending their replies to `out` in order.
+    async fn process(&mut self, cmds: Vec<Vec<Bytes>>, out: &mut BytesMut) {
+        let mut pending: Vec<Call> = Vec::new();
+        for args in cmds {
+            if self.quit {
+                break;
+            }
+            self.server.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
+            let cmd = match self.check(&args) {
+                Ok(cmd) => cmd,
+                Err(reply) => {
+                    self.flush(&mut pending, out).await;
+                    self.emit(reply, out);
+                    continue;
+                }
+            };
+            self.client.last_cmd_ms.store(crate::util::now_ms(), Ordering::Relaxed);
+            *self.client.last_cmd.lock().unwrap() = cmd.name.clone();
+            match cmd.handler {
+                Handler::Server => {
+                    self.flush(&mut pending, out).await;
+                    let reply = super::commands::run(self, cmd, &args).await;
+                    self.emit(reply, out);
+                }
+                _ => pending.push(Call { cmd, args }),
+            }
+        }
+        self.flush(&mut pending, out).await;
+    }
+
+    /// Runs the pending storage commands as one batch.
+    async fn flush(&mut self, pending: &mut Vec<Call>, out: &mut BytesMut) {
+        if pending.is_empty() {
+            return;
+        }
+        let calls = std::mem::take(pending);
+        let batch = Batch { db: self.db, proto: self.proto, calls };
+        let outcome = self.server.engine.run(batch).await;
+        self.db = outcome.db;
+        self.client.db.store(self.db, Ordering::Relaxed);
+        for reply in outcome.replies {
+            self.emit(reply, out);
+        }
+    }
+
+    /// Appends a reply, honouring `CLIENT REPLY`.
+    pub fn emit(&mut self, reply: Reply, out: &mut BytesMut) {
+        if reply.is_error() {
+            self.server.stats.total_error_replies.fetch_add(1, Ordering::Relaxed);
+        }
+        match self.reply_mode {
+            ReplyMode::On => reply.write(self.proto, out),
+            ReplyMode::Off => {}
+            ReplyMode::Skip => self.reply_mode = ReplyMode::On,
+            ReplyMode::SkipNext => self.reply_mode = ReplyMode::Skip,
+        }
+    }
+
+    /// Redis's checks before running a command, in Redis's order.
+    fn check(&self, args: &[Bytes]) -> Result<&'static Command, Reply> {
+        let Some(mut cmd) = lookup(&args[0]) else {
+            return Err(unknown_command(args));
+        };
+        if !cmd.subcommands.is_empty() && args.len() >= 2 {
+            match cmd.subcommands.get(&args[1].to_ascii_lowercase()) {
+                Some(sub) => cmd = sub,
+                None => {
+                    let mut msg = b"ERR unknown subcommand '".to_vec();
+                    msg.extend_from_slice(&args[1][..args[1].len().min(128)]);
+                    msg.extend_from_slice(format!("'. Try {} HELP.", cmd.name.to_uppercase()).as_bytes());
+                    return Err(Reply::Error(msg.into()));
+                }
+            }
+        }
+        if !cmd.arity_ok(args.len()) {
+            return Err(Reply::error(format!("ERR wrong number of arguments for '{}' command", cmd.name)));
+        }
+        if !self.authenticated && !cmd.no_auth {
+            return Err(Reply::error("NOAUTH Authentication required."));
+        }
+        Ok(cmd)
+    }
+}
+
+/// `ERR unknown command 'x', with args beginning with: 'a' 'b' ` as Redis words it.
+pub fn unknown_command(args: &[Bytes]) -> Reply {
+    let mut list = Vec::new();
+    for a in &args[1..] {
+        if list.len() >= 128 {
+            break;
+        }
+        let room = 128 - list.len();
+        list.push(b'\'');
+        list.extend_from_slice(&a[..a.len().min(room)]);
+        list.extend_from_slice(b"' ");
+    }
+    let mut msg = b"ERR unknown command '".to_vec();
+    msg.extend_from_slice(&args[0][..args[0].len().min(128)]);
+    msg.extend_from_slice(b"', with args beginning with: ");
+    msg.extend_from_slice(&list);
+    Reply::Error(msg.into())
+}

@@ -1,0 +1,149 @@
+//! The RESP server: listener, connections, client registry and server-level commands.
+//!
+//! The server is a thin translator between RESP and the command layer: it
+//! parses requests, checks them in Redis's order (unknown command, arity,
+//! authentication), groups consecutive storage commands into batches for the
+//! engine, runs connection and server commands itself, and writes the replies
+//! of a pipeline back in one flush.
+
+pub mod clients;
+pub mod commands;
+pub mod config;
+mod connection;
+
+
+use crate::engine::Engine;
+use clients::Clients;
+use config::Config;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+/// State shared by every connection.
+pub struct Server {
+    pub engine: Engine,
+    pub config: Config,
+    pub clients: Clients,
+    pub stats: Stats,
+    /// Unix time in seconds of the last successful SAVE.
+    pub last_save: AtomicI64,
+    /// Set when SHUTDOWN was requested.
+    pub shutting_down: AtomicBool,
+    pub shutdown: Notify,
+    pub started_at: std::time::Instant,
+    pub started_unix: i64,
+    pub run_id: String,
+    pub tcp_port: AtomicI64,
+}
+
+/// Counters reported by INFO stats (CONFIG RESETSTAT zeroes them).
+#[derive(Default)]
+pub struct Stats {
+    pub connections_received: AtomicU64,
+    pub commands_processed: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub keyspace_hits: AtomicU64,
+    pub keyspace_misses: AtomicU64,
+    pub expired_keys: AtomicU64,
+    pub unexpected_error_replies: AtomicU64,
+    pub total_error_replies: AtomicU64,
+}
+
+impl Stats {
+    pub fn reset(&self) {
+        for c in [
+            &self.connections_received,
+            &self.commands_processed,
+            &self.rejected_connections,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.keyspace_hits,
+            &self.keyspace_misses,
+            &self.expired_keys,
+            &self.unexpected_error_replies,
+            &self.total_error_replies,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Server {
+    pub fn new(engine: Engine, config: Config) -> Arc<Server> {
+        let now = crate::util::now_ms();
+        Arc::new(Server {
+            engine,
+            config,
+            clients: Clients::default(),
+            stats: Stats::default(),
+            last_save: AtomicI64::new(now / 1000),
+            shutting_down: AtomicBool::new(false),
+            shutdown: Notify::new(),
+            started_at: std::time::Instant::now(),
+            started_unix: now / 1000,
+            run_id: (0..40).map(|_| b"0123456789abcdef"[(crate::util::random_u64() % 16) as usize] as char).collect(),
+            tcp_port: AtomicI64::new(0),
+        })
+    }
+
+    /// Accepts connections on `listener` until SHUTDOWN.
+    pub async fn serve_tcp(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
+        if let Ok(addr) = listener.local_addr() {
+            self.tcp_port.store(addr.port() as i64, Ordering::Relaxed);
+        }
+        loop {
+            tokio::select! {
+                res = listener.accept() => {
+                    let (stream, peer) = match res {
+                        Ok(x) => x,
+                        Err(e) => {
+                            crate::log::warn(&format!("accept failed: {e}"));
+                            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+                    let server = self.clone();
+                    tokio::spawn(async move {
+                        connection::serve(server, stream, peer.to_string(), local).await;
+                    });
+                }
+                _ = self.shutdown.notified() => return Ok(()),
+            }
+        }
+    }
+
+    /// Accepts connections on a Unix socket until SHUTDOWN.
+    #[cfg(unix)]
+    pub async fn serve_unix(self: Arc<Self>, listener: tokio::net::UnixListener, path: String) -> std::io::Result<()> {
+        loop {
+            tokio::select! {
+                res = listener.accept() => {
+                    let (stream, _) = match res {
+                        Ok(x) => x,
+                        Err(e) => {
+                            crate::log::warn(&format!("accept failed: {e}"));
+                            continue;
+                        }
+                    };
+                    let server = self.clone();
+                    let path = path.clone();
+                    tokio::spawn(async move {
+                        connection::serve(server, stream, format!("{path}:0"), path).await;
+                    });
+                }
+                _ = self.shutdown.notified() => return Ok(()),
+            }
+        }
+    }
+
+    /// Starts a clean shutdown: listeners stop, the writer commits what it has.
+    pub fn request_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        self.shutdown.notify_waiters();
+    }
+}

@@ -1,0 +1,177 @@
+//! The storage interface that command code is written against.
+//!
+//! Every Redis command is implemented once, in `commands/`, on top of this
+//! trait; each backend (`backend/sqlite`, later `backend/postgres`) implements
+//! it with its own SQL. Readers implement only the read methods' semantics:
+//! a read-only store returns [`StoreError`] from write methods (command
+//! dispatch never calls them there).
+//!
+//! Expiry is part of the contract: a key whose expiry time is at or before
+//! [`Store::now`] does not exist for any method (it is never returned, never
+//! counted, never a type error), whether or not the sweeper has deleted it yet.
+
+use bytes::Bytes;
+use std::fmt;
+
+/// The Redis type of a key. The numbers are stored in the `rkey.type` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyType {
+    String = 0,
+    List = 1,
+    Set = 2,
+    ZSet = 3,
+    Hash = 4,
+    Stream = 5,
+}
+
+impl KeyType {
+    pub fn from_i64(n: i64) -> KeyType {
+        match n {
+            1 => KeyType::List,
+            2 => KeyType::Set,
+            3 => KeyType::ZSet,
+            4 => KeyType::Hash,
+            5 => KeyType::Stream,
+            _ => KeyType::String,
+        }
+    }
+
+    /// The name `TYPE` answers with.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyType::String => "string",
+            KeyType::List => "list",
+            KeyType::Set => "set",
+            KeyType::ZSet => "zset",
+            KeyType::Hash => "hash",
+            KeyType::Stream => "stream",
+        }
+    }
+
+    pub fn from_name(name: &[u8]) -> Option<KeyType> {
+        Some(match name.to_ascii_lowercase().as_slice() {
+            b"string" => KeyType::String,
+            b"list" => KeyType::List,
+            b"set" => KeyType::Set,
+            b"zset" => KeyType::ZSet,
+            b"hash" => KeyType::Hash,
+            b"stream" => KeyType::Stream,
+            _ => return None,
+        })
+    }
+}
+
+/// A live key as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Stable row id of the key (used as the SCAN cursor and to join value tables).
+    pub id: i64,
+    pub kind: KeyType,
+    /// Absolute expiry in Unix milliseconds.
+    pub expire_at: Option<i64>,
+    /// Changes on every write of the key (WATCH compares it).
+    pub version: i64,
+    /// The value, for strings only.
+    pub value: Option<Bytes>,
+}
+
+/// What a write does to the key's time to live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ttl {
+    /// No expiry (a plain SET clears any previous one).
+    Persist,
+    /// Keep the existing expiry (KEEPTTL, APPEND, INCR, SETRANGE, ...).
+    Keep,
+    /// Expire at this Unix time in milliseconds.
+    At(i64),
+}
+
+/// Per-database counts, as INFO's keyspace section reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DbStats {
+    pub keys: u64,
+    pub expires: u64,
+}
+
+/// A failure of the storage layer (not a Redis-level error such as WRONGTYPE).
+#[derive(Debug, Clone)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One page of a keyspace scan.
+#[derive(Debug, Default)]
+pub struct ScanPage {
+    /// Cursor for the next call; 0 when the scan is complete.
+    pub cursor: u64,
+    pub keys: Vec<Bytes>,
+}
+
+/// Storage operations. Databases are numbered like Redis's (`SELECT n`).
+pub trait Store {
+    /// The time, in Unix milliseconds, that expiry is judged against for this
+    /// command (fixed for the duration of a command, like Redis's cached clock).
+    fn now(&self) -> i64;
+
+    // ---- keyspace reads ----
+
+    /// The live key, with its value if it is a string.
+    fn get(&mut self, db: u32, key: &[u8]) -> StoreResult<Option<Entry>>;
+
+    /// Up to `count` live keys with ids greater than `cursor`, in id order,
+    /// optionally only of one type. The returned cursor is the last id seen
+    /// (0 if the end was reached).
+    fn scan(&mut self, db: u32, cursor: u64, count: usize, kind: Option<KeyType>) -> StoreResult<ScanPage>;
+
+    /// Number of live keys in `db`.
+    fn dbsize(&mut self, db: u32) -> StoreResult<u64>;
+
+    /// A random live key.
+    fn random_key(&mut self, db: u32) -> StoreResult<Option<Bytes>>;
+
+    /// Key and expiry counts for every non-empty database.
+    fn stats(&mut self) -> StoreResult<Vec<(u32, DbStats)>>;
+
+    // ---- keyspace writes ----
+
+    /// Writes a string value, replacing any key of any type.
+    fn set_string(&mut self, db: u32, key: &[u8], value: &[u8], ttl: Ttl) -> StoreResult<()>;
+
+    /// Deletes a key; true if a live key was deleted.
+    fn delete(&mut self, db: u32, key: &[u8]) -> StoreResult<bool>;
+
+    /// Sets or clears the expiry of a live key; false if there is no such key.
+    fn set_expire(&mut self, db: u32, key: &[u8], at: Option<i64>) -> StoreResult<bool>;
+
+    /// Renames `src` to `dst` in `db`, replacing `dst`. The key must exist.
+    fn rename(&mut self, db: u32, src: &[u8], dst: &[u8]) -> StoreResult<()>;
+
+    /// Copies `src` (in `db`) to `dst` in `dst_db`, replacing `dst`. The key must exist.
+    fn copy(&mut self, db: u32, src: &[u8], dst_db: u32, dst: &[u8]) -> StoreResult<()>;
+
+    /// Moves a key to another database; `dst` must not hold the key.
+    fn move_key(&mut self, db: u32, key: &[u8], dst_db: u32) -> StoreResult<()>;
+
+    /// Deletes every key of one database, or of all of them.
+    fn flush(&mut self, db: Option<u32>) -> StoreResult<()>;
+
+    /// Exchanges the contents of two databases.
+    fn swap_db(&mut self, a: u32, b: u32) -> StoreResult<()>;
+
+    /// Deletes up to `limit` keys whose expiry has passed; returns how many.
+    fn purge_expired(&mut self, limit: usize) -> StoreResult<usize>;
+}

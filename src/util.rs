@@ -1,0 +1,34 @@
+//! Small helpers shared across modules.
+
+use std::cell::Cell;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Current Unix time in milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Current Unix time in microseconds.
+pub fn now_us() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+}
+
+thread_local! {
+    static RNG: Cell<u64> = Cell::new({
+        let t = now_us() as u64;
+        let addr = &t as *const u64 as u64;
+        (t ^ addr.rotate_left(32)) | 1
+    });
+}
+
+/// A fast non-cryptographic random number (xorshift64*), per thread.
+pub fn random_u64() -> u64 {
+    RNG.with(|s| {
+        let mut x = s.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        s.set(x);
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    })
+}
