@@ -21,7 +21,11 @@ pub struct Options {
 
 impl Options {
     pub fn new(location: impl Into<String>) -> Options {
-        Options { location: location.into(), databases: 16, sync: Sync::Normal }
+        Options {
+            location: location.into(),
+            databases: 16,
+            sync: Sync::Normal,
+        }
     }
 }
 
@@ -93,7 +97,10 @@ impl Db {
         if index >= self.engine.databases() {
             return Err(Error::Redis("ERR DB index is out of range".into()));
         }
-        Ok(Db { engine: self.engine.clone(), db: index })
+        Ok(Db {
+            engine: self.engine.clone(),
+            db: index,
+        })
     }
 
     /// The logical database this handle works on.
@@ -109,56 +116,60 @@ impl Db {
     }
 
     pub(crate) fn run(&self, args: Vec<Bytes>) -> Result<Reply, Error> {
-        let Some(name) = args.first() else { return Err(Error::Redis("ERR empty command".into())) };
-        let Some(mut cmd) = lookup(name) else {
-            return Err(Error::Redis(format!("ERR unknown command '{}'", String::from_utf8_lossy(name))));
+        let Some(name) = args.first() else {
+            return Err(Error::Redis("ERR empty command".into()));
         };
-        if !cmd.subcommands.is_empty() && args.len() >= 2 {
-            if let Some(sub) = cmd.subcommands.get(&args[1].to_ascii_lowercase()) {
-                cmd = sub;
-            }
+        let Some(mut cmd) = lookup(name) else {
+            return Err(Error::Redis(format!(
+                "ERR unknown command '{}'",
+                String::from_utf8_lossy(name)
+            )));
+        };
+        if !cmd.subcommands.is_empty()
+            && args.len() >= 2
+            && let Some(sub) = cmd.subcommands.get(&args[1].to_ascii_lowercase())
+        {
+            cmd = sub;
         }
         if !cmd.arity_ok(args.len()) {
-            return Err(Error::Redis(format!("ERR wrong number of arguments for '{}' command", cmd.name)));
+            return Err(Error::Redis(format!(
+                "ERR wrong number of arguments for '{}' command",
+                cmd.name
+            )));
         }
         if matches!(cmd.handler, Handler::Server) {
-            return Err(Error::Redis(format!("ERR '{}' is a server command, not available in the library", cmd.name)));
+            return Err(Error::Redis(format!(
+                "ERR '{}' is a server command, not available in the library",
+                cmd.name
+            )));
         }
-        let batch = Batch { db: self.db, proto: 3, calls: vec![Call { cmd, args }] };
+        let batch = Batch {
+            db: self.db,
+            proto: 3,
+            calls: vec![Call { cmd, args }],
+        };
         let mut out = self.engine.run_blocking(batch);
         match out.replies.pop() {
             Some(Reply::Error(e)) => {
                 let msg = String::from_utf8_lossy(&e).into_owned();
-                if msg.starts_with("ERR storage error") { Err(Error::Storage(msg)) } else { Err(Error::Redis(msg)) }
+                if msg.starts_with("ERR storage error") {
+                    Err(Error::Storage(msg))
+                } else {
+                    Err(Error::Redis(msg))
+                }
             }
             Some(r) => Ok(r),
             None => Err(Error::Storage("no reply".into())),
         }
     }
 
-    /// String commands.
-    pub fn strings(&self) -> crate::db::Strings<'_> {
-        Strings { db: self }
-    }
-}
-
-/// Typed access to string commands. Get one from [`Db::strings`].
-pub struct Strings<'a> {
-    db: &'a Db,
-}
-
-impl Strings<'_> {
-    /// `GET key`
-    pub fn get(&self, key: &[u8]) -> Result<Option<Bytes>, Error> {
-        match self.db.run(vec![Bytes::from_static(b"GET"), Bytes::copy_from_slice(key)])? {
-            Reply::Bulk(b) => Ok(Some(b)),
-            _ => Ok(None),
-        }
+    /// String and bitmap commands.
+    pub fn strings(&self) -> crate::api::Strings<'_> {
+        crate::api::Strings::new(self)
     }
 
-    /// `SET key value`
-    pub fn set(&self, key: &[u8], value: &[u8]) -> Result<(), Error> {
-        self.db.run(vec![Bytes::from_static(b"SET"), Bytes::copy_from_slice(key), Bytes::copy_from_slice(value)])?;
-        Ok(())
+    /// Key-space commands (expiry, rename, scan, ...).
+    pub fn keys(&self) -> crate::api::Keys<'_> {
+        crate::api::Keys::new(self)
     }
 }

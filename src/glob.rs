@@ -128,7 +128,8 @@ mod tests {
     #[test]
     fn redis_cases() {
         assert!(m("*", "anything"));
-        assert!(m("*", ""));
+        // Like Redis: "*" does not match the empty string here; KEYS and SCAN special-case a lone "*".
+        assert!(!m("*", ""));
         assert!(m("h?llo", "hello"));
         assert!(!m("h?llo", "hllo"));
         assert!(m("h*llo", "heeeello"));

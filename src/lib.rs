@@ -13,17 +13,20 @@
 //! Data lives in SQLite (a file, or `:memory:`), readable with plain SQL
 //! through the views `vkey`, `vstring`, ... (see `docs/schema.md`).
 
+mod api;
 pub mod backend;
 pub mod commands;
 mod db;
 pub mod engine;
 pub mod glob;
 pub mod log;
+pub mod rdb;
 pub mod resp;
 pub mod server;
 pub mod store;
 pub mod util;
 
+pub use api::{Keys, Strings};
 pub use db::{Db, Error, Options};
 
 /// The Redis version whose behaviour redsql reproduces (what INFO and HELLO report).

@@ -12,7 +12,11 @@ pub fn set_level(name: &str) -> Result<(), String> {
         "notice" => 2,
         "warning" => 3,
         "nothing" => 4,
-        _ => return Err(format!("invalid log level '{name}' (debug, verbose, notice, warning, nothing)")),
+        _ => {
+            return Err(format!(
+                "invalid log level '{name}' (debug, verbose, notice, warning, nothing)"
+            ));
+        }
     };
     LEVEL.store(l, Ordering::Relaxed);
     Ok(())

@@ -58,7 +58,11 @@ fn parse_args(config: &Config) -> Result<Option<()>, String> {
             return Ok(None);
         }
         if first == "-v" || first == "--version" {
-            println!("redsql {} (Redis {} compatible)", env!("CARGO_PKG_VERSION"), redsql::REDIS_VERSION);
+            println!(
+                "redsql {} (Redis {} compatible)",
+                env!("CARGO_PKG_VERSION"),
+                redsql::REDIS_VERSION
+            );
             return Ok(None);
         }
         if !first.starts_with("--") {
@@ -92,7 +96,9 @@ fn parse_args(config: &Config) -> Result<Option<()>, String> {
         if name == "loglevel" {
             redsql::log::set_level(&value)?;
         }
-        config.set_initial(&name, &value).map_err(|e| format!("{e} (see --help)"))?;
+        config
+            .set_initial(&name, &value)
+            .map_err(|e| format!("{e} (see --help)"))?;
     }
     Ok(Some(()))
 }
@@ -128,8 +134,13 @@ fn run() -> Result<(), String> {
         _ => redsql::backend::sqlite::Sync::Normal,
     };
     let databases = config.get_int("databases").unwrap_or(16) as u32;
-    let engine = Engine::open(&EngineOptions { location: location.clone(), databases, sync, ..Default::default() })
-        .map_err(|e| format!("cannot open database {location}: {e}"))?;
+    let engine = Engine::open(&EngineOptions {
+        location: location.clone(),
+        databases,
+        sync,
+        ..Default::default()
+    })
+    .map_err(|e| format!("cannot open database {location}: {e}"))?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -155,7 +166,11 @@ async fn serve(server: Arc<Server>) -> Result<(), String> {
                 None => (false, addr),
             };
             let host = if addr == "*" { "0.0.0.0" } else { addr };
-            let sock = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+            let sock = if host.contains(':') {
+                format!("[{host}]:{port}")
+            } else {
+                format!("{host}:{port}")
+            };
             match tokio::net::TcpListener::bind(&sock).await {
                 Ok(l) => {
                     redsql::log::notice(&format!("Listening on {sock}"));
@@ -173,11 +188,14 @@ async fn serve(server: Arc<Server>) -> Result<(), String> {
     if let Some(path) = server.config.get("unixsocket").filter(|p| !p.is_empty()) {
         let _ = std::fs::remove_file(&path);
         let l = tokio::net::UnixListener::bind(&path).map_err(|e| format!("cannot listen on {path}: {e}"))?;
-        if let Some(perm) = server.config.get("unixsocketperm").and_then(|p| u32::from_str_radix(&p, 8).ok()) {
-            if perm != 0 {
-                use std::os::unix::fs::PermissionsExt;
-                let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(perm));
-            }
+        if let Some(perm) = server
+            .config
+            .get("unixsocketperm")
+            .and_then(|p| u32::from_str_radix(&p, 8).ok())
+            && perm != 0
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(perm));
         }
         redsql::log::notice(&format!("Listening on unix socket {path}"));
         tasks.push(tokio::spawn(server.clone().serve_unix(l, path)));

@@ -5,8 +5,11 @@ use super::{CmdResult, Ctx, Handler, err};
 use crate::resp::Reply;
 use bytes::Bytes;
 
-pub const COMMANDS: &[(&str, Handler)] =
-    &[("ping", Handler::Pure(ping)), ("echo", Handler::Pure(echo)), ("select", Handler::Pure(select))];
+pub const COMMANDS: &[(&str, Handler)] = &[
+    ("ping", Handler::Pure(ping)),
+    ("echo", Handler::Pure(echo)),
+    ("select", Handler::Pure(select)),
+];
 
 fn ping(_: &mut Ctx, args: &[Bytes]) -> CmdResult {
     match args.len() {

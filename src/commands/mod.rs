@@ -6,8 +6,10 @@
 //! documentation come from Redis's own metadata ([`table`]).
 
 pub mod args;
+pub mod bitmaps;
 pub mod connection;
 pub mod keys;
+pub mod server;
 pub mod strings;
 pub mod table;
 
@@ -78,5 +80,14 @@ pub enum Handler {
 
 /// Every implemented command, by module.
 pub fn all() -> impl Iterator<Item = &'static (&'static str, Handler)> {
-    [connection::COMMANDS, keys::COMMANDS, strings::COMMANDS, crate::server::commands::COMMANDS].into_iter().flatten()
+    [
+        bitmaps::COMMANDS,
+        connection::COMMANDS,
+        keys::COMMANDS,
+        server::COMMANDS,
+        strings::COMMANDS,
+        crate::server::commands::COMMANDS,
+    ]
+    .into_iter()
+    .flatten()
 }

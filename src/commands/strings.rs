@@ -37,7 +37,11 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             get = true;
         } else if is(a, "KEEPTTL") && expire.is_none() {
             keepttl = true;
-        } else if (is(a, "EX") || is(a, "PX") || is(a, "EXAT") || is(a, "PXAT")) && !keepttl && expire.is_none() && has_next {
+        } else if (is(a, "EX") || is(a, "PX") || is(a, "EXAT") || is(a, "PXAT"))
+            && !keepttl
+            && expire.is_none()
+            && has_next
+        {
             expire = Some((a, &args[i + 1]));
             i += 1;
         } else {
@@ -56,11 +60,19 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if nx || xx {
         let exists = ctx.store.get(ctx.db, key)?.is_some();
         if (nx && exists) || (xx && !exists) {
-            return Ok(if get { old.map_or(Reply::Nil, Reply::Bulk) } else { Reply::Nil });
+            return Ok(if get {
+                old.map_or(Reply::Nil, Reply::Bulk)
+            } else {
+                Reply::Nil
+            });
         }
     }
     ctx.store.set_string(ctx.db, key, &args[2], ttl)?;
-    Ok(if get { old.map_or(Reply::Nil, Reply::Bulk) } else { Reply::ok() })
+    Ok(if get {
+        old.map_or(Reply::Nil, Reply::Bulk)
+    } else {
+        Reply::ok()
+    })
 }
 
 /// Converts an EX/PX/EXAT/PXAT argument into an absolute time in ms, with Redis's checks.

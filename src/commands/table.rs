@@ -63,9 +63,16 @@ impl Command {
         if self.first_key <= 0 || argc == 0 {
             return Vec::new();
         }
-        let last = if self.last_key < 0 { argc as i64 + self.last_key } else { self.last_key.min(argc as i64 - 1) };
+        let last = if self.last_key < 0 {
+            argc as i64 + self.last_key
+        } else {
+            self.last_key.min(argc as i64 - 1)
+        };
         let step = self.key_step.max(1) as usize;
-        (self.first_key as usize..=last.max(0) as usize).step_by(step).filter(|&i| i < argc).collect()
+        (self.first_key as usize..=last.max(0) as usize)
+            .step_by(step)
+            .filter(|&i| i < argc)
+            .collect()
     }
 }
 
@@ -112,11 +119,20 @@ pub fn lookup(name: &[u8]) -> Option<&'static Command> {
 fn build() -> Table {
     let (info, used) = value::parse(DATA).expect("command info data");
     let (docs, _) = value::parse(&DATA[used..]).expect("command docs data");
-    let Reply::Array(infos) = info else { panic!("command info is an array") };
-    let Reply::Map(docs) = docs else { panic!("command docs is a map") };
-    let docs: HashMap<Vec<u8>, Reply> = docs.into_iter().filter_map(|(k, v)| Some((bytes_of(&k)?.to_vec(), v))).collect();
-    let infos: HashMap<Vec<u8>, Reply> =
-        infos.into_iter().filter_map(|e| Some((bytes_of(array(&e)?.first()?)?.to_vec(), e))).collect();
+    let Reply::Array(infos) = info else {
+        panic!("command info is an array")
+    };
+    let Reply::Map(docs) = docs else {
+        panic!("command docs is a map")
+    };
+    let docs: HashMap<Vec<u8>, Reply> = docs
+        .into_iter()
+        .filter_map(|(k, v)| Some((bytes_of(&k)?.to_vec(), v)))
+        .collect();
+    let infos: HashMap<Vec<u8>, Reply> = infos
+        .into_iter()
+        .filter_map(|e| Some((bytes_of(array(&e)?.first()?)?.to_vec(), e)))
+        .collect();
 
     let handlers: HashMap<&str, Handler> = all().map(|(n, h)| (*n, *h)).collect();
     let mut commands = HashMap::new();
@@ -124,18 +140,22 @@ fn build() -> Table {
         if name.contains('|') {
             continue;
         }
-        let info = infos.get(name.as_bytes()).unwrap_or_else(|| panic!("no Redis metadata for command {name}"));
+        let info = infos
+            .get(name.as_bytes())
+            .unwrap_or_else(|| panic!("no Redis metadata for command {name}"));
         let doc = docs.get(name.as_bytes()).cloned().unwrap_or(Reply::Map(vec![]));
         commands.insert(name.as_bytes().to_vec(), make(info, doc, *handler, &handlers));
     }
     // Containers whose subcommands are implemented but which have no handler of their own.
     for name in handlers.keys() {
-        if let Some((parent, _)) = name.split_once('|') {
-            if !commands.contains_key(parent.as_bytes()) {
-                let info = infos.get(parent.as_bytes()).unwrap_or_else(|| panic!("no Redis metadata for {parent}"));
-                let doc = docs.get(parent.as_bytes()).cloned().unwrap_or(Reply::Map(vec![]));
-                commands.insert(parent.as_bytes().to_vec(), make(info, doc, Handler::Server, &handlers));
-            }
+        if let Some((parent, _)) = name.split_once('|')
+            && !commands.contains_key(parent.as_bytes())
+        {
+            let info = infos
+                .get(parent.as_bytes())
+                .unwrap_or_else(|| panic!("no Redis metadata for {parent}"));
+            let doc = docs.get(parent.as_bytes()).cloned().unwrap_or(Reply::Map(vec![]));
+            commands.insert(parent.as_bytes().to_vec(), make(info, doc, Handler::Server, &handlers));
         }
     }
     Table { commands }
@@ -148,8 +168,12 @@ fn make(info: &Reply, docs: Reply, handler: Handler, handlers: &HashMap<&str, Ha
         Some(Reply::Int(n)) => *n,
         _ => 0,
     };
-    let flags: Vec<String> =
-        array(&fields[2]).unwrap_or(&[]).iter().filter_map(bytes_of).map(|b| String::from_utf8_lossy(b).into()).collect();
+    let flags: Vec<String> = array(&fields[2])
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(bytes_of)
+        .map(|b| String::from_utf8_lossy(b).into())
+        .collect();
 
     // Subcommands: only the implemented ones.
     let mut subcommands = HashMap::new();
@@ -196,12 +220,12 @@ fn make(info: &Reply, docs: Reply, handler: Handler, handlers: &HashMap<&str, Ha
 fn subcommand_docs(parent_docs: &Reply, full_name: &str) -> Reply {
     if let Reply::Map(pairs) = parent_docs {
         for (k, v) in pairs {
-            if bytes_of(k) == Some(&b"subcommands"[..]) {
-                if let Reply::Map(subs) = v {
-                    for (sk, sv) in subs {
-                        if bytes_of(sk).map(|b| b.eq_ignore_ascii_case(full_name.as_bytes())) == Some(true) {
-                            return sv.clone();
-                        }
+            if bytes_of(k) == Some(&b"subcommands"[..])
+                && let Reply::Map(subs) = v
+            {
+                for (sk, sv) in subs {
+                    if bytes_of(sk).map(|b| b.eq_ignore_ascii_case(full_name.as_bytes())) == Some(true) {
+                        return sv.clone();
                     }
                 }
             }
@@ -221,7 +245,8 @@ fn filter_doc_subcommands(docs: Reply, handlers: &HashMap<&str, Handler>) -> Rep
                     let kept = subs
                         .into_iter()
                         .filter(|(sk, _)| {
-                            bytes_of(sk).map(|b| handlers.contains_key(String::from_utf8_lossy(b).to_lowercase().as_str()))
+                            bytes_of(sk)
+                                .map(|b| handlers.contains_key(String::from_utf8_lossy(b).to_lowercase().as_str()))
                                 == Some(true)
                         })
                         .collect();

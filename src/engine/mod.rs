@@ -37,7 +37,12 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { location: ":memory:".into(), databases: 16, sync: Sync::Normal, readers: 4 }
+        EngineOptions {
+            location: ":memory:".into(),
+            databases: 16,
+            sync: Sync::Normal,
+            readers: 4,
+        }
     }
 }
 
@@ -171,7 +176,8 @@ impl Engine {
                 if self.sender.send(Msg::Job(Job { batch, done })).is_err() {
                     return internal_error("server is shutting down".into());
                 }
-                rx.blocking_recv().unwrap_or_else(|_| internal_error("writer stopped".into()))
+                rx.blocking_recv()
+                    .unwrap_or_else(|_| internal_error("writer stopped".into()))
             }
         }
     }
@@ -221,13 +227,21 @@ pub enum Route {
 }
 
 fn internal_error(msg: String) -> Outcome {
-    Outcome { replies: vec![Reply::error(format!("ERR {msg}"))], db: 0 }
+    Outcome {
+        replies: vec![Reply::error(format!("ERR {msg}"))],
+        db: 0,
+    }
 }
 
 /// Runs each call in order against `store`. Storage errors become error
 /// replies here; the writer handles them itself (see `writer`).
 pub(crate) fn run_calls(batch: &Batch, databases: u32, store: &mut dyn Store) -> Outcome {
-    let mut ctx = Ctx { db: batch.db, proto: batch.proto, databases, store };
+    let mut ctx = Ctx {
+        db: batch.db,
+        proto: batch.proto,
+        databases,
+        store,
+    };
     let replies = batch
         .calls
         .iter()
@@ -246,4 +260,3 @@ pub(crate) fn call(ctx: &mut Ctx, c: &Call) -> Result<Reply, CmdError> {
         Handler::Server => Err(CmdError::Reply(format!("ERR '{}' cannot run here", c.cmd.name))),
     }
 }
-

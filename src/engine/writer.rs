@@ -65,7 +65,10 @@ fn commit_jobs(conn: &Connection, jobs: Vec<Job>, version: &mut i64, databases: 
             let job = jobs.into_iter().next().unwrap();
             let n = job.batch.calls.len().max(1);
             let replies = vec![Reply::error(format!("ERR storage error: {e}")); n];
-            let _ = job.done.send(Outcome { replies, db: job.batch.db });
+            let _ = job.done.send(Outcome {
+                replies,
+                db: job.batch.db,
+            });
         }
         Err(_) => {
             for job in jobs {
@@ -103,7 +106,12 @@ fn run_in_tx(conn: &Connection, jobs: &[Job], version: &mut i64, databases: u32)
 
 /// Runs a batch, stopping at the first storage error (the caller rolls back).
 fn run_strict(batch: &Batch, databases: u32, store: &mut dyn Store) -> Result<Outcome, StoreError> {
-    let mut ctx = Ctx { db: batch.db, proto: batch.proto, databases, store };
+    let mut ctx = Ctx {
+        db: batch.db,
+        proto: batch.proto,
+        databases,
+        store,
+    };
     let mut replies = Vec::with_capacity(batch.calls.len());
     for c in &batch.calls {
         replies.push(match call(&mut ctx, c) {

@@ -238,7 +238,7 @@ mod tests {
         assert_eq!(format_g17(3.0), "3");
         assert_eq!(format_g17(0.1), "0.10000000000000001");
         assert_eq!(format_g17(1e20), "1e+20");
-        assert_eq!(format_g17(1.5e-5), "1.5000000000000001e-05");
+        assert_eq!(format_g17(1.5e-5), "1.5e-05");
         assert_eq!(format_g17(-2.5), "-2.5");
         assert_eq!(format_g17(123456789012345680.0), "1.2345678901234568e+17");
         assert_eq!(format_g(10.5, 17), "10.5");

@@ -43,13 +43,21 @@ pub struct RequestParser {
 
 impl Default for RequestParser {
     fn default() -> Self {
-        RequestParser { remaining: 0, args: Vec::new(), bulk_len: None, max_bulk: DEFAULT_MAX_BULK }
+        RequestParser {
+            remaining: 0,
+            args: Vec::new(),
+            bulk_len: None,
+            max_bulk: DEFAULT_MAX_BULK,
+        }
     }
 }
 
 impl RequestParser {
     pub fn new(max_bulk: i64) -> RequestParser {
-        RequestParser { max_bulk, ..Default::default() }
+        RequestParser {
+            max_bulk,
+            ..Default::default()
+        }
     }
 
     /// True while part of a request has been consumed but not all of it.
@@ -84,7 +92,9 @@ impl RequestParser {
                         Some(args) => return Ok(Some(args)),
                     }
                 }
-                let Some(n) = read_line_int(buf, "too big mbulk count string")? else { return Ok(None) };
+                let Some(n) = read_line_int(buf, "too big mbulk count string")? else {
+                    return Ok(None);
+                };
                 let n = n.ok_or_else(|| ParseError::new("invalid multibulk length"))?;
                 if n > MAX_MULTIBULK {
                     return Err(ParseError::new("invalid multibulk length"));
@@ -108,7 +118,9 @@ impl RequestParser {
                         if buf[0] != b'$' {
                             return Err(ParseError::new(format!("expected '$', got '{}'", buf[0] as char)));
                         }
-                        let Some(len) = read_line_int(buf, "too big bulk count string")? else { return Ok(None) };
+                        let Some(len) = read_line_int(buf, "too big bulk count string")? else {
+                            return Ok(None);
+                        };
                         let len = match len {
                             Some(l) if l >= 0 && l <= self.max_bulk => l,
                             _ => return Err(ParseError::new("invalid bulk length")),
@@ -320,20 +332,38 @@ mod tests {
     #[test]
     fn multibulk_and_inline() {
         let cmds = parse_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n  set a \"b c\\x41\"\n*0\r\n\r\n").unwrap();
-        assert_eq!(cmds, vec![
-            vec![b"GET".to_vec(), b"k".to_vec()],
-            vec![b"PING".to_vec()],
-            vec![b"set".to_vec(), b"a".to_vec(), b"b cA".to_vec()],
-        ]);
+        assert_eq!(
+            cmds,
+            vec![
+                vec![b"GET".to_vec(), b"k".to_vec()],
+                vec![b"PING".to_vec()],
+                vec![b"set".to_vec(), b"a".to_vec(), b"b cA".to_vec()],
+            ]
+        );
     }
 
     #[test]
     fn errors_match_redis() {
-        assert_eq!(parse_all(b"*2\r\n$3\r\nGET\r\n$600000000\r\n").unwrap_err().0, "Protocol error: invalid bulk length");
-        assert_eq!(parse_all(b"*x\r\n").unwrap_err().0, "Protocol error: invalid multibulk length");
-        assert_eq!(parse_all(b"*1\r\n:1\r\n").unwrap_err().0, "Protocol error: expected '$', got ':'");
-        assert_eq!(parse_all(b"set a \"b\n").unwrap_err().0, "Protocol error: unbalanced quotes in request");
-        assert_eq!(parse_all(b"*1\r\n$-1\r\n").unwrap_err().0, "Protocol error: invalid bulk length");
+        assert_eq!(
+            parse_all(b"*2\r\n$3\r\nGET\r\n$600000000\r\n").unwrap_err().0,
+            "Protocol error: invalid bulk length"
+        );
+        assert_eq!(
+            parse_all(b"*x\r\n").unwrap_err().0,
+            "Protocol error: invalid multibulk length"
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n:1\r\n").unwrap_err().0,
+            "Protocol error: expected '$', got ':'"
+        );
+        assert_eq!(
+            parse_all(b"set a \"b\n").unwrap_err().0,
+            "Protocol error: unbalanced quotes in request"
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n$-1\r\n").unwrap_err().0,
+            "Protocol error: invalid bulk length"
+        );
     }
 
     #[test]

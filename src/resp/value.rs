@@ -92,7 +92,10 @@ mod tests {
     #[test]
     fn round_trip() {
         let r = Reply::Map(vec![
-            (Reply::bulk_str("a"), Reply::Array(vec![Reply::Int(1), Reply::Nil, Reply::Double(2.5)])),
+            (
+                Reply::bulk_str("a"),
+                Reply::Array(vec![Reply::Int(1), Reply::Nil, Reply::Double(2.5)]),
+            ),
             (Reply::status("s"), Reply::Set(vec![Reply::Bool(true)])),
         ]);
         let bytes = r.to_bytes(3);

@@ -43,7 +43,11 @@ impl ClientHandle {
         let name = self.name.lock().unwrap().clone().unwrap_or_default();
         let lib_name = self.lib_name.lock().unwrap().clone().unwrap_or_default();
         let lib_ver = self.lib_ver.lock().unwrap().clone().unwrap_or_default();
-        let flags = if self.in_multi.load(Ordering::Relaxed) { "x" } else { "N" };
+        let flags = if self.in_multi.load(Ordering::Relaxed) {
+            "x"
+        } else {
+            "N"
+        };
         format!(
             "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=1024 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,

@@ -70,7 +70,11 @@ pub fn help(name: &str, lines: &[&str]) -> Reply {
     let mut out = vec![Reply::Status(Bytes::from(format!(
         "{name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
     )))];
-    out.extend(lines.iter().map(|l| Reply::Status(Bytes::copy_from_slice(l.as_bytes()))));
+    out.extend(
+        lines
+            .iter()
+            .map(|l| Reply::Status(Bytes::copy_from_slice(l.as_bytes()))),
+    );
     out.push(Reply::status("HELP"));
     out.push(Reply::status("    Print this help."));
     Reply::Array(out)
@@ -106,7 +110,9 @@ fn hello(s: &mut Session, args: &[Bytes]) -> Reply {
             i += 2;
         } else {
             return Reply::Error(
-                [b"ERR Syntax error in HELLO option '".as_slice(), &args[i], b"'"].concat().into(),
+                [b"ERR Syntax error in HELLO option '".as_slice(), &args[i], b"'"]
+                    .concat()
+                    .into(),
             );
         }
     }
@@ -117,7 +123,9 @@ fn hello(s: &mut Session, args: &[Bytes]) -> Reply {
         s.authenticated = true;
     }
     if !s.authenticated {
-        return Reply::error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+        return Reply::error(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+        );
     }
     if let Some(name) = setname {
         if let Err(e) = valid_client_name(&name) {
@@ -141,7 +149,9 @@ fn hello(s: &mut Session, args: &[Bytes]) -> Reply {
 /// A client name may not contain spaces, newlines or special characters.
 pub fn valid_client_name(name: &[u8]) -> Result<(), Reply> {
     if name.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
-        return Err(Reply::error("ERR Client names cannot contain spaces, newlines or special characters."));
+        return Err(Reply::error(
+            "ERR Client names cannot contain spaces, newlines or special characters.",
+        ));
     }
     Ok(())
 }
@@ -186,12 +196,19 @@ fn command_info(args: &[Bytes]) -> Reply {
     if args.len() == 2 {
         return Reply::Array(sorted_commands().map(|c| c.info.clone()).collect());
     }
-    Reply::Array(args[2..].iter().map(|n| lookup(n).map_or(Reply::NilArray, |c| c.info.clone())).collect())
+    Reply::Array(
+        args[2..]
+            .iter()
+            .map(|n| lookup(n).map_or(Reply::NilArray, |c| c.info.clone()))
+            .collect(),
+    )
 }
 
 fn command_docs(args: &[Bytes]) -> Reply {
     let pairs = if args.len() == 2 {
-        sorted_commands().map(|c| (Reply::bulk_str(&c.name), c.docs.clone())).collect()
+        sorted_commands()
+            .map(|c| (Reply::bulk_str(&c.name), c.docs.clone()))
+            .collect()
     } else {
         args[2..]
             .iter()
@@ -223,9 +240,12 @@ fn command_list(args: &[Bytes]) -> Reply {
                 Vec::new()
             } else if args[3].eq_ignore_ascii_case(b"ACLCAT") {
                 let cat = format!("@{}", String::from_utf8_lossy(value).to_lowercase());
-                names.into_iter().filter(|c| acl_categories(c).iter().any(|x| *x == cat)).collect()
+                names.into_iter().filter(|c| acl_categories(c).contains(&cat)).collect()
             } else if args[3].eq_ignore_ascii_case(b"PATTERN") {
-                names.into_iter().filter(|c| crate::glob::matches(value, c.name.as_bytes(), true)).collect()
+                names
+                    .into_iter()
+                    .filter(|c| crate::glob::matches(value, c.name.as_bytes(), true))
+                    .collect()
             } else {
                 return Reply::error(crate::commands::SYNTAX);
             }
@@ -238,9 +258,11 @@ fn command_list(args: &[Bytes]) -> Reply {
 fn acl_categories(c: &Command) -> Vec<String> {
     match &c.info {
         Reply::Array(f) => match f.get(6) {
-            Some(Reply::Set(cats)) | Some(Reply::Array(cats)) => {
-                cats.iter().filter_map(bytes_of).map(|b| String::from_utf8_lossy(b).into_owned()).collect()
-            }
+            Some(Reply::Set(cats)) | Some(Reply::Array(cats)) => cats
+                .iter()
+                .filter_map(bytes_of)
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .collect(),
             _ => Vec::new(),
         },
         _ => Vec::new(),
@@ -250,11 +272,14 @@ fn acl_categories(c: &Command) -> Vec<String> {
 /// COMMAND GETKEYS command [arg ...]
 fn command_getkeys(args: &[Bytes]) -> Reply {
     let rest = &args[2..];
-    let Some(mut cmd) = lookup(&rest[0]) else { return Reply::error("ERR Invalid command specified") };
-    if !cmd.subcommands.is_empty() && rest.len() >= 2 {
-        if let Some(sub) = cmd.subcommands.get(&rest[1].to_ascii_lowercase()) {
-            cmd = sub;
-        }
+    let Some(mut cmd) = lookup(&rest[0]) else {
+        return Reply::error("ERR Invalid command specified");
+    };
+    if !cmd.subcommands.is_empty()
+        && rest.len() >= 2
+        && let Some(sub) = cmd.subcommands.get(&rest[1].to_ascii_lowercase())
+    {
+        cmd = sub;
     }
     if !cmd.arity_ok(rest.len()) {
         return Reply::error("ERR Invalid number of arguments specified for command");

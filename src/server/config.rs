@@ -13,7 +13,17 @@ static REDIS_DEFAULTS: &str = include_str!("redis-config.tsv");
 pub const REDSQL_PARAMS: &[(&str, &str)] = &[("db", "redsql.db")];
 
 /// Parameters that cannot change at run time (CONFIG SET refuses them, as Redis does).
-const IMMUTABLE: &[&str] = &["bind", "port", "unixsocket", "databases", "daemonize", "db", "dir", "pidfile", "logfile"];
+const IMMUTABLE: &[&str] = &[
+    "bind",
+    "port",
+    "unixsocket",
+    "databases",
+    "daemonize",
+    "db",
+    "dir",
+    "pidfile",
+    "logfile",
+];
 
 pub struct Config {
     values: RwLock<BTreeMap<String, String>>,
@@ -37,7 +47,9 @@ impl Config {
         for (k, v) in REDSQL_PARAMS {
             values.insert(k.to_string(), v.to_string());
         }
-        let dir = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| ".".into());
+        let dir = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|_| ".".into());
         for (k, v) in [
             ("bind", "127.0.0.1 -::1"),
             ("port", "6379"),
@@ -49,7 +61,9 @@ impl Config {
         ] {
             values.insert(k.to_string(), v.to_string());
         }
-        Config { values: RwLock::new(values) }
+        Config {
+            values: RwLock::new(values),
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<String> {
@@ -99,12 +113,17 @@ impl Config {
     pub fn set(&self, name: &str, value: &str) -> Result<(), String> {
         let name = name.to_ascii_lowercase();
         if !self.exists(&name) {
-            return Err(format!("Unknown option or number of arguments for CONFIG SET - '{name}'"));
+            return Err(format!(
+                "Unknown option or number of arguments for CONFIG SET - '{name}'"
+            ));
         }
         if IMMUTABLE.contains(&name.as_str()) {
-            return Err(format!("CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"));
+            return Err(format!(
+                "CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
+            ));
         }
-        validate(&name, value).map_err(|e| format!("CONFIG SET failed (possibly related to argument '{name}') - {e}"))?;
+        validate(&name, value)
+            .map_err(|e| format!("CONFIG SET failed (possibly related to argument '{name}') - {e}"))?;
         self.values.write().unwrap().insert(name, value.to_string());
         Ok(())
     }
@@ -114,7 +133,9 @@ impl Config {
 fn validate(name: &str, value: &str) -> Result<(), String> {
     let int = |min: i64, max: i64| match parse_memory(value) {
         Some(n) if n >= min && n <= max => Ok(()),
-        Some(_) => Err("argument must be between ".to_string() + &min.to_string() + " and " + &max.to_string() + " inclusive"),
+        Some(_) => {
+            Err("argument must be between ".to_string() + &min.to_string() + " and " + &max.to_string() + " inclusive")
+        }
         None => Err("argument couldn't be parsed into an integer".to_string()),
     };
     match name {
@@ -138,10 +159,17 @@ fn validate(name: &str, value: &str) -> Result<(), String> {
 /// Parses an integer with Redis's memory units (`1k`, `5mb`, `2gb`, ...).
 pub fn parse_memory(v: &str) -> Option<i64> {
     let lower = v.to_ascii_lowercase();
-    let (digits, mul) = [("kb", 1024), ("k", 1000), ("mb", 1024 * 1024), ("m", 1_000_000), ("gb", 1 << 30), ("g", 1_000_000_000)]
-        .iter()
-        .find(|(suffix, _)| lower.ends_with(suffix))
-        .map(|(s, m)| (&lower[..lower.len() - s.len()], *m))
-        .unwrap_or((lower.as_str(), 1));
+    let (digits, mul) = [
+        ("kb", 1024),
+        ("k", 1000),
+        ("mb", 1024 * 1024),
+        ("m", 1_000_000),
+        ("gb", 1 << 30),
+        ("g", 1_000_000_000),
+    ]
+    .iter()
+    .find(|(suffix, _)| lower.ends_with(suffix))
+    .map(|(s, m)| (&lower[..lower.len() - s.len()], *m))
+    .unwrap_or((lower.as_str(), 1));
     digits.parse::<i64>().ok()?.checked_mul(mul)
 }

@@ -99,7 +99,10 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
                 break 'conn;
             }
             if !out.is_empty() {
-                server.stats.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
+                server
+                    .stats
+                    .net_output_bytes
+                    .fetch_add(out.len() as u64, Ordering::Relaxed);
                 if stream.write_all(&out).await.is_err() {
                     break 'conn;
                 }
@@ -160,7 +163,11 @@ impl Session {
             return;
         }
         let calls = std::mem::take(pending);
-        let batch = Batch { db: self.db, proto: self.proto, calls };
+        let batch = Batch {
+            db: self.db,
+            proto: self.proto,
+            calls,
+        };
         let outcome = self.server.engine.run(batch).await;
         self.db = outcome.db;
         self.client.db.store(self.db, Ordering::Relaxed);
@@ -199,7 +206,10 @@ impl Session {
             }
         }
         if !cmd.arity_ok(args.len()) {
-            return Err(Reply::error(format!("ERR wrong number of arguments for '{}' command", cmd.name)));
+            return Err(Reply::error(format!(
+                "ERR wrong number of arguments for '{}' command",
+                cmd.name
+            )));
         }
         if !self.authenticated && !cmd.no_auth {
             return Err(Reply::error("NOAUTH Authentication required."));

@@ -10,7 +10,7 @@ pub mod clients;
 pub mod commands;
 pub mod config;
 mod connection;
-
+pub mod info;
 
 use crate::engine::Engine;
 use clients::Clients;
@@ -84,7 +84,9 @@ impl Server {
             shutdown: Notify::new(),
             started_at: std::time::Instant::now(),
             started_unix: now / 1000,
-            run_id: (0..40).map(|_| b"0123456789abcdef"[(crate::util::random_u64() % 16) as usize] as char).collect(),
+            run_id: (0..40)
+                .map(|_| b"0123456789abcdef"[(crate::util::random_u64() % 16) as usize] as char)
+                .collect(),
             tcp_port: AtomicI64::new(0),
         })
     }

@@ -38,7 +38,9 @@ impl Location {
         if spec == ":memory:" || spec.is_empty() {
             Location { path: None }
         } else {
-            Location { path: Some(spec.trim_start_matches("sqlite://").to_string()) }
+            Location {
+                path: Some(spec.trim_start_matches("sqlite://").to_string()),
+            }
         }
     }
 
@@ -88,7 +90,9 @@ pub fn open_reader(path: &str) -> Result<Connection, StoreError> {
 fn migrate(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch("CREATE TABLE IF NOT EXISTS redsql_meta (name TEXT PRIMARY KEY, value)")?;
     let version: i64 = conn
-        .query_row("SELECT value FROM redsql_meta WHERE name='schema_version'", [], |r| r.get(0))
+        .query_row("SELECT value FROM redsql_meta WHERE name='schema_version'", [], |r| {
+            r.get(0)
+        })
         .unwrap_or(0);
     if version > SCHEMA_VERSION {
         return Err(StoreError(format!(

@@ -15,12 +15,20 @@ pub struct SqliteStore<'a> {
 impl<'a> SqliteStore<'a> {
     /// A store that can write (the writer's connection, inside a transaction).
     pub fn writer(conn: &'a Connection, now: i64, version: &'a mut i64) -> Self {
-        SqliteStore { conn, now, version: Some(version) }
+        SqliteStore {
+            conn,
+            now,
+            version: Some(version),
+        }
     }
 
     /// A read-only store.
     pub fn reader(conn: &'a Connection, now: i64) -> Self {
-        SqliteStore { conn, now, version: None }
+        SqliteStore {
+            conn,
+            now,
+            version: None,
+        }
     }
 
     pub fn set_now(&mut self, now: i64) {
@@ -39,9 +47,13 @@ impl<'a> SqliteStore<'a> {
 
     /// The row for (db, key), live or not: (id, type, expire_at).
     fn row(&self, db: u32, key: &[u8]) -> StoreResult<Option<(i64, KeyType, Option<i64>)>> {
-        let mut st = self.conn.prepare_cached("SELECT id, type, expire_at FROM rkey WHERE db=?1 AND key=?2")?;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, type, expire_at FROM rkey WHERE db=?1 AND key=?2")?;
         Ok(st
-            .query_row(params![db, key], |r| Ok((r.get(0)?, KeyType::from_i64(r.get(1)?), r.get(2)?)))
+            .query_row(params![db, key], |r| {
+                Ok((r.get(0)?, KeyType::from_i64(r.get(1)?), r.get(2)?))
+            })
             .optional()?)
     }
 
@@ -56,9 +68,13 @@ impl<'a> SqliteStore<'a> {
 
     /// Deletes the row for (db, key) whatever its state; returns whether it was live.
     fn remove(&mut self, db: u32, key: &[u8]) -> StoreResult<bool> {
-        let Some((id, kind, exp)) = self.row(db, key)? else { return Ok(false) };
+        let Some((id, kind, exp)) = self.row(db, key)? else {
+            return Ok(false);
+        };
         self.clear_value(id, kind)?;
-        self.conn.prepare_cached("DELETE FROM rkey WHERE id=?1")?.execute([id])?;
+        self.conn
+            .prepare_cached("DELETE FROM rkey WHERE id=?1")?
+            .execute([id])?;
         Ok(self.live(exp))
     }
 }
@@ -69,8 +85,9 @@ impl Store for SqliteStore<'_> {
     }
 
     fn get(&mut self, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
-        let mut st =
-            self.conn.prepare_cached("SELECT id, type, expire_at, version, value FROM rkey WHERE db=?1 AND key=?2")?;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, type, expire_at, version, value FROM rkey WHERE db=?1 AND key=?2")?;
         let e = st
             .query_row(params![db, key], |r| {
                 Ok(Entry {
@@ -106,7 +123,10 @@ impl Store for SqliteStore<'_> {
     }
 
     fn dbsize(&mut self, db: u32) -> StoreResult<u64> {
-        let all: i64 = self.conn.prepare_cached("SELECT count(*) FROM rkey WHERE db=?1")?.query_row([db], |r| r.get(0))?;
+        let all: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM rkey WHERE db=?1")?
+            .query_row([db], |r| r.get(0))?;
         let dead: i64 = self
             .conn
             .prepare_cached("SELECT count(*) FROM rkey WHERE expire_at<=?2 AND db=?1")?
@@ -115,19 +135,29 @@ impl Store for SqliteStore<'_> {
     }
 
     fn random_key(&mut self, db: u32) -> StoreResult<Option<Bytes>> {
-        let (lo, hi): (Option<i64>, Option<i64>) =
-            self.conn.prepare_cached("SELECT min(id), max(id) FROM rkey")?.query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let (Some(lo), Some(hi)) = (lo, hi) else { return Ok(None) };
+        let (lo, hi): (Option<i64>, Option<i64>) = self
+            .conn
+            .prepare_cached("SELECT min(id), max(id) FROM rkey")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (Some(lo), Some(hi)) = (lo, hi) else {
+            return Ok(None);
+        };
         let mut st = self.conn.prepare_cached(
             "SELECT key FROM rkey WHERE db=?1 AND id>=?2 AND (expire_at IS NULL OR expire_at>?3) ORDER BY id LIMIT 1",
         )?;
         for _ in 0..3 {
             let start = lo + (crate::util::random_u64() % (hi - lo + 1) as u64) as i64;
-            if let Some(k) = st.query_row(params![db, start, self.now], |r| r.get::<_, Vec<u8>>(0)).optional()? {
+            if let Some(k) = st
+                .query_row(params![db, start, self.now], |r| r.get::<_, Vec<u8>>(0))
+                .optional()?
+            {
                 return Ok(Some(Bytes::from(k)));
             }
         }
-        Ok(st.query_row(params![db, lo, self.now], |r| r.get::<_, Vec<u8>>(0)).optional()?.map(Bytes::from))
+        Ok(st
+            .query_row(params![db, lo, self.now], |r| r.get::<_, Vec<u8>>(0))
+            .optional()?
+            .map(Bytes::from))
     }
 
     fn stats(&mut self) -> StoreResult<Vec<(u32, DbStats)>> {
@@ -135,7 +165,13 @@ impl Store for SqliteStore<'_> {
             "SELECT db, count(*), count(expire_at) FROM rkey WHERE expire_at IS NULL OR expire_at>?1 GROUP BY db ORDER BY db",
         )?;
         let rows = st.query_map([self.now], |r| {
-            Ok((r.get::<_, u32>(0)?, DbStats { keys: r.get::<_, i64>(1)? as u64, expires: r.get::<_, i64>(2)? as u64 }))
+            Ok((
+                r.get::<_, u32>(0)?,
+                DbStats {
+                    keys: r.get::<_, i64>(1)? as u64,
+                    expires: r.get::<_, i64>(2)? as u64,
+                },
+            ))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -162,7 +198,9 @@ impl Store for SqliteStore<'_> {
                     _ => None,
                 };
                 self.conn
-                    .prepare_cached("INSERT INTO rkey (db, key, type, expire_at, version, value) VALUES (?1, ?2, 0, ?3, ?4, ?5)")?
+                    .prepare_cached(
+                        "INSERT INTO rkey (db, key, type, expire_at, version, value) VALUES (?1, ?2, 0, ?3, ?4, ?5)",
+                    )?
                     .execute(params![db, key, exp, version, value])?;
             }
         }
@@ -188,34 +226,56 @@ impl Store for SqliteStore<'_> {
         if src == dst {
             return Ok(());
         }
-        let Some((id, _, _)) = self.row(db, src)? else { return Ok(()) };
+        let Some((id, _, _)) = self.row(db, src)? else {
+            return Ok(());
+        };
         self.remove(db, dst)?;
         let version = self.next_version();
-        self.conn.prepare_cached("UPDATE rkey SET key=?1, version=?2 WHERE id=?3")?.execute(params![dst, version, id])?;
+        self.conn
+            .prepare_cached("UPDATE rkey SET key=?1, version=?2 WHERE id=?3")?
+            .execute(params![dst, version, id])?;
         Ok(())
     }
 
     fn copy(&mut self, db: u32, src: &[u8], dst_db: u32, dst: &[u8]) -> StoreResult<()> {
-        let Some(e) = self.get(db, src)? else { return Ok(()) };
+        let Some(e) = self.get(db, src)? else {
+            return Ok(());
+        };
         self.remove(dst_db, dst)?;
         let version = self.next_version();
         self.conn
-            .prepare_cached("INSERT INTO rkey (db, key, type, expire_at, version, value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-            .execute(params![dst_db, dst, e.kind as i64, e.expire_at, version, e.value.as_deref()])?;
+            .prepare_cached(
+                "INSERT INTO rkey (db, key, type, expire_at, version, value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                dst_db,
+                dst,
+                e.kind as i64,
+                e.expire_at,
+                version,
+                e.value.as_deref()
+            ])?;
         Ok(())
     }
 
     fn move_key(&mut self, db: u32, key: &[u8], dst_db: u32) -> StoreResult<()> {
-        let Some((id, _, _)) = self.row(db, key)? else { return Ok(()) };
+        let Some((id, _, _)) = self.row(db, key)? else {
+            return Ok(());
+        };
         self.remove(dst_db, key)?;
         let version = self.next_version();
-        self.conn.prepare_cached("UPDATE rkey SET db=?1, version=?2 WHERE id=?3")?.execute(params![dst_db, version, id])?;
+        self.conn
+            .prepare_cached("UPDATE rkey SET db=?1, version=?2 WHERE id=?3")?
+            .execute(params![dst_db, version, id])?;
         Ok(())
     }
 
     fn flush(&mut self, db: Option<u32>) -> StoreResult<()> {
         match db {
-            Some(db) => self.conn.prepare_cached("DELETE FROM rkey WHERE db=?1")?.execute([db])?,
+            Some(db) => self
+                .conn
+                .prepare_cached("DELETE FROM rkey WHERE db=?1")?
+                .execute([db])?,
             None => self.conn.prepare_cached("DELETE FROM rkey")?.execute([])?,
         };
         Ok(())
@@ -226,7 +286,9 @@ impl Store for SqliteStore<'_> {
             return Ok(());
         }
         let version = self.next_version();
-        let mut st = self.conn.prepare_cached("UPDATE rkey SET db=?1, version=?3 WHERE db=?2")?;
+        let mut st = self
+            .conn
+            .prepare_cached("UPDATE rkey SET db=?1, version=?3 WHERE db=?2")?;
         st.execute(params![-1, a, version])?;
         st.execute(params![a, b, version])?;
         st.execute(params![b, -1, version])?;
@@ -237,8 +299,9 @@ impl Store for SqliteStore<'_> {
         let mut st = self.conn.prepare_cached(
             "DELETE FROM rkey WHERE id IN (SELECT id FROM rkey WHERE expire_at<=?1 LIMIT ?2) RETURNING id, type",
         )?;
-        let rows: Vec<(i64, i64)> =
-            st.query_map(params![self.now, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        let rows: Vec<(i64, i64)> = st
+            .query_map(params![self.now, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
         drop(st);
         for (id, kind) in &rows {
             self.clear_value(*id, KeyType::from_i64(*kind))?;

@@ -1,0 +1,1 @@
+//! Redis's serialization format (RDB) for DUMP and RESTORE.

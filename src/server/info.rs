@@ -1,0 +1,1 @@
+//! INFO: the sections that clients and tools parse.
