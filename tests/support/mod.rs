@@ -81,7 +81,7 @@ pub fn start_redsql_in(dir: PathBuf, extra: &[&str]) -> Server {
         "--db".into(),
         db.display().to_string(),
     ];
-    if !extra.iter().any(|a| *a == "--loglevel") {
+    if !extra.contains(&"--loglevel") {
         args.extend(["--loglevel".into(), "warning".into()]);
     }
     args.extend(extra.iter().map(|s| s.to_string()));
@@ -138,10 +138,10 @@ pub fn wait_ready(port: u16) {
             let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
             if s.write_all(b"PING\r\n").is_ok() {
                 let mut buf = [0u8; 64];
-                if let Ok(n) = s.read(&mut buf) {
-                    if n > 0 {
-                        return;
-                    }
+                if let Ok(n) = s.read(&mut buf)
+                    && n > 0
+                {
+                    return;
                 }
             }
         }
