@@ -12,6 +12,7 @@
 //!   client's reads never overtake its own earlier writes: a job with any
 //!   write goes to the writer whole.
 
+mod checkpoint;
 mod writer;
 
 use crate::backend::sqlite::{self, Location, SqliteStore, Sync};
@@ -84,6 +85,7 @@ struct Shared {
     location: Location,
     databases: u32,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    checkpointer: Mutex<Option<checkpoint::Checkpointer>>,
 }
 
 /// A handle to the engine; cheap to clone.
@@ -105,17 +107,23 @@ impl Engine {
                 readers.push(sqlite::open_reader(path)?);
             }
         }
+        let checkpointer = match &location.path {
+            Some(path) => Some(checkpoint::Checkpointer::start(path)?),
+            None => None,
+        };
         let (tx, rx) = mpsc::channel::<Msg>();
         let databases = opts.databases;
+        let wal_pages = checkpointer.as_ref().map(|c| c.wal_size());
         let handle = std::thread::Builder::new()
             .name("redsql-writer".into())
-            .spawn(move || writer::run(conn, rx, version, databases))
+            .spawn(move || writer::run(conn, rx, version, databases, wal_pages))
             .map_err(|e| StoreError(format!("cannot start writer thread: {e}")))?;
         let shared = Arc::new(Shared {
             readers: Mutex::new(readers),
             location,
             databases,
             writer_thread: Mutex::new(Some(handle)),
+            checkpointer: Mutex::new(checkpointer),
         });
         Ok(Engine { shared, sender: tx })
     }
@@ -207,6 +215,9 @@ impl Engine {
     /// Stops the writer after it has committed everything sent before, and
     /// waits for it. Later writes fail with "server is shutting down".
     pub fn shutdown(&self) {
+        if let Some(mut c) = self.shared.checkpointer.lock().unwrap().take() {
+            c.stop();
+        }
         let handle = self.shared.writer_thread.lock().unwrap().take();
         if let Some(h) = handle {
             let _ = self.sender.send(Msg::Stop);

@@ -1,5 +1,6 @@
 //! The writer thread: group commit of every pending job, and the expiry sweeper.
 
+use super::checkpoint::Checkpointer;
 use super::{Batch, Job, Msg, Outcome, call};
 use crate::backend::sqlite::SqliteStore;
 use crate::commands::{CmdError, Ctx};
@@ -7,6 +8,8 @@ use crate::resp::Reply;
 use crate::store::{Store, StoreError};
 use crate::util::now_ms;
 use rusqlite::Connection;
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -19,7 +22,13 @@ const SWEEP_LIMIT: usize = 500;
 /// Longest a sweep may hold up the writer.
 const SWEEP_BUDGET: Duration = Duration::from_millis(5);
 
-pub(super) fn run(conn: Connection, rx: Receiver<Msg>, mut version: i64, databases: u32) {
+pub(super) fn run(
+    conn: Connection,
+    rx: Receiver<Msg>,
+    mut version: i64,
+    databases: u32,
+    wal_pages: Option<Arc<AtomicI64>>,
+) {
     let mut last_sweep = Instant::now();
     let mut stop = false;
     while !stop {
@@ -38,6 +47,10 @@ pub(super) fn run(conn: Connection, rx: Receiver<Msg>, mut version: i64, databas
                     }
                 }
                 commit_jobs(&conn, jobs, &mut version, databases);
+                if wal_pages.as_deref().is_some_and(Checkpointer::writer_should_checkpoint) {
+                    // Short: the checkpointer thread has copied most pages already.
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,

@@ -67,8 +67,10 @@ pub fn open_writer(loc: &Location, sync: Sync) -> Result<Connection, StoreError>
         Sync::Normal => "NORMAL",
         Sync::Off => "OFF",
     };
+    // File databases are checkpointed by a background thread (engine/checkpoint.rs).
+    let autocheckpoint = if loc.path.is_some() { 0 } else { 1000 };
     conn.execute_batch(&format!(
-        "PRAGMA synchronous={sync}; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=10000;"
+        "PRAGMA synchronous={sync}; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint={autocheckpoint}; PRAGMA journal_size_limit=67108864;"
     ))?;
     conn.set_prepared_statement_cache_capacity(256);
     migrate(&conn)?;
@@ -84,6 +86,14 @@ pub fn open_reader(path: &str) -> Result<Connection, StoreError> {
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.execute_batch("PRAGMA cache_size=-32768;")?;
     conn.set_prepared_statement_cache_capacity(256);
+    Ok(conn)
+}
+
+/// Opens the connection that runs background checkpoints.
+pub fn open_checkpointer(path: &str) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(1))?;
+    conn.execute_batch("PRAGMA wal_autocheckpoint=0;")?;
     Ok(conn)
 }
 

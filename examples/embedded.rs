@@ -1,0 +1,32 @@
+//! redsql as a library: Redis data structures in a SQLite file, no server.
+//!
+//! Run with `cargo run --example embedded` (creates `example.db` in a temp dir).
+
+use redsql::{Db, Error};
+
+fn main() -> Result<(), Error> {
+    let path = std::env::temp_dir().join("redsql-example.db");
+    let db = Db::open(path.to_str().expect("utf-8 path"))?;
+
+    // Typed handles per data type, with Redis's semantics.
+    db.strings().set(b"greeting", b"hello")?;
+    let value = db.strings().get(b"greeting")?;
+    println!("greeting = {:?}", value.as_deref().map(String::from_utf8_lossy));
+
+    // Any command is available by name, with Redis's reply.
+    let reply = db.command(&["SET", "visits", "41"])?;
+    println!("SET -> {reply:?}");
+    println!("EXISTS greeting -> {}", db.keys().exists(b"greeting")?);
+
+    // Logical databases, like SELECT.
+    let other = db.select(1)?;
+    other.strings().set(b"greeting", b"hi from db 1")?;
+    println!("db 1 greeting = {:?}", other.strings().get(b"greeting")?);
+
+    println!(
+        "data is in {} (try: sqlite3 {} 'select * from vstring')",
+        path.display(),
+        path.display()
+    );
+    Ok(())
+}
