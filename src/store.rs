@@ -13,6 +13,34 @@
 use bytes::Bytes;
 use std::fmt;
 
+mod hash;
+mod list;
+mod set;
+mod zset;
+
+pub use hash::HashStore;
+pub use list::ListStore;
+pub use set::SetStore;
+pub use zset::ZSetStore;
+
+/// A stable 63-bit hash of a collection member (hash field, set or sorted-set
+/// member), stored in the `h` column of the value tables. It must never change:
+/// stored rows and clients' SCAN cursors depend on it. FNV-1a, then the
+/// splitmix64 finalizer for uniformity (random picks seek a random `h`).
+pub fn member_hash(member: &[u8]) -> i64 {
+    let mut x: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in member {
+        x ^= b as u64;
+        x = x.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^= x >> 31;
+    (x >> 1) as i64
+}
+
 /// The Redis type of a key. The numbers are stored in the `rkey.type` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyType {
@@ -73,6 +101,8 @@ pub struct Entry {
     pub version: i64,
     /// The value, for strings only.
     pub value: Option<Bytes>,
+    /// Number of elements, for collections (0 for strings).
+    pub len: i64,
 }
 
 /// What a write does to the key's time to live.
@@ -122,7 +152,15 @@ pub struct ScanPage {
 }
 
 /// Storage operations. Databases are numbered like Redis's (`SELECT n`).
-pub trait Store {
+///
+/// Collection types add their operations through the supertraits
+/// ([`ListStore`], [`HashStore`], [`SetStore`], [`ZSetStore`]), one file each.
+/// Their conventions: they address a key by its row id (`Entry::id`, found
+/// with [`Store::get`] after the command checked the type, or made by
+/// [`Store::create_key`]); every mutation keeps `Entry::len` exact, gives the
+/// key a new version, and deletes the key when its last element goes, as
+/// Redis does.
+pub trait Store: ListStore + HashStore + SetStore + ZSetStore {
     /// The time, in Unix milliseconds, that expiry is judged against for this
     /// command (fixed for the duration of a command, like Redis's cached clock).
     fn now(&self) -> i64;
@@ -147,6 +185,11 @@ pub trait Store {
     fn stats(&mut self) -> StoreResult<Vec<(u32, DbStats)>>;
 
     // ---- keyspace writes ----
+
+    /// Creates an empty key of a collection type and returns its id. There must
+    /// be no live key with this name (an expired one is replaced). The caller
+    /// adds at least one element in the same command.
+    fn create_key(&mut self, db: u32, key: &[u8], kind: KeyType) -> StoreResult<i64>;
 
     /// Writes a string value, replacing any key of any type.
     fn set_string(&mut self, db: u32, key: &[u8], value: &[u8], ttl: Ttl) -> StoreResult<()>;

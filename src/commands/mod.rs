@@ -8,10 +8,14 @@
 pub mod args;
 pub mod bitmaps;
 pub mod connection;
+pub mod hashes;
 pub mod keys;
+pub mod lists;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod table;
+pub mod zsets;
 
 use crate::resp::Reply;
 use crate::store::{Store, StoreError};
@@ -83,9 +87,13 @@ pub fn all() -> impl Iterator<Item = &'static (&'static str, Handler)> {
     [
         bitmaps::COMMANDS,
         connection::COMMANDS,
+        hashes::COMMANDS,
         keys::COMMANDS,
+        lists::COMMANDS,
         server::COMMANDS,
+        sets::COMMANDS,
         strings::COMMANDS,
+        zsets::COMMANDS,
         crate::server::commands::COMMANDS,
     ]
     .into_iter()

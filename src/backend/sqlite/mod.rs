@@ -4,7 +4,11 @@
 //! engine's writer thread) and a pool of read-only connections. An in-memory
 //! database has a single connection, so everything runs on the writer.
 
+mod hash;
+mod list;
+mod set;
 mod store;
+mod zset;
 
 pub use store::SqliteStore;
 

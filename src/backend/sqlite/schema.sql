@@ -10,10 +10,46 @@ CREATE TABLE IF NOT EXISTS rkey (
     type      INTEGER NOT NULL,        -- 0 string, 1 list, 2 set, 3 zset, 4 hash, 5 stream
     expire_at INTEGER,                 -- expiry time, NULL = persistent
     version   INTEGER NOT NULL,        -- changes on every write (WATCH)
-    value     BLOB                     -- the value of a string key
+    value     BLOB,                    -- the value of a string key
+    len       INTEGER NOT NULL DEFAULT 0 -- number of elements of a collection key
 );
 CREATE UNIQUE INDEX IF NOT EXISTS rkey_db_key ON rkey (db, key);
 CREATE INDEX IF NOT EXISTS rkey_expire ON rkey (expire_at) WHERE expire_at IS NOT NULL;
+
+-- Collections. `h` is a stable 63-bit hash of the member/field
+-- (store::member_hash): leading the primary key, it gives point lookups,
+-- integer SCAN cursors that stay valid while the collection changes, and
+-- O(log n) random picks, all from one B-tree.
+CREATE TABLE IF NOT EXISTS rlist (
+    key_id INTEGER NOT NULL,           -- rkey.id
+    pos    INTEGER NOT NULL,           -- dense: element i is at (first pos) + i
+    value  BLOB    NOT NULL,
+    PRIMARY KEY (key_id, pos)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS rhash (
+    key_id INTEGER NOT NULL,
+    h      INTEGER NOT NULL,
+    field  BLOB    NOT NULL,
+    value  BLOB    NOT NULL,
+    PRIMARY KEY (key_id, h, field)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS rset (
+    key_id INTEGER NOT NULL,
+    h      INTEGER NOT NULL,
+    member BLOB    NOT NULL,
+    PRIMARY KEY (key_id, h, member)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS rzset (
+    key_id INTEGER NOT NULL,
+    h      INTEGER NOT NULL,
+    member BLOB    NOT NULL,
+    score  REAL    NOT NULL,
+    PRIMARY KEY (key_id, h, member)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS rzset_score ON rzset (key_id, score, member);
 
 -- Introspection: live keys only (expired keys awaiting the sweeper are hidden).
 CREATE VIEW IF NOT EXISTS vkey AS
@@ -30,3 +66,23 @@ CREATE VIEW IF NOT EXISTS vstring AS
 SELECT id, db, key, value, expire_at
 FROM rkey
 WHERE type = 0 AND (expire_at IS NULL OR expire_at > CAST(unixepoch('subsec') * 1000 AS INTEGER));
+
+CREATE VIEW IF NOT EXISTS vlist AS
+SELECT k.id AS key_id, k.db, k.key, l.pos - (SELECT min(pos) FROM rlist WHERE key_id = k.id) AS idx, l.value, k.expire_at
+FROM rkey k JOIN rlist l ON l.key_id = k.id
+WHERE k.type = 1 AND (k.expire_at IS NULL OR k.expire_at > CAST(unixepoch('subsec') * 1000 AS INTEGER));
+
+CREATE VIEW IF NOT EXISTS vhash AS
+SELECT k.id AS key_id, k.db, k.key, h.field, h.value, k.expire_at
+FROM rkey k JOIN rhash h ON h.key_id = k.id
+WHERE k.type = 4 AND (k.expire_at IS NULL OR k.expire_at > CAST(unixepoch('subsec') * 1000 AS INTEGER));
+
+CREATE VIEW IF NOT EXISTS vset AS
+SELECT k.id AS key_id, k.db, k.key, s.member, k.expire_at
+FROM rkey k JOIN rset s ON s.key_id = k.id
+WHERE k.type = 2 AND (k.expire_at IS NULL OR k.expire_at > CAST(unixepoch('subsec') * 1000 AS INTEGER));
+
+CREATE VIEW IF NOT EXISTS vzset AS
+SELECT k.id AS key_id, k.db, k.key, z.member, z.score, k.expire_at
+FROM rkey k JOIN rzset z ON z.key_id = k.id
+WHERE k.type = 3 AND (k.expire_at IS NULL OR k.expire_at > CAST(unixepoch('subsec') * 1000 AS INTEGER));

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 /// A store over one SQLite connection, for the duration of one batch.
 pub struct SqliteStore<'a> {
-    conn: &'a Connection,
+    pub(super) conn: &'a Connection,
     now: i64,
     /// Last version handed out; writes take the next one. None on readers.
     version: Option<&'a mut i64>,
@@ -35,7 +35,7 @@ impl<'a> SqliteStore<'a> {
         self.now = now;
     }
 
-    fn next_version(&mut self) -> i64 {
+    pub(super) fn next_version(&mut self) -> i64 {
         let v = self.version.as_mut().expect("write on a read-only store");
         **v += 1;
         **v
@@ -58,12 +58,51 @@ impl<'a> SqliteStore<'a> {
     }
 
     /// Deletes the value rows of a collection key (strings keep their value in rkey).
-    fn clear_value(&self, _id: i64, kind: KeyType) -> StoreResult<()> {
-        match kind {
-            KeyType::String => Ok(()),
-            // Collection tables arrive with their types.
-            _ => Ok(()),
+    fn clear_value(&self, id: i64, kind: KeyType) -> StoreResult<()> {
+        let sql = match kind {
+            KeyType::String | KeyType::Stream => return Ok(()),
+            KeyType::List => "DELETE FROM rlist WHERE key_id=?1",
+            KeyType::Hash => "DELETE FROM rhash WHERE key_id=?1",
+            KeyType::Set => "DELETE FROM rset WHERE key_id=?1",
+            KeyType::ZSet => "DELETE FROM rzset WHERE key_id=?1",
+        };
+        self.conn.prepare_cached(sql)?.execute([id])?;
+        Ok(())
+    }
+
+    /// Copies the value rows of a collection key to another key id.
+    fn copy_value(&self, from: i64, to: i64, kind: KeyType) -> StoreResult<()> {
+        let sql = match kind {
+            KeyType::String | KeyType::Stream => return Ok(()),
+            KeyType::List => "INSERT INTO rlist (key_id, pos, value) SELECT ?2, pos, value FROM rlist WHERE key_id=?1",
+            KeyType::Hash => {
+                "INSERT INTO rhash (key_id, h, field, value) SELECT ?2, h, field, value FROM rhash WHERE key_id=?1"
+            }
+            KeyType::Set => "INSERT INTO rset (key_id, h, member) SELECT ?2, h, member FROM rset WHERE key_id=?1",
+            KeyType::ZSet => {
+                "INSERT INTO rzset (key_id, h, member, score) SELECT ?2, h, member, score FROM rzset WHERE key_id=?1"
+            }
+        };
+        self.conn.prepare_cached(sql)?.execute([from, to])?;
+        Ok(())
+    }
+
+    /// Records a change of `delta` elements to collection key `id`: updates its
+    /// length and version, and deletes the key if it is now empty. Every
+    /// collection mutation calls this once. Returns the new length.
+    #[allow(dead_code)] // used by the collection modules as they land
+    pub(super) fn touch(&mut self, id: i64, delta: i64) -> StoreResult<i64> {
+        let version = self.next_version();
+        let len: i64 = self
+            .conn
+            .prepare_cached("UPDATE rkey SET len=len+?1, version=?2 WHERE id=?3 RETURNING len")?
+            .query_row(params![delta, version, id], |r| r.get(0))?;
+        if len <= 0 {
+            self.conn
+                .prepare_cached("DELETE FROM rkey WHERE id=?1")?
+                .execute([id])?;
         }
+        Ok(len)
     }
 
     /// Deletes the row for (db, key) whatever its state; returns whether it was live.
@@ -87,7 +126,7 @@ impl Store for SqliteStore<'_> {
     fn get(&mut self, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
         let mut st = self
             .conn
-            .prepare_cached("SELECT id, type, expire_at, version, value FROM rkey WHERE db=?1 AND key=?2")?;
+            .prepare_cached("SELECT id, type, expire_at, version, value, len FROM rkey WHERE db=?1 AND key=?2")?;
         let e = st
             .query_row(params![db, key], |r| {
                 Ok(Entry {
@@ -96,6 +135,7 @@ impl Store for SqliteStore<'_> {
                     expire_at: r.get(2)?,
                     version: r.get(3)?,
                     value: r.get::<_, Option<Vec<u8>>>(4)?.map(Bytes::from),
+                    len: r.get(5)?,
                 })
             })
             .optional()?;
@@ -176,6 +216,15 @@ impl Store for SqliteStore<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn create_key(&mut self, db: u32, key: &[u8], kind: KeyType) -> StoreResult<i64> {
+        self.remove(db, key)?;
+        let version = self.next_version();
+        Ok(self
+            .conn
+            .prepare_cached("INSERT INTO rkey (db, key, type, version, len) VALUES (?1, ?2, ?3, ?4, 0) RETURNING id")?
+            .query_row(params![db, key, kind as i64, version], |r| r.get(0))?)
+    }
+
     fn set_string(&mut self, db: u32, key: &[u8], value: &[u8], ttl: Ttl) -> StoreResult<()> {
         let version = self.next_version();
         match self.row(db, key)? {
@@ -189,7 +238,7 @@ impl Store for SqliteStore<'_> {
                     Ttl::At(t) => Some(t),
                 };
                 self.conn
-                    .prepare_cached("UPDATE rkey SET type=0, value=?1, expire_at=?2, version=?3 WHERE id=?4")?
+                    .prepare_cached("UPDATE rkey SET type=0, value=?1, expire_at=?2, version=?3, len=0 WHERE id=?4")?
                     .execute(params![value, exp, version, id])?;
             }
             None => {
@@ -243,19 +292,25 @@ impl Store for SqliteStore<'_> {
         };
         self.remove(dst_db, dst)?;
         let version = self.next_version();
-        self.conn
+        let new_id: i64 = self
+            .conn
             .prepare_cached(
-                "INSERT INTO rkey (db, key, type, expire_at, version, value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO rkey (db, key, type, expire_at, version, value, len) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 RETURNING id",
             )?
-            .execute(params![
-                dst_db,
-                dst,
-                e.kind as i64,
-                e.expire_at,
-                version,
-                e.value.as_deref()
-            ])?;
-        Ok(())
+            .query_row(
+                params![
+                    dst_db,
+                    dst,
+                    e.kind as i64,
+                    e.expire_at,
+                    version,
+                    e.value.as_deref(),
+                    e.len
+                ],
+                |r| r.get(0),
+            )?;
+        self.copy_value(e.id, new_id, e.kind)
     }
 
     fn move_key(&mut self, db: u32, key: &[u8], dst_db: u32) -> StoreResult<()> {

@@ -1,0 +1,5 @@
+//! Hash commands.
+
+use super::Handler;
+
+pub const COMMANDS: &[(&str, Handler)] = &[];

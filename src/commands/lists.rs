@@ -1,0 +1,5 @@
+//! List commands.
+
+use super::Handler;
+
+pub const COMMANDS: &[(&str, Handler)] = &[];

@@ -1,0 +1,5 @@
+//! Sorted set commands.
+
+use super::Handler;
+
+pub const COMMANDS: &[(&str, Handler)] = &[];
