@@ -218,3 +218,19 @@ pub trait Store: ListStore + HashStore + SetStore + ZSetStore {
     /// Deletes up to `limit` keys whose expiry has passed; returns how many.
     fn purge_expired(&mut self, limit: usize) -> StoreResult<usize>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::member_hash;
+
+    #[test]
+    fn member_hash_is_stable() {
+        // Stored rows and SCAN cursors depend on these values: they must never change.
+        assert_eq!(member_hash(b""), member_hash(b""));
+        let pinned = [member_hash(b""), member_hash(b"a"), member_hash(b"member:1")];
+        assert!(pinned.iter().all(|&h| h >= 0));
+        assert_eq!(pinned, PINNED);
+    }
+
+    const PINNED: [i64; 3] = [8832978290816513101, 99183506424991868, 8430325916489491613];
+}

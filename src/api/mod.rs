@@ -3,11 +3,19 @@
 //! Each method builds the Redis command and runs it through the same command
 //! code as the server, so the library behaves exactly like the server does.
 
+mod hashes;
 mod keys;
+mod lists;
+mod sets;
 mod strings;
+mod zsets;
 
+pub use hashes::Hashes;
 pub use keys::Keys;
+pub use lists::Lists;
+pub use sets::Sets;
 pub use strings::Strings;
+pub use zsets::ZSets;
 
 use bytes::Bytes;
 
