@@ -109,7 +109,10 @@ impl Store for SqliteStore<'_> {
         )?;
         let mut page = ScanPage::default();
         let kind = kind.map(|k| k as i64);
-        let rows = st.query_map(params![db, cursor as i64, self.now, kind, count as i64], |r| {
+        // Cursors beyond the id range (any u64 is a valid SCAN cursor) find nothing.
+        let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        let rows = st.query_map(params![db, cursor, self.now, kind, count], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
         })?;
         let mut last = 0;
@@ -118,7 +121,11 @@ impl Store for SqliteStore<'_> {
             last = id;
             page.keys.push(Bytes::from(key));
         }
-        page.cursor = if page.keys.len() < count { 0 } else { last as u64 };
+        page.cursor = if (page.keys.len() as i64) < count {
+            0
+        } else {
+            last as u64
+        };
         Ok(page)
     }
 
@@ -137,8 +144,8 @@ impl Store for SqliteStore<'_> {
     fn random_key(&mut self, db: u32) -> StoreResult<Option<Bytes>> {
         let (lo, hi): (Option<i64>, Option<i64>) = self
             .conn
-            .prepare_cached("SELECT min(id), max(id) FROM rkey")?
-            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            .prepare_cached("SELECT min(id), max(id) FROM rkey WHERE db=?1")?
+            .query_row([db], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let (Some(lo), Some(hi)) = (lo, hi) else {
             return Ok(None);
         };
