@@ -26,7 +26,7 @@ pub mod server;
 pub mod store;
 pub mod util;
 
-pub use api::{Keys, Strings};
+pub use api::{ExpireCondition, KeyExpiry, Keys, Scan, ScanOptions, Strings};
 pub use db::{Db, Error, Options};
 
 /// The Redis version whose behaviour redsql reproduces (what INFO and HELLO report).

@@ -6,7 +6,7 @@
 mod keys;
 mod strings;
 
-pub use keys::Keys;
+pub use keys::{ExpireCondition, KeyExpiry, Keys, Scan, ScanOptions};
 pub use strings::Strings;
 
 use bytes::Bytes;
