@@ -66,6 +66,16 @@ impl<'a> SqliteStore<'a> {
         }
     }
 
+    /// Copies the value rows of a collection key to the key row `to` (COPY;
+    /// strings keep their value in rkey, copied with the row).
+    fn copy_value(&self, _from: i64, _to: i64, kind: KeyType) -> StoreResult<()> {
+        match kind {
+            KeyType::String => Ok(()),
+            // Collection tables arrive with their types.
+            _ => Ok(()),
+        }
+    }
+
     /// Deletes the row for (db, key) whatever its state; returns whether it was live.
     fn remove(&mut self, db: u32, key: &[u8]) -> StoreResult<bool> {
         let Some((id, kind, exp)) = self.row(db, key)? else {
@@ -262,7 +272,7 @@ impl Store for SqliteStore<'_> {
                 version,
                 e.value.as_deref()
             ])?;
-        Ok(())
+        self.copy_value(e.id, self.conn.last_insert_rowid(), e.kind)
     }
 
     fn move_key(&mut self, db: u32, key: &[u8], dst_db: u32) -> StoreResult<()> {
