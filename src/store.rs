@@ -132,6 +132,13 @@ pub trait Store {
     /// The live key, with its value if it is a string.
     fn get(&mut self, db: u32, key: &[u8]) -> StoreResult<Option<Entry>>;
 
+    /// The live key without its value (`value` is `None`): existence, type
+    /// and expiry checks need not read a big string. Backends should override
+    /// the default, which reads the value and drops it.
+    fn meta(&mut self, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
+        Ok(self.get(db, key)?.map(|e| Entry { value: None, ..e }))
+    }
+
     /// Up to `count` live keys with ids greater than `cursor`, in id order,
     /// optionally only of one type. The returned cursor is the last id seen
     /// (0 if fewer than `count` keys were found: the end was reached). Any

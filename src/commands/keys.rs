@@ -51,13 +51,18 @@ const DB_OUT_OF_RANGE: &str = "ERR DB index is out of range";
 /// How many keys KEYS reads from the store at a time.
 const KEYS_PAGE: usize = 1000;
 
-/// The live key, or `None`.
+/// The live key without its value (type, expiry), or `None`.
 fn lookup(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Entry>, CmdError> {
+    Ok(ctx.store.meta(ctx.db, key)?)
+}
+
+/// The live key with its value (OBJECT ENCODING, DUMP), or `None`.
+fn lookup_value(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Entry>, CmdError> {
     Ok(ctx.store.get(ctx.db, key)?)
 }
 
 fn key_exists(ctx: &mut Ctx, db: u32, key: &[u8]) -> Result<bool, CmdError> {
-    Ok(ctx.store.get(db, key)?.is_some())
+    Ok(ctx.store.meta(db, key)?.is_some())
 }
 
 /// A C string view of an argument: Redis formats some arguments with `%s`,
@@ -513,7 +518,7 @@ fn encoding(entry: &Entry) -> Option<&'static str> {
 
 /// OBJECT ENCODING key
 fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let Some(entry) = lookup(ctx, &args[2])? else {
+    let Some(entry) = lookup_value(ctx, &args[2])? else {
         return Ok(Reply::Nil);
     };
     match encoding(&entry) {
@@ -527,7 +532,7 @@ fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// OBJECT REFCOUNT key: 2147483647 for the integers 0..9999 Redis shares, else 1.
 fn object_refcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let Some(entry) = lookup(ctx, &args[2])? else {
+    let Some(entry) = lookup_value(ctx, &args[2])? else {
         return Ok(Reply::Nil);
     };
     let shared = entry.kind == KeyType::String
@@ -593,7 +598,7 @@ fn write_rdb_value(ctx: &mut Ctx, key: &[u8], value: &rdb::Value, ttl: Ttl) -> R
 
 /// DUMP key: the value serialized in Redis's RDB format, or nil.
 fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let Some(entry) = lookup(ctx, &args[1])? else {
+    let Some(entry) = lookup_value(ctx, &args[1])? else {
         return Ok(Reply::Nil);
     };
     let kind = entry.kind;

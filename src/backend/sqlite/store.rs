@@ -112,6 +112,24 @@ impl Store for SqliteStore<'_> {
         Ok(e.filter(|e| self.live(e.expire_at)))
     }
 
+    fn meta(&mut self, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, type, expire_at, version FROM rkey WHERE db=?1 AND key=?2")?;
+        let e = st
+            .query_row(params![db, key], |r| {
+                Ok(Entry {
+                    id: r.get(0)?,
+                    kind: KeyType::from_i64(r.get(1)?),
+                    expire_at: r.get(2)?,
+                    version: r.get(3)?,
+                    value: None,
+                })
+            })
+            .optional()?;
+        Ok(e.filter(|e| self.live(e.expire_at)))
+    }
+
     fn scan(&mut self, db: u32, cursor: u64, count: usize, kind: Option<KeyType>) -> StoreResult<ScanPage> {
         let mut st = self.conn.prepare_cached(
             "SELECT id, key FROM rkey WHERE db=?1 AND id>?2 AND (expire_at IS NULL OR expire_at>?3)
