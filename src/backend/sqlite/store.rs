@@ -344,3 +344,61 @@ impl Store for SqliteStore<'_> {
         Ok(rows.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::sqlite::{Location, Sync, open_writer};
+
+    fn conn() -> Connection {
+        open_writer(&Location::parse(":memory:"), Sync::Off).unwrap()
+    }
+
+    #[test]
+    fn meta_omits_the_value_and_hides_expired_keys() {
+        let c = conn();
+        let mut version = 0;
+        let mut s = SqliteStore::writer(&c, 1000, &mut version);
+        s.set_string(0, b"k", b"value", Ttl::Persist).unwrap();
+        s.set_string(0, b"gone", b"value", Ttl::At(1000)).unwrap();
+        let m = s.meta(0, b"k").unwrap().unwrap();
+        assert_eq!((m.kind, m.value), (KeyType::String, None));
+        assert_eq!(s.get(0, b"k").unwrap().unwrap().value.as_deref(), Some(&b"value"[..]));
+        assert!(s.meta(0, b"gone").unwrap().is_none());
+        assert!(s.meta(1, b"k").unwrap().is_none());
+    }
+
+    #[test]
+    fn random_key_stays_in_its_database() {
+        let c = conn();
+        let mut version = 0;
+        let mut s = SqliteStore::writer(&c, 1000, &mut version);
+        for i in 0..50 {
+            s.set_string(0, format!("a{i}").as_bytes(), b"x", Ttl::Persist).unwrap();
+        }
+        s.set_string(1, b"only", b"x", Ttl::Persist).unwrap();
+        for _ in 0..20 {
+            assert_eq!(s.random_key(1).unwrap().as_deref(), Some(&b"only"[..]));
+        }
+        assert_eq!(s.random_key(2).unwrap(), None);
+    }
+
+    #[test]
+    fn scan_pages_and_out_of_range_cursors() {
+        let c = conn();
+        let mut version = 0;
+        let mut s = SqliteStore::writer(&c, 1000, &mut version);
+        for i in 0..5 {
+            s.set_string(0, format!("k{i}").as_bytes(), b"x", Ttl::Persist).unwrap();
+        }
+        let first = s.scan(0, 0, 3, None).unwrap();
+        assert_eq!(first.keys.len(), 3);
+        assert_ne!(first.cursor, 0);
+        let rest = s.scan(0, first.cursor, 3, None).unwrap();
+        assert_eq!((rest.keys.len(), rest.cursor), (2, 0));
+        let beyond = s.scan(0, u64::MAX, 10, None).unwrap();
+        assert_eq!((beyond.keys.len(), beyond.cursor), (0, 0));
+        assert_eq!(s.scan(0, 0, usize::MAX, None).unwrap().keys.len(), 5);
+        assert!(s.scan(0, 0, 10, Some(KeyType::Hash)).unwrap().keys.is_empty());
+    }
+}
