@@ -142,6 +142,25 @@ impl Store for SqliteStore<'_> {
         Ok(e.filter(|e| self.live(e.expire_at)))
     }
 
+    fn meta(&mut self, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, type, expire_at, version, len FROM rkey WHERE db=?1 AND key=?2")?;
+        let e = st
+            .query_row(params![db, key], |r| {
+                Ok(Entry {
+                    id: r.get(0)?,
+                    kind: KeyType::from_i64(r.get(1)?),
+                    expire_at: r.get(2)?,
+                    version: r.get(3)?,
+                    value: None,
+                    len: r.get(4)?,
+                })
+            })
+            .optional()?;
+        Ok(e.filter(|e| self.live(e.expire_at)))
+    }
+
     fn scan(&mut self, db: u32, cursor: u64, count: usize, kind: Option<KeyType>) -> StoreResult<ScanPage> {
         let mut st = self.conn.prepare_cached(
             "SELECT id, key FROM rkey WHERE db=?1 AND id>?2 AND (expire_at IS NULL OR expire_at>?3)
@@ -149,7 +168,10 @@ impl Store for SqliteStore<'_> {
         )?;
         let mut page = ScanPage::default();
         let kind = kind.map(|k| k as i64);
-        let rows = st.query_map(params![db, cursor as i64, self.now, kind, count as i64], |r| {
+        // Cursors beyond the id range (any u64 is a valid SCAN cursor) find nothing.
+        let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        let rows = st.query_map(params![db, cursor, self.now, kind, count], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
         })?;
         let mut last = 0;
@@ -158,7 +180,11 @@ impl Store for SqliteStore<'_> {
             last = id;
             page.keys.push(Bytes::from(key));
         }
-        page.cursor = if page.keys.len() < count { 0 } else { last as u64 };
+        page.cursor = if (page.keys.len() as i64) < count {
+            0
+        } else {
+            last as u64
+        };
         Ok(page)
     }
 
@@ -177,8 +203,8 @@ impl Store for SqliteStore<'_> {
     fn random_key(&mut self, db: u32) -> StoreResult<Option<Bytes>> {
         let (lo, hi): (Option<i64>, Option<i64>) = self
             .conn
-            .prepare_cached("SELECT min(id), max(id) FROM rkey")?
-            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            .prepare_cached("SELECT min(id), max(id) FROM rkey WHERE db=?1")?
+            .query_row([db], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let (Some(lo), Some(hi)) = (lo, hi) else {
             return Ok(None);
         };
@@ -362,5 +388,63 @@ impl Store for SqliteStore<'_> {
             self.clear_value(*id, KeyType::from_i64(*kind))?;
         }
         Ok(rows.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::sqlite::{Location, Sync, open_writer};
+
+    fn conn() -> Connection {
+        open_writer(&Location::parse(":memory:"), Sync::Off).unwrap()
+    }
+
+    #[test]
+    fn meta_omits_the_value_and_hides_expired_keys() {
+        let c = conn();
+        let mut version = 0;
+        let mut s = SqliteStore::writer(&c, 1000, &mut version);
+        s.set_string(0, b"k", b"value", Ttl::Persist).unwrap();
+        s.set_string(0, b"gone", b"value", Ttl::At(1000)).unwrap();
+        let m = s.meta(0, b"k").unwrap().unwrap();
+        assert_eq!((m.kind, m.value), (KeyType::String, None));
+        assert_eq!(s.get(0, b"k").unwrap().unwrap().value.as_deref(), Some(&b"value"[..]));
+        assert!(s.meta(0, b"gone").unwrap().is_none());
+        assert!(s.meta(1, b"k").unwrap().is_none());
+    }
+
+    #[test]
+    fn random_key_stays_in_its_database() {
+        let c = conn();
+        let mut version = 0;
+        let mut s = SqliteStore::writer(&c, 1000, &mut version);
+        for i in 0..50 {
+            s.set_string(0, format!("a{i}").as_bytes(), b"x", Ttl::Persist).unwrap();
+        }
+        s.set_string(1, b"only", b"x", Ttl::Persist).unwrap();
+        for _ in 0..20 {
+            assert_eq!(s.random_key(1).unwrap().as_deref(), Some(&b"only"[..]));
+        }
+        assert_eq!(s.random_key(2).unwrap(), None);
+    }
+
+    #[test]
+    fn scan_pages_and_out_of_range_cursors() {
+        let c = conn();
+        let mut version = 0;
+        let mut s = SqliteStore::writer(&c, 1000, &mut version);
+        for i in 0..5 {
+            s.set_string(0, format!("k{i}").as_bytes(), b"x", Ttl::Persist).unwrap();
+        }
+        let first = s.scan(0, 0, 3, None).unwrap();
+        assert_eq!(first.keys.len(), 3);
+        assert_ne!(first.cursor, 0);
+        let rest = s.scan(0, first.cursor, 3, None).unwrap();
+        assert_eq!((rest.keys.len(), rest.cursor), (2, 0));
+        let beyond = s.scan(0, u64::MAX, 10, None).unwrap();
+        assert_eq!((beyond.keys.len(), beyond.cursor), (0, 0));
+        assert_eq!(s.scan(0, 0, usize::MAX, None).unwrap().keys.len(), 5);
+        assert!(s.scan(0, 0, 10, Some(KeyType::Hash)).unwrap().keys.is_empty());
     }
 }
