@@ -126,7 +126,13 @@ fn rpushx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// LPOP / RPOP key [count]: one element (a bulk, nil if missing), or with a
 /// count up to that many (an array, a null array if missing). O(k log n).
+/// Redis's table gives these commands arity -2, so the extra argument is
+/// rejected here, with the arity error.
 fn pop(ctx: &mut Ctx, args: &[Bytes], end: End) -> CmdResult {
+    if args.len() > 3 {
+        let name = if end == End::Head { "lpop" } else { "rpop" };
+        return err(format!("ERR wrong number of arguments for '{name}' command"));
+    }
     let count = match args.get(2) {
         Some(a) => Some(int_at_least(a, 0, "ERR value is out of range, must be positive")?),
         None => None,
