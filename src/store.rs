@@ -19,7 +19,7 @@ mod set;
 mod zset;
 
 pub use hash::HashStore;
-pub use list::ListStore;
+pub use list::{End, ListStore, PosSearch};
 pub use set::SetStore;
 pub use zset::ZSetStore;
 
