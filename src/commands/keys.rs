@@ -521,13 +521,19 @@ fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let Some(entry) = lookup_value(ctx, &args[2])? else {
         return Ok(Reply::Nil);
     };
-    match encoding(&entry) {
-        Some(name) => Ok(Reply::bulk_str(name)),
-        None => err(format!(
-            "ERR OBJECT ENCODING of a {} is not supported",
-            entry.kind.name()
-        )),
-    }
+    let name = match entry.kind {
+        KeyType::List => super::lists::encoding(ctx, &entry)?,
+        _ => match encoding(&entry) {
+            Some(name) => name,
+            None => {
+                return err(format!(
+                    "ERR OBJECT ENCODING of a {} is not supported",
+                    entry.kind.name()
+                ));
+            }
+        },
+    };
+    Ok(Reply::bulk_str(name))
 }
 
 /// OBJECT REFCOUNT key: 2147483647 for the integers 0..9999 Redis shares, else 1.
