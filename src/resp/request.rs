@@ -151,7 +151,7 @@ impl RequestParser {
 
 /// Reads a `*N` / `$N` header line. `Ok(None)`: incomplete. `Ok(Some(None))`: not a number.
 fn read_line_int(buf: &mut BytesMut, too_big: &str) -> Result<Option<Option<i64>>, ParseError> {
-    let Some(cr) = memchr_cr(buf) else {
+    let Some(cr) = find_before_nul(buf, b'\r') else {
         if buf.len() > INLINE_MAX {
             return Err(ParseError::new(too_big));
         }
@@ -168,8 +168,13 @@ fn read_line_int(buf: &mut BytesMut, too_big: &str) -> Result<Option<Option<i64>
     Ok(Some(n))
 }
 
-fn memchr_cr(buf: &[u8]) -> Option<usize> {
-    buf.iter().position(|&c| c == b'\r')
+/// The position of the first `byte` in `buf`, as C's `strchr` finds it on
+/// Redis's NUL-terminated query buffer: a NUL byte before it hides it, so Redis
+/// keeps waiting for the line's end (until the 64 KB limit).
+fn find_before_nul(buf: &[u8], byte: u8) -> Option<usize> {
+    buf.iter()
+        .position(|&c| c == byte || c == 0)
+        .filter(|&i| buf[i] == byte)
 }
 
 /// Parses a signed decimal integer exactly as Redis's `string2ll` (no spaces, no `+`, no leading zeros).
@@ -206,7 +211,7 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
 
 /// Parses one inline command line. `Ok(None)`: incomplete.
 fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ParseError> {
-    let Some(nl) = buf.iter().position(|&c| c == b'\n') else {
+    let Some(nl) = find_before_nul(buf, b'\n') else {
         if buf.len() > INLINE_MAX {
             return Err(ParseError::new("too big inline request"));
         }
@@ -227,12 +232,19 @@ fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ParseError> {
 /// separated, with "double quoted" strings (escapes `\n \r \t \b \a \\ \" \xHH`)
 /// and 'single quoted' strings (only `\'`). `None` for unbalanced quotes, or a
 /// closing quote not followed by a space.
+///
+/// Redis runs this on a C string, so a NUL byte ends the line: what follows it
+/// is ignored (and a quote still open there is unbalanced).
 pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let line = match line.iter().position(|&c| c == 0) {
+        Some(nul) => &line[..nul],
+        None => line,
+    };
     let mut args = Vec::new();
     let mut i = 0;
     let n = line.len();
     loop {
-        while i < n && line[i].is_ascii_whitespace() {
+        while i < n && is_c_space(line[i]) {
             i += 1;
         }
         if i >= n {
@@ -261,7 +273,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                         other => other,
                     });
                 } else if c == b'"' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_c_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
@@ -278,7 +290,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     i += 1;
                     cur.push(b'\'');
                 } else if c == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_c_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
@@ -291,7 +303,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     break;
                 }
                 match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
+                    b' ' | b'\n' | b'\r' | b'\t' => break,
                     b'"' => in_dq = true,
                     b'\'' => in_sq = true,
                     c => cur.push(c),
@@ -301,6 +313,11 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
         }
         args.push(cur);
     }
+}
+
+/// C's `isspace`: unlike `u8::is_ascii_whitespace`, it includes vertical tab.
+fn is_c_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
 }
 
 fn is_hex(c: u8) -> bool {
@@ -363,6 +380,31 @@ mod tests {
         assert_eq!(
             parse_all(b"*1\r\n$-1\r\n").unwrap_err().0,
             "Protocol error: invalid bulk length"
+        );
+    }
+
+    #[test]
+    fn nul_hides_the_line_end_like_strchr() {
+        // Redis finds line ends with strchr: a NUL first means "incomplete".
+        assert_eq!(parse_all(b"ECHO \0x\r\nPING\r\n").unwrap(), Vec::<Vec<Vec<u8>>>::new());
+        assert_eq!(parse_all(b"*1\0\r\n").unwrap(), Vec::<Vec<Vec<u8>>>::new());
+        let mut long = b"ECHO \0\r\n".to_vec();
+        long.resize(INLINE_MAX + 10, b'a');
+        assert_eq!(
+            parse_all(&long).unwrap_err().0,
+            "Protocol error: too big inline request"
+        );
+    }
+
+    #[test]
+    fn inline_nul_ends_the_line_like_a_c_string() {
+        assert_eq!(split_args(b"ECHO \0x y"), Some(vec![b"ECHO".to_vec()]));
+        assert_eq!(split_args(b"\0ECHO"), Some(vec![]));
+        assert_eq!(split_args(b"ECHO \"a\0b\""), None);
+        // Vertical tab is a space to C's isspace (around arguments and after a closing quote).
+        assert_eq!(
+            split_args(b"\x0bECHO 'a'\x0b"),
+            Some(vec![b"ECHO".to_vec(), b"a".to_vec()])
         );
     }
 
