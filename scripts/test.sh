@@ -67,6 +67,12 @@ print_summary() {
     else
         printf 'RESULT: FAILED (see the FAIL lines above and the output before them)\n'
     fi
+    # The tests counted over every test binary, as the plain closing line
+    # "tests: N passed, N failed, N skipped" (skipped = #[ignore]d).
+    if [ -s "${TEST_LOG:-}" ]; then
+        awk '/^test result: / { p += $4; f += $6; i += $8 }
+             END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "$TEST_LOG"
+    fi
 }
 
 # Cleanup actions run on exit, last registered first.
@@ -244,11 +250,16 @@ fi
 printf 'cargo: %s\nredis-server: %s\npython redis: %s\n' \
     "$(cargo --version)" "$(redis-server --version)" "$(python3 -c 'import redis; print(redis.__version__)')"
 
+# cargo test's output is also kept, to count the tests for the summary.
+TEST_LOG=$(mktemp "${TMPDIR:-/tmp}/redsql-test-log.XXXXXX")
+on_exit "rm -f '$TEST_LOG'"
+cargo_test() { cargo test --no-fail-fast 2>&1 | tee "$TEST_LOG"; }
+
 # Print the summary on every exit from here on (also after a fatal error).
 on_exit print_summary
 
 step fmt cargo fmt --all -- --check
 step clippy cargo clippy --all-targets -- -D warnings
-step test cargo test --no-fail-fast
+step test cargo_test
 
 exit "$FAILED"
