@@ -7,6 +7,7 @@
 //! Errors carry Redis's exact texts; after one, the connection replies and
 //! closes, as Redis does.
 
+use super::Reply;
 use bytes::{Buf, Bytes, BytesMut};
 
 /// Longest inline command, and longest `*`/`$` header line (Redis's PROTO_INLINE_MAX_SIZE).
@@ -19,13 +20,25 @@ pub const DEFAULT_MAX_BULK: i64 = 512 * 1024 * 1024;
 /// Largest capacity reserved ahead of the bytes that have actually arrived.
 const MAX_PREALLOC: usize = 1024 * 1024;
 
-/// A protocol error. The text is what follows `-ERR ` in Redis's reply.
+/// A protocol error: the text that follows `-ERR ` in Redis's reply. Bytes,
+/// not a `String`: Redis echoes an offending input byte as it is
+/// (`expected '$', got '\xda'`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError(pub String);
+pub struct ParseError(pub Bytes);
 
 impl ParseError {
-    fn new(s: impl Into<String>) -> ParseError {
-        ParseError(format!("Protocol error: {}", s.into()))
+    fn new(s: impl AsRef<[u8]>) -> ParseError {
+        ParseError([&b"Protocol error: "[..], s.as_ref()].concat().into())
+    }
+
+    /// The error reply Redis sends before it closes the connection.
+    pub fn reply(&self) -> Reply {
+        Reply::Error([&b"ERR "[..], &self.0].concat().into())
+    }
+
+    /// The message as text (invalid UTF-8 replaced), for logs and tests.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0).into_owned()
     }
 }
 
@@ -116,7 +129,7 @@ impl RequestParser {
                             return Ok(None);
                         }
                         if buf[0] != b'$' {
-                            return Err(ParseError::new(format!("expected '$', got '{}'", buf[0] as char)));
+                            return Err(ParseError::new([&b"expected '$', got '"[..], &buf[..1], b"'"].concat()));
                         }
                         let Some(len) = read_line_int(buf, "too big bulk count string")? else {
                             return Ok(None);
@@ -362,23 +375,28 @@ mod tests {
     #[test]
     fn errors_match_redis() {
         assert_eq!(
-            parse_all(b"*2\r\n$3\r\nGET\r\n$600000000\r\n").unwrap_err().0,
+            parse_all(b"*2\r\n$3\r\nGET\r\n$600000000\r\n").unwrap_err().text(),
             "Protocol error: invalid bulk length"
         );
         assert_eq!(
-            parse_all(b"*x\r\n").unwrap_err().0,
+            parse_all(b"*x\r\n").unwrap_err().text(),
             "Protocol error: invalid multibulk length"
         );
         assert_eq!(
-            parse_all(b"*1\r\n:1\r\n").unwrap_err().0,
+            parse_all(b"*1\r\n:1\r\n").unwrap_err().text(),
             "Protocol error: expected '$', got ':'"
         );
+        // The offending byte is echoed raw, not as a UTF-8 encoded char.
         assert_eq!(
-            parse_all(b"set a \"b\n").unwrap_err().0,
+            parse_all(b"*1\r\n\xda").unwrap_err().reply().to_bytes(2)[..],
+            b"-ERR Protocol error: expected '$', got '\xda'\r\n"[..]
+        );
+        assert_eq!(
+            parse_all(b"set a \"b\n").unwrap_err().text(),
             "Protocol error: unbalanced quotes in request"
         );
         assert_eq!(
-            parse_all(b"*1\r\n$-1\r\n").unwrap_err().0,
+            parse_all(b"*1\r\n$-1\r\n").unwrap_err().text(),
             "Protocol error: invalid bulk length"
         );
     }
@@ -391,7 +409,7 @@ mod tests {
         let mut long = b"ECHO \0\r\n".to_vec();
         long.resize(INLINE_MAX + 10, b'a');
         assert_eq!(
-            parse_all(&long).unwrap_err().0,
+            parse_all(&long).unwrap_err().text(),
             "Protocol error: too big inline request"
         );
     }
