@@ -105,7 +105,7 @@ impl RequestParser {
                         Some(args) => return Ok(Some(args)),
                     }
                 }
-                let Some(n) = read_line_int(buf, "too big mbulk count string")? else {
+                let Some(n) = read_header(buf, b'*', "too big mbulk count string")? else {
                     return Ok(None);
                 };
                 let n = n.ok_or_else(|| ParseError::new("invalid multibulk length"))?;
@@ -125,13 +125,7 @@ impl RequestParser {
                 let len = match self.bulk_len {
                     Some(len) => len,
                     None => {
-                        if buf.is_empty() {
-                            return Ok(None);
-                        }
-                        if buf[0] != b'$' {
-                            return Err(ParseError::new([&b"expected '$', got '"[..], &buf[..1], b"'"].concat()));
-                        }
-                        let Some(len) = read_line_int(buf, "too big bulk count string")? else {
+                        let Some(len) = read_header(buf, b'$', "too big bulk count string")? else {
                             return Ok(None);
                         };
                         let len = match len {
@@ -162,19 +156,23 @@ impl RequestParser {
     }
 }
 
-/// Reads a `*N` / `$N` header line. `Ok(None)`: incomplete. `Ok(Some(None))`: not a number.
-fn read_line_int(buf: &mut BytesMut, too_big: &str) -> Result<Option<Option<i64>>, ParseError> {
+/// Reads a `*N` / `$N` header line starting with `prefix`. Like Redis, it
+/// looks at the line only once it is complete (a CR and one more byte), and
+/// only then checks the prefix. `Ok(None)`: incomplete. `Ok(Some(None))`: not a number.
+fn read_header(buf: &mut BytesMut, prefix: u8, too_big: &str) -> Result<Option<Option<i64>>, ParseError> {
     let Some(cr) = find_before_nul(buf, b'\r') else {
         if buf.len() > INLINE_MAX {
             return Err(ParseError::new(too_big));
         }
         return Ok(None);
     };
-    if cr > INLINE_MAX {
-        return Err(ParseError::new(too_big));
-    }
     if buf.len() < cr + 2 {
         return Ok(None);
+    }
+    if buf[0] != prefix {
+        return Err(ParseError::new(
+            [&b"expected '"[..], &[prefix], b"', got '", &buf[..1], b"'"].concat(),
+        ));
     }
     let n = parse_i64(&buf[1..cr]);
     buf.advance(cr + 2);
@@ -388,7 +386,12 @@ mod tests {
         );
         // The offending byte is echoed raw, not as a UTF-8 encoded char.
         assert_eq!(
-            parse_all(b"*1\r\n\xda").unwrap_err().reply().to_bytes(2)[..],
+            parse_all(b"*1\r\n:1").unwrap(),
+            Vec::<Vec<Vec<u8>>>::new(),
+            "waits for the line's end"
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n\xda\r\n").unwrap_err().reply().to_bytes(2)[..],
             b"-ERR Protocol error: expected '$', got '\xda'\r\n"[..]
         );
         assert_eq!(
