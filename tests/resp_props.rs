@@ -197,6 +197,7 @@ fn inline_commands_round_trip() {
             .collect();
         let mut input = Vec::new();
         for cmd in &cmds {
+            let start = input.len();
             for _ in 0..rng.range(0, 2) {
                 input.push(*rng.pick(b" \t"));
             }
@@ -206,6 +207,9 @@ fn inline_commands_round_trip() {
                 }
                 let encoded = inline_arg(&mut rng, arg);
                 input.extend(encoded);
+            }
+            if input[start] == b'*' {
+                input.insert(start, b' '); // a line starting with '*' is a multibulk request
             }
             input.extend_from_slice(if rng.one_in(2) { b"\r\n" } else { b"\n" });
             if rng.one_in(5) {
