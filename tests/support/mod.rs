@@ -108,9 +108,10 @@ impl Drop for Server {
     }
 }
 
-/// Path of the redsql binary built for these tests.
-pub fn redsql_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_redsql")
+/// Path of the redsql binary: `REDSQL_BIN` if set (e.g. a release build),
+/// else the one cargo built for these tests.
+pub fn redsql_bin() -> String {
+    std::env::var("REDSQL_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_redsql").to_string())
 }
 
 /// Starts redsql on a free port with its database in a fresh directory
