@@ -459,7 +459,9 @@ fn malformed_input_matches_real_redis_over_tcp() {
 #[test]
 fn huge_declared_lengths_do_not_allocate() {
     let server = start_redsql(&[]);
-    let rss_before = server.rss_kb();
+    // Resident memory shows buffers that were filled; reserved address space
+    // (VmSize) also shows buffers that were only allocated.
+    let (rss_before, vm_before) = (server.memory_kb("VmRSS"), server.memory_kb("VmSize"));
     let mut stalled = Vec::new();
     for header in [
         &b"*1\r\n$536870912\r\n"[..],
@@ -477,13 +479,18 @@ fn huge_declared_lengths_do_not_allocate() {
     assert_eq!(other.cmd_str(&["SET", "k", "v"]), b"+OK\r\n");
     assert_eq!(other.cmd_str(&["GET", "k"]), b"$1\r\nv\r\n");
     std::thread::sleep(Duration::from_millis(200));
-    let rss_after = server.rss_kb();
-    assert!(rss_after > 0, "cannot read the server's memory use");
-    // 40 stalled clients that declared up to 512 MB each: a few MB at most.
+    let (rss_after, vm_after) = (server.memory_kb("VmRSS"), server.memory_kb("VmSize"));
+    assert!(rss_after > 0 && vm_after > 0, "cannot read the server's memory use");
+    // 40 stalled clients that declared up to 512 MB each (20 GB in all): a few MB at most.
     assert!(
         rss_after < rss_before + 100 * 1024,
         "server memory grew from {rss_before} KiB to {rss_after} KiB"
     );
+    assert!(
+        vm_after < vm_before + 2 * 1024 * 1024,
+        "server address space grew from {vm_before} KiB to {vm_after} KiB"
+    );
+    println!("memory: resident {rss_before} -> {rss_after} KiB, reserved {vm_before} -> {vm_after} KiB");
     drop(stalled);
     assert_eq!(other.cmd_str(&["PING"]), b"+PONG\r\n");
 }

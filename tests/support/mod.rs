@@ -79,12 +79,13 @@ impl Server {
         }
     }
 
-    /// Resident memory of the process in KiB (from /proc), 0 if unknown.
-    pub fn rss_kb(&self) -> u64 {
+    /// A memory figure of the process in KiB from /proc/PID/status (`"VmRSS"`
+    /// resident, `"VmSize"` reserved address space), 0 if unknown.
+    pub fn memory_kb(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
             .and_then(|v| v.split_whitespace().next())
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
