@@ -111,8 +111,9 @@ impl Drop for Server {
 
 /// Path of the redsql binary: `REDSQL_BIN` if set (e.g. a release build),
 /// else the one cargo built for these tests.
-pub fn redsql_bin() -> String {
-    std::env::var("REDSQL_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_redsql").to_string())
+pub fn redsql_bin() -> &'static str {
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| std::env::var("REDSQL_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_redsql").to_string()))
 }
 
 /// Starts redsql on a free port with its database in a fresh directory
