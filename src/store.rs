@@ -41,6 +41,9 @@ pub fn member_hash(member: &[u8]) -> i64 {
     (x >> 1) as i64
 }
 
+// Set algebra operations (SINTER/SUNION/SDIFF), shared by the set trait and commands.
+pub use set::SetOp;
+
 /// The Redis type of a key. The numbers are stored in the `rkey.type` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyType {
