@@ -523,6 +523,7 @@ fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     };
     let name = match entry.kind {
         KeyType::List => super::lists::encoding(ctx, &entry)?,
+        KeyType::Set => super::sets::encoding(ctx, &entry)?,
         _ => match encoding(&entry) {
             Some(name) => name,
             None => {
