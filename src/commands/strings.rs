@@ -309,7 +309,7 @@ fn mget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// The key/value pairs of MSET/MSETNX, or Redis's arity error for an odd count.
 fn pairs<'a>(args: &'a [Bytes], cmd: &str) -> Result<std::slice::ChunksExact<'a, Bytes>, CmdError> {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return err(format!("ERR wrong number of arguments for '{cmd}' command"));
     }
     Ok(args[1..].chunks_exact(2))
@@ -417,7 +417,8 @@ fn incr_decr(ctx: &mut Ctx, key: &[u8], incr: i64) -> CmdResult {
     let Some(new) = old.checked_add(incr) else {
         return err("ERR increment or decrement would overflow");
     };
-    ctx.store.set_string(ctx.db, key, new.to_string().as_bytes(), Ttl::Keep)?;
+    ctx.store
+        .set_string(ctx.db, key, new.to_string().as_bytes(), Ttl::Keep)?;
     Ok(Reply::Int(new))
 }
 
@@ -453,7 +454,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Some(v) => LongDouble::parse(v).map_or_else(not_float, Ok)?,
     };
     let incr = LongDouble::parse(&args[2]).map_or_else(not_float, Ok)?;
-    let sum = value.add(incr);
+    let sum = value + incr;
     if !sum.is_finite() {
         return err("ERR increment would produce NaN or Infinity");
     }

@@ -119,7 +119,9 @@ fn run(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult {
     let Some(highest) = highest else {
         // Only GETs: read, zero-padded on the right.
         let v = get_string(ctx, key)?.unwrap_or_default();
-        return Ok(Reply::Array(ops.iter().map(|op| Reply::Int(get_field(&v, op))).collect()));
+        return Ok(Reply::Array(
+            ops.iter().map(|op| Reply::Int(get_field(&v, op))).collect(),
+        ));
     };
     if read_only {
         return err("ERR BITFIELD_RO only supports the GET subcommand");
@@ -133,13 +135,19 @@ fn run(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult {
 /// Reads a field as an integer; bits past the end of `v` are zeros.
 fn get_field(v: &[u8], op: &Op) -> i64 {
     let raw = read_bits(v, op.offset, op.bits);
-    if op.signed { sign_extend(raw, op.bits) } else { raw as i64 }
+    if op.signed {
+        sign_extend(raw, op.bits)
+    } else {
+        raw as i64
+    }
 }
 
 fn read_bits(v: &[u8], offset: u64, bits: u32) -> u64 {
     (0..bits as u64).fold(0u64, |acc, j| {
         let pos = offset + j;
-        let bit = v.get((pos >> 3) as usize).is_some_and(|b| b & (1 << (7 - (pos & 7))) != 0);
+        let bit = v
+            .get((pos >> 3) as usize)
+            .is_some_and(|b| b & (1 << (7 - (pos & 7))) != 0);
         (acc << 1) | bit as u64
     })
 }

@@ -140,7 +140,11 @@ impl Big {
         let src = &self.0[limbs..];
         let out = (0..src.len())
             .map(|i| {
-                let hi = if bits == 0 { 0 } else { src.get(i + 1).map_or(0, |&h| h << (32 - bits)) };
+                let hi = if bits == 0 {
+                    0
+                } else {
+                    src.get(i + 1).map_or(0, |&h| h << (32 - bits))
+                };
                 (src[i] >> bits) | hi
             })
             .collect();
@@ -239,7 +243,10 @@ impl PartialOrd for Big {
 
 impl Ord for Big {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.0.len().cmp(&other.0.len()).then_with(|| self.0.iter().rev().cmp(other.0.iter().rev()))
+        self.0
+            .len()
+            .cmp(&other.0.len())
+            .then_with(|| self.0.iter().rev().cmp(other.0.iter().rev()))
     }
 }
 

@@ -21,10 +21,18 @@ const MAX_CHARS: usize = 5 * 1024;
 /// An extended-precision value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LongDouble {
-    Zero { neg: bool },
+    Zero {
+        neg: bool,
+    },
     /// `mant * 2^exp`; normal values have the top mantissa bit set, subnormals have `exp == EXP_MIN`.
-    Finite { neg: bool, mant: u64, exp: i64 },
-    Inf { neg: bool },
+    Finite {
+        neg: bool,
+        mant: u64,
+        exp: i64,
+    },
+    Inf {
+        neg: bool,
+    },
     NaN,
 }
 
@@ -33,16 +41,12 @@ impl LongDouble {
         matches!(self, LongDouble::Zero { .. } | LongDouble::Finite { .. })
     }
 
-    /// Redis's `string2ld`: `strtold` over the whole argument, rejecting leading
-    /// spaces, trailing garbage, overflow, underflow to zero and NaN.
+    /// Redis's `string2ld`: `strtold` over the whole argument (a NUL byte
+    /// included), rejecting leading spaces, trailing garbage, overflow,
+    /// underflow to zero and NaN. Hexadecimal floats (`0x1p3`) are accepted.
     pub fn parse(s: &[u8]) -> Option<LongDouble> {
         if s.is_empty() || s.len() >= MAX_CHARS || is_c_space(s[0]) {
             return None;
-        }
-        // strtold stops at a NUL byte, which Redis then takes as the end of the input.
-        let s = &s[..s.iter().position(|&c| c == 0).unwrap_or(s.len())];
-        if s.is_empty() {
-            return Some(LongDouble::Zero { neg: false });
         }
         let (neg, body) = match s[0] {
             b'-' => (true, &s[1..]),
@@ -62,8 +66,36 @@ impl LongDouble {
         }
     }
 
+    /// Redis's `ld2string(..., LD_STR_HUMAN)`: `%.17Lf`, trailing zeros and
+    /// point removed, `-0` printed as `0`. Infinities print as `inf`/`-inf`.
+    pub fn to_human(self) -> String {
+        let (neg, digits) = match self {
+            LongDouble::Inf { neg } => return if neg { "-inf".into() } else { "inf".into() },
+            LongDouble::NaN => return "nan".into(),
+            LongDouble::Zero { neg } => (neg, "0".to_string()),
+            LongDouble::Finite { neg, mant, exp } if exp >= 0 => {
+                (neg, Big::from_u64(mant).shl(exp as u64).to_decimal())
+            }
+            LongDouble::Finite { neg, mant, exp } => (neg, fixed17(mant, -exp)),
+        };
+        let trimmed = if digits.contains('.') {
+            digits.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            &digits
+        };
+        if neg && trimmed != "0" {
+            format!("-{trimmed}")
+        } else {
+            trimmed.to_string()
+        }
+    }
+}
+
+impl std::ops::Add for LongDouble {
+    type Output = LongDouble;
+
     /// `self + other`, rounded to nearest (ties to even) like the x87 FPU.
-    pub fn add(self, other: LongDouble) -> LongDouble {
+    fn add(self, other: LongDouble) -> LongDouble {
         use LongDouble::*;
         match (self, other) {
             (NaN, _) | (_, NaN) => NaN,
@@ -71,7 +103,18 @@ impl LongDouble {
             (Inf { neg }, _) | (_, Inf { neg }) => Inf { neg },
             (Zero { neg: a }, Zero { neg: b }) => Zero { neg: a && b },
             (Zero { .. }, x) | (x, Zero { .. }) => x,
-            (Finite { neg: na, mant: ma, exp: ea }, Finite { neg: nb, mant: mb, exp: eb }) => {
+            (
+                Finite {
+                    neg: na,
+                    mant: ma,
+                    exp: ea,
+                },
+                Finite {
+                    neg: nb,
+                    mant: mb,
+                    exp: eb,
+                },
+            ) => {
                 let e = ea.min(eb);
                 let a = Big::from_u64(ma).shl((ea - e) as u64);
                 let b = Big::from_u64(mb).shl((eb - e) as u64);
@@ -93,28 +136,6 @@ impl LongDouble {
                     }
                 }
             }
-        }
-    }
-
-    /// Redis's `ld2string(..., LD_STR_HUMAN)`: `%.17Lf`, trailing zeros and
-    /// point removed, `-0` printed as `0`. Infinities print as `inf`/`-inf`.
-    pub fn to_human(self) -> String {
-        let (neg, digits) = match self {
-            LongDouble::Inf { neg } => return if neg { "-inf".into() } else { "inf".into() },
-            LongDouble::NaN => return "nan".into(),
-            LongDouble::Zero { neg } => (neg, "0".to_string()),
-            LongDouble::Finite { neg, mant, exp } if exp >= 0 => (neg, Big::from_u64(mant).shl(exp as u64).to_decimal()),
-            LongDouble::Finite { neg, mant, exp } => (neg, fixed17(mant, -exp)),
-        };
-        let trimmed = if digits.contains('.') {
-            digits.trim_end_matches('0').trim_end_matches('.')
-        } else {
-            &digits
-        };
-        if neg && trimmed != "0" {
-            format!("-{trimmed}")
-        } else {
-            trimmed.to_string()
         }
     }
 }
@@ -200,7 +221,11 @@ fn parse_decimal(neg: bool, s: &[u8]) -> Option<LongDouble> {
         let den = Big::pow10((-e) as u64);
         // Scale so that the quotient has 67 or 68 bits: plenty for rounding.
         let k = 67 + den.bits() as i64 - d.bits() as i64;
-        let (num, den) = if k >= 0 { (d.shl(k as u64), den) } else { (d, den.shl((-k) as u64)) };
+        let (num, den) = if k >= 0 {
+            (d.shl(k as u64), den)
+        } else {
+            (d, den.shl((-k) as u64))
+        };
         let (quot, inexact) = num.div_small_quotient(&den, 68);
         let quot = Big::from_u64(quot as u64).add(&Big::from_u64((quot >> 64) as u64).shl(64));
         round(neg, &quot, -k, inexact)
@@ -244,7 +269,13 @@ type Mantissa<'a> = (&'a [u8], &'a [u8]);
 /// base (decimal for `e`, hex for `p`); at least one mantissa digit is needed.
 /// Returns `None` unless the whole input is consumed, like Redis's end check.
 fn split_mantissa(s: &[u8], marker: u8) -> Option<(Mantissa<'_>, i64)> {
-    let is_digit = |c: u8| if marker == b'p' { c.is_ascii_hexdigit() } else { c.is_ascii_digit() };
+    let is_digit = |c: u8| {
+        if marker == b'p' {
+            c.is_ascii_hexdigit()
+        } else {
+            c.is_ascii_digit()
+        }
+    };
     let int_len = s.iter().take_while(|&&c| is_digit(c)).count();
     let (int, rest) = s.split_at(int_len);
     let (frac, rest) = match rest.first() {
@@ -272,7 +303,9 @@ fn split_mantissa(s: &[u8], marker: u8) -> Option<(Mantissa<'_>, i64)> {
         return None;
     }
     // Saturate: anything this large over- or underflows anyway.
-    let e = digits.iter().fold(0i64, |acc, &c| (acc * 10 + (c - b'0') as i64).min(1_000_000_000));
+    let e = digits
+        .iter()
+        .fold(0i64, |acc, &c| (acc * 10 + (c - b'0') as i64).min(1_000_000_000));
     Some(((int, frac), if eneg { -e } else { e }))
 }
 
@@ -283,7 +316,7 @@ mod tests {
     fn incr(a: &str, b: &str) -> String {
         let x = LongDouble::parse(a.as_bytes()).unwrap();
         let y = LongDouble::parse(b.as_bytes()).unwrap();
-        x.add(y).to_human()
+        (x + y).to_human()
     }
 
     #[test]
@@ -306,12 +339,15 @@ mod tests {
 
     #[test]
     fn parse_rejects_like_string2ld() {
-        for bad in [" 1", "1 ", "", "nan", "1e5000", "1e-5000", "abc", "1e", "0x", "0x1p", ".", "-", "infinit"] {
+        for bad in [
+            " 1", "1 ", "", "nan", "1e5000", "1e-5000", "abc", "1e", "0x", "0x1p", ".", "-", "infinit",
+        ] {
             assert_eq!(LongDouble::parse(bad.as_bytes()), None, "{bad}");
         }
         assert_eq!(LongDouble::parse(b"inf"), Some(LongDouble::Inf { neg: false }));
-        assert_eq!(LongDouble::parse(b"1\0junk").map(|v| v.to_human()), Some("1".into()));
+        assert_eq!(LongDouble::parse(b"1\0junk"), None);
+        assert_eq!(LongDouble::parse(b"\0"), None);
         let big = LongDouble::parse(b"1e4932").unwrap();
-        assert!(!big.add(big).is_finite());
+        assert!(!(big + big).is_finite());
     }
 }
