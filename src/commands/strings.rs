@@ -187,8 +187,8 @@ enum SetOutcome {
     Aborted,
 }
 
-/// Redis's `setGenericCommand` without the reply: validates the expiry, then
-/// writes unless NX/XX forbid it. `exists` says whether the key is live.
+/// Redis's `setGenericCommand` without the reply: writes unless NX/XX forbid
+/// it, with the already validated expiry. `exists` says whether the key is live.
 fn set_generic(
     ctx: &mut Ctx,
     key: &[u8],
