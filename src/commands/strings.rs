@@ -1,15 +1,52 @@
-//! String commands: GET, SET and friends.
+//! String commands: GET, SET and friends, counters, ranges and LCS.
+//!
+//! A string is stored whole: every command reads the value once through
+//! [`get_string`] and writes it once with `Store::set_string`.
 
-use super::args::{int, is};
-use super::{CmdResult, Ctx, Handler, SYNTAX, WRONGTYPE, err};
+pub mod bignum;
+pub mod longdouble;
+
+use super::args::int;
+use super::{CmdError, CmdResult, Ctx, Handler, NOT_INTEGER, SYNTAX, WRONGTYPE, err};
 use crate::resp::Reply;
+use crate::resp::request::{DEFAULT_MAX_BULK, parse_i64};
 use crate::store::{KeyType, Ttl};
 use bytes::Bytes;
+use longdouble::LongDouble;
 
-pub const COMMANDS: &[(&str, Handler)] = &[("get", Handler::Read(get)), ("set", Handler::Write(set))];
+pub const COMMANDS: &[(&str, Handler)] = &[
+    ("get", Handler::Read(get)),
+    ("set", Handler::Write(set)),
+    ("setnx", Handler::Write(setnx)),
+    ("setex", Handler::Write(setex)),
+    ("psetex", Handler::Write(psetex)),
+    ("getset", Handler::Write(getset)),
+    ("getdel", Handler::Write(getdel)),
+    ("getex", Handler::Write(getex)),
+    ("mget", Handler::Read(mget)),
+    ("mset", Handler::Write(mset)),
+    ("msetnx", Handler::Write(msetnx)),
+    ("append", Handler::Write(append)),
+    ("strlen", Handler::Read(strlen)),
+    ("getrange", Handler::Read(getrange)),
+    ("substr", Handler::Read(getrange)),
+    ("setrange", Handler::Write(setrange)),
+    ("incr", Handler::Write(incr)),
+    ("decr", Handler::Write(decr)),
+    ("incrby", Handler::Write(incrby)),
+    ("decrby", Handler::Write(decrby)),
+    ("incrbyfloat", Handler::Write(incrbyfloat)),
+    ("lcs", Handler::Read(lcs)),
+];
+
+/// Largest string Redis lets a command build (`proto-max-bulk-len`, 512 MB by default).
+pub const MAX_STRING_LEN: i64 = DEFAULT_MAX_BULK;
+
+/// The error for growing a string past [`MAX_STRING_LEN`].
+pub const TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 
 /// The string value at `key`, `None` if missing, WRONGTYPE for other types.
-pub fn get_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, super::CmdError> {
+pub fn get_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, CmdError> {
     match ctx.store.get(ctx.db, key)? {
         None => Ok(None),
         Some(e) if e.kind == KeyType::String => Ok(Some(e.value.unwrap_or_default())),
@@ -17,82 +54,571 @@ pub fn get_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, super::Cmd
     }
 }
 
+/// Case-insensitive option match the way Redis's `strcasecmp` sees an
+/// argument: as a C string, ending at its first NUL byte.
+pub fn opt(arg: &[u8], name: &str) -> bool {
+    let end = arg.iter().position(|&c| c == 0).unwrap_or(arg.len());
+    arg[..end].eq_ignore_ascii_case(name.as_bytes())
+}
+
+/// Redis's `checkStringLength`: may a string grow to `len + append` bytes?
+pub fn check_length(len: i64, append: i64) -> Result<(), CmdError> {
+    match len.checked_add(append) {
+        Some(total) if total <= MAX_STRING_LEN => Ok(()),
+        _ => err(TOO_LONG),
+    }
+}
+
+fn bulk_or_nil(v: Option<Bytes>) -> Reply {
+    v.map_or(Reply::Nil, Reply::Bulk)
+}
+
 fn get(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    Ok(get_string(ctx, &args[1])?.map_or(Reply::Nil, Reply::Bulk))
+    Ok(bulk_or_nil(get_string(ctx, &args[1])?))
+}
+
+// ---- SET and its options -------------------------------------------------
+
+/// The expiry options shared by SET and GETEX.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Ex,
+    Px,
+    ExAt,
+    PxAt,
+}
+
+/// What SET/GETEX options asked for (Redis's `parseExtendedStringArgumentsOrReply`).
+#[derive(Default)]
+struct StringOptions<'a> {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keepttl: bool,
+    persist: bool,
+    expire: Option<(Unit, &'a [u8])>,
+}
+
+impl StringOptions<'_> {
+    /// Parses `args` for SET (`for_set`) or GETEX, with Redis's rules about
+    /// which options exclude which (the same expiry option may repeat).
+    fn parse(args: &[Bytes], for_set: bool) -> Result<StringOptions<'_>, CmdError> {
+        let mut o = StringOptions::default();
+        let mut i = 0;
+        while i < args.len() {
+            let a = &args[i];
+            let next = args.get(i + 1);
+            let unit = if opt(a, "EX") {
+                Some(Unit::Ex)
+            } else if opt(a, "PX") {
+                Some(Unit::Px)
+            } else if opt(a, "EXAT") {
+                Some(Unit::ExAt)
+            } else if opt(a, "PXAT") {
+                Some(Unit::PxAt)
+            } else {
+                None
+            };
+            if for_set && opt(a, "NX") && !o.xx {
+                o.nx = true;
+            } else if for_set && opt(a, "XX") && !o.nx {
+                o.xx = true;
+            } else if for_set && opt(a, "GET") {
+                o.get = true;
+            } else if for_set && opt(a, "KEEPTTL") && o.expire.is_none() {
+                o.keepttl = true;
+            } else if !for_set && opt(a, "PERSIST") && o.expire.is_none() {
+                o.persist = true;
+            } else if let (Some(unit), Some(n)) = (unit, next)
+                && !o.keepttl
+                && !o.persist
+                && o.expire.is_none_or(|(u, _)| u == unit)
+            {
+                o.expire = Some((unit, n));
+                i += 1;
+            } else {
+                return err(SYNTAX);
+            }
+            i += 1;
+        }
+        Ok(o)
+    }
+}
+
+/// Converts an EX/PX/EXAT/PXAT argument into an absolute time in ms, with
+/// Redis's checks (`getExpireMillisecondsOrReply`); `cmd` names the command in the error.
+fn expire_at(unit: Unit, n: &[u8], now: i64, cmd: &str) -> Result<i64, CmdError> {
+    let n = int(n)?;
+    let invalid = || err(format!("ERR invalid expire time in '{cmd}' command"));
+    if n <= 0 {
+        return invalid();
+    }
+    let at = match unit {
+        Unit::Ex => n.checked_mul(1000).and_then(|ms| ms.checked_add(now)),
+        Unit::Px => n.checked_add(now),
+        Unit::ExAt => n.checked_mul(1000),
+        Unit::PxAt => Some(n),
+    };
+    match at {
+        Some(at) if at > 0 => Ok(at),
+        _ => invalid(),
+    }
+}
+
+/// Converts an `EX`/`PX`/`EXAT`/`PXAT` option and its argument into an absolute
+/// time in ms (for other modules whose options look like SET's).
+pub fn expire_time(unit: &[u8], n: &[u8], now: i64, cmd: &str) -> Result<i64, CmdError> {
+    let unit = if opt(unit, "EX") {
+        Unit::Ex
+    } else if opt(unit, "PX") {
+        Unit::Px
+    } else if opt(unit, "EXAT") {
+        Unit::ExAt
+    } else {
+        Unit::PxAt
+    };
+    expire_at(unit, n, now, cmd)
+}
+
+/// The outcome of [`set_generic`].
+enum SetOutcome {
+    Written,
+    /// NX/XX prevented the write.
+    Aborted,
+}
+
+/// Redis's `setGenericCommand` without the reply: writes unless NX/XX forbid
+/// it, with the already validated expiry. `exists` says whether the key is live.
+fn set_generic(
+    ctx: &mut Ctx,
+    key: &[u8],
+    value: &[u8],
+    o: &StringOptions,
+    exists: bool,
+    expire_ms: Option<i64>,
+) -> Result<SetOutcome, CmdError> {
+    if (o.nx && exists) || (o.xx && !exists) {
+        return Ok(SetOutcome::Aborted);
+    }
+    let ttl = match expire_ms {
+        Some(at) => Ttl::At(at),
+        None if o.keepttl => Ttl::Keep,
+        None => Ttl::Persist,
+    };
+    ctx.store.set_string(ctx.db, key, value, ttl)?;
+    Ok(SetOutcome::Written)
 }
 
 /// SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]
 fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let (mut nx, mut xx, mut get, mut keepttl) = (false, false, false, false);
-    let mut expire: Option<(&[u8], &Bytes)> = None;
+    let o = StringOptions::parse(&args[3..], true)?;
+    let now = ctx.now();
+    let expire_ms = o.expire.map(|(u, n)| expire_at(u, n, now, "set")).transpose()?;
+    let key = &args[1];
+    let entry = ctx.store.get(ctx.db, key)?;
+    let old = match &entry {
+        Some(e) if o.get && e.kind != KeyType::String => return err(WRONGTYPE),
+        Some(e) => e.value.clone(),
+        None => None,
+    };
+    let outcome = set_generic(ctx, key, &args[2], &o, entry.is_some(), expire_ms)?;
+    Ok(match outcome {
+        _ if o.get => bulk_or_nil(old),
+        SetOutcome::Written => Reply::ok(),
+        SetOutcome::Aborted => Reply::Nil,
+    })
+}
+
+/// SETNX key value: 1 if the key was set.
+fn setnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let exists = ctx.store.get(ctx.db, &args[1])?.is_some();
+    let o = StringOptions {
+        nx: true,
+        ..Default::default()
+    };
+    Ok(match set_generic(ctx, &args[1], &args[2], &o, exists, None)? {
+        SetOutcome::Written => Reply::Int(1),
+        SetOutcome::Aborted => Reply::Int(0),
+    })
+}
+
+/// SETEX key seconds value / PSETEX key milliseconds value.
+fn set_expiring(ctx: &mut Ctx, args: &[Bytes], unit: Unit, cmd: &str) -> CmdResult {
+    let now = ctx.now();
+    let at = expire_at(unit, &args[2], now, cmd)?;
+    ctx.store.set_string(ctx.db, &args[1], &args[3], Ttl::At(at))?;
+    Ok(Reply::ok())
+}
+
+fn setex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    set_expiring(ctx, args, Unit::Ex, "setex")
+}
+
+fn psetex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    set_expiring(ctx, args, Unit::Px, "psetex")
+}
+
+/// GETSET key value: the old value; the new one has no expiry.
+fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let old = get_string(ctx, &args[1])?;
+    ctx.store.set_string(ctx.db, &args[1], &args[2], Ttl::Persist)?;
+    Ok(bulk_or_nil(old))
+}
+
+/// GETDEL key
+fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let old = get_string(ctx, &args[1])?;
+    if old.is_some() {
+        ctx.store.delete(ctx.db, &args[1])?;
+    }
+    Ok(bulk_or_nil(old))
+}
+
+/// GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]
+fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let o = StringOptions::parse(&args[2..], false)?;
+    let key = &args[1];
+    let Some(value) = get_string(ctx, key)? else {
+        return Ok(Reply::Nil);
+    };
+    let now = ctx.now();
+    if let Some((unit, n)) = o.expire {
+        let at = expire_at(unit, n, now, "getex")?;
+        if matches!(unit, Unit::ExAt | Unit::PxAt) && at <= now {
+            ctx.store.delete(ctx.db, key)?;
+        } else {
+            ctx.store.set_expire(ctx.db, key, Some(at))?;
+        }
+    } else if o.persist {
+        ctx.store.set_expire(ctx.db, key, None)?;
+    }
+    Ok(Reply::Bulk(value))
+}
+
+/// MGET key [key ...]: nil for missing keys and keys of other types.
+fn mget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let mut out = Vec::with_capacity(args.len() - 1);
+    for key in &args[1..] {
+        out.push(match ctx.store.get(ctx.db, key)? {
+            Some(e) if e.kind == KeyType::String => Reply::Bulk(e.value.unwrap_or_default()),
+            _ => Reply::Nil,
+        });
+    }
+    Ok(Reply::Array(out))
+}
+
+/// The key/value pairs of MSET/MSETNX, or Redis's arity error for an odd count.
+fn pairs<'a>(args: &'a [Bytes], cmd: &str) -> Result<std::slice::ChunksExact<'a, Bytes>, CmdError> {
+    if args.len().is_multiple_of(2) {
+        return err(format!("ERR wrong number of arguments for '{cmd}' command"));
+    }
+    Ok(args[1..].chunks_exact(2))
+}
+
+/// MSET key value [key value ...]
+fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    for kv in pairs(args, "mset")? {
+        ctx.store.set_string(ctx.db, &kv[0], &kv[1], Ttl::Persist)?;
+    }
+    Ok(Reply::ok())
+}
+
+/// MSETNX key value [key value ...]: sets all keys only if none exists.
+fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let kvs = pairs(args, "msetnx")?;
+    for kv in kvs.clone() {
+        if ctx.store.get(ctx.db, &kv[0])?.is_some() {
+            return Ok(Reply::Int(0));
+        }
+    }
+    for kv in kvs {
+        ctx.store.set_string(ctx.db, &kv[0], &kv[1], Ttl::Persist)?;
+    }
+    Ok(Reply::Int(1))
+}
+
+/// APPEND key value: the new length. Keeps the TTL.
+fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let (key, tail) = (&args[1], &args[2]);
+    let Some(old) = get_string(ctx, key)? else {
+        ctx.store.set_string(ctx.db, key, tail, Ttl::Persist)?;
+        return Ok(Reply::Int(tail.len() as i64));
+    };
+    check_length(old.len() as i64, tail.len() as i64)?;
+    let mut v = Vec::with_capacity(old.len() + tail.len());
+    v.extend_from_slice(&old);
+    v.extend_from_slice(tail);
+    ctx.store.set_string(ctx.db, key, &v, Ttl::Keep)?;
+    Ok(Reply::Int(v.len() as i64))
+}
+
+/// STRLEN key
+fn strlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    Ok(Reply::Int(get_string(ctx, &args[1])?.map_or(0, |v| v.len() as i64)))
+}
+
+/// Redis's clamping of a `start..=end` range with negative indexes over a
+/// sequence of `len` items; `None` when the range is empty.
+pub fn clamp_range(start: i64, end: i64, len: i64) -> Option<(usize, usize)> {
+    if start < 0 && end < 0 && start > end {
+        return None;
+    }
+    let start = if start < 0 { len.saturating_add(start) } else { start }.max(0);
+    let end = if end < 0 { len.saturating_add(end) } else { end }.max(0);
+    let end = end.min(len - 1);
+    if start > end || len == 0 {
+        None
+    } else {
+        Some((start as usize, end as usize))
+    }
+}
+
+/// GETRANGE key start end (and its old name SUBSTR).
+fn getrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let start = int(&args[2])?;
+    let end = int(&args[3])?;
+    let v = get_string(ctx, &args[1])?.unwrap_or_default();
+    Ok(Reply::Bulk(match clamp_range(start, end, v.len() as i64) {
+        Some((s, e)) => v.slice(s..=e),
+        None => Bytes::new(),
+    }))
+}
+
+/// SETRANGE key offset value: the new length. Keeps the TTL.
+fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let (key, value) = (&args[1], &args[3]);
+    let offset = int(&args[2])?;
+    if offset < 0 {
+        return err("ERR offset is out of range");
+    }
+    let old = get_string(ctx, key)?;
+    if value.is_empty() {
+        return Ok(Reply::Int(old.map_or(0, |v| v.len() as i64)));
+    }
+    check_length(offset, value.len() as i64)?;
+    let offset = offset as usize;
+    let mut v = old.as_deref().unwrap_or_default().to_vec();
+    if v.len() < offset + value.len() {
+        v.resize(offset + value.len(), 0);
+    }
+    v[offset..offset + value.len()].copy_from_slice(value);
+    ctx.store.set_string(ctx.db, key, &v, Ttl::Keep)?;
+    Ok(Reply::Int(v.len() as i64))
+}
+
+// ---- counters -------------------------------------------------------------
+
+/// Adds `incr` to the integer at `key` (Redis's `incrDecrCommand`).
+fn incr_decr(ctx: &mut Ctx, key: &[u8], incr: i64) -> CmdResult {
+    let old = match get_string(ctx, key)? {
+        None => 0,
+        Some(v) => parse_i64(&v).map_or_else(|| err(NOT_INTEGER), Ok)?,
+    };
+    let Some(new) = old.checked_add(incr) else {
+        return err("ERR increment or decrement would overflow");
+    };
+    ctx.store
+        .set_string(ctx.db, key, new.to_string().as_bytes(), Ttl::Keep)?;
+    Ok(Reply::Int(new))
+}
+
+fn incr(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    incr_decr(ctx, &args[1], 1)
+}
+
+fn decr(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    incr_decr(ctx, &args[1], -1)
+}
+
+fn incrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let n = int(&args[2])?;
+    incr_decr(ctx, &args[1], n)
+}
+
+fn decrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let n = int(&args[2])?;
+    if n == i64::MIN {
+        return err("ERR decrement would overflow");
+    }
+    incr_decr(ctx, &args[1], -n)
+}
+
+/// INCRBYFLOAT key increment: computed in x87 long double like Redis, stored
+/// and replied as Redis prints it (see [`longdouble`]). Keeps the TTL.
+fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let key = &args[1];
+    let old = get_string(ctx, key)?;
+    let not_float = || err("ERR value is not a valid float");
+    let value = match &old {
+        None => LongDouble::Zero { neg: false },
+        Some(v) => LongDouble::parse(v).map_or_else(not_float, Ok)?,
+    };
+    let incr = LongDouble::parse(&args[2]).map_or_else(not_float, Ok)?;
+    let sum = value + incr;
+    if !sum.is_finite() {
+        return err("ERR increment would produce NaN or Infinity");
+    }
+    let text = Bytes::from(sum.to_human());
+    ctx.store.set_string(ctx.db, key, &text, Ttl::Keep)?;
+    Ok(Reply::Bulk(text))
+}
+
+// ---- LCS ------------------------------------------------------------------
+
+/// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]
+fn lcs(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let mut values = [Bytes::new(), Bytes::new()];
+    for (slot, key) in values.iter_mut().zip(&args[1..3]) {
+        match ctx.store.get(ctx.db, key)? {
+            None => {}
+            Some(e) if e.kind == KeyType::String => *slot = e.value.unwrap_or_default(),
+            Some(_) => return err("ERR The specified keys must contain string values"),
+        }
+    }
+    let (mut getlen, mut getidx, mut withmatchlen, mut minmatchlen) = (false, false, false, 0i64);
     let mut i = 3;
     while i < args.len() {
         let a = &args[i];
-        let has_next = i + 1 < args.len();
-        if is(a, "NX") && !xx {
-            nx = true;
-        } else if is(a, "XX") && !nx {
-            xx = true;
-        } else if is(a, "GET") {
-            get = true;
-        } else if is(a, "KEEPTTL") && expire.is_none() {
-            keepttl = true;
-        } else if (is(a, "EX") || is(a, "PX") || is(a, "EXAT") || is(a, "PXAT"))
-            && !keepttl
-            && expire.is_none()
-            && has_next
-        {
-            expire = Some((a, &args[i + 1]));
+        if opt(a, "IDX") {
+            getidx = true;
+        } else if opt(a, "LEN") {
+            getlen = true;
+        } else if opt(a, "WITHMATCHLEN") {
+            withmatchlen = true;
+        } else if opt(a, "MINMATCHLEN") && i + 1 < args.len() {
+            minmatchlen = int(&args[i + 1])?.max(0);
             i += 1;
         } else {
             return err(SYNTAX);
         }
         i += 1;
     }
-    let now = ctx.now();
-    let ttl = match expire {
-        None if keepttl => Ttl::Keep,
-        None => Ttl::Persist,
-        Some((unit, n)) => Ttl::At(expire_time(unit, n, now, "set")?),
-    };
-    let key = &args[1];
-    let old = if get { get_string(ctx, key)? } else { None };
-    if nx || xx {
-        let exists = ctx.store.get(ctx.db, key)?.is_some();
-        if (nx && exists) || (xx && !exists) {
-            return Ok(if get {
-                old.map_or(Reply::Nil, Reply::Bulk)
-            } else {
-                Reply::Nil
-            });
-        }
+    if getidx && getlen {
+        return err("ERR If you want both the length and indexes, please just use IDX.");
     }
-    ctx.store.set_string(ctx.db, key, &args[2], ttl)?;
-    Ok(if get {
-        old.map_or(Reply::Nil, Reply::Bulk)
+    let [a, b] = values;
+    let cells = (a.len() as u64 + 1) * (b.len() as u64 + 1);
+    if cells * 4 > MAX_STRING_LEN as u64 {
+        return err("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+    }
+    let table = LcsTable::new(&a, &b);
+    let walk = table.walk(&a, &b, minmatchlen as u64);
+    Ok(if getidx {
+        let matches = walk
+            .ranges
+            .iter()
+            .map(|r| {
+                let mut item = vec![
+                    Reply::Array(vec![Reply::Int(r.a.0 as i64), Reply::Int(r.a.1 as i64)]),
+                    Reply::Array(vec![Reply::Int(r.b.0 as i64), Reply::Int(r.b.1 as i64)]),
+                ];
+                if withmatchlen {
+                    item.push(Reply::Int(r.len as i64));
+                }
+                Reply::Array(item)
+            })
+            .collect();
+        Reply::Map(vec![
+            (Reply::bulk_str("matches"), Reply::Array(matches)),
+            (Reply::bulk_str("len"), Reply::Int(table.len() as i64)),
+        ])
+    } else if getlen {
+        Reply::Int(table.len() as i64)
     } else {
-        Reply::ok()
+        Reply::Bulk(Bytes::from(walk.common))
     })
 }
 
-/// Converts an EX/PX/EXAT/PXAT argument into an absolute time in ms, with Redis's checks.
-pub fn expire_time(unit: &[u8], n: &[u8], now: i64, cmd: &str) -> Result<i64, super::CmdError> {
-    let n = int(n)?;
-    let invalid = || err(format!("ERR invalid expire time in '{cmd}' command"));
-    if n <= 0 {
-        return invalid();
+/// The dynamic-programming table of LCS lengths of all prefixes of `a` and `b`.
+struct LcsTable {
+    cells: Vec<u32>,
+    width: usize,
+}
+
+/// One common run reported by `LCS IDX`: inclusive ranges in each string.
+pub struct LcsRange {
+    pub a: (usize, usize),
+    pub b: (usize, usize),
+    pub len: usize,
+}
+
+struct LcsWalk {
+    common: Vec<u8>,
+    ranges: Vec<LcsRange>,
+}
+
+impl LcsTable {
+    fn new(a: &[u8], b: &[u8]) -> LcsTable {
+        let width = b.len() + 1;
+        let mut cells = vec![0u32; (a.len() + 1) * width];
+        for i in 1..=a.len() {
+            for j in 1..=b.len() {
+                cells[i * width + j] = if a[i - 1] == b[j - 1] {
+                    cells[(i - 1) * width + j - 1] + 1
+                } else {
+                    cells[(i - 1) * width + j].max(cells[i * width + j - 1])
+                };
+            }
+        }
+        LcsTable { cells, width }
     }
-    let at = if is(unit, "EX") {
-        n.checked_mul(1000).and_then(|ms| ms.checked_add(now))
-    } else if is(unit, "PX") {
-        n.checked_add(now)
-    } else if is(unit, "EXAT") {
-        n.checked_mul(1000)
-    } else {
-        Some(n)
-    };
-    match at {
-        Some(at) => Ok(at),
-        None => invalid(),
+
+    fn at(&self, i: usize, j: usize) -> u32 {
+        self.cells[i * self.width + j]
+    }
+
+    fn len(&self) -> u32 {
+        self.cells[self.cells.len() - 1]
+    }
+
+    /// Walks back from the end, collecting the common subsequence and its
+    /// contiguous runs exactly in the order and shape Redis emits them.
+    fn walk(&self, a: &[u8], b: &[u8], minmatchlen: u64) -> LcsWalk {
+        let mut common = vec![0u8; self.len() as usize];
+        let mut idx = common.len();
+        let mut ranges = Vec::new();
+        let (mut i, mut j) = (a.len(), b.len());
+        // `None` means no run is being tracked.
+        let mut run: Option<(usize, usize, usize, usize)> = None; // (a_start, a_end, b_start, b_end)
+        while i > 0 && j > 0 {
+            let mut emit = false;
+            if a[i - 1] == b[j - 1] {
+                common[idx - 1] = a[i - 1];
+                match &mut run {
+                    None => run = Some((i - 1, i - 1, j - 1, j - 1)),
+                    Some(r) if r.0 == i && r.2 == j => {
+                        r.0 -= 1;
+                        r.2 -= 1;
+                    }
+                    Some(_) => emit = true,
+                }
+                if let Some(r) = run
+                    && (r.0 == 0 || r.2 == 0)
+                {
+                    emit = true;
+                }
+                idx -= 1;
+                i -= 1;
+                j -= 1;
+            } else {
+                if self.at(i - 1, j) > self.at(i, j - 1) {
+                    i -= 1;
+                } else {
+                    j -= 1;
+                }
+                emit |= run.is_some();
+            }
+            if emit && let Some((a0, a1, b0, b1)) = run.take() {
+                let len = a1 - a0 + 1;
+                if minmatchlen == 0 || len as u64 >= minmatchlen {
+                    ranges.push(LcsRange {
+                        a: (a0, a1),
+                        b: (b0, b1),
+                        len,
+                    });
+                }
+            }
+        }
+        LcsWalk { common, ranges }
     }
 }
