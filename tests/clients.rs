@@ -61,6 +61,11 @@ fn reply_off_and_skip() {
     // RESET turns replies back on and answers.
     c.send_raw(&RawConn::encode(&[b"CLIENT", b"REPLY", b"OFF"]));
     assert_eq!(c.cmd_str(&["RESET"]), b"+RESET\r\n");
+    // QUIT answers, then closes; later pipelined commands are not run.
+    c.send_raw(b"QUIT\r\nSET after-quit 1\r\n");
+    assert_eq!(c.read_reply(), b"+OK\r\n");
+    assert!(c.read_reply().is_empty());
+    assert_eq!(server.conn().cmd_str(&["EXISTS", "after-quit"]), b":0\r\n");
 }
 
 #[test]
