@@ -11,6 +11,10 @@ redsql — a Redis-compatible server that stores its data in SQL (SQLite).
 
 Usage: redsql [/path/to/redsql.conf] [--option value ...]
 
+The optional config file comes first; it uses Redis's format (`name value`
+per line, `#` comments) and CONFIG REWRITE updates it. Command-line options
+override it.
+
 Options (Redis's names; a config file takes the same names, one per line):
   --bind ADDR [ADDR ...]   addresses to listen on (default: 127.0.0.1 -::1;
                            a leading '-' means: skip if unavailable)
@@ -25,7 +29,7 @@ Options (Redis's names; a config file takes the same names, one per line):
                            loss), everysec (default; survives kill -9 of redsql),
                            no (leave flushing to the OS)
   --maxclients N           most connected clients (default 10000)
-  --loglevel LEVEL         debug, verbose, notice (default), warning, nothing
+  --loglevel LEVEL         debug, verbose, notice (default), warning
   --protected-mode yes|no  refuse non-loopback clients when no password is set
   --NAME VALUE             any other Redis configuration parameter
   -h, --help               this help
@@ -47,15 +51,23 @@ fn main() -> ExitCode {
     }
 }
 
+/// One setting and where it came from (for error messages).
+struct Setting {
+    name: String,
+    values: Vec<String>,
+    origin: String,
+}
+
 /// Parses the command line (and config file) into the configuration.
-fn parse_args(config: &Config) -> Result<Option<()>, String> {
+/// `Ok(false)` means: nothing to run (`--help`, `--version`).
+fn parse_args(config: &Config) -> Result<bool, String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut pairs: Vec<(String, Vec<String>)> = Vec::new();
+    let mut settings: Vec<Setting> = Vec::new();
     let mut i = 0;
     if let Some(first) = args.first() {
         if first == "-h" || first == "--help" {
             print!("{HELP}");
-            return Ok(None);
+            return Ok(false);
         }
         if first == "-v" || first == "--version" {
             println!(
@@ -63,11 +75,13 @@ fn parse_args(config: &Config) -> Result<Option<()>, String> {
                 env!("CARGO_PKG_VERSION"),
                 redsql::REDIS_VERSION
             );
-            return Ok(None);
+            return Ok(false);
         }
-        if !first.starts_with("--") {
+        if !first.starts_with('-') {
             let text = std::fs::read_to_string(first).map_err(|e| format!("cannot read config file {first}: {e}"))?;
-            pairs.extend(parse_config_file(&text)?);
+            settings.extend(parse_config_file(first, &text)?);
+            let path = std::fs::canonicalize(first).unwrap_or_else(|_| first.into());
+            config.set_file(path);
             i = 1;
         }
     }
@@ -75,9 +89,9 @@ fn parse_args(config: &Config) -> Result<Option<()>, String> {
         let a = &args[i];
         if a == "-h" || a == "--help" {
             print!("{HELP}");
-            return Ok(None);
+            return Ok(false);
         }
-        let Some(name) = a.strip_prefix("--") else {
+        let Some(name) = a.strip_prefix("--").filter(|n| !n.is_empty()) else {
             return Err(format!("unexpected argument '{a}' (see --help)"));
         };
         let mut values = Vec::new();
@@ -89,39 +103,52 @@ fn parse_args(config: &Config) -> Result<Option<()>, String> {
         if values.is_empty() {
             return Err(format!("option --{name} needs a value (see --help)"));
         }
-        pairs.push((name.to_string(), values));
+        settings.push(Setting {
+            name: name.to_ascii_lowercase(),
+            values,
+            origin: format!("--{name}"),
+        });
     }
-    for (name, values) in pairs {
+    for Setting { name, values, origin } in settings {
         let value = values.join(" ");
-        if name == "loglevel" {
-            redsql::log::set_level(&value)?;
+        if !config.exists(&name) {
+            return Err(format!("{origin}: unknown option '{name}' (see --help)"));
         }
         config
             .set_initial(&name, &value)
-            .map_err(|e| format!("{e} (see --help)"))?;
+            .map_err(|e| format!("{origin}: invalid value '{value}': {e}"))?;
+        if name == "loglevel" {
+            redsql::log::set_level(&value)?;
+        }
     }
-    Ok(Some(()))
+    Ok(true)
 }
 
-fn parse_config_file(text: &str) -> Result<Vec<(String, Vec<String>)>, String> {
+/// A Redis-style config file: `name value ...` per line, `#` comments.
+fn parse_config_file(path: &str, text: &str) -> Result<Vec<Setting>, String> {
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let words = redsql::resp::request::split_args(line.as_bytes())
-            .ok_or_else(|| format!("config file line {}: unbalanced quotes", n + 1))?;
+        let origin = format!("{path}:{}", n + 1);
+        let words =
+            redsql::resp::request::split_args(line.as_bytes()).ok_or_else(|| format!("{origin}: unbalanced quotes"))?;
         let mut words = words.into_iter().map(|w| String::from_utf8_lossy(&w).into_owned());
         let name = words.next().unwrap_or_default().to_ascii_lowercase();
-        out.push((name, words.collect()));
+        out.push(Setting {
+            name,
+            values: words.collect(),
+            origin,
+        });
     }
     Ok(out)
 }
 
 fn run() -> Result<(), String> {
     let config = Config::new();
-    if parse_args(&config)?.is_none() {
+    if !parse_args(&config)? {
         return Ok(());
     }
     let location = config.get("db").unwrap_or_default();

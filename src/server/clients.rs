@@ -16,8 +16,6 @@ pub struct ClientHandle {
     /// Unix ms of the last command.
     pub last_cmd_ms: AtomicI64,
     pub name: Mutex<Option<Bytes>>,
-    pub lib_name: Mutex<Option<Bytes>>,
-    pub lib_ver: Mutex<Option<Bytes>>,
     pub user: Mutex<String>,
     pub db: AtomicU32,
     pub resp: AtomicU8,
@@ -38,18 +36,23 @@ impl ClientHandle {
         self.kill.notify_one();
     }
 
-    /// One `CLIENT LIST` / `CLIENT INFO` line (without the trailing newline).
+    /// Sets the name (`CLIENT SETNAME`, `HELLO SETNAME`); empty removes it.
+    pub fn set_name(&self, name: &Bytes) {
+        *self.name.lock().unwrap() = if name.is_empty() { None } else { Some(name.clone()) };
+    }
+
+    /// One `CLIENT LIST` / `CLIENT INFO` line (without the trailing newline),
+    /// with Redis 7.0's fields. Buffer sizes are not tracked and show Redis's
+    /// values for an idle connection.
     pub fn describe(&self, now_ms: i64) -> String {
         let name = self.name.lock().unwrap().clone().unwrap_or_default();
-        let lib_name = self.lib_name.lock().unwrap().clone().unwrap_or_default();
-        let lib_ver = self.lib_ver.lock().unwrap().clone().unwrap_or_default();
         let flags = if self.in_multi.load(Ordering::Relaxed) {
             "x"
         } else {
             "N"
         };
         format!(
-            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=1024 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=16384 events=r cmd={} user={} redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -62,8 +65,6 @@ impl ClientHandle {
             self.last_cmd.lock().unwrap(),
             self.user.lock().unwrap(),
             self.resp.load(Ordering::Relaxed),
-            String::from_utf8_lossy(&lib_name),
-            String::from_utf8_lossy(&lib_ver),
         )
     }
 }
@@ -86,8 +87,6 @@ impl Clients {
             created_ms: now,
             last_cmd_ms: AtomicI64::new(now),
             name: Mutex::new(None),
-            lib_name: Mutex::new(None),
-            lib_ver: Mutex::new(None),
             user: Mutex::new("default".into()),
             db: AtomicU32::new(0),
             resp: AtomicU8::new(2),

@@ -1,19 +1,24 @@
-//! Commands that need the connection or the server: HELLO, AUTH, QUIT, COMMAND, ...
+//! Commands that need the connection or the server: HELLO, AUTH, QUIT, RESET,
+//! COMMAND, CLIENT, CONFIG, INFO, SAVE, BGSAVE, LASTSAVE, SHUTDOWN.
 //!
 //! They are registered with [`Handler::Server`] and run by the connection
 //! (outside the engine), in order with the client's other commands.
 
 use super::connection::Session;
 use crate::commands::table::{bytes_of, table};
-use crate::commands::{Command, Handler, lookup};
+use crate::commands::{CmdResult, Command, Ctx, Handler, lookup};
+use crate::engine::{Batch, Call};
 use crate::resp::Reply;
+use crate::store::DbStats;
 use bytes::Bytes;
+use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
 
 pub const COMMANDS: &[(&str, Handler)] = &[
     ("hello", Handler::Server),
     ("auth", Handler::Server),
     ("quit", Handler::Server),
+    ("reset", Handler::Server),
     ("command", Handler::Server),
     ("command|count", Handler::Server),
     ("command|info", Handler::Server),
@@ -21,17 +26,59 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("command|list", Handler::Server),
     ("command|getkeys", Handler::Server),
     ("command|help", Handler::Server),
+    ("client|id", Handler::Server),
+    ("client|info", Handler::Server),
+    ("client|list", Handler::Server),
+    ("client|kill", Handler::Server),
+    ("client|setname", Handler::Server),
+    ("client|getname", Handler::Server),
+    ("client|reply", Handler::Server),
+    ("client|no-evict", Handler::Server),
+    ("client|help", Handler::Server),
+    ("config|get", Handler::Server),
+    ("config|set", Handler::Server),
+    ("config|resetstat", Handler::Server),
+    ("config|rewrite", Handler::Server),
+    ("config|help", Handler::Server),
+    ("info", Handler::Server),
+    ("lastsave", Handler::Server),
+    ("save", Handler::Server),
+    ("bgsave", Handler::Server),
+    ("shutdown", Handler::Server),
 ];
 
-/// Runs a server-level command.
-pub async fn run(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Reply {
-    match cmd.name.as_str() {
+/// Runs a server-level command. `None` means no reply at all (SHUTDOWN
+/// closes the connection without answering, as in Redis).
+pub async fn run(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Option<Reply> {
+    let name = cmd.name.as_str();
+    if let Some(sub) = name.strip_prefix("client|") {
+        return Some(super::client_cmd::run(s, sub, args));
+    }
+    if let Some(sub) = name.strip_prefix("config|") {
+        return Some(super::config_cmd::run(s, sub, args));
+    }
+    Some(match name {
         "hello" => hello(s, args),
         "auth" => auth(s, args),
         "quit" => {
             s.quit = true;
             Reply::ok()
         }
+        "reset" => reset(s),
+        "info" => info(s, args).await,
+        "lastsave" => Reply::Int(s.server.last_save.load(Ordering::Relaxed)),
+        "save" => {
+            mark_saved(s);
+            Reply::ok()
+        }
+        "bgsave" => {
+            if args.len() > 2 || (args.len() == 2 && !args[1].eq_ignore_ascii_case(b"SCHEDULE")) {
+                return Some(Reply::error(crate::commands::SYNTAX));
+            }
+            mark_saved(s);
+            Reply::status("Background saving started")
+        }
+        "shutdown" => return shutdown(s, args),
         "command" => Reply::Array(sorted_commands().map(|c| c.info.clone()).collect()),
         "command|count" => Reply::Int(table().len() as i64),
         "command|info" => command_info(args),
@@ -62,7 +109,152 @@ pub async fn run(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Repl
             ],
         ),
         other => Reply::error(format!("ERR command '{other}' is not available")),
+    })
+}
+
+/// SAVE and BGSAVE: every write redsql acknowledged is already committed to
+/// the database (durable as `appendfsync` says), so saving is only recording
+/// the time for LASTSAVE and resetting the change counter.
+fn mark_saved(s: &Session) {
+    s.server
+        .last_save
+        .store(crate::util::now_ms() / 1000, Ordering::Relaxed);
+    s.server.dirty.store(0, Ordering::Relaxed);
+}
+
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: stops the server cleanly (the
+/// writer commits what it has); the connection closes without a reply.
+fn shutdown(s: &mut Session, args: &[Bytes]) -> Option<Reply> {
+    let (mut nosave, mut save, mut abort, mut other) = (false, false, false, false);
+    for a in &args[1..] {
+        if a.eq_ignore_ascii_case(b"NOSAVE") {
+            nosave = true;
+        } else if a.eq_ignore_ascii_case(b"SAVE") {
+            save = true;
+        } else if a.eq_ignore_ascii_case(b"NOW") || a.eq_ignore_ascii_case(b"FORCE") {
+            other = true;
+        } else if a.eq_ignore_ascii_case(b"ABORT") {
+            abort = true;
+        } else {
+            return Some(Reply::error(crate::commands::SYNTAX));
+        }
     }
+    if (abort && (nosave || save || other)) || (nosave && save) {
+        return Some(Reply::error(crate::commands::SYNTAX));
+    }
+    if abort {
+        // Shutdowns are immediate: there is never one in progress to abort.
+        return Some(Reply::error("ERR No shutdown in progress."));
+    }
+    crate::log::warn("User requested shutdown...");
+    s.quit = true;
+    s.server.request_shutdown();
+    None
+}
+
+/// RESET: back to a fresh connection's state (database 0, RESP2, no name,
+/// replies on, not authenticated if a password is required).
+fn reset(s: &mut Session) -> Reply {
+    s.db = 0;
+    s.client.db.store(0, Ordering::Relaxed);
+    s.proto = 2;
+    s.client.resp.store(2, Ordering::Relaxed);
+    s.client.set_name(&Bytes::new());
+    s.client.no_evict.store(false, Ordering::Relaxed);
+    s.reply_mode = super::connection::ReplyMode::On;
+    s.authenticated = s.server.config.requirepass().is_none();
+    Reply::status("RESET")
+}
+
+/// INFO [section ...]: a bulk string (verbatim in RESP3), as in Redis.
+async fn info(s: &Session, args: &[Bytes]) -> Reply {
+    let sections = super::info::selected(&args[1..]);
+    let keyspace = if sections.contains(&"keyspace") {
+        match keyspace_stats(s).await {
+            Ok(k) => k,
+            Err(e) => return e,
+        }
+    } else {
+        Vec::new()
+    };
+    Reply::Verbatim(Bytes::from(super::info::render(&s.server, &sections, &keyspace)))
+}
+
+/// Per-database key counts, read through the engine like any read command.
+async fn keyspace_stats(s: &Session) -> Result<Vec<(u32, DbStats)>, Reply> {
+    let batch = Batch {
+        db: s.db,
+        proto: s.proto,
+        calls: vec![Call {
+            cmd: stats_command(),
+            args: vec![Bytes::from_static(b"info")],
+        }],
+    };
+    let mut outcome = s.server.engine.run(batch).await;
+    match outcome.replies.pop() {
+        Some(Reply::Array(rows)) => Ok(rows
+            .into_iter()
+            .filter_map(|row| match row {
+                Reply::Array(v) => match v[..] {
+                    [Reply::Int(db), Reply::Int(keys), Reply::Int(expires)] => Some((
+                        db as u32,
+                        DbStats {
+                            keys: keys as u64,
+                            expires: expires as u64,
+                        },
+                    )),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect()),
+        Some(e) if e.is_error() => Err(e),
+        _ => Err(Reply::error("ERR cannot read keyspace statistics")),
+    }
+}
+
+/// An internal read command (not in the command table) that returns
+/// `Store::stats()` as `[[db, keys, expires], ...]`, so INFO can run it as a
+/// read batch on the engine.
+fn stats_command() -> &'static Command {
+    static CMD: OnceLock<Command> = OnceLock::new();
+    CMD.get_or_init(|| Command {
+        name: "info".into(),
+        arity: -1,
+        flags: Vec::new(),
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        handler: Handler::Read(store_stats),
+        info: Reply::Nil,
+        docs: Reply::Nil,
+        subcommands: Default::default(),
+        write: false,
+        readonly: true,
+        fast: false,
+        noscript: false,
+        no_auth: false,
+        no_multi: false,
+        pubsub: false,
+        blocking: false,
+        loading: true,
+    })
+}
+
+fn store_stats(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    Ok(Reply::Array(
+        ctx.store
+            .stats()?
+            .into_iter()
+            .map(|(db, st)| {
+                Reply::Array(vec![
+                    Reply::Int(db as i64),
+                    Reply::Int(st.keys as i64),
+                    Reply::Int(st.expires as i64),
+                ])
+            })
+            .collect(),
+    ))
 }
 
 /// A `XXX HELP` reply: the header line, the given lines, and Redis's HELP footer.
@@ -76,7 +268,7 @@ pub fn help(name: &str, lines: &[&str]) -> Reply {
             .map(|l| Reply::Status(Bytes::copy_from_slice(l.as_bytes()))),
     );
     out.push(Reply::status("HELP"));
-    out.push(Reply::status("    Print this help."));
+    out.push(Reply::status("    Prints this help."));
     Reply::Array(out)
 }
 
@@ -131,7 +323,7 @@ fn hello(s: &mut Session, args: &[Bytes]) -> Reply {
         if let Err(e) = valid_client_name(&name) {
             return e;
         }
-        *s.client.name.lock().unwrap() = if name.is_empty() { None } else { Some(name) };
+        s.client.set_name(&name);
     }
     s.proto = proto;
     s.client.resp.store(proto, Ordering::Relaxed);

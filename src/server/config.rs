@@ -1,32 +1,56 @@
 //! Server configuration: every parameter Redis 7.0 has, so `CONFIG GET`
 //! answers what tools expect, with real effect for the ones redsql uses.
 //!
-//! Defaults come from `redis-config.tsv` (captured from a real Redis with
-//! `tools/gen_command_table.py`); redsql's own settings override them.
+//! Two tables captured from a real Redis 7.0 describe the parameters:
+//! `redis-config.tsv` holds their defaults (`CONFIG GET *`), and
+//! `redis-config-types.tsv` their kind as `CONFIG SET` validates it (found by
+//! setting each to invalid values): `bool`, `int MIN MAX`, `memory`,
+//! `enum a, b, c`, `string`, `immutable` or `protected`. Values are validated
+//! and normalised as Redis does (`YES` → `yes`, `1kb` → `1024`), with Redis's
+//! error texts.
+//!
+//! Settings with real effect: `requirepass` (new connections and AUTH),
+//! `maxclients` (new connections), `proto-max-bulk-len` (next request read),
+//! `loglevel` (immediately). `appendfsync` and `databases` act at start-up only
+//! (the engine opens with them). `port`, `bind` and `unixsocket` cannot change
+//! at run time in redsql (Redis can rebind; redsql refuses as for an immutable
+//! parameter). Every other parameter is accepted, validated and reported.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 static REDIS_DEFAULTS: &str = include_str!("redis-config.tsv");
+static REDIS_TYPES: &str = include_str!("redis-config-types.tsv");
 
-/// Parameters redsql adds to Redis's set.
+/// Parameters redsql adds to Redis's set (all immutable: set at start-up).
 pub const REDSQL_PARAMS: &[(&str, &str)] = &[("db", "redsql.db")];
 
-/// Parameters that cannot change at run time (CONFIG SET refuses them, as Redis does).
-const IMMUTABLE: &[&str] = &[
-    "bind",
-    "port",
-    "unixsocket",
-    "databases",
-    "daemonize",
-    "db",
-    "dir",
-    "pidfile",
-    "logfile",
-];
+/// Parameters Redis can change at run time but redsql cannot.
+const FIXED_AT_STARTUP: &[&str] = &["bind", "port"];
+
+/// How a parameter's values are checked (Redis's config types).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    Bool,
+    Int(i64, i64),
+    Memory,
+    Enum(Vec<String>),
+    String,
+    Immutable,
+    Protected,
+}
 
 pub struct Config {
     values: RwLock<BTreeMap<String, String>>,
+    defaults: BTreeMap<String, String>,
+    kinds: BTreeMap<String, Kind>,
+    /// The config file the server was started with (for CONFIG REWRITE and INFO).
+    file: RwLock<Option<PathBuf>>,
+    /// Hot values read on every connection or request.
+    maxclients: AtomicI64,
+    proto_max_bulk_len: AtomicI64,
 }
 
 impl Default for Config {
@@ -61,9 +85,20 @@ impl Config {
         ] {
             values.insert(k.to_string(), v.to_string());
         }
-        Config {
-            values: RwLock::new(values),
+        let mut kinds: BTreeMap<String, Kind> = REDIS_TYPES.lines().filter_map(parse_kind).collect();
+        for (name, _) in REDSQL_PARAMS {
+            kinds.insert(name.to_string(), Kind::Immutable);
         }
+        let config = Config {
+            defaults: values.clone(),
+            values: RwLock::new(values),
+            kinds,
+            file: RwLock::new(None),
+            maxclients: AtomicI64::new(10000),
+            proto_max_bulk_len: AtomicI64::new(512 * 1024 * 1024),
+        };
+        config.refresh_hot();
+        config
     }
 
     pub fn get(&self, name: &str) -> Option<String> {
@@ -83,77 +118,238 @@ impl Config {
         self.get("requirepass").filter(|p| !p.is_empty())
     }
 
+    pub fn maxclients(&self) -> usize {
+        self.maxclients.load(Ordering::Relaxed) as usize
+    }
+
+    pub fn proto_max_bulk_len(&self) -> i64 {
+        self.proto_max_bulk_len.load(Ordering::Relaxed)
+    }
+
+    /// The config file given at start-up.
+    pub fn file(&self) -> Option<PathBuf> {
+        self.file.read().unwrap().clone()
+    }
+
+    pub fn set_file(&self, path: PathBuf) {
+        *self.file.write().unwrap() = Some(path);
+    }
+
     pub fn exists(&self, name: &str) -> bool {
         self.values.read().unwrap().contains_key(&name.to_ascii_lowercase())
     }
 
-    /// All (name, value) pairs whose name matches `pattern` (Redis glob).
-    pub fn matching(&self, pattern: &[u8]) -> Vec<(String, String)> {
-        self.values
-            .read()
-            .unwrap()
+    /// `CONFIG GET` for one pattern: a name without glob characters is looked
+    /// up exactly (and keeps the caller's spelling, as in Redis), a pattern
+    /// matches every name.
+    pub fn matching(&self, pattern: &[u8]) -> Vec<(Vec<u8>, String)> {
+        let values = self.values.read().unwrap();
+        if !pattern.iter().any(|c| matches!(c, b'[' | b'*' | b'?')) {
+            let name = String::from_utf8_lossy(pattern).to_ascii_lowercase();
+            return values
+                .get(&name)
+                .map(|v| vec![(pattern.to_vec(), v.clone())])
+                .unwrap_or_default();
+        }
+        values
             .iter()
             .filter(|(k, _)| crate::glob::matches(pattern, k.as_bytes(), true))
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.as_bytes().to_vec(), v.clone()))
             .collect()
     }
 
-    /// Sets a parameter at start-up (command line or config file): any known name.
+    /// Sets a parameter at start-up (command line or config file): any known
+    /// name, immutable ones included.
     pub fn set_initial(&self, name: &str, value: &str) -> Result<(), String> {
         let name = name.to_ascii_lowercase();
         if !self.exists(&name) {
             return Err(format!("Bad directive or wrong number of arguments: '{name}'"));
         }
-        validate(&name, value)?;
-        self.values.write().unwrap().insert(name, value.to_string());
+        let value = self.normalize(&name, value, true)?;
+        self.values.write().unwrap().insert(name, value);
+        self.refresh_hot();
         Ok(())
     }
 
-    /// `CONFIG SET name value`: the error text follows Redis's.
-    pub fn set(&self, name: &str, value: &str) -> Result<(), String> {
-        let name = name.to_ascii_lowercase();
-        if !self.exists(&name) {
-            return Err(format!(
-                "Unknown option or number of arguments for CONFIG SET - '{name}'"
-            ));
+    /// `CONFIG SET name value [name value ...]`: all or nothing, with Redis's
+    /// error texts (without the `ERR ` prefix).
+    pub fn set_many(&self, pairs: &[(String, String)]) -> Result<(), String> {
+        let mut checked: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+        for (typed, value) in pairs {
+            let name = typed.to_ascii_lowercase();
+            if !self.exists(&name) {
+                return Err(format!(
+                    "Unknown option or number of arguments for CONFIG SET - '{typed}'"
+                ));
+            }
+            let fail = |e: &str| format!("CONFIG SET failed (possibly related to argument '{typed}') - {e}");
+            if checked.iter().any(|(n, _)| *n == name) {
+                return Err(fail("duplicate parameter"));
+            }
+            match self.kinds.get(&name) {
+                _ if FIXED_AT_STARTUP.contains(&name.as_str()) => return Err(fail("can't set immutable config")),
+                Some(Kind::Immutable) => return Err(fail("can't set immutable config")),
+                Some(Kind::Protected) => return Err(fail("can't set protected config")),
+                _ => {}
+            }
+            // Invalid values are reported with the parameter's own (lowercase) name.
+            let value = self
+                .normalize(&name, value, false)
+                .map_err(|e| format!("CONFIG SET failed (possibly related to argument '{name}') - {e}"))?;
+            checked.push((name, value));
         }
-        if IMMUTABLE.contains(&name.as_str()) {
-            return Err(format!(
-                "CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
-            ));
+        let mut values = self.values.write().unwrap();
+        for (name, value) in checked {
+            if name == "loglevel" {
+                let _ = crate::log::set_level(&value);
+            }
+            values.insert(name, value);
         }
-        validate(&name, value)
-            .map_err(|e| format!("CONFIG SET failed (possibly related to argument '{name}') - {e}"))?;
-        self.values.write().unwrap().insert(name, value.to_string());
+        drop(values);
+        self.refresh_hot();
         Ok(())
+    }
+
+    /// Validates `value` for `name` and returns it as Redis stores it.
+    fn normalize(&self, name: &str, value: &str, startup: bool) -> Result<String, String> {
+        let kind = self.kinds.get(name).cloned().unwrap_or(Kind::String);
+        match kind {
+            Kind::Bool => match value.to_ascii_lowercase().as_str() {
+                v @ ("yes" | "no") => Ok(v.to_string()),
+                _ => Err("argument must be 'yes' or 'no'".into()),
+            },
+            Kind::Int(min, max) => {
+                let n = value
+                    .parse::<i64>()
+                    .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+                if n < min || n > max {
+                    return Err(format!("argument must be between {min} and {max} inclusive"));
+                }
+                Ok(n.to_string())
+            }
+            Kind::Memory => {
+                let n = parse_memory(value)
+                    .filter(|n| *n >= 0)
+                    .ok_or_else(|| "argument must be a memory value".to_string())?;
+                if name == "proto-max-bulk-len" && n < 1024 * 1024 {
+                    return Err(format!(
+                        "argument must be between {} and {} inclusive",
+                        1024 * 1024,
+                        i64::MAX
+                    ));
+                }
+                Ok(n.to_string())
+            }
+            Kind::Enum(options) => options
+                .iter()
+                .find(|o| o.eq_ignore_ascii_case(value))
+                .cloned()
+                .ok_or_else(|| format!("argument(s) must be one of the following: {}", options.join(", "))),
+            Kind::Immutable if startup && name == "databases" => match value.parse::<i64>() {
+                Ok(n) if (1..=i32::MAX as i64).contains(&n) => Ok(n.to_string()),
+                _ => Err("Invalid number of databases".into()),
+            },
+            Kind::Immutable | Kind::Protected if startup => Ok(value.to_string()),
+            Kind::Immutable => Err("can't set immutable config".into()),
+            Kind::Protected => Err("can't set protected config".into()),
+            Kind::String => Ok(value.to_string()),
+        }
+    }
+
+    fn refresh_hot(&self) {
+        if let Some(n) = self.get_int("maxclients") {
+            self.maxclients.store(n, Ordering::Relaxed);
+        }
+        if let Some(n) = self.get_int("proto-max-bulk-len") {
+            self.proto_max_bulk_len.store(n, Ordering::Relaxed);
+        }
+    }
+
+    /// `CONFIG REWRITE`: rewrites the config file with the current values.
+    /// Lines of the existing file keep their place (a changed value replaces
+    /// the first line of its directive; comments stay); parameters that differ
+    /// from their default and are not in the file yet are appended.
+    pub fn rewrite(&self) -> Result<(), String> {
+        let Some(path) = self.file() else {
+            return Err("The server is running without a config file".into());
+        };
+        let old = std::fs::read_to_string(&path).unwrap_or_default();
+        let values = self.values.read().unwrap().clone();
+        let mut written = std::collections::HashSet::new();
+        let mut out = String::new();
+        for line in old.lines() {
+            let name = line.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+            if line.trim_start().starts_with('#') || !values.contains_key(&name) {
+                out.push_str(line);
+                out.push('\n');
+            } else if written.insert(name.clone()) {
+                out.push_str(&directive(&name, &values[&name]));
+            }
+        }
+        let mut header = false;
+        for (name, value) in &values {
+            if written.contains(name) || self.defaults.get(name) == Some(value) {
+                continue;
+            }
+            if !header && !old.contains("# Generated by CONFIG REWRITE") {
+                out.push_str("# Generated by CONFIG REWRITE\n");
+            }
+            header = true;
+            out.push_str(&directive(name, value));
+        }
+        let tmp = path.with_extension("rewrite.tmp");
+        std::fs::write(&tmp, out)
+            .and_then(|_| std::fs::rename(&tmp, &path))
+            .map_err(|e| format!("Rewriting config file: {e}"))
     }
 }
 
-/// Checks values of the parameters redsql acts on.
-fn validate(name: &str, value: &str) -> Result<(), String> {
-    let int = |min: i64, max: i64| match parse_memory(value) {
-        Some(n) if n >= min && n <= max => Ok(()),
-        Some(_) => {
-            Err("argument must be between ".to_string() + &min.to_string() + " and " + &max.to_string() + " inclusive")
+/// One config-file line: `name value`, quoted when needed.
+fn directive(name: &str, value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .bytes()
+            .all(|c| c.is_ascii_graphic() && c != b'"' && c != b'\'' && c != b'\\');
+    if plain || (name == "save" || name == "bind") && !value.is_empty() {
+        format!("{name} {value}\n")
+    } else {
+        let mut q = String::from("\"");
+        for c in value.bytes() {
+            match c {
+                b'"' | b'\\' => {
+                    q.push('\\');
+                    q.push(c as char);
+                }
+                b'\n' => q.push_str("\\n"),
+                b'\r' => q.push_str("\\r"),
+                b'\t' => q.push_str("\\t"),
+                c if c.is_ascii_graphic() || c == b' ' => q.push(c as char),
+                c => q.push_str(&format!("\\x{c:02x}")),
+            }
         }
-        None => Err("argument couldn't be parsed into an integer".to_string()),
-    };
-    match name {
-        "port" => int(0, 65535),
-        "databases" => int(1, i32::MAX as i64),
-        "maxclients" => int(1, i64::MAX),
-        "proto-max-bulk-len" => int(1024 * 1024, i64::MAX),
-        "slowlog-log-slower-than" => int(i64::MIN, i64::MAX),
-        "appendfsync" => match value.to_ascii_lowercase().as_str() {
-            "always" | "everysec" | "no" => Ok(()),
-            _ => Err("argument(s) must be one of the following: always, everysec, no".into()),
-        },
-        "protected-mode" | "appendonly" | "lazyfree-lazy-user-del" => match value.to_ascii_lowercase().as_str() {
-            "yes" | "no" => Ok(()),
-            _ => Err("argument must be 'yes' or 'no'".into()),
-        },
-        _ => Ok(()),
+        format!("{name} {q}\"\n")
     }
+}
+
+/// One line of `redis-config-types.tsv`: `name<TAB>kind<TAB>detail`.
+fn parse_kind(line: &str) -> Option<(String, Kind)> {
+    let mut parts = line.split('\t');
+    let name = parts.next()?.to_string();
+    let kind = parts.next()?;
+    let detail = parts.next().unwrap_or("");
+    let kind = match kind {
+        "bool" => Kind::Bool,
+        "int" => {
+            let mut r = detail.split(' ').map(|n| n.parse::<i64>().ok());
+            Kind::Int(r.next()??, r.next()??)
+        }
+        "memory" => Kind::Memory,
+        "enum" => Kind::Enum(detail.split(", ").map(str::to_string).collect()),
+        "immutable" => Kind::Immutable,
+        "protected" => Kind::Protected,
+        _ => Kind::String,
+    };
+    Some((name, kind))
 }
 
 /// Parses an integer with Redis's memory units (`1k`, `5mb`, `2gb`, ...).
@@ -172,4 +368,32 @@ pub fn parse_memory(v: &str) -> Option<i64> {
     .map(|(s, m)| (&lower[..lower.len() - s.len()], *m))
     .unwrap_or((lower.as_str(), 1));
     digits.parse::<i64>().ok()?.checked_mul(mul)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_many_is_all_or_nothing() {
+        let c = Config::new();
+        let pairs = vec![
+            ("maxclients".to_string(), "50".to_string()),
+            ("appendonly".to_string(), "maybe".to_string()),
+        ];
+        assert!(c.set_many(&pairs).is_err());
+        assert_eq!(c.get("maxclients").as_deref(), Some("10000"));
+        c.set_many(&[("maxclients".into(), "50".into()), ("loglevel".into(), "NOTICE".into())])
+            .unwrap();
+        assert_eq!(c.maxclients(), 50);
+        assert_eq!(c.get("loglevel").as_deref(), Some("notice"));
+    }
+
+    #[test]
+    fn memory_values_are_normalised() {
+        let c = Config::new();
+        c.set_many(&[("maxmemory".into(), "1kb".into())]).unwrap();
+        assert_eq!(c.get("maxmemory").as_deref(), Some("1024"));
+        assert!(c.set_many(&[("proto-max-bulk-len".into(), "1".into())]).is_err());
+    }
 }

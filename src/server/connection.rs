@@ -41,8 +41,7 @@ pub struct Session {
 pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut stream: S, addr: String, laddr: String) {
     let client = server.clients.register(addr, laddr);
     server.stats.connections_received.fetch_add(1, Ordering::Relaxed);
-    let maxclients = server.config.get_int("maxclients").unwrap_or(10000) as usize;
-    if server.clients.count() > maxclients {
+    if server.clients.count() > server.config.maxclients() {
         server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
         let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
         server.clients.unregister(client.id);
@@ -58,7 +57,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
         reply_mode: ReplyMode::On,
         quit: false,
     };
-    let mut parser = RequestParser::new(server.config.get_int("proto-max-bulk-len").unwrap_or(512 * 1024 * 1024));
+    let mut parser = RequestParser::new(server.config.proto_max_bulk_len());
     let mut buf = BytesMut::with_capacity(BUF_SIZE);
     let mut out = BytesMut::with_capacity(BUF_SIZE);
     'conn: loop {
@@ -76,6 +75,8 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
             break;
         }
         client.input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        // CONFIG SET proto-max-bulk-len applies from the next read on.
+        parser.max_bulk = server.config.proto_max_bulk_len();
         server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
         loop {
             let mut cmds = Vec::new();
@@ -148,10 +149,16 @@ impl Session {
             match cmd.handler {
                 Handler::Server => {
                     self.flush(&mut pending, out).await;
-                    let reply = super::commands::run(self, cmd, &args).await;
-                    self.emit(reply, out);
+                    if let Some(reply) = super::commands::run(self, cmd, &args).await {
+                        self.emit(reply, out);
+                    }
                 }
-                _ => pending.push(Call { cmd, args }),
+                handler => {
+                    if matches!(handler, Handler::Write(_)) {
+                        self.server.dirty.fetch_add(1, Ordering::Relaxed);
+                    }
+                    pending.push(Call { cmd, args })
+                }
             }
         }
         self.flush(&mut pending, out).await;

@@ -6,17 +6,19 @@
 //! engine, runs connection and server commands itself, and writes the replies
 //! of a pipeline back in one flush.
 
+mod client_cmd;
 pub mod clients;
 pub mod commands;
 pub mod config;
+mod config_cmd;
 mod connection;
 pub mod info;
 
 use crate::engine::Engine;
 use clients::Clients;
 use config::Config;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
@@ -35,6 +37,19 @@ pub struct Server {
     pub started_unix: i64,
     pub run_id: String,
     pub tcp_port: AtomicI64,
+    /// Write commands run since the last SAVE (INFO's `rdb_changes_since_last_save`).
+    pub dirty: AtomicU64,
+    /// Highest resident memory seen by INFO.
+    pub peak_memory: AtomicU64,
+    /// Last sample of `commands_processed` for `instantaneous_ops_per_sec`.
+    ops_sample: Mutex<OpsSample>,
+}
+
+/// A sample of the command counter: (when, count, rate computed at that time).
+struct OpsSample {
+    at: std::time::Instant,
+    count: u64,
+    rate: u64,
 }
 
 /// Counters reported by INFO stats (CONFIG RESETSTAT zeroes them).
@@ -88,6 +103,13 @@ impl Server {
                 .map(|_| b"0123456789abcdef"[(crate::util::random_u64() % 16) as usize] as char)
                 .collect(),
             tcp_port: AtomicI64::new(0),
+            dirty: AtomicU64::new(0),
+            peak_memory: AtomicU64::new(0),
+            ops_sample: Mutex::new(OpsSample {
+                at: std::time::Instant::now(),
+                count: 0,
+                rate: 0,
+            }),
         })
     }
 
@@ -135,12 +157,25 @@ impl Server {
                     let server = self.clone();
                     let path = path.clone();
                     tokio::spawn(async move {
-                        connection::serve(server, stream, format!("{path}:0"), path).await;
+                        connection::serve(server, stream, format!("{path}:0"), format!("{path}:0")).await;
                     });
                 }
                 _ = self.shutdown.notified() => return Ok(()),
             }
         }
+    }
+
+    /// Commands per second, measured over the last second or more (sampled on demand).
+    pub fn ops_per_sec(&self) -> u64 {
+        let count = self.stats.commands_processed.load(Ordering::Relaxed);
+        let mut sample = self.ops_sample.lock().unwrap();
+        let elapsed = sample.at.elapsed().as_secs_f64();
+        if elapsed >= 1.0 {
+            sample.rate = (count.saturating_sub(sample.count) as f64 / elapsed).round() as u64;
+            sample.at = std::time::Instant::now();
+            sample.count = count;
+        }
+        sample.rate
     }
 
     /// Starts a clean shutdown: listeners stop, the writer commits what it has.

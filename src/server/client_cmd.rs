@@ -1,0 +1,270 @@
+//! CLIENT subcommands (Redis 7.0): ID, INFO, LIST, KILL, SETNAME, GETNAME,
+//! REPLY, NO-EVICT, HELP.
+//!
+//! `CLIENT SETINFO` (Redis 7.2) is deliberately not implemented: redsql
+//! answers it as Redis 7.0 does (unknown subcommand). Clients that send it
+//! on connect (redis-py 5, go-redis 9, node-redis 4.6) ignore that error,
+//! because 7.0 servers are common, so nothing breaks; and `COMMAND DOCS`,
+//! `CLIENT LIST` and `CLIENT HELP` stay byte-for-byte those of the Redis
+//! version redsql claims to be (7.0.15), which is what tools key their
+//! behaviour on.
+
+use super::clients::ClientHandle;
+use super::commands::help;
+use super::connection::{ReplyMode, Session};
+use crate::commands::SYNTAX;
+use crate::resp::Reply;
+use bytes::Bytes;
+use std::sync::atomic::Ordering;
+
+/// Runs `client|<sub>`.
+pub fn run(s: &mut Session, sub: &str, args: &[Bytes]) -> Reply {
+    match sub {
+        "id" => Reply::Int(s.client.id as i64),
+        "info" => Reply::Verbatim(Bytes::from(s.client.describe(crate::util::now_ms()) + "\n")),
+        "list" => list(s, args),
+        "kill" => kill(s, args),
+        "setname" => match super::commands::valid_client_name(&args[2]) {
+            Ok(()) => {
+                s.client.set_name(&args[2]);
+                Reply::ok()
+            }
+            Err(e) => e,
+        },
+        "getname" => s.client.name.lock().unwrap().clone().map_or(Reply::Nil, Reply::Bulk),
+        "reply" => reply(s, &args[2]),
+        "no-evict" => on_off(&args[2]).map_or_else(
+            |e| e,
+            |on| {
+                s.client.no_evict.store(on, Ordering::Relaxed);
+                Reply::ok()
+            },
+        ),
+        "help" => help("CLIENT", HELP),
+        other => Reply::error(format!("ERR unknown subcommand '{other}'. Try CLIENT HELP.")),
+    }
+}
+
+/// `ON` / `OFF`, anything else is a syntax error.
+fn on_off(arg: &[u8]) -> Result<bool, Reply> {
+    if arg.eq_ignore_ascii_case(b"on") {
+        Ok(true)
+    } else if arg.eq_ignore_ascii_case(b"off") {
+        Ok(false)
+    } else {
+        Err(Reply::error(SYNTAX))
+    }
+}
+
+/// CLIENT REPLY ON|OFF|SKIP: OFF and SKIP suppress their own reply too.
+fn reply(s: &mut Session, mode: &[u8]) -> Reply {
+    s.reply_mode = if mode.eq_ignore_ascii_case(b"on") {
+        ReplyMode::On
+    } else if mode.eq_ignore_ascii_case(b"off") {
+        ReplyMode::Off
+    } else if mode.eq_ignore_ascii_case(b"skip") {
+        // Only if replies are on: SKIP while OFF changes nothing.
+        if s.reply_mode == ReplyMode::Off {
+            ReplyMode::Off
+        } else {
+            ReplyMode::SkipNext
+        }
+    } else {
+        return Reply::error(SYNTAX);
+    };
+    Reply::ok()
+}
+
+/// Client types as `CLIENT LIST TYPE` / `CLIENT KILL TYPE` name them; every
+/// redsql connection is a normal client (no replicas, no pub/sub yet).
+fn client_type(name: &[u8]) -> Result<bool, Reply> {
+    let lower = name.to_ascii_lowercase();
+    match &lower[..] {
+        b"normal" => Ok(true),
+        b"slave" | b"replica" | b"master" | b"pubsub" => Ok(false),
+        _ => Err(Reply::Error(
+            [b"ERR Unknown client type '".as_slice(), name, b"'"].concat().into(),
+        )),
+    }
+}
+
+/// CLIENT LIST [TYPE type] | [ID id ...]
+fn list(s: &Session, args: &[Bytes]) -> Reply {
+    let now = crate::util::now_ms();
+    let chosen: Vec<std::sync::Arc<ClientHandle>> = if args.len() == 4 && args[2].eq_ignore_ascii_case(b"type") {
+        match client_type(&args[3]) {
+            Ok(true) => s.server.clients.all(),
+            Ok(false) => Vec::new(),
+            Err(e) => return e,
+        }
+    } else if args.len() > 3 && args[2].eq_ignore_ascii_case(b"id") {
+        let mut out = Vec::new();
+        for a in &args[3..] {
+            let Some(id) = crate::resp::request::parse_i64(a) else {
+                return Reply::error("ERR Invalid client ID");
+            };
+            if let Some(c) = u64::try_from(id).ok().and_then(|id| s.server.clients.get(id)) {
+                out.push(c);
+            }
+        }
+        out
+    } else if args.len() != 2 {
+        return Reply::error(SYNTAX);
+    } else {
+        s.server.clients.all()
+    };
+    let mut text = String::new();
+    for c in chosen {
+        text.push_str(&c.describe(now));
+        text.push('\n');
+    }
+    Reply::Verbatim(Bytes::from(text))
+}
+
+/// Which clients `CLIENT KILL` applies to.
+#[derive(Default)]
+struct KillFilter {
+    addr: Option<Bytes>,
+    laddr: Option<Bytes>,
+    id: Option<u64>,
+    /// `TYPE`: false when the type can match no redsql client.
+    type_matches: Option<bool>,
+    skipme: bool,
+}
+
+/// CLIENT KILL ip:port | CLIENT KILL <filter> <value> ...
+fn kill(s: &mut Session, args: &[Bytes]) -> Reply {
+    let old_form = args.len() == 3;
+    let filter = if old_form {
+        KillFilter {
+            addr: Some(args[2].clone()),
+            skipme: false,
+            ..Default::default()
+        }
+    } else {
+        match parse_kill_filter(&args[2..]) {
+            Ok(f) => f,
+            Err(e) => return e,
+        }
+    };
+    let mut killed = 0;
+    for c in s.server.clients.all() {
+        let matches = filter.addr.as_ref().is_none_or(|a| a[..] == *c.addr.as_bytes())
+            && filter.laddr.as_ref().is_none_or(|a| a[..] == *c.laddr.as_bytes())
+            && filter.id.is_none_or(|id| id == c.id)
+            && filter.type_matches != Some(false)
+            && !(filter.skipme && c.id == s.client.id);
+        if !matches {
+            continue;
+        }
+        if c.id == s.client.id {
+            // Closed after this reply is written.
+            s.quit = true;
+        } else {
+            c.kill();
+        }
+        killed += 1;
+    }
+    if old_form {
+        if killed == 0 {
+            Reply::error("ERR No such client")
+        } else {
+            Reply::ok()
+        }
+    } else {
+        Reply::Int(killed)
+    }
+}
+
+fn parse_kill_filter(opts: &[Bytes]) -> Result<KillFilter, Reply> {
+    let mut f = KillFilter {
+        skipme: true,
+        ..Default::default()
+    };
+    let mut i = 0;
+    while i < opts.len() {
+        let Some(value) = opts.get(i + 1) else {
+            return Err(Reply::error(SYNTAX));
+        };
+        let opt = opts[i].to_ascii_lowercase();
+        match &opt[..] {
+            b"id" => match crate::resp::request::parse_i64(value) {
+                Some(n) if n >= 1 => f.id = Some(n as u64),
+                _ => return Err(Reply::error("ERR client-id should be greater than 0")),
+            },
+            b"type" => f.type_matches = Some(client_type(value)?),
+            b"addr" => f.addr = Some(value.clone()),
+            b"laddr" => f.laddr = Some(value.clone()),
+            b"user" => {
+                if &value[..] != b"default" {
+                    return Err(Reply::Error(
+                        [b"ERR No such user '".as_slice(), value, b"'"].concat().into(),
+                    ));
+                }
+            }
+            b"skipme" => f.skipme = on_off_yes_no(value)?,
+            _ => return Err(Reply::error(SYNTAX)),
+        }
+        i += 2;
+    }
+    Ok(f)
+}
+
+fn on_off_yes_no(v: &[u8]) -> Result<bool, Reply> {
+    if v.eq_ignore_ascii_case(b"yes") {
+        Ok(true)
+    } else if v.eq_ignore_ascii_case(b"no") {
+        Ok(false)
+    } else {
+        Err(Reply::error(SYNTAX))
+    }
+}
+
+/// Redis 7.0's `CLIENT HELP` text, verbatim.
+const HELP: &[&str] = &[
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+];

@@ -1,0 +1,72 @@
+//! CONFIG GET / SET / RESETSTAT / REWRITE / HELP over [`super::config::Config`].
+
+use super::commands::help;
+use super::connection::Session;
+use crate::resp::Reply;
+use bytes::Bytes;
+use std::collections::BTreeMap;
+
+/// Runs `config|<sub>`.
+pub fn run(s: &mut Session, sub: &str, args: &[Bytes]) -> Reply {
+    let config = &s.server.config;
+    match sub {
+        "get" => {
+            // Each name once, even when several patterns match it.
+            let mut found: BTreeMap<Vec<u8>, String> = BTreeMap::new();
+            for pattern in &args[2..] {
+                for (name, value) in config.matching(pattern) {
+                    let lower = name.to_ascii_lowercase();
+                    if !found.keys().any(|k| k.eq_ignore_ascii_case(&lower)) {
+                        found.insert(name, value);
+                    }
+                }
+            }
+            Reply::Map(
+                found
+                    .into_iter()
+                    .map(|(k, v)| (Reply::Bulk(k.into()), Reply::Bulk(v.into())))
+                    .collect(),
+            )
+        }
+        "set" => {
+            if !args.len().is_multiple_of(2) {
+                return Reply::error(crate::commands::SYNTAX);
+            }
+            let pairs: Vec<(String, String)> = args[2..]
+                .chunks(2)
+                .map(|p| {
+                    (
+                        String::from_utf8_lossy(&p[0]).into_owned(),
+                        String::from_utf8_lossy(&p[1]).into_owned(),
+                    )
+                })
+                .collect();
+            match config.set_many(&pairs) {
+                Ok(()) => Reply::ok(),
+                Err(e) => Reply::error(format!("ERR {e}")),
+            }
+        }
+        "resetstat" => {
+            s.server.stats.reset();
+            Reply::ok()
+        }
+        "rewrite" => match config.rewrite() {
+            Ok(()) => Reply::ok(),
+            Err(e) => Reply::error(format!("ERR {e}")),
+        },
+        "help" => help(
+            "CONFIG",
+            &[
+                "GET <pattern>",
+                "    Return parameters matching the glob-like <pattern> and their values.",
+                "SET <directive> <value>",
+                "    Set the configuration <directive> to <value>.",
+                "RESETSTAT",
+                "    Reset statistics reported by the INFO command.",
+                "REWRITE",
+                "    Rewrite the configuration file.",
+            ],
+        ),
+        other => Reply::error(format!("ERR unknown subcommand '{other}'. Try CONFIG HELP.")),
+    }
+}
