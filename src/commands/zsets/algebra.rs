@@ -268,3 +268,69 @@ pub(super) fn zdiffstore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 pub(super) fn zintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     generic(ctx, args, 1, Op::Inter, Output::Cardinality)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::backend::sqlite::{Location, SqliteStore, Sync, open_writer};
+    use crate::commands::{Ctx, Handler, all};
+    use crate::resp::Reply;
+    use crate::store::{KeyType, member_hash};
+    use bytes::Bytes;
+
+    /// Runs one command on `store`, the way the engine does.
+    fn run(store: &mut SqliteStore, args: &[&str]) -> Bytes {
+        let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+        let name = String::from_utf8_lossy(&args[0]).to_lowercase();
+        let handler = all().find(|(n, _)| *n == name).map(|(_, h)| *h).expect("registered");
+        let (Handler::Read(f) | Handler::Write(f)) = handler else {
+            panic!("not a storage command");
+        };
+        let mut ctx = Ctx {
+            db: 0,
+            proto: 2,
+            databases: 16,
+            store,
+        };
+        f(&mut ctx, &args)
+            .unwrap_or_else(|e| Reply::error(format!("{e:?}")))
+            .to_bytes(2)
+    }
+
+    fn bulks(items: &[&str]) -> Bytes {
+        Reply::Array(items.iter().map(|s| Reply::bulk_str(s)).collect()).to_bytes(2)
+    }
+
+    /// Plain sets take part with score 1 (read straight from `rset`, since the
+    /// set commands live in another module).
+    #[test]
+    fn sets_are_inputs_with_score_one() {
+        let conn = open_writer(&Location::parse(":memory:"), Sync::Off).expect("open");
+        let mut version = 0;
+        let mut st = SqliteStore::writer(&conn, 1, &mut version);
+        let id = crate::store::Store::create_key(&mut st, 0, b"s", KeyType::Set).expect("create");
+        for m in ["a", "d"] {
+            conn.execute(
+                "INSERT INTO rset (key_id, h, member) VALUES (?1, ?2, ?3)",
+                rusqlite::params![id, member_hash(m.as_bytes()), m.as_bytes()],
+            )
+            .expect("insert");
+        }
+        conn.execute("UPDATE rkey SET len=2 WHERE id=?1", [id]).expect("len");
+        run(&mut st, &["ZADD", "z", "5", "a", "2", "b"]);
+        assert_eq!(
+            run(&mut st, &["ZUNION", "2", "z", "s", "WITHSCORES"]),
+            bulks(&["d", "1", "b", "2", "a", "6"])
+        );
+        assert_eq!(run(&mut st, &["ZINTER", "2", "z", "s"]), bulks(&["a"]));
+        assert_eq!(
+            run(&mut st, &["ZDIFF", "2", "s", "z", "WITHSCORES"]),
+            bulks(&["d", "1"])
+        );
+        assert_eq!(run(&mut st, &["ZINTERCARD", "2", "s", "z"]), Reply::Int(1).to_bytes(2));
+        assert_eq!(
+            run(&mut st, &["ZUNIONSTORE", "out", "1", "s"]),
+            Reply::Int(2).to_bytes(2)
+        );
+        assert_eq!(run(&mut st, &["ZRANGE", "out", "0", "-1"]), bulks(&["a", "d"]));
+    }
+}
