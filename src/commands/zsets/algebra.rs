@@ -1,20 +1,24 @@
 //! ZUNION, ZINTER, ZDIFF, their STORE variants and ZINTERCARD (Redis's
 //! `zunionInterDiffGenericCommand`).
 //!
-//! Inputs may be sorted sets or plain sets (whose members score 1). Each
-//! input is read whole, O(size), and combined in memory with Redis's exact
-//! arithmetic: weights multiply scores (`0 * inf` counts as 0), SUM turns
-//! `inf + -inf` into 0, MIN/MAX compare like C. Total cost O(L + K log K),
-//! L the sum of the input sizes, K the result size (sorted for the reply).
+//! Inputs may be sorted sets or plain sets (whose members score 1), combined
+//! in memory with Redis's exact arithmetic: weights multiply scores
+//! (`0 * inf` counts as 0), SUM turns `inf + -inf` into 0, MIN/MAX compare
+//! like C. ZUNION reads every input: O(L + K log K), L the sum of the input
+//! sizes, K the result size (sorted for the reply). ZINTER/ZINTERCARD read
+//! the smallest input and look its members up in the others, and ZDIFF reads
+//! the first input and looks its members up in the rest: O(N k log M + K log
+//! K), N the size of the read input, k the number of inputs (a plain set
+//! among the others is read whole).
 
 use super::numbers::parse_score_or;
 use super::{ItemsResult, positive, scored_reply, store_result};
 use crate::commands::args::{int, is};
-use crate::commands::{CmdResult, Ctx, SYNTAX, WRONGTYPE, err};
+use crate::commands::{CmdError, CmdResult, Ctx, SYNTAX, WRONGTYPE, err};
 use crate::resp::Reply;
 use crate::store::{KeyType, ZQuery, ZSpan};
 use bytes::Bytes;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Op {
@@ -54,12 +58,50 @@ impl Aggregate {
     }
 }
 
-/// One input: its key name (to recognise the same key given twice), its
-/// elements, and its weight.
+/// What an input key holds.
+enum Input {
+    Missing,
+    ZSet { id: i64 },
+    Set { id: i64 },
+}
+
+/// One input: its key name (to recognise the same key given twice), what it
+/// holds and how many elements, and its weight.
 struct Source {
     key: Bytes,
-    items: Vec<(Bytes, f64)>,
+    input: Input,
+    len: i64,
     weight: f64,
+}
+
+impl Source {
+    /// Every element: a sorted set's with their scores, a set's with score 1.
+    /// O(len).
+    fn items(&self, ctx: &mut Ctx) -> ItemsResult {
+        Ok(match self.input {
+            Input::Missing => vec![],
+            Input::ZSet { id } => ctx.store.zset_range(id, &ZQuery::span(ZSpan::All))?,
+            Input::Set { id } => ctx
+                .store
+                .zset_read_set_members(id)?
+                .into_iter()
+                .map(|m| (m, 1.0))
+                .collect(),
+        })
+    }
+
+    /// The scores of `members` in this input (None where absent): point
+    /// lookups for a sorted set, O(k log n); a set is read whole, O(len).
+    fn scores(&self, ctx: &mut Ctx, members: &[Bytes]) -> Result<Vec<Option<f64>>, CmdError> {
+        Ok(match self.input {
+            Input::Missing => vec![None; members.len()],
+            Input::ZSet { id } => ctx.store.zset_scores(id, members)?,
+            Input::Set { id } => {
+                let set: HashSet<Bytes> = ctx.store.zset_read_set_members(id)?.into_iter().collect();
+                members.iter().map(|m| set.contains(m).then_some(1.0)).collect()
+            }
+        })
+    }
 }
 
 /// What the command does with the combined result.
@@ -72,20 +114,20 @@ enum Output {
     Cardinality,
 }
 
-/// The elements of an input key: a sorted set's with their scores, a set's
-/// with score 1, nothing for a missing key.
-fn read_source(ctx: &mut Ctx, key: &[u8]) -> ItemsResult {
-    match ctx.store.get(ctx.db, key)? {
-        None => Ok(vec![]),
-        Some(e) if e.kind == KeyType::ZSet => Ok(ctx.store.zset_range(e.id, &ZQuery::span(ZSpan::All))?),
-        Some(e) if e.kind == KeyType::Set => Ok(ctx
-            .store
-            .zset_read_set_members(e.id)?
-            .into_iter()
-            .map(|m| (m, 1.0))
-            .collect()),
-        Some(_) => err(WRONGTYPE),
-    }
+/// Looks an input key up: sorted sets and sets are accepted, other types are WRONGTYPE.
+fn source(ctx: &mut Ctx, key: &Bytes) -> Result<Source, CmdError> {
+    let (input, len) = match ctx.store.get(ctx.db, key)? {
+        None => (Input::Missing, 0),
+        Some(e) if e.kind == KeyType::ZSet => (Input::ZSet { id: e.id }, e.len),
+        Some(e) if e.kind == KeyType::Set => (Input::Set { id: e.id }, e.len),
+        Some(_) => return err(WRONGTYPE),
+    };
+    Ok(Source {
+        key: key.clone(),
+        input,
+        len,
+        weight: 1.0,
+    })
 }
 
 fn generic(ctx: &mut Ctx, args: &[Bytes], numkeys_idx: usize, op: Op, output: Output) -> CmdResult {
@@ -101,11 +143,7 @@ fn generic(ctx: &mut Ctx, args: &[Bytes], numkeys_idx: usize, op: Op, output: Ou
     let setnum = setnum as usize;
     let mut sources = Vec::with_capacity(setnum);
     for key in &args[first_key..first_key + setnum] {
-        sources.push(Source {
-            key: key.clone(),
-            items: read_source(ctx, key)?,
-            weight: 1.0,
-        });
+        sources.push(source(ctx, key)?);
     }
 
     let mut aggregate = Aggregate::Sum;
@@ -143,15 +181,16 @@ fn generic(ctx: &mut Ctx, args: &[Bytes], numkeys_idx: usize, op: Op, output: Ou
     if op != Op::Diff {
         // Smallest first, as Redis orders them (it matters for the
         // intersection's driver and the order scores are aggregated in).
-        sources.sort_by_key(|s| s.items.len());
+        sources.sort_by_key(|s| s.len);
     }
     if output == Output::Cardinality {
-        return Ok(Reply::Int(intersect(&sources, aggregate, limit).len() as i64));
+        let n = intersect(ctx, &sources, aggregate)?.len() as i64;
+        return Ok(Reply::Int(if limit > 0 { n.min(limit) } else { n }));
     }
     let mut items = match op {
-        Op::Union => union(&sources, aggregate),
-        Op::Inter => intersect(&sources, aggregate, 0),
-        Op::Diff => difference(&sources),
+        Op::Union => union(ctx, &sources, aggregate)?,
+        Op::Inter => intersect(ctx, &sources, aggregate)?,
+        Op::Diff => difference(ctx, &sources)?,
     };
     items.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
     if output == Output::Store {
@@ -168,70 +207,85 @@ fn weighted(weight: f64, score: f64) -> f64 {
     if s.is_nan() { 0.0 } else { s }
 }
 
-fn union(sources: &[Source], aggregate: Aggregate) -> Vec<(Bytes, f64)> {
-    let mut acc: HashMap<&Bytes, f64> = HashMap::new();
-    let mut order: Vec<&Bytes> = Vec::new();
+fn union(ctx: &mut Ctx, sources: &[Source], aggregate: Aggregate) -> ItemsResult {
+    let mut acc: HashMap<Bytes, f64> = HashMap::new();
+    let mut order: Vec<Bytes> = Vec::new();
     for s in sources {
-        for (m, score) in &s.items {
-            let score = weighted(s.weight, *score);
-            match acc.get_mut(m) {
+        for (m, score) in s.items(ctx)? {
+            let score = weighted(s.weight, score);
+            match acc.get_mut(&m) {
                 Some(target) => aggregate.apply(target, score),
                 None => {
-                    acc.insert(m, score);
+                    acc.insert(m.clone(), score);
                     order.push(m);
                 }
             }
         }
     }
-    order.into_iter().map(|m| (m.clone(), acc[m])).collect()
+    Ok(order
+        .into_iter()
+        .map(|m| {
+            let score = acc[&m];
+            (m, score)
+        })
+        .collect())
 }
 
-/// The intersection, driven by the first (smallest) source; stops after
-/// `limit` elements if `limit` > 0 (ZINTERCARD).
-fn intersect(sources: &[Source], aggregate: Aggregate, limit: i64) -> Vec<(Bytes, f64)> {
+/// The intersection: the elements of the first (smallest) source, looked up
+/// in each other source in turn, O(k log n) per sorted set. Scores aggregate
+/// in source order, as Redis aggregates them.
+fn intersect(ctx: &mut Ctx, sources: &[Source], aggregate: Aggregate) -> ItemsResult {
     let Some((driver, others)) = sources.split_first() else {
-        return vec![];
+        return Ok(vec![]);
     };
-    let maps: Vec<HashMap<&Bytes, f64>> = others
-        .iter()
-        .map(|s| s.items.iter().map(|(m, sc)| (m, *sc)).collect())
+    let mut acc: Vec<(Bytes, f64)> = driver
+        .items(ctx)?
+        .into_iter()
+        .map(|(m, s)| (m, weighted(driver.weight, s)))
         .collect();
-    let mut out = Vec::new();
-    'elements: for (m, score) in &driver.items {
-        let mut acc = weighted(driver.weight, *score);
-        for (s, map) in others.iter().zip(&maps) {
-            let Some(v) = map.get(m) else {
-                continue 'elements;
-            };
-            // Redis multiplies without the NaN rule for the later inputs.
-            aggregate.apply(&mut acc, v * s.weight);
-        }
-        out.push((m.clone(), acc));
-        if limit > 0 && out.len() as i64 >= limit {
+    for s in others {
+        if acc.is_empty() {
             break;
         }
+        let members: Vec<Bytes> = acc.iter().map(|(m, _)| m.clone()).collect();
+        let scores = s.scores(ctx, &members)?;
+        acc = acc
+            .into_iter()
+            .zip(scores)
+            .filter_map(|((m, mut total), score)| {
+                // Redis multiplies without the NaN rule for the later inputs.
+                aggregate.apply(&mut total, score? * s.weight);
+                Some((m, total))
+            })
+            .collect();
     }
-    out
+    Ok(acc)
 }
 
-/// Elements of the first source found in no other, with their own scores.
-fn difference(sources: &[Source]) -> Vec<(Bytes, f64)> {
+/// Elements of the first source found in no other, with their own scores:
+/// the first source is read, the others are point lookups.
+fn difference(ctx: &mut Ctx, sources: &[Source]) -> ItemsResult {
     let Some((first, others)) = sources.split_first() else {
-        return vec![];
+        return Ok(vec![]);
     };
     if others.iter().any(|s| s.key == first.key) {
-        return vec![];
+        return Ok(vec![]);
     }
-    let others: Vec<std::collections::HashSet<&Bytes>> = others
-        .iter()
-        .map(|s| s.items.iter().map(|(m, _)| m).collect())
-        .collect();
-    first
-        .items
-        .iter()
-        .filter(|(m, _)| !others.iter().any(|o| o.contains(m)))
-        .cloned()
-        .collect()
+    let mut rest = first.items(ctx)?;
+    for s in others {
+        if rest.is_empty() {
+            break;
+        }
+        let members: Vec<Bytes> = rest.iter().map(|(m, _)| m.clone()).collect();
+        let scores = s.scores(ctx, &members)?;
+        rest = rest
+            .into_iter()
+            .zip(scores)
+            .filter(|(_, score)| score.is_none())
+            .map(|(item, _)| item)
+            .collect();
+    }
+    Ok(rest)
 }
 
 /// ZUNION numkeys key [key ...] [WEIGHTS weight ...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]
