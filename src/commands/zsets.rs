@@ -128,15 +128,21 @@ fn positive(arg: &[u8], msg: Option<&str>) -> Result<i64, CmdError> {
 /// (Redis never converts back after growing; redsql judges by current size.)
 /// O(1) for large sets, O(n) with n <= 128 otherwise.
 pub fn encoding(ctx: &mut Ctx, entry: &Entry) -> Result<&'static str, CmdError> {
-    if entry.len > LISTPACK_ENTRIES {
-        return Ok("skiplist");
-    }
-    let items = ctx.store.zset_range(entry.id, &ZQuery::span(ZSpan::All))?;
-    Ok(if items.iter().all(|(m, _)| m.len() <= LISTPACK_VALUE) {
+    Ok(if as_listpack(ctx, entry)?.is_some() {
         "listpack"
     } else {
         "skiplist"
     })
+}
+
+/// All elements, in order, if Redis would hold this set as a listpack
+/// (O(n) with n <= 128); None for a larger set (O(1)).
+fn as_listpack(ctx: &mut Ctx, entry: &Entry) -> Result<Option<Vec<(Bytes, f64)>>, CmdError> {
+    if entry.len > LISTPACK_ENTRIES {
+        return Ok(None);
+    }
+    let items = ctx.store.zset_range(entry.id, &ZQuery::span(ZSpan::All))?;
+    Ok(items.iter().all(|(m, _)| m.len() <= LISTPACK_VALUE).then_some(items))
 }
 
 // ---- ZADD / ZINCRBY ----
@@ -472,8 +478,14 @@ fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let Some(e) = lookup(ctx, &args[1])? else {
         return Ok(Reply::Array(vec![]));
     };
+    let items = random_items(ctx, &e, l)?;
+    Ok(scored_reply(ctx, items, withscores))
+}
+
+/// ZRANDMEMBER's selection for count `l` (see [`zrandmember`] for the cases).
+fn random_items(ctx: &mut Ctx, e: &Entry, l: i64) -> ItemsResult {
     let count = l.unsigned_abs();
-    let items = if count == 0 {
+    Ok(if count == 0 {
         vec![]
     } else if l < 0 || count == 1 {
         let mut out = Vec::new();
@@ -511,8 +523,7 @@ fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
         }
         out
-    };
-    Ok(scored_reply(ctx, items, withscores))
+    })
 }
 
 // ---- ZSCAN ----
@@ -567,11 +578,12 @@ fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         i += 2;
     }
-    let (next, items) = if encoding(ctx, &e)? == "listpack" {
-        (0, ctx.store.zset_range(e.id, &ZQuery::span(ZSpan::All))?)
-    } else {
-        let page = ctx.store.zset_scan(e.id, cursor, count)?;
-        (page.cursor, page.items)
+    let (next, items) = match as_listpack(ctx, &e)? {
+        Some(all) => (0, all),
+        None => {
+            let page = ctx.store.zset_scan(e.id, cursor, count)?;
+            (page.cursor, page.items)
+        }
     };
     let keep = |m: &Bytes| match pattern {
         None => true,
