@@ -461,4 +461,49 @@ mod tests {
             assert_eq!(got.iter().map(|x| x.to_vec()).collect::<Vec<_>>(), want);
         }
     }
+
+    /// ZSCAN over a large set returns every element exactly once, and
+    /// ZRANDMEMBER gives distinct members for a positive count.
+    #[test]
+    fn scan_and_random_cover_large_sets() {
+        let db = db();
+        for i in 0..500 {
+            db.zsets()
+                .zadd(b"big", &[(i as f64, format!("m{i}").as_bytes())])
+                .unwrap();
+        }
+        let mut seen = BTreeMap::new();
+        let mut cursor = Bytes::from_static(b"0");
+        loop {
+            let Reply::Array(mut parts) = db.command(&[&b"ZSCAN"[..], b"big", &cursor, b"COUNT", b"7"]).unwrap() else {
+                panic!("ZSCAN reply");
+            };
+            let Some(Reply::Array(items)) = parts.pop() else {
+                panic!("items")
+            };
+            let Some(Reply::Bulk(next)) = parts.pop() else {
+                panic!("cursor")
+            };
+            for pair in items.chunks(2) {
+                let (Reply::Bulk(m), Reply::Bulk(score)) = (&pair[0], &pair[1]) else {
+                    panic!("pair")
+                };
+                assert!(seen.insert(m.clone(), score.clone()).is_none(), "duplicate {m:?}");
+            }
+            if &next[..] == b"0" {
+                break;
+            }
+            cursor = next;
+        }
+        assert_eq!(seen.len(), 500);
+        assert_eq!(seen[&Bytes::from("m42")], Bytes::from("42"));
+        for count in [1usize, 10, 200, 499, 600] {
+            let got = members(db.command(&["ZRANDMEMBER", "big", &count.to_string()]).unwrap()).unwrap();
+            let distinct: BTreeSet<_> = got.iter().collect();
+            assert_eq!(got.len(), count.min(500));
+            assert_eq!(distinct.len(), got.len());
+        }
+        let got = members(db.command(&["ZRANDMEMBER", "big", "-1000"]).unwrap()).unwrap();
+        assert_eq!(got.len(), 1000);
+    }
 }
