@@ -524,6 +524,7 @@ fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let name = match entry.kind {
         KeyType::List => super::lists::encoding(ctx, &entry)?,
         KeyType::Set => super::sets::encoding(ctx, &entry)?,
+        KeyType::ZSet => super::zsets::encoding(ctx, &entry)?,
         _ => match encoding(&entry) {
             Some(name) => name,
             None => {
