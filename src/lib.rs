@@ -26,7 +26,7 @@ pub mod server;
 pub mod store;
 pub mod util;
 
-pub use api::{Hashes, Keys, Lists, Sets, Strings, ZSets};
+pub use api::{ExpireCondition, Hashes, KeyExpiry, Keys, Lists, Scan, ScanOptions, Sets, Strings, ZSets};
 pub use db::{Db, Error, Options};
 
 /// The Redis version whose behaviour redsql reproduces (what INFO and HELLO report).

@@ -19,7 +19,7 @@ mod set;
 mod zset;
 
 pub use hash::HashStore;
-pub use list::ListStore;
+pub use list::{End, ListStore, PosSearch};
 pub use set::SetStore;
 pub use zset::ZSetStore;
 
@@ -40,6 +40,9 @@ pub fn member_hash(member: &[u8]) -> i64 {
     x ^= x >> 31;
     (x >> 1) as i64
 }
+
+// Set algebra operations (SINTER/SUNION/SDIFF), shared by the set trait and commands.
+pub use set::SetOp;
 
 /// The Redis type of a key. The numbers are stored in the `rkey.type` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,15 +173,27 @@ pub trait Store: ListStore + HashStore + SetStore + ZSetStore {
     /// The live key, with its value if it is a string.
     fn get(&mut self, db: u32, key: &[u8]) -> StoreResult<Option<Entry>>;
 
+    /// The live key without its value (`value` is `None`): existence, type
+    /// and expiry checks need not read a big string. Backends should override
+    /// the default, which reads the value and drops it.
+    fn meta(&mut self, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
+        Ok(self.get(db, key)?.map(|e| Entry { value: None, ..e }))
+    }
+
     /// Up to `count` live keys with ids greater than `cursor`, in id order,
     /// optionally only of one type. The returned cursor is the last id seen
-    /// (0 if the end was reached).
+    /// (0 if fewer than `count` keys were found: the end was reached). Any
+    /// `u64` is a valid cursor; one beyond every id finds nothing.
+    ///
+    /// Ids are stable for the life of a key (RENAME keeps them), which gives
+    /// SCAN its guarantee: a key present for a whole iteration is returned
+    /// exactly once.
     fn scan(&mut self, db: u32, cursor: u64, count: usize, kind: Option<KeyType>) -> StoreResult<ScanPage>;
 
     /// Number of live keys in `db`.
     fn dbsize(&mut self, db: u32) -> StoreResult<u64>;
 
-    /// A random live key.
+    /// A random live key of `db`.
     fn random_key(&mut self, db: u32) -> StoreResult<Option<Bytes>>;
 
     /// Key and expiry counts for every non-empty database.
@@ -200,13 +215,16 @@ pub trait Store: ListStore + HashStore + SetStore + ZSetStore {
     /// Sets or clears the expiry of a live key; false if there is no such key.
     fn set_expire(&mut self, db: u32, key: &[u8], at: Option<i64>) -> StoreResult<bool>;
 
-    /// Renames `src` to `dst` in `db`, replacing `dst`. The key must exist.
+    /// Renames `src` to `dst` in `db`, replacing `dst`, keeping the value,
+    /// the expiry and the id. The key must exist.
     fn rename(&mut self, db: u32, src: &[u8], dst: &[u8]) -> StoreResult<()>;
 
-    /// Copies `src` (in `db`) to `dst` in `dst_db`, replacing `dst`. The key must exist.
+    /// Copies `src` (in `db`) to `dst` in `dst_db`, value and expiry, replacing `dst`.
+    /// The key must exist.
     fn copy(&mut self, db: u32, src: &[u8], dst_db: u32, dst: &[u8]) -> StoreResult<()>;
 
-    /// Moves a key to another database; `dst` must not hold the key.
+    /// Moves a key (value and expiry) to another database; `dst` must not hold
+    /// a live key of that name.
     fn move_key(&mut self, db: u32, key: &[u8], dst_db: u32) -> StoreResult<()>;
 
     /// Deletes every key of one database, or of all of them.

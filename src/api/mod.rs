@@ -11,7 +11,7 @@ mod strings;
 mod zsets;
 
 pub use hashes::Hashes;
-pub use keys::Keys;
+pub use keys::{ExpireCondition, KeyExpiry, Keys, Scan, ScanOptions};
 pub use lists::Lists;
 pub use sets::Sets;
 pub use strings::Strings;

@@ -7,6 +7,7 @@
 //! Errors carry Redis's exact texts; after one, the connection replies and
 //! closes, as Redis does.
 
+use super::Reply;
 use bytes::{Buf, Bytes, BytesMut};
 
 /// Longest inline command, and longest `*`/`$` header line (Redis's PROTO_INLINE_MAX_SIZE).
@@ -19,13 +20,25 @@ pub const DEFAULT_MAX_BULK: i64 = 512 * 1024 * 1024;
 /// Largest capacity reserved ahead of the bytes that have actually arrived.
 const MAX_PREALLOC: usize = 1024 * 1024;
 
-/// A protocol error. The text is what follows `-ERR ` in Redis's reply.
+/// A protocol error: the text that follows `-ERR ` in Redis's reply. Bytes,
+/// not a `String`: Redis echoes an offending input byte as it is
+/// (`expected '$', got '\xda'`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError(pub String);
+pub struct ParseError(pub Bytes);
 
 impl ParseError {
-    fn new(s: impl Into<String>) -> ParseError {
-        ParseError(format!("Protocol error: {}", s.into()))
+    fn new(s: impl AsRef<[u8]>) -> ParseError {
+        ParseError([&b"Protocol error: "[..], s.as_ref()].concat().into())
+    }
+
+    /// The error reply Redis sends before it closes the connection.
+    pub fn reply(&self) -> Reply {
+        Reply::Error([&b"ERR "[..], &self.0].concat().into())
+    }
+
+    /// The message as text (invalid UTF-8 replaced), for logs and tests.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0).into_owned()
     }
 }
 
@@ -92,7 +105,7 @@ impl RequestParser {
                         Some(args) => return Ok(Some(args)),
                     }
                 }
-                let Some(n) = read_line_int(buf, "too big mbulk count string")? else {
+                let Some(n) = read_header(buf, b'*', "too big mbulk count string")? else {
                     return Ok(None);
                 };
                 let n = n.ok_or_else(|| ParseError::new("invalid multibulk length"))?;
@@ -112,13 +125,7 @@ impl RequestParser {
                 let len = match self.bulk_len {
                     Some(len) => len,
                     None => {
-                        if buf.is_empty() {
-                            return Ok(None);
-                        }
-                        if buf[0] != b'$' {
-                            return Err(ParseError::new(format!("expected '$', got '{}'", buf[0] as char)));
-                        }
-                        let Some(len) = read_line_int(buf, "too big bulk count string")? else {
+                        let Some(len) = read_header(buf, b'$', "too big bulk count string")? else {
                             return Ok(None);
                         };
                         let len = match len {
@@ -149,27 +156,36 @@ impl RequestParser {
     }
 }
 
-/// Reads a `*N` / `$N` header line. `Ok(None)`: incomplete. `Ok(Some(None))`: not a number.
-fn read_line_int(buf: &mut BytesMut, too_big: &str) -> Result<Option<Option<i64>>, ParseError> {
-    let Some(cr) = memchr_cr(buf) else {
+/// Reads a `*N` / `$N` header line starting with `prefix`. Like Redis, it
+/// looks at the line only once it is complete (a CR and one more byte), and
+/// only then checks the prefix. `Ok(None)`: incomplete. `Ok(Some(None))`: not a number.
+fn read_header(buf: &mut BytesMut, prefix: u8, too_big: &str) -> Result<Option<Option<i64>>, ParseError> {
+    let Some(cr) = find_before_nul(buf, b'\r') else {
         if buf.len() > INLINE_MAX {
             return Err(ParseError::new(too_big));
         }
         return Ok(None);
     };
-    if cr > INLINE_MAX {
-        return Err(ParseError::new(too_big));
-    }
     if buf.len() < cr + 2 {
         return Ok(None);
+    }
+    if buf[0] != prefix {
+        return Err(ParseError::new(
+            [&b"expected '"[..], &[prefix], b"', got '", &buf[..1], b"'"].concat(),
+        ));
     }
     let n = parse_i64(&buf[1..cr]);
     buf.advance(cr + 2);
     Ok(Some(n))
 }
 
-fn memchr_cr(buf: &[u8]) -> Option<usize> {
-    buf.iter().position(|&c| c == b'\r')
+/// The position of the first `byte` in `buf`, as C's `strchr` finds it on
+/// Redis's NUL-terminated query buffer: a NUL byte before it hides it, so Redis
+/// keeps waiting for the line's end (until the 64 KB limit).
+fn find_before_nul(buf: &[u8], byte: u8) -> Option<usize> {
+    buf.iter()
+        .position(|&c| c == byte || c == 0)
+        .filter(|&i| buf[i] == byte)
 }
 
 /// Parses a signed decimal integer exactly as Redis's `string2ll` (no spaces, no `+`, no leading zeros).
@@ -206,7 +222,7 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
 
 /// Parses one inline command line. `Ok(None)`: incomplete.
 fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ParseError> {
-    let Some(nl) = buf.iter().position(|&c| c == b'\n') else {
+    let Some(nl) = find_before_nul(buf, b'\n') else {
         if buf.len() > INLINE_MAX {
             return Err(ParseError::new("too big inline request"));
         }
@@ -227,12 +243,19 @@ fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ParseError> {
 /// separated, with "double quoted" strings (escapes `\n \r \t \b \a \\ \" \xHH`)
 /// and 'single quoted' strings (only `\'`). `None` for unbalanced quotes, or a
 /// closing quote not followed by a space.
+///
+/// Redis runs this on a C string, so a NUL byte ends the line: what follows it
+/// is ignored (and a quote still open there is unbalanced).
 pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let line = match line.iter().position(|&c| c == 0) {
+        Some(nul) => &line[..nul],
+        None => line,
+    };
     let mut args = Vec::new();
     let mut i = 0;
     let n = line.len();
     loop {
-        while i < n && line[i].is_ascii_whitespace() {
+        while i < n && is_c_space(line[i]) {
             i += 1;
         }
         if i >= n {
@@ -261,7 +284,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                         other => other,
                     });
                 } else if c == b'"' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_c_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
@@ -278,7 +301,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     i += 1;
                     cur.push(b'\'');
                 } else if c == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_c_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
@@ -291,7 +314,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     break;
                 }
                 match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
+                    b' ' | b'\n' | b'\r' | b'\t' => break,
                     b'"' => in_dq = true,
                     b'\'' => in_sq = true,
                     c => cur.push(c),
@@ -301,6 +324,11 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
         }
         args.push(cur);
     }
+}
+
+/// C's `isspace`: unlike `u8::is_ascii_whitespace`, it includes vertical tab.
+fn is_c_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
 }
 
 fn is_hex(c: u8) -> bool {
@@ -345,24 +373,59 @@ mod tests {
     #[test]
     fn errors_match_redis() {
         assert_eq!(
-            parse_all(b"*2\r\n$3\r\nGET\r\n$600000000\r\n").unwrap_err().0,
+            parse_all(b"*2\r\n$3\r\nGET\r\n$600000000\r\n").unwrap_err().text(),
             "Protocol error: invalid bulk length"
         );
         assert_eq!(
-            parse_all(b"*x\r\n").unwrap_err().0,
+            parse_all(b"*x\r\n").unwrap_err().text(),
             "Protocol error: invalid multibulk length"
         );
         assert_eq!(
-            parse_all(b"*1\r\n:1\r\n").unwrap_err().0,
+            parse_all(b"*1\r\n:1\r\n").unwrap_err().text(),
             "Protocol error: expected '$', got ':'"
         );
+        // The offending byte is echoed raw, not as a UTF-8 encoded char.
         assert_eq!(
-            parse_all(b"set a \"b\n").unwrap_err().0,
+            parse_all(b"*1\r\n:1").unwrap(),
+            Vec::<Vec<Vec<u8>>>::new(),
+            "waits for the line's end"
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n\xda\r\n").unwrap_err().reply().to_bytes(2)[..],
+            b"-ERR Protocol error: expected '$', got '\xda'\r\n"[..]
+        );
+        assert_eq!(
+            parse_all(b"set a \"b\n").unwrap_err().text(),
             "Protocol error: unbalanced quotes in request"
         );
         assert_eq!(
-            parse_all(b"*1\r\n$-1\r\n").unwrap_err().0,
+            parse_all(b"*1\r\n$-1\r\n").unwrap_err().text(),
             "Protocol error: invalid bulk length"
+        );
+    }
+
+    #[test]
+    fn nul_hides_the_line_end_like_strchr() {
+        // Redis finds line ends with strchr: a NUL first means "incomplete".
+        assert_eq!(parse_all(b"ECHO \0x\r\nPING\r\n").unwrap(), Vec::<Vec<Vec<u8>>>::new());
+        assert_eq!(parse_all(b"*1\0\r\n").unwrap(), Vec::<Vec<Vec<u8>>>::new());
+        let mut long = b"ECHO \0\r\n".to_vec();
+        long.resize(INLINE_MAX + 10, b'a');
+        assert_eq!(
+            parse_all(&long).unwrap_err().text(),
+            "Protocol error: too big inline request"
+        );
+    }
+
+    #[test]
+    fn inline_nul_ends_the_line_like_a_c_string() {
+        assert_eq!(split_args(b"ECHO \0x y"), Some(vec![b"ECHO".to_vec()]));
+        assert_eq!(split_args(b"\0ECHO"), Some(vec![]));
+        assert_eq!(split_args(b"ECHO \"a\0b\""), None);
+        // Vertical tab is a space to C's isspace (around arguments and after a closing quote).
+        assert_eq!(
+            split_args(b"\x0bECHO 'a'\x0b"),
+            Some(vec![b"ECHO".to_vec(), b"a".to_vec()])
         );
     }
 

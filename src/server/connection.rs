@@ -94,7 +94,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
             let more = cmds.len() == MAX_COMMANDS_PER_ROUND;
             session.process(cmds, &mut out).await;
             if let Some(e) = proto_error {
-                Reply::error(format!("ERR {}", e.0)).write(session.proto, &mut out);
+                e.reply().write(session.proto, &mut out);
                 let _ = stream.write_all(&out).await;
                 break 'conn;
             }

@@ -51,6 +51,56 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM (with the `kill` command: no libc dependency).
+    pub fn sigterm(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM {} failed", self.pid());
+    }
+
+    /// Waits up to `timeout` for the process to exit; its status, or `None` if still running.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// A memory figure of the process in KiB from /proc/PID/status (`"VmRSS"`
+    /// resident, `"VmSize"` reserved address space), 0 if unknown.
+    pub fn memory_kb(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Sends `bytes` on a new connection, half-closes it, and returns
+    /// everything the server answers until it closes the connection.
+    pub fn exchange(&self, bytes: &[u8]) -> Vec<u8> {
+        let mut c = self.conn();
+        c.send_raw(bytes);
+        c.stream.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut all = Vec::new();
+        let _ = c.stream.read_to_end(&mut all);
+        all
+    }
 }
 
 impl Drop for Server {
@@ -59,9 +109,11 @@ impl Drop for Server {
     }
 }
 
-/// Path of the redsql binary built for these tests.
+/// Path of the redsql binary: `REDSQL_BIN` if set (e.g. a release build),
+/// else the one cargo built for these tests.
 pub fn redsql_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_redsql")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| std::env::var("REDSQL_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_redsql").to_string()))
 }
 
 /// Starts redsql on a free port with its database in a fresh directory
@@ -103,6 +155,11 @@ pub fn start_redsql_in(dir: PathBuf, extra: &[&str]) -> Server {
 
 /// Starts a real redis-server (persistence off), or panics with instructions.
 pub fn start_redis() -> Server {
+    start_redis_with(&[])
+}
+
+/// Starts a real redis-server (persistence off) with extra arguments (e.g. `--requirepass`).
+pub fn start_redis_with(extra: &[&str]) -> Server {
     let dir = temp_dir("redis");
     let port = free_port();
     let child = Command::new("redis-server")
@@ -116,6 +173,7 @@ pub fn start_redis() -> Server {
             "--dir",
             &dir.display().to_string(),
         ])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -221,4 +279,52 @@ pub fn show(b: &[u8]) -> String {
         }
     }
     s
+}
+
+/// A small deterministic pseudo-random generator (SplitMix64) for property
+/// tests: no dependency, and a failing seed can be replayed.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    /// A seed from `TEST_SEED` if set (to replay a failure), else from the clock.
+    pub fn seed_from_env() -> u64 {
+        match std::env::var("TEST_SEED") {
+            Ok(s) => s.parse().expect("TEST_SEED must be an integer"),
+            Err(_) => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64,
+        }
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `lo..=hi`.
+    pub fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
+    }
+
+    /// True with probability `1 / n`.
+    pub fn one_in(&mut self, n: u64) -> bool {
+        self.next_u64().is_multiple_of(n)
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.range(0, items.len() - 1)]
+    }
+
+    /// `len` random bytes (any value, including CR, LF and NUL).
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next_u64() as u8).collect()
+    }
 }

@@ -1,6 +1,332 @@
 //! [`ListStore`] on SQLite (table `rlist`, see schema.sql).
+//!
+//! Positions are dense: the element with index `i` is at `min(pos) + i`, so
+//! every access by index is one primary-key seek (`SELECT min(pos)` is itself
+//! an O(log n) seek). Pushing at the head uses `min - 1`, at the tail
+//! `max + 1`; an empty list starts at position 0.
+//!
+//! Inserting or removing in the middle moves the shorter side of the list.
+//! SQLite checks the primary key row by row during an UPDATE, so a block of
+//! rows is never moved by a small offset in one statement (a row could land on
+//! a neighbour that has not moved yet): rows first go to a far-away parking
+//! area ([`PARK`] above their target), then come back in a second statement,
+//! when their targets are all free.
 
 use super::SqliteStore;
-use crate::store::ListStore;
+use crate::store::{End, ListStore, PosSearch, StoreResult};
+use bytes::Bytes;
+use rusqlite::{OptionalExtension, params};
 
-impl ListStore for SqliteStore<'_> {}
+/// Offset of the parking area used while moving rows (far beyond any list's
+/// span: a list would need 2^40 elements to reach it).
+const PARK: i64 = 1 << 40;
+
+/// Converts a count to SQLite's `LIMIT`/`OFFSET` domain (saturating).
+fn sql_count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl SqliteStore<'_> {
+    /// Position of the head element, if the list has any. O(log n).
+    fn list_first(&self, id: i64) -> StoreResult<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT min(pos) FROM rlist WHERE key_id=?1")?
+            .query_row([id], |r| r.get(0))?)
+    }
+
+    /// Position of the tail element, if the list has any. O(log n).
+    fn list_last(&self, id: i64) -> StoreResult<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT max(pos) FROM rlist WHERE key_id=?1")?
+            .query_row([id], |r| r.get(0))?)
+    }
+
+    /// Positions of the head and tail elements, if the list has any. O(log n).
+    fn list_bounds(&self, id: i64) -> StoreResult<Option<(i64, i64)>> {
+        // Two subqueries: SQLite turns a lone min() or max() into an index
+        // seek, but not both aggregates in one SELECT.
+        let (first, last): (Option<i64>, Option<i64>) = self
+            .conn
+            .prepare_cached(
+                "SELECT (SELECT min(pos) FROM rlist WHERE key_id=?1), (SELECT max(pos) FROM rlist WHERE key_id=?1)",
+            )?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(first.zip(last))
+    }
+
+    /// Inserts `values` one after the other beyond `end`, without touching the key.
+    fn list_put(&self, id: i64, end: End, values: &[Bytes]) -> StoreResult<()> {
+        let (mut pos, step) = match end {
+            End::Head => (self.list_first(id)?.map_or(0, |p| p - 1), -1),
+            End::Tail => (self.list_last(id)?.map_or(0, |p| p + 1), 1),
+        };
+        let mut st = self
+            .conn
+            .prepare_cached("INSERT INTO rlist (key_id, pos, value) VALUES (?1, ?2, ?3)")?;
+        for v in values {
+            st.execute(params![id, pos, &v[..]])?;
+            pos += step;
+        }
+        Ok(())
+    }
+
+    /// Deletes and returns the element at `end`, without touching the key.
+    fn list_take(&self, id: i64, end: End) -> StoreResult<Option<Bytes>> {
+        let sql = match end {
+            End::Head => {
+                "DELETE FROM rlist WHERE key_id=?1 AND pos=(SELECT min(pos) FROM rlist WHERE key_id=?1) RETURNING value"
+            }
+            End::Tail => {
+                "DELETE FROM rlist WHERE key_id=?1 AND pos=(SELECT max(pos) FROM rlist WHERE key_id=?1) RETURNING value"
+            }
+        };
+        Ok(self
+            .conn
+            .prepare_cached(sql)?
+            .query_row([id], |r| r.get::<_, Vec<u8>>(0))
+            .optional()?
+            .map(Bytes::from))
+    }
+
+    /// Moves the rows at positions `lo..=hi` by `delta`; the positions they
+    /// move onto (outside `lo..=hi`) must be free. Two range updates.
+    fn list_shift(&self, id: i64, lo: i64, hi: i64, delta: i64) -> StoreResult<()> {
+        if lo > hi || delta == 0 {
+            return Ok(());
+        }
+        let mut st = self
+            .conn
+            .prepare_cached("UPDATE rlist SET pos=pos+?4 WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3")?;
+        st.execute(params![id, lo, hi, PARK])?;
+        st.execute(params![id, lo + PARK, hi + PARK, delta - PARK])?;
+        Ok(())
+    }
+
+    /// Renumbers the rows within `lo..=hi` (which may have holes) densely from
+    /// `new_lo`, keeping their order; the new positions must lie within
+    /// `lo..=hi` or be free. Two statements, whatever the number of holes.
+    fn list_renumber(&self, id: i64, lo: i64, hi: i64, new_lo: i64) -> StoreResult<()> {
+        if lo > hi {
+            return Ok(());
+        }
+        let parked = self
+            .conn
+            .prepare_cached(
+                "WITH m AS MATERIALIZED (
+                     SELECT pos AS old, row_number() OVER (ORDER BY pos) - 1 AS rn
+                     FROM rlist WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3)
+                 UPDATE rlist SET pos=?4 + m.rn FROM m WHERE rlist.key_id=?1 AND rlist.pos=m.old",
+            )?
+            .execute(params![id, lo, hi, new_lo + PARK])? as i64;
+        if parked > 0 {
+            self.conn
+                .prepare_cached("UPDATE rlist SET pos=pos-?4 WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3")?
+                .execute(params![id, new_lo + PARK, new_lo + PARK + parked - 1, PARK])?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the rows at positions `lo..=hi`; returns how many there were.
+    fn list_delete_range(&self, id: i64, lo: i64, hi: i64) -> StoreResult<i64> {
+        if lo > hi {
+            return Ok(0);
+        }
+        Ok(self
+            .conn
+            .prepare_cached("DELETE FROM rlist WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3")?
+            .execute(params![id, lo, hi])? as i64)
+    }
+
+    /// The values at positions `lo..=hi`, in ascending or descending order.
+    fn list_values(&self, id: i64, lo: i64, hi: i64, descending: bool) -> StoreResult<Vec<Bytes>> {
+        let sql = if descending {
+            "SELECT value FROM rlist WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3 ORDER BY pos DESC"
+        } else {
+            "SELECT value FROM rlist WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3 ORDER BY pos"
+        };
+        let mut st = self.conn.prepare_cached(sql)?;
+        let rows = st.query_map(params![id, lo, hi], |r| r.get::<_, Vec<u8>>(0).map(Bytes::from))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl ListStore for SqliteStore<'_> {
+    fn list_push(&mut self, id: i64, end: End, values: &[Bytes]) -> StoreResult<i64> {
+        self.list_put(id, end, values)?;
+        self.touch(id, values.len() as i64)
+    }
+
+    fn list_pop(&mut self, id: i64, end: End, count: u64) -> StoreResult<Vec<Bytes>> {
+        let Some((first, last)) = self.list_bounds(id)? else {
+            return Ok(Vec::new());
+        };
+        let n = sql_count(count).min(last - first + 1);
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let (lo, hi) = match end {
+            End::Head => (first, first + n - 1),
+            End::Tail => (last - n + 1, last),
+        };
+        let values = self.list_values(id, lo, hi, end == End::Tail)?;
+        self.list_delete_range(id, lo, hi)?;
+        self.touch(id, -n)?;
+        Ok(values)
+    }
+
+    fn list_range(&mut self, id: i64, start: i64, stop: i64) -> StoreResult<Vec<Bytes>> {
+        match self.list_first(id)? {
+            Some(first) if start <= stop => self.list_values(id, first + start, first + stop, false),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    fn list_get(&mut self, id: i64, index: i64) -> StoreResult<Option<Bytes>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT value FROM rlist WHERE key_id=?1 AND pos=(SELECT min(pos) FROM rlist WHERE key_id=?1)+?2",
+            )?
+            .query_row(params![id, index], |r| r.get::<_, Vec<u8>>(0))
+            .optional()?
+            .map(Bytes::from))
+    }
+
+    fn list_set(&mut self, id: i64, index: i64, value: &[u8]) -> StoreResult<bool> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE rlist SET value=?3 WHERE key_id=?1 AND pos=(SELECT min(pos) FROM rlist WHERE key_id=?1)+?2",
+            )?
+            .execute(params![id, index, value])?;
+        if n > 0 {
+            self.touch(id, 0)?;
+        }
+        Ok(n > 0)
+    }
+
+    fn list_insert(&mut self, id: i64, pivot: &[u8], value: &[u8], after: bool) -> StoreResult<Option<i64>> {
+        let pivot_pos: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT pos FROM rlist WHERE key_id=?1 AND value=?2 ORDER BY pos LIMIT 1")?
+            .query_row(params![id, pivot], |r| r.get(0))
+            .optional()?;
+        let (Some(p), Some((first, last))) = (pivot_pos, self.list_bounds(id)?) else {
+            return Ok(None);
+        };
+        // The new element's position once inserted; `left` elements precede it.
+        let at = if after { p + 1 } else { p };
+        let left = at - first;
+        let right = last - at + 1;
+        let pos = if left <= right {
+            self.list_shift(id, first, at - 1, -1)?;
+            at - 1
+        } else {
+            self.list_shift(id, at, last, 1)?;
+            at
+        };
+        self.conn
+            .prepare_cached("INSERT INTO rlist (key_id, pos, value) VALUES (?1, ?2, ?3)")?
+            .execute(params![id, pos, value])?;
+        Ok(Some(self.touch(id, 1)?))
+    }
+
+    fn list_remove(&mut self, id: i64, value: &[u8], count: i64) -> StoreResult<i64> {
+        let Some((first, last)) = self.list_bounds(id)? else {
+            return Ok(0);
+        };
+        // The span from the first to the last element to remove: every match
+        // inside it goes (the matches are taken in order from one end).
+        let sql = if count < 0 {
+            "SELECT min(pos), max(pos) FROM
+             (SELECT pos FROM rlist WHERE key_id=?1 AND value=?2 ORDER BY pos DESC LIMIT ?3)"
+        } else {
+            "SELECT min(pos), max(pos) FROM
+             (SELECT pos FROM rlist WHERE key_id=?1 AND value=?2 ORDER BY pos LIMIT ?3)"
+        };
+        let limit = if count == 0 {
+            -1
+        } else {
+            sql_count(count.unsigned_abs())
+        };
+        let span: (Option<i64>, Option<i64>) = self
+            .conn
+            .prepare_cached(sql)?
+            .query_row(params![id, value, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (Some(lo), Some(hi)) = span else {
+            return Ok(0);
+        };
+        let removed = self
+            .conn
+            .prepare_cached("DELETE FROM rlist WHERE key_id=?1 AND value=?2 AND pos BETWEEN ?3 AND ?4")?
+            .execute(params![id, value, lo, hi])? as i64;
+        // Close the holes by moving the shorter side: either everything after
+        // `lo` moves towards the head, or everything before `hi` towards the tail.
+        let after_lo = last - lo + 1 - removed;
+        let before_hi = hi - first + 1 - removed;
+        if after_lo <= before_hi {
+            self.list_renumber(id, lo, last, lo)?;
+        } else {
+            self.list_renumber(id, first, hi, hi - before_hi + 1)?;
+        }
+        self.touch(id, -removed)?;
+        Ok(removed)
+    }
+
+    fn list_trim(&mut self, id: i64, start: i64, stop: i64) -> StoreResult<()> {
+        let Some((first, last)) = self.list_bounds(id)? else {
+            return Ok(());
+        };
+        let removed = if start > stop {
+            self.list_delete_range(id, first, last)?
+        } else {
+            self.list_delete_range(id, first, first + start - 1)?
+                + self.list_delete_range(id, first + stop + 1, last)?
+        };
+        self.touch(id, -removed)?;
+        Ok(())
+    }
+
+    fn list_positions(&mut self, id: i64, value: &[u8], search: PosSearch) -> StoreResult<Vec<i64>> {
+        let Some((first, last)) = self.list_bounds(id)? else {
+            return Ok(Vec::new());
+        };
+        let window = search.maxlen.map_or(i64::MAX, sql_count).min(last - first + 1);
+        let (lo, hi, sql) = match search.from {
+            End::Head => (
+                first,
+                first + window - 1,
+                "SELECT pos FROM rlist WHERE key_id=?1 AND value=?2 AND pos BETWEEN ?3 AND ?4
+                 ORDER BY pos LIMIT ?5 OFFSET ?6",
+            ),
+            End::Tail => (
+                last - window + 1,
+                last,
+                "SELECT pos FROM rlist WHERE key_id=?1 AND value=?2 AND pos BETWEEN ?3 AND ?4
+                 ORDER BY pos DESC LIMIT ?5 OFFSET ?6",
+            ),
+        };
+        let limit = search.limit.map_or(-1, sql_count);
+        let mut st = self.conn.prepare_cached(sql)?;
+        let rows = st.query_map(params![id, value, lo, hi, limit, sql_count(search.skip)], |r| {
+            r.get::<_, i64>(0).map(|p| p - first)
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn list_move(&mut self, src: i64, dst: i64, from: End, to: End) -> StoreResult<Option<Bytes>> {
+        let Some(value) = self.list_take(src, from)? else {
+            return Ok(None);
+        };
+        self.list_put(dst, to, std::slice::from_ref(&value))?;
+        if src == dst {
+            self.touch(src, 0)?;
+        } else {
+            self.touch(src, -1)?;
+            self.touch(dst, 1)?;
+        }
+        Ok(Some(value))
+    }
+}

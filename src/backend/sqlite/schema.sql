@@ -51,6 +51,25 @@ CREATE TABLE IF NOT EXISTS rzset (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS rzset_score ON rzset (key_id, score, member);
 
+-- A key's value rows go with it: deleting a key row, or changing its type
+-- (SET over a list, say), deletes the rows of its old value. Whatever the
+-- code path (DEL, expiry, FLUSHALL, RENAME over a key), no orphans remain.
+CREATE TRIGGER IF NOT EXISTS rkey_delete_value AFTER DELETE ON rkey WHEN old.type <> 0
+BEGIN
+    DELETE FROM rlist WHERE old.type = 1 AND key_id = old.id;
+    DELETE FROM rset  WHERE old.type = 2 AND key_id = old.id;
+    DELETE FROM rzset WHERE old.type = 3 AND key_id = old.id;
+    DELETE FROM rhash WHERE old.type = 4 AND key_id = old.id;
+END;
+
+CREATE TRIGGER IF NOT EXISTS rkey_retype_value AFTER UPDATE OF type ON rkey WHEN old.type <> new.type
+BEGIN
+    DELETE FROM rlist WHERE old.type = 1 AND key_id = old.id;
+    DELETE FROM rset  WHERE old.type = 2 AND key_id = old.id;
+    DELETE FROM rzset WHERE old.type = 3 AND key_id = old.id;
+    DELETE FROM rhash WHERE old.type = 4 AND key_id = old.id;
+END;
+
 -- Introspection: live keys only (expired keys awaiting the sweeper are hidden).
 CREATE VIEW IF NOT EXISTS vkey AS
 SELECT id, db, key,

@@ -1,6 +1,333 @@
 //! [`SetStore`] on SQLite (table `rset`, see schema.sql).
+//!
+//! Point operations use the primary key `(key_id, h, member)`. The set
+//! algebra runs inside SQLite: the operand key ids are passed as one JSON
+//! array (`json_each`), so a single cached statement serves any number of
+//! keys, and each member of the first set is probed in the others with
+//! primary-key lookups (`NOT EXISTS`, which stops at the first miss). The
+//! STORE forms fill the destination with `INSERT ... SELECT`, so members never
+//! leave the database.
 
 use super::SqliteStore;
-use crate::store::SetStore;
+use crate::store::{KeyType, SetOp, SetStore, Store, StoreResult, member_hash};
+use crate::util::random_u64;
+use bytes::Bytes;
+use rusqlite::{OptionalExtension, params};
+use std::collections::HashSet;
 
-impl SetStore for SqliteStore<'_> {}
+/// A database number no client can select: STORE results are built under it
+/// and moved into place once complete, so a destination that is also an
+/// operand is read before it is replaced.
+const STAGING_DB: u32 = u32::MAX;
+
+/// `WHERE` clause keeping the members `a` of the first set (`?1`) that are in
+/// every set of the JSON array `?2`.
+macro_rules! inter_where {
+    () => {
+        "a.key_id=?1 AND NOT EXISTS (SELECT 1 FROM json_each(?2) j WHERE NOT EXISTS
+           (SELECT 1 FROM rset b WHERE b.key_id=j.value AND b.h=a.h AND b.member=a.member))"
+    };
+}
+
+/// `WHERE` clause keeping the members `a` of the first set (`?1`) that are in
+/// no set of the JSON array `?2`.
+macro_rules! diff_where {
+    () => {
+        "a.key_id=?1 AND NOT EXISTS (SELECT 1 FROM json_each(?2) j
+           JOIN rset b ON b.key_id=j.value AND b.h=a.h AND b.member=a.member)"
+    };
+}
+
+/// The key ids as a JSON array, for `json_each`.
+fn json_ids(ids: &[i64]) -> String {
+    let parts: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!("[{}]", parts.join(","))
+}
+
+/// Picks `count` distinct items of `items` at random (partial Fisher-Yates).
+fn sample(mut items: Vec<Bytes>, count: usize) -> Vec<Bytes> {
+    let count = count.min(items.len());
+    for i in 0..count {
+        let j = i + (random_u64() % (items.len() - i) as u64) as usize;
+        items.swap(i, j);
+    }
+    items.truncate(count);
+    items
+}
+
+impl SqliteStore<'_> {
+    /// Number of members of set `id` (from `rkey.len`).
+    fn set_len(&self, id: i64) -> StoreResult<usize> {
+        let len: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT len FROM rkey WHERE id=?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        Ok(len.unwrap_or(0).max(0) as usize)
+    }
+
+    /// One member at a random position: the first member whose hash is at or
+    /// after a random hash, wrapping to the first member. O(log n).
+    fn set_random_one(&self, id: i64) -> StoreResult<Option<Bytes>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT member FROM rset WHERE key_id=?1 AND h>=?2 ORDER BY h LIMIT 1")?;
+        let start = (random_u64() >> 1) as i64;
+        for from in [start, 0] {
+            if let Some(m) = st.query_row(params![id, from], |r| r.get::<_, Vec<u8>>(0)).optional()? {
+                return Ok(Some(Bytes::from(m)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Collects the members of a query's first column.
+    fn set_query(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<Vec<Bytes>> {
+        let mut st = self.conn.prepare_cached(sql)?;
+        let rows = st.query_map(params, |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(Bytes::from(row?));
+        }
+        Ok(out)
+    }
+
+    /// `count` distinct random members of a set of `len` members, `count < len`.
+    fn set_sample(&self, id: i64, count: usize, len: usize) -> StoreResult<Vec<Bytes>> {
+        // Large samples: read the set once and shuffle (Redis copies the set too).
+        if count.saturating_mul(3) > len {
+            return Ok(sample(self.set_members_of(id)?, count));
+        }
+        // Small samples: independent random seeks until enough distinct ones
+        // (each succeeds with probability > 2/3). Bounded, then read the set.
+        let mut seen = HashSet::with_capacity(count);
+        let mut picks = Vec::with_capacity(count);
+        for _ in 0..count.saturating_mul(16).saturating_add(64) {
+            if picks.len() == count {
+                return Ok(picks);
+            }
+            match self.set_random_one(id)? {
+                Some(m) if seen.insert(m.clone()) => picks.push(m),
+                Some(_) => {}
+                None => return Ok(picks),
+            }
+        }
+        Ok(sample(self.set_members_of(id)?, count))
+    }
+
+    fn set_members_of(&self, id: i64) -> StoreResult<Vec<Bytes>> {
+        self.set_query("SELECT member FROM rset WHERE key_id=?1", [id])
+    }
+
+    /// Deletes the given members (known to be present or not); returns how many were deleted.
+    fn set_delete_members(&self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
+        let mut st = self
+            .conn
+            .prepare_cached("DELETE FROM rset WHERE key_id=?1 AND h=?2 AND member=?3")?;
+        let mut removed = 0;
+        for m in members {
+            removed += st.execute(params![id, member_hash(m), m.as_ref()])? as i64;
+        }
+        Ok(removed)
+    }
+
+    /// Inserts the result of `op` over `ids` into the (empty) set `dst_id`; returns its size.
+    fn set_fill(&self, dst_id: i64, op: SetOp, ids: &[i64]) -> StoreResult<i64> {
+        let (first, rest) = (ids[0], json_ids(&ids[1..]));
+        let n = match op {
+            SetOp::Inter => self
+                .conn
+                .prepare_cached(concat!(
+                    "INSERT INTO rset (key_id, h, member) SELECT ?3, a.h, a.member FROM rset a WHERE ",
+                    inter_where!()
+                ))?
+                .execute(params![first, rest, dst_id])?,
+            SetOp::Diff => self
+                .conn
+                .prepare_cached(concat!(
+                    "INSERT INTO rset (key_id, h, member) SELECT ?3, a.h, a.member FROM rset a WHERE ",
+                    diff_where!()
+                ))?
+                .execute(params![first, rest, dst_id])?,
+            SetOp::Union => self
+                .conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO rset (key_id, h, member)
+                     SELECT ?2, s.h, s.member FROM json_each(?1) j JOIN rset s ON s.key_id=j.value",
+                )?
+                .execute(params![json_ids(ids), dst_id])?,
+        };
+        Ok(n as i64)
+    }
+}
+
+impl SetStore for SqliteStore<'_> {
+    fn set_add(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
+        let mut added = 0;
+        {
+            let mut st = self
+                .conn
+                .prepare_cached("INSERT OR IGNORE INTO rset (key_id, h, member) VALUES (?1, ?2, ?3)")?;
+            for m in members {
+                added += st.execute(params![id, member_hash(m), m.as_ref()])? as i64;
+            }
+        }
+        if added > 0 {
+            self.touch(id, added)?;
+        }
+        Ok(added)
+    }
+
+    fn set_remove(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
+        let removed = self.set_delete_members(id, members)?;
+        if removed > 0 {
+            self.touch(id, -removed)?;
+        }
+        Ok(removed)
+    }
+
+    fn set_contains(&mut self, id: i64, members: &[Bytes]) -> StoreResult<Vec<bool>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT 1 FROM rset WHERE key_id=?1 AND h=?2 AND member=?3")?;
+        let mut out = Vec::with_capacity(members.len());
+        for m in members {
+            out.push(st.exists(params![id, member_hash(m), m.as_ref()])?);
+        }
+        Ok(out)
+    }
+
+    fn set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
+        self.set_members_of(id)
+    }
+
+    fn set_random(&mut self, id: i64, count: usize, distinct: bool) -> StoreResult<Vec<Bytes>> {
+        let len = self.set_len(id)?;
+        if distinct {
+            return if count >= len {
+                self.set_members_of(id)
+            } else {
+                self.set_sample(id, count, len)
+            };
+        }
+        // With repetition: `count` is the client's and may be huge; allocate as we go.
+        let mut picks = Vec::with_capacity(count.min(1024));
+        for _ in 0..count {
+            match self.set_random_one(id)? {
+                Some(m) => picks.push(m),
+                None => break,
+            }
+        }
+        Ok(picks)
+    }
+
+    fn set_pop(&mut self, id: i64, count: usize) -> StoreResult<Vec<Bytes>> {
+        let len = self.set_len(id)?;
+        if count == 0 || len == 0 {
+            return Ok(Vec::new());
+        }
+        let popped = if count >= len {
+            let all = self.set_members_of(id)?;
+            self.conn
+                .prepare_cached("DELETE FROM rset WHERE key_id=?1")?
+                .execute([id])?;
+            all
+        } else if count == 1 {
+            let one = self.set_random_one(id)?.into_iter().collect::<Vec<_>>();
+            self.set_delete_members(id, &one)?;
+            one
+        } else {
+            let picks = self.set_sample(id, count, len)?;
+            self.set_delete_members(id, &picks)?;
+            picks
+        };
+        self.touch(id, -(popped.len() as i64))?;
+        Ok(popped)
+    }
+
+    fn set_scan(&mut self, id: i64, cursor: u64, count: usize) -> StoreResult<(u64, Vec<Bytes>)> {
+        // Hashes are 63-bit: a larger cursor is past every member.
+        let Ok(from) = i64::try_from(cursor) else {
+            return Ok((0, Vec::new()));
+        };
+        let count = count.clamp(1, i64::MAX as usize - 1);
+        let mut rows: Vec<(i64, Vec<u8>)> = self
+            .conn
+            .prepare_cached("SELECT h, member FROM rset WHERE key_id=?1 AND h>=?2 ORDER BY h, member LIMIT ?3")?
+            .query_map(params![id, from, count as i64 + 1], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        if rows.len() <= count {
+            return Ok((0, rows.into_iter().map(|(_, m)| Bytes::from(m)).collect()));
+        }
+        // One row beyond the page was read to know the set goes on; if it
+        // shares the last hash, finish that run so the cursor can skip it.
+        let (next_h, _) = rows.pop().unwrap_or_default();
+        let (last_h, last_member) = rows.last().cloned().unwrap_or_default();
+        if next_h == last_h {
+            let run: Vec<(i64, Vec<u8>)> = self
+                .conn
+                .prepare_cached("SELECT h, member FROM rset WHERE key_id=?1 AND h=?2 AND member>?3 ORDER BY member")?
+                .query_map(params![id, last_h, last_member], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            rows.extend(run);
+        }
+        Ok((
+            last_h as u64 + 1,
+            rows.into_iter().map(|(_, m)| Bytes::from(m)).collect(),
+        ))
+    }
+
+    fn set_combine(&mut self, op: SetOp, ids: &[i64]) -> StoreResult<Vec<Bytes>> {
+        let Some((&first, rest)) = ids.split_first() else {
+            return Ok(Vec::new());
+        };
+        match op {
+            SetOp::Inter => self.set_query(
+                concat!("SELECT a.member FROM rset a WHERE ", inter_where!()),
+                params![first, json_ids(rest)],
+            ),
+            SetOp::Diff => self.set_query(
+                concat!("SELECT a.member FROM rset a WHERE ", diff_where!()),
+                params![first, json_ids(rest)],
+            ),
+            SetOp::Union => self.set_query(
+                "SELECT s.member FROM json_each(?1) j JOIN rset s ON s.key_id=j.value GROUP BY s.h, s.member",
+                [json_ids(ids)],
+            ),
+        }
+    }
+
+    fn set_inter_card(&mut self, ids: &[i64], limit: Option<u64>) -> StoreResult<i64> {
+        let Some((&first, rest)) = ids.split_first() else {
+            return Ok(0);
+        };
+        // SQLite reads a negative LIMIT as "no limit".
+        let limit = limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        Ok(self
+            .conn
+            .prepare_cached(concat!(
+                "SELECT count(*) FROM (SELECT 1 FROM rset a WHERE ",
+                inter_where!(),
+                " LIMIT ?3)"
+            ))?
+            .query_row(params![first, json_ids(rest), limit], |r| r.get(0))?)
+    }
+
+    fn set_store(&mut self, db: u32, dst: &[u8], op: SetOp, ids: &[i64]) -> StoreResult<i64> {
+        if ids.is_empty() {
+            self.delete(db, dst)?;
+            return Ok(0);
+        }
+        // Build the result under the staging database while the operands are
+        // intact, then replace `dst` with it.
+        let new_id = self.create_key(STAGING_DB, dst, KeyType::Set)?;
+        let n = self.set_fill(new_id, op, ids)?;
+        self.delete(db, dst)?;
+        if n > 0 {
+            self.move_key(STAGING_DB, dst, db)?;
+        }
+        // Sets the length, or deletes the staging key when the result is empty.
+        self.touch(new_id, n)?;
+        Ok(n)
+    }
+}

@@ -57,19 +57,6 @@ impl<'a> SqliteStore<'a> {
             .optional()?)
     }
 
-    /// Deletes the value rows of a collection key (strings keep their value in rkey).
-    fn clear_value(&self, id: i64, kind: KeyType) -> StoreResult<()> {
-        let sql = match kind {
-            KeyType::String | KeyType::Stream => return Ok(()),
-            KeyType::List => "DELETE FROM rlist WHERE key_id=?1",
-            KeyType::Hash => "DELETE FROM rhash WHERE key_id=?1",
-            KeyType::Set => "DELETE FROM rset WHERE key_id=?1",
-            KeyType::ZSet => "DELETE FROM rzset WHERE key_id=?1",
-        };
-        self.conn.prepare_cached(sql)?.execute([id])?;
-        Ok(())
-    }
-
     /// Copies the value rows of a collection key to another key id.
     fn copy_value(&self, from: i64, to: i64, kind: KeyType) -> StoreResult<()> {
         let sql = match kind {
@@ -105,16 +92,15 @@ impl<'a> SqliteStore<'a> {
         Ok(len)
     }
 
-    /// Deletes the row for (db, key) whatever its state; returns whether it was live.
+    /// Deletes the row for (db, key) whatever its state (its value rows go
+    /// with it: see the triggers in schema.sql); returns whether it was live.
     fn remove(&mut self, db: u32, key: &[u8]) -> StoreResult<bool> {
-        let Some((id, kind, exp)) = self.row(db, key)? else {
-            return Ok(false);
-        };
-        self.clear_value(id, kind)?;
-        self.conn
-            .prepare_cached("DELETE FROM rkey WHERE id=?1")?
-            .execute([id])?;
-        Ok(self.live(exp))
+        let exp: Option<Option<i64>> = self
+            .conn
+            .prepare_cached("DELETE FROM rkey WHERE db=?1 AND key=?2 RETURNING expire_at")?
+            .query_row(params![db, key], |r| r.get(0))
+            .optional()?;
+        Ok(exp.is_some_and(|e| self.live(e)))
     }
 }
 
@@ -142,6 +128,25 @@ impl Store for SqliteStore<'_> {
         Ok(e.filter(|e| self.live(e.expire_at)))
     }
 
+    fn meta(&mut self, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, type, expire_at, version, len FROM rkey WHERE db=?1 AND key=?2")?;
+        let e = st
+            .query_row(params![db, key], |r| {
+                Ok(Entry {
+                    id: r.get(0)?,
+                    kind: KeyType::from_i64(r.get(1)?),
+                    expire_at: r.get(2)?,
+                    version: r.get(3)?,
+                    value: None,
+                    len: r.get(4)?,
+                })
+            })
+            .optional()?;
+        Ok(e.filter(|e| self.live(e.expire_at)))
+    }
+
     fn scan(&mut self, db: u32, cursor: u64, count: usize, kind: Option<KeyType>) -> StoreResult<ScanPage> {
         let mut st = self.conn.prepare_cached(
             "SELECT id, key FROM rkey WHERE db=?1 AND id>?2 AND (expire_at IS NULL OR expire_at>?3)
@@ -149,7 +154,10 @@ impl Store for SqliteStore<'_> {
         )?;
         let mut page = ScanPage::default();
         let kind = kind.map(|k| k as i64);
-        let rows = st.query_map(params![db, cursor as i64, self.now, kind, count as i64], |r| {
+        // Cursors beyond the id range (any u64 is a valid SCAN cursor) find nothing.
+        let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        let rows = st.query_map(params![db, cursor, self.now, kind, count], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
         })?;
         let mut last = 0;
@@ -158,7 +166,11 @@ impl Store for SqliteStore<'_> {
             last = id;
             page.keys.push(Bytes::from(key));
         }
-        page.cursor = if page.keys.len() < count { 0 } else { last as u64 };
+        page.cursor = if (page.keys.len() as i64) < count {
+            0
+        } else {
+            last as u64
+        };
         Ok(page)
     }
 
@@ -177,8 +189,8 @@ impl Store for SqliteStore<'_> {
     fn random_key(&mut self, db: u32) -> StoreResult<Option<Bytes>> {
         let (lo, hi): (Option<i64>, Option<i64>) = self
             .conn
-            .prepare_cached("SELECT min(id), max(id) FROM rkey")?
-            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            .prepare_cached("SELECT min(id), max(id) FROM rkey WHERE db=?1")?
+            .query_row([db], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let (Some(lo), Some(hi)) = (lo, hi) else {
             return Ok(None);
         };
@@ -225,34 +237,22 @@ impl Store for SqliteStore<'_> {
             .query_row(params![db, key, kind as i64, version], |r| r.get(0))?)
     }
 
+    /// One statement: insert, or overwrite whatever the key held (a type
+    /// change deletes the old value rows through a trigger).
     fn set_string(&mut self, db: u32, key: &[u8], value: &[u8], ttl: Ttl) -> StoreResult<()> {
         let version = self.next_version();
-        match self.row(db, key)? {
-            Some((id, kind, exp)) => {
-                if kind != KeyType::String {
-                    self.clear_value(id, kind)?;
-                }
-                let exp = match ttl {
-                    Ttl::Persist => None,
-                    Ttl::Keep => exp.filter(|&t| t > self.now),
-                    Ttl::At(t) => Some(t),
-                };
-                self.conn
-                    .prepare_cached("UPDATE rkey SET type=0, value=?1, expire_at=?2, version=?3, len=0 WHERE id=?4")?
-                    .execute(params![value, exp, version, id])?;
-            }
-            None => {
-                let exp = match ttl {
-                    Ttl::At(t) => Some(t),
-                    _ => None,
-                };
-                self.conn
-                    .prepare_cached(
-                        "INSERT INTO rkey (db, key, type, expire_at, version, value) VALUES (?1, ?2, 0, ?3, ?4, ?5)",
-                    )?
-                    .execute(params![db, key, exp, version, value])?;
-            }
-        }
+        let (expire_at, keep) = match ttl {
+            Ttl::Persist => (None, false),
+            Ttl::Keep => (None, true),
+            Ttl::At(t) => (Some(t), false),
+        };
+        self.conn
+            .prepare_cached(
+                "INSERT INTO rkey (db, key, type, expire_at, version, value, len) VALUES (?1, ?2, 0, ?3, ?4, ?5, 0)
+                 ON CONFLICT (db, key) DO UPDATE SET type=0, value=excluded.value, version=excluded.version, len=0,
+                   expire_at = CASE WHEN ?6 AND rkey.expire_at > ?7 THEN rkey.expire_at ELSE excluded.expire_at END",
+            )?
+            .execute(params![db, key, expire_at, version, value, keep, self.now])?;
         Ok(())
     }
 
@@ -327,11 +327,18 @@ impl Store for SqliteStore<'_> {
 
     fn flush(&mut self, db: Option<u32>) -> StoreResult<()> {
         match db {
+            // The triggers delete each key's value rows.
             Some(db) => self
                 .conn
                 .prepare_cached("DELETE FROM rkey WHERE db=?1")?
                 .execute([db])?,
-            None => self.conn.prepare_cached("DELETE FROM rkey")?.execute([])?,
+            None => {
+                // Everything goes: empty the value tables first, in bulk, so the triggers find nothing to do.
+                for t in ["rlist", "rhash", "rset", "rzset"] {
+                    self.conn.prepare_cached(&format!("DELETE FROM {t}"))?.execute([])?;
+                }
+                self.conn.prepare_cached("DELETE FROM rkey")?.execute([])?
+            }
         };
         Ok(())
     }
@@ -351,16 +358,103 @@ impl Store for SqliteStore<'_> {
     }
 
     fn purge_expired(&mut self, limit: usize) -> StoreResult<usize> {
-        let mut st = self.conn.prepare_cached(
-            "DELETE FROM rkey WHERE id IN (SELECT id FROM rkey WHERE expire_at<=?1 LIMIT ?2) RETURNING id, type",
-        )?;
-        let rows: Vec<(i64, i64)> = st
-            .query_map(params![self.now, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        drop(st);
-        for (id, kind) in &rows {
-            self.clear_value(*id, KeyType::from_i64(*kind))?;
+        Ok(self
+            .conn
+            .prepare_cached("DELETE FROM rkey WHERE id IN (SELECT id FROM rkey WHERE expire_at<=?1 LIMIT ?2)")?
+            .execute(params![self.now, limit as i64])?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::sqlite::{Location, Sync, open_writer};
+
+    fn conn() -> Connection {
+        open_writer(&Location::parse(":memory:"), Sync::Off).unwrap()
+    }
+
+    #[test]
+    fn meta_omits_the_value_and_hides_expired_keys() {
+        let c = conn();
+        let mut version = 0;
+        let mut s = SqliteStore::writer(&c, 1000, &mut version);
+        s.set_string(0, b"k", b"value", Ttl::Persist).unwrap();
+        s.set_string(0, b"gone", b"value", Ttl::At(1000)).unwrap();
+        let m = s.meta(0, b"k").unwrap().unwrap();
+        assert_eq!((m.kind, m.value), (KeyType::String, None));
+        assert_eq!(s.get(0, b"k").unwrap().unwrap().value.as_deref(), Some(&b"value"[..]));
+        assert!(s.meta(0, b"gone").unwrap().is_none());
+        assert!(s.meta(1, b"k").unwrap().is_none());
+    }
+
+    /// Value rows never outlive their key, whatever removes or retypes it.
+    #[test]
+    fn value_rows_go_with_their_key() {
+        let c = conn();
+        let mut version = 0;
+        let mut s = SqliteStore::writer(&c, 1000, &mut version);
+        let rows = |s: &SqliteStore| -> i64 {
+            s.conn
+                .query_row("SELECT count(*) FROM rlist", [], |r| r.get(0))
+                .unwrap()
+        };
+        let add = |s: &mut SqliteStore, db: u32, key: &[u8]| {
+            let id = s.create_key(db, key, KeyType::List).unwrap();
+            s.conn
+                .execute("INSERT INTO rlist VALUES (?1, 0, 'a'), (?1, 1, 'b')", [id])
+                .unwrap();
+            s.touch(id, 2).unwrap();
+        };
+        add(&mut s, 0, b"l");
+        s.set_string(0, b"l", b"now a string", Ttl::Persist).unwrap();
+        assert_eq!(rows(&s), 0, "SET over a list");
+        add(&mut s, 0, b"l");
+        assert!(s.delete(0, b"l").unwrap());
+        assert_eq!(rows(&s), 0, "DEL");
+        add(&mut s, 3, b"l");
+        s.flush(Some(3)).unwrap();
+        assert_eq!(rows(&s), 0, "FLUSHDB");
+        add(&mut s, 0, b"l");
+        s.flush(None).unwrap();
+        assert_eq!(rows(&s), 0, "FLUSHALL");
+        add(&mut s, 0, b"l");
+        s.set_expire(0, b"l", Some(500)).unwrap();
+        s.purge_expired(10).unwrap();
+        assert_eq!(rows(&s), 0, "expiry");
+    }
+
+    #[test]
+    fn random_key_stays_in_its_database() {
+        let c = conn();
+        let mut version = 0;
+        let mut s = SqliteStore::writer(&c, 1000, &mut version);
+        for i in 0..50 {
+            s.set_string(0, format!("a{i}").as_bytes(), b"x", Ttl::Persist).unwrap();
         }
-        Ok(rows.len())
+        s.set_string(1, b"only", b"x", Ttl::Persist).unwrap();
+        for _ in 0..20 {
+            assert_eq!(s.random_key(1).unwrap().as_deref(), Some(&b"only"[..]));
+        }
+        assert_eq!(s.random_key(2).unwrap(), None);
+    }
+
+    #[test]
+    fn scan_pages_and_out_of_range_cursors() {
+        let c = conn();
+        let mut version = 0;
+        let mut s = SqliteStore::writer(&c, 1000, &mut version);
+        for i in 0..5 {
+            s.set_string(0, format!("k{i}").as_bytes(), b"x", Ttl::Persist).unwrap();
+        }
+        let first = s.scan(0, 0, 3, None).unwrap();
+        assert_eq!(first.keys.len(), 3);
+        assert_ne!(first.cursor, 0);
+        let rest = s.scan(0, first.cursor, 3, None).unwrap();
+        assert_eq!((rest.keys.len(), rest.cursor), (2, 0));
+        let beyond = s.scan(0, u64::MAX, 10, None).unwrap();
+        assert_eq!((beyond.keys.len(), beyond.cursor), (0, 0));
+        assert_eq!(s.scan(0, 0, usize::MAX, None).unwrap().keys.len(), 5);
+        assert!(s.scan(0, 0, 10, Some(KeyType::Hash)).unwrap().keys.is_empty());
     }
 }
