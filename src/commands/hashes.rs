@@ -75,10 +75,13 @@ fn is_listpack(ctx: &mut Ctx, entry: &Entry) -> Result<bool, CmdError> {
     Ok(entry.len <= MAX_LISTPACK_ENTRIES && ctx.store.hash_max_len(entry.id)? <= MAX_LISTPACK_VALUE)
 }
 
+/// A field and its value, borrowed from the arguments.
+type Pair<'a> = (&'a [u8], &'a [u8]);
+
 /// The field/value pairs of HSET/HMSET `key field value [field value ...]`.
-fn pairs<'a>(args: &'a [Bytes], cmd: &str) -> Result<Vec<(&'a [u8], &'a [u8])>, CmdError> {
+fn pairs<'a>(args: &'a [Bytes], cmd: &str) -> Result<Vec<Pair<'a>>, CmdError> {
     let rest = &args[2..];
-    if rest.is_empty() || rest.len() % 2 != 0 {
+    if rest.is_empty() || !rest.len().is_multiple_of(2) {
         return err(format!("ERR wrong number of arguments for '{cmd}' command"));
     }
     Ok(rest.chunks(2).map(|p| (&p[0][..], &p[1][..])).collect())

@@ -82,7 +82,7 @@ impl LongDouble {
     }
 
     /// The correctly rounded sum (x87 `FADD` in round-to-nearest).
-    pub fn add(self, other: LongDouble) -> LongDouble {
+    pub fn plus(self, other: LongDouble) -> LongDouble {
         let (
             LongDouble::Finite {
                 neg: an,
@@ -525,7 +525,7 @@ impl Ord for Big {
 /// Redis's HINCRBYFLOAT/INCRBYFLOAT step: `current + incr` printed as Redis
 /// stores it, or None if the sum is infinite ("increment would produce NaN or Infinity").
 pub fn add_and_format(current: LongDouble, incr: LongDouble) -> Option<String> {
-    current.add(incr).to_human()
+    current.plus(incr).to_human()
 }
 
 #[cfg(test)]
