@@ -116,7 +116,8 @@ impl HashStore for SqliteStore<'_> {
         let Ok(start) = i64::try_from(cursor) else {
             return Ok((0, Vec::new())); // beyond every hash
         };
-        let count = count.max(1);
+        // One extra row tells whether the scan is complete.
+        let count = count.clamp(1, i64::MAX as usize - 1);
         let mut rows: Vec<(i64, Bytes, Bytes)> = {
             let mut st = self.conn.prepare_cached(
                 "SELECT h, field, value FROM rhash WHERE key_id=?1 AND h>=?2 ORDER BY h, field LIMIT ?3",
