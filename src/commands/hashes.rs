@@ -7,14 +7,12 @@
 //!
 //! [`HashStore`]: crate::store::HashStore
 
-pub mod long_double;
-
 use super::args::{int, int_or, is};
+use super::longdouble::LongDouble;
 use super::{CmdError, CmdResult, Ctx, Handler, SYNTAX, WRONGTYPE, err};
 use crate::resp::Reply;
 use crate::store::{Entry, KeyType};
 use bytes::Bytes;
-use long_double::LongDouble;
 use std::collections::HashSet;
 
 pub const COMMANDS: &[(&str, Handler)] = &[
@@ -236,7 +234,7 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// HINCRBYFLOAT key field increment: the new value, computed in `long double`
-/// and printed exactly like Redis (see [`long_double`]). O(log n).
+/// and printed exactly like Redis (see [`super::longdouble`]). O(log n).
 fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (key, field) = (&args[1], &args[2]);
     let Some(incr) = LongDouble::parse(&args[3]) else {
@@ -251,11 +249,13 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             Some(c) => c,
             None => return err("ERR hash value is not a float"),
         },
-        None => LongDouble::ZERO,
+        None => LongDouble::Zero { neg: false },
     };
-    let Some(new) = long_double::add_and_format(current, incr) else {
+    let sum = current + incr;
+    if !sum.is_finite() {
         return err("ERR increment would produce NaN or Infinity");
-    };
+    }
+    let new = sum.to_human();
     store_value(ctx, id, key, field, new.as_bytes())?;
     Ok(Reply::bulk(new))
 }

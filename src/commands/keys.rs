@@ -525,6 +525,7 @@ fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         KeyType::List => super::lists::encoding(ctx, &entry)?,
         KeyType::Set => super::sets::encoding(ctx, &entry)?,
         KeyType::ZSet => super::zsets::encoding(ctx, &entry)?,
+        KeyType::Hash => super::hashes::encoding(ctx, &entry)?,
         _ => match encoding(&entry) {
             Some(name) => name,
             None => {

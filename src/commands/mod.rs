@@ -11,6 +11,7 @@ pub mod connection;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
+pub mod longdouble;
 pub mod server;
 pub mod sets;
 pub mod strings;

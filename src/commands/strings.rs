@@ -3,16 +3,13 @@
 //! A string is stored whole: every command reads the value once through
 //! [`get_string`] and writes it once with `Store::set_string`.
 
-pub mod bignum;
-pub mod longdouble;
-
 use super::args::int;
+use super::longdouble::LongDouble;
 use super::{CmdError, CmdResult, Ctx, Handler, NOT_INTEGER, SYNTAX, WRONGTYPE, err};
 use crate::resp::Reply;
 use crate::resp::request::{DEFAULT_MAX_BULK, parse_i64};
 use crate::store::{KeyType, Ttl};
 use bytes::Bytes;
-use longdouble::LongDouble;
 
 pub const COMMANDS: &[(&str, Handler)] = &[
     ("get", Handler::Read(get)),
@@ -444,7 +441,7 @@ fn decrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// INCRBYFLOAT key increment: computed in x87 long double like Redis, stored
-/// and replied as Redis prints it (see [`longdouble`]). Keeps the TTL.
+/// and replied as Redis prints it (see [`super::longdouble`]). Keeps the TTL.
 fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
     let old = get_string(ctx, key)?;
