@@ -1,6 +1,7 @@
 //! [`Hashes`]: hash commands.
 
 use super::argv;
+use super::reply::{array, bulk, bulks, int, optional, unexpected};
 use crate::resp::Reply;
 use crate::{Db, Error};
 use bytes::Bytes;
@@ -18,42 +19,6 @@ impl Db {
     pub fn hashes(&self) -> Hashes<'_> {
         Hashes { db: self }
     }
-}
-
-fn unexpected<T>(reply: Reply) -> Result<T, Error> {
-    Err(Error::Redis(format!("unexpected reply {reply:?}")))
-}
-
-fn int(reply: Reply) -> Result<i64, Error> {
-    match reply {
-        Reply::Int(n) => Ok(n),
-        other => unexpected(other),
-    }
-}
-
-fn bulk(reply: Reply) -> Result<Bytes, Error> {
-    match reply {
-        Reply::Bulk(b) => Ok(b),
-        other => unexpected(other),
-    }
-}
-
-fn optional(reply: Reply) -> Result<Option<Bytes>, Error> {
-    match reply {
-        Reply::Nil => Ok(None),
-        other => bulk(other).map(Some),
-    }
-}
-
-fn array(reply: Reply) -> Result<Vec<Reply>, Error> {
-    match reply {
-        Reply::Array(items) => Ok(items),
-        other => unexpected(other),
-    }
-}
-
-fn bulks(reply: Reply) -> Result<Vec<Bytes>, Error> {
-    array(reply)?.into_iter().map(bulk).collect()
 }
 
 /// Field/value pairs from a map, an array of pairs, or a flat array.
