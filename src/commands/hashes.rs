@@ -367,44 +367,13 @@ fn random_reply(picks: Vec<(Bytes, Bytes)>, with_values: bool, proto: u8) -> Rep
     Reply::Array(items)
 }
 
-/// Parses a SCAN-family cursor like Redis's `parseScanCursorOrReply`
-/// (`strtoul`: optional sign, a negative number wraps, no leading space, the
-/// string ends at a NUL byte, an empty string is 0).
-pub fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
-    let invalid = || err("ERR invalid cursor");
-    let s = arg.split(|&b| b == 0).next().unwrap_or_default();
-    if s.first().is_some_and(|&c| c.is_ascii_whitespace() || c == 0x0b) {
-        return invalid();
-    }
-    let (neg, digits) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() {
-        // No conversion: strtoul leaves the end pointer at the start.
-        return if s.is_empty() { Ok(0) } else { invalid() };
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return invalid();
-        }
-        match v.checked_mul(10).and_then(|v| v.checked_add((c - b'0') as u64)) {
-            Some(n) => v = n,
-            None => return invalid(),
-        }
-    }
-    Ok(if neg { v.wrapping_neg() } else { v })
-}
-
 /// HSCAN key cursor [MATCH pattern] [COUNT count].
 ///
 /// Cursors are field hashes (see [`crate::store::HashStore::hash_scan`]):
 /// O(log n + count) per call. Like Redis, a small (listpack) hash is returned
 /// whole in one call with cursor 0.
 fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let cursor = parse_cursor(&args[2])?;
+    let cursor = super::args::scan_cursor(&args[2])?;
     let Some(e) = lookup(ctx, &args[1])? else {
         return Ok(scan_reply(0, Vec::new()));
     };
@@ -446,22 +415,4 @@ fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// The two-element reply of the SCAN family: cursor (as a bulk string) and items.
 fn scan_reply(cursor: u64, items: Vec<Reply>) -> Reply {
     Reply::Array(vec![Reply::bulk(cursor.to_string()), Reply::Array(items)])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_cursor;
-
-    #[test]
-    fn cursors_parse_like_strtoul() {
-        assert_eq!(parse_cursor(b"").ok(), Some(0));
-        assert_eq!(parse_cursor(b"17").ok(), Some(17));
-        assert_eq!(parse_cursor(b"+17").ok(), Some(17));
-        assert_eq!(parse_cursor(b"-1").ok(), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"5\0zz").ok(), Some(5));
-        assert_eq!(parse_cursor(b"18446744073709551615").ok(), Some(u64::MAX));
-        for bad in [&b" 1"[..], b"1 ", b"x", b"+", b"-", b"18446744073709551616", b"1x"] {
-            assert!(parse_cursor(bad).is_err(), "{bad:?}");
-        }
-    }
 }
