@@ -212,7 +212,15 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now();
     let expire_ms = o.expire.map(|(u, n)| expire_at(u, n, now, "set")).transpose()?;
     let key = &args[1];
-    let entry = ctx.store.get(ctx.db, key)?;
+    // Only GET needs the old value, and only NX/XX need to know whether the key
+    // exists: a plain SET writes without looking.
+    let entry = if o.get {
+        ctx.store.get(ctx.db, key)?
+    } else if o.nx || o.xx {
+        ctx.store.meta(ctx.db, key)?
+    } else {
+        None
+    };
     let old = match &entry {
         Some(e) if o.get && e.kind != KeyType::String => return err(WRONGTYPE),
         Some(e) => e.value.clone(),
