@@ -10,6 +10,7 @@ pub mod bitmaps;
 pub mod connection;
 pub mod hashes;
 pub mod keys;
+pub mod keyspec;
 pub mod lists;
 pub mod longdouble;
 pub mod server;
