@@ -86,7 +86,7 @@ pub fn refused(s: &mut Session, args: &[Bytes], reply: Reply) -> Reply {
     if let Some(multi) = s.multi.as_mut() {
         multi.aborted = true;
     }
-    if !lookup(&args[0]).is_some_and(|c| c.name == "exec") {
+    if lookup(&args[0]).is_none_or(|c| c.name != "exec") {
         return reply;
     }
     discard_state(s);
@@ -162,11 +162,16 @@ async fn exec(s: &mut Session) -> Reply {
 /// the WATCH check), then the server commands; one reply per queued command.
 async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Reply {
     let total = queue.len();
-    let (server_calls, storage): (Vec<(usize, Call)>, Vec<(usize, Call)>) = queue
-        .into_iter()
-        .enumerate()
-        .partition(|(_, c)| matches!(c.cmd.handler, Handler::Server));
-    let calls: Vec<Call> = storage.into_iter().map(|(_, c)| c).collect();
+    // The storage commands, in order, and the server commands with their positions.
+    let mut calls = Vec::new();
+    let mut server_calls = Vec::new();
+    for (pos, call) in queue.into_iter().enumerate() {
+        if matches!(call.cmd.handler, Handler::Server) {
+            server_calls.push((pos, call));
+        } else {
+            calls.push(call);
+        }
+    }
     let mut storage_replies = Vec::new().into_iter();
     if !calls.is_empty() || !watch.is_empty() {
         let writes = calls
