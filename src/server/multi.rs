@@ -210,6 +210,12 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
         };
         replies.push(reply);
     }
+    // Errors answered inside EXEC count in INFO's `total_error_replies`, as in Redis.
+    let errors = replies.iter().filter(|r| r.is_error()).count();
+    s.server
+        .stats
+        .total_error_replies
+        .fetch_add(errors as u64, Ordering::Relaxed);
     Reply::Array(replies)
 }
 
