@@ -1,0 +1,125 @@
+//! The engine over PostgreSQL: the writer's connection with retries and
+//! reconnection, and a bounded pool of read connections.
+//!
+//! The postgres client blocks (it runs its own small runtime), so it must not
+//! be used on an async task: every read runs on a blocking thread
+//! ([`Reads::inline`] is false), and the writer has its own thread.
+
+use super::conn::{Fault, Pool, ReadConn, Reads, WriteConn};
+use crate::backend::postgres::{PgConn, PgFault, PgSettings, PgStore};
+use crate::store::{Store, StoreError, StoreResult};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Read connections per kept-open one that may be opened under load.
+const READERS_BURST: usize = 4;
+/// Least time between two attempts to reconnect the writer.
+const RECONNECT_EVERY: Duration = Duration::from_millis(250);
+
+pub(super) struct Opened {
+    pub writer: Writer,
+    pub reads: Arc<dyn Reads>,
+}
+
+/// Connects (creating or migrating the schema), opens the read pool. Any
+/// problem with the server, the credentials or the database shows here, as
+/// one line.
+pub(super) fn open(settings: PgSettings, readers: usize) -> StoreResult<Opened> {
+    let conn = PgConn::open_migrating(&settings)?;
+    let readers = readers.max(1);
+    let mut idle = Vec::new();
+    for _ in 0..readers {
+        idle.push(Reader(PgConn::open(&settings)?));
+    }
+    let s = settings.clone();
+    let open = Box::new(move || PgConn::open(&s).map(Reader));
+    let reads: Arc<dyn Reads> = Arc::new(Pool::new(idle, open, Some(readers * READERS_BURST), false));
+    Ok(Opened {
+        writer: Writer {
+            conn,
+            last_attempt: None,
+            in_tx: false,
+        },
+        reads,
+    })
+}
+
+pub(super) struct Writer {
+    conn: PgConn,
+    /// When the last reconnection was tried (they are rate-limited).
+    last_attempt: Option<Instant>,
+    in_tx: bool,
+}
+
+impl WriteConn for Writer {
+    fn begin(&mut self) -> StoreResult<()> {
+        self.conn.absent.clear();
+        self.conn.fault = PgFault::None;
+        self.conn.batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
+        self.in_tx = true;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> StoreResult<()> {
+        self.in_tx = false;
+        self.conn.batch("COMMIT")
+    }
+
+    fn rollback(&mut self) {
+        if std::mem::take(&mut self.in_tx) && !self.conn.is_closed() {
+            let fault = self.conn.fault;
+            let _ = self.conn.batch("ROLLBACK");
+            self.conn.fault = fault;
+        }
+    }
+
+    fn with_store<R>(&mut self, now: i64, f: impl FnOnce(&mut dyn Store) -> R) -> R {
+        f(&mut PgStore::writer(&mut self.conn, now))
+    }
+
+    fn fault(&mut self) -> Fault {
+        if self.conn.is_closed() {
+            return Fault::Lost;
+        }
+        match self.conn.fault {
+            PgFault::Retry => Fault::Retry,
+            PgFault::Lost => Fault::Lost,
+            PgFault::None | PgFault::Other => Fault::Other,
+        }
+    }
+
+    fn ensure_connected(&mut self) -> StoreResult<()> {
+        if !self.conn.is_closed() && self.conn.fault != PgFault::Lost {
+            return Ok(());
+        }
+        if self.last_attempt.is_some_and(|t| t.elapsed() < RECONNECT_EVERY) {
+            return Err(StoreError("connection to the database lost; reconnecting".into()));
+        }
+        self.last_attempt = Some(Instant::now());
+        self.conn.reconnect()?;
+        self.last_attempt = None;
+        crate::log::notice("reconnected to PostgreSQL");
+        Ok(())
+    }
+}
+
+/// A read connection: autocommit for one command, a REPEATABLE READ
+/// transaction for a consistent snapshot across several.
+struct Reader(PgConn);
+
+impl ReadConn for Reader {
+    fn read<R>(&mut self, now: i64, snapshot: bool, f: impl FnOnce(&mut dyn Store) -> R) -> StoreResult<R> {
+        if snapshot {
+            self.0.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        }
+        let out = f(&mut PgStore::reader(&mut self.0, now));
+        if snapshot {
+            self.0.batch("COMMIT")?;
+        }
+        Ok(out)
+    }
+
+    fn broken(&self) -> bool {
+        self.0.is_closed() || self.0.fault == PgFault::Lost
+    }
+}
