@@ -236,34 +236,6 @@ fn lost_connections_cost_errors_for_in_flight_requests_only() {
 }
 
 #[test]
-fn a_postgresql_restart_costs_errors_not_a_wedged_server() {
-    // Needs a way to restart the cluster: REDSQL_TEST_POSTGRES_RESTART is a
-    // shell command that does it (scripts/test.sh can provide one).
-    let Some(base) = url_or_skip("restart") else { return };
-    let Ok(restart) = std::env::var("REDSQL_TEST_POSTGRES_RESTART") else {
-        eprintln!("\n*** SKIPPED restart test: REDSQL_TEST_POSTGRES_RESTART is not set ***\n");
-        return;
-    };
-    let schema = TestSchema::new(&base, "restart");
-    let a = start_redsql_pg(&schema.url(), &[]);
-    let mut c = a.conn();
-    assert_eq!(c.cmd_str(&["SET", "k", "1"]), b"+OK\r\n");
-    let status = std::process::Command::new("sh")
-        .args(["-c", &restart])
-        .status()
-        .unwrap();
-    assert!(status.success(), "restart command failed");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if c.cmd_str(&["SET", "k2", "2"]) == b"+OK\r\n" && c.cmd_str(&["GET", "k"]) == b"$1\r\n1\r\n" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "redsql did not reconnect after the restart");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-#[test]
 fn bad_configuration_is_one_clear_line_at_startup() {
     let Some(base) = url_or_skip("badconfig") else { return };
     let run = |url: &str| {
