@@ -148,11 +148,11 @@ fn any_instance_expires_keys_and_every_instance_sees_it() {
     };
     let (mut ca, mut cb) = (a.conn(), b.conn());
     for i in 0..50 {
-        assert_eq!(ca.cmd_str(&["SET", &format!("e{i}"), "v", "PX", "150"]), b"+OK\r\n");
+        assert_eq!(ca.cmd_str(&["SET", &format!("e{i}"), "v", "PX", "1000"]), b"+OK\r\n");
     }
     assert_eq!(ca.cmd_str(&["SET", "stays", "v"]), b"+OK\r\n");
     assert_eq!(cb.cmd_str(&["DBSIZE"]), b":51\r\n");
-    std::thread::sleep(Duration::from_millis(200));
+    std::thread::sleep(Duration::from_millis(1100));
     // Invisible at once on both, whether or not a sweeper has deleted them.
     assert_eq!(cb.cmd_str(&["EXISTS", "e1"]), b":0\r\n");
     assert_eq!(ca.cmd_str(&["DBSIZE"]), b":1\r\n");
@@ -198,9 +198,12 @@ fn versions_increase_across_instances_and_views_show_live_keys() {
 
 #[test]
 fn lost_connections_cost_errors_for_in_flight_requests_only() {
-    let Some((schema, a, b)) = two_instances("reconnect") else {
-        return;
-    };
+    let Some(base) = url_or_skip("reconnect") else { return };
+    let schema = TestSchema::new(&base, "reconnect");
+    // A name of their own, so that only these instances' connections are ended.
+    let app = format!("redsql_{}", schema.name);
+    let url = format!("{}&application_name={app}", schema.url());
+    let (a, b) = (start_redsql_pg(&url, &[]), start_redsql_pg(&url, &[]));
     let (mut ca, mut cb) = (a.conn(), b.conn());
     assert_eq!(ca.cmd_str(&["SET", "before", "1"]), b"+OK\r\n");
     // What a PostgreSQL restart does to redsql's connections: the server ends them.
@@ -208,8 +211,8 @@ fn lost_connections_cost_errors_for_in_flight_requests_only() {
     let killed: i64 = sql
         .query_one(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-             WHERE application_name = 'redsql' AND datname = current_database()",
-            &[],
+             WHERE application_name = $1 AND datname = current_database()",
+            &[&app],
         )
         .unwrap()
         .get(0);
@@ -258,4 +261,34 @@ fn bad_configuration_is_one_clear_line_at_startup() {
     assert!(!e.contains("panicked"), "{e}");
     let e = run("postgres://u:secret@127.0.0.1:1/x?schema=bad-name");
     assert!(e.contains("invalid schema name") && !e.contains("secret"), "{e}");
+}
+
+#[test]
+fn schemas_keep_stores_apart_in_one_database() {
+    let Some(base) = url_or_skip("schemas") else { return };
+    let (one, two) = (TestSchema::new(&base, "one"), TestSchema::new(&base, "two"));
+    let (a, b) = (start_redsql_pg(&one.url(), &[]), start_redsql_pg(&two.url(), &[]));
+    let (mut ca, mut cb) = (a.conn(), b.conn());
+    assert_eq!(ca.cmd_str(&["SET", "k", "in-one"]), b"+OK\r\n");
+    assert_eq!(cb.cmd_str(&["GET", "k"]), b"$-1\r\n");
+    assert_eq!(cb.cmd_str(&["SET", "k", "in-two"]), b"+OK\r\n");
+    assert_eq!(ca.cmd_str(&["GET", "k"]), b"$6\r\nin-one\r\n");
+    let n: i64 = one.sql().query_one("SELECT count(*) FROM rkey", &[]).unwrap().get(0);
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn the_library_opens_the_same_url() {
+    let Some(base) = url_or_skip("library") else { return };
+    let schema = TestSchema::new(&base, "lib");
+    let db = redsql::Db::open(&schema.url()).expect("open");
+    db.strings().set(b"k", b"v").unwrap();
+    assert_eq!(db.strings().get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
+    // A server on the same store sees it.
+    let server = start_redsql_pg(&schema.url(), &[]);
+    assert_eq!(server.conn().cmd_str(&["GET", "k"]), b"$1\r\nv\r\n");
+    let err = redsql::Db::open("postgres://nobody@127.0.0.1:1/x")
+        .err()
+        .expect("no server there");
+    assert!(err.to_string().contains("Connection refused"), "{err}");
 }

@@ -5,9 +5,9 @@
 //! `REDSQL_TEST_POSTGRES_RESTART` (a shell command restarting the cluster);
 //! skips loudly without them.
 
-mod support;
 #[path = "support/pg.rs"]
 mod pg;
+mod support;
 
 use pg::{TestSchema, start_redsql_pg, url_or_skip};
 use std::time::{Duration, Instant};
@@ -56,4 +56,3 @@ fn a_postgresql_restart_costs_errors_not_a_wedged_server() {
     eprintln!("during the restart: {ok} writes succeeded, {errors} failed");
     assert!(ok > 0);
 }
-

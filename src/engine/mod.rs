@@ -38,6 +38,8 @@ pub struct EngineOptions {
     /// `path/to/file.db`, `:memory:`, or `postgres://user@host:port/dbname[?schema=name]`.
     pub location: String,
     pub databases: u32,
+    /// Durability of commits. PostgreSQL: `Off` turns `synchronous_commit`
+    /// off; the others keep the server's setting.
     pub sync: Sync,
     /// Read connections kept open (SQLite file databases open more on demand;
     /// PostgreSQL opens up to four times as many under load).
@@ -127,7 +129,7 @@ impl Engine {
         let (tx, rx) = mpsc::channel::<Msg>();
         let (reads, checkpointer, handle) = if is_postgres_url(&opts.location) {
             let settings = PgSettings::parse(&opts.location)?;
-            let opened = postgres::open(settings, opts.readers)?;
+            let opened = postgres::open(settings, opts.sync, opts.readers)?;
             let handle = spawn_writer(opened.writer, rx, databases)?;
             (Some(opened.reads), None, handle)
         } else {

@@ -7,6 +7,7 @@
 
 use super::conn::{Fault, Pool, ReadConn, Reads, WriteConn};
 use crate::backend::postgres::{PgConn, PgFault, PgSettings, PgStore};
+use crate::backend::sqlite::Sync;
 use crate::store::{Store, StoreError, StoreResult};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,8 +25,12 @@ pub(super) struct Opened {
 /// Connects (creating or migrating the schema), opens the read pool. Any
 /// problem with the server, the credentials or the database shows here, as
 /// one line.
-pub(super) fn open(settings: PgSettings, readers: usize) -> StoreResult<Opened> {
-    let conn = PgConn::open_migrating(&settings)?;
+pub(super) fn open(settings: PgSettings, sync: Sync, readers: usize) -> StoreResult<Opened> {
+    let mut conn = PgConn::open_migrating(&settings)?;
+    if sync == Sync::Off {
+        // `appendfsync no`: commits return before their WAL reaches disk.
+        conn.set_session("SET synchronous_commit TO off")?;
+    }
     let readers = readers.max(1);
     let mut idle = Vec::new();
     for _ in 0..readers {
@@ -98,6 +103,7 @@ impl WriteConn for Writer {
         self.last_attempt = Some(Instant::now());
         self.conn.reconnect()?;
         self.last_attempt = None;
+        self.in_tx = false;
         crate::log::notice("reconnected to PostgreSQL");
         Ok(())
     }

@@ -204,6 +204,8 @@ pub struct PgConn {
     pub(crate) absent: HashSet<(u32, Vec<u8>)>,
     /// What the last failure meant.
     pub(crate) fault: PgFault,
+    /// Session settings to restore after a reconnection.
+    session: Vec<String>,
 }
 
 impl PgConn {
@@ -223,6 +225,7 @@ impl PgConn {
             statements: HashMap::new(),
             absent: HashSet::new(),
             fault: PgFault::None,
+            session: Vec::new(),
         })
     }
 
@@ -231,9 +234,19 @@ impl PgConn {
         self.client.is_closed()
     }
 
+    /// Runs a session setting now and again after every reconnection.
+    pub fn set_session(&mut self, sql: &str) -> StoreResult<()> {
+        self.batch(sql)?;
+        self.session.push(sql.to_string());
+        Ok(())
+    }
+
     /// Replaces a closed connection by a new one.
     pub fn reconnect(&mut self) -> StoreResult<()> {
         self.client = self.settings.connect()?;
+        for sql in &self.session {
+            self.client.batch_execute(sql)?;
+        }
         self.statements.clear();
         self.fault = PgFault::None;
         Ok(())
