@@ -28,8 +28,12 @@ pub(crate) enum Fault {
 
 /// The writer's connection: transactions, a [`Store`] per batch, and recovery.
 pub(crate) trait WriteConn: Send + 'static {
-    /// Starts a write transaction.
-    fn begin(&mut self) -> StoreResult<()>;
+    /// Starts a write transaction that will touch (at most) `keys`. A backend
+    /// shared by several processes locks them here, all at once and in a
+    /// global order, so that two transactions never wait on each other in
+    /// opposite orders (no deadlocks). Commands whose keys are not declared
+    /// are still correct through row locks and retries, only slower.
+    fn begin(&mut self, keys: &[&[u8]]) -> StoreResult<()>;
     fn commit(&mut self) -> StoreResult<()>;
     /// Abandons the transaction (best effort: a lost connection has none).
     fn rollback(&mut self);

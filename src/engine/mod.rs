@@ -179,36 +179,39 @@ impl Engine {
 
     /// Runs a batch and waits for its outcome (async).
     pub async fn run(&self, batch: Batch) -> Outcome {
+        let shape = (batch.db, batch.calls.len());
         match self.route(&batch) {
             Route::Read => self.run_read(&batch),
             Route::SlowRead => {
                 let engine = self.clone();
                 match tokio::task::spawn_blocking(move || engine.run_read(&batch)).await {
                     Ok(o) => o,
-                    Err(e) => internal_error(format!("read task failed: {e}")),
+                    Err(e) => internal_error(shape, format!("read task failed: {e}")),
                 }
             }
             Route::Writer => {
                 let (done, rx) = tokio::sync::oneshot::channel();
                 if self.sender.send(Msg::Job(Job { batch, done })).is_err() {
-                    return internal_error("server is shutting down".into());
+                    return internal_error(shape, "server is shutting down".into());
                 }
-                rx.await.unwrap_or_else(|_| internal_error("writer stopped".into()))
+                rx.await
+                    .unwrap_or_else(|_| internal_error(shape, "writer stopped".into()))
             }
         }
     }
 
     /// Runs a batch from a thread that is not an async task (the library API).
     pub fn run_blocking(&self, batch: Batch) -> Outcome {
+        let shape = (batch.db, batch.calls.len());
         match self.route(&batch) {
             Route::Read | Route::SlowRead => self.run_read(&batch),
             Route::Writer => {
                 let (done, rx) = tokio::sync::oneshot::channel();
                 if self.sender.send(Msg::Job(Job { batch, done })).is_err() {
-                    return internal_error("server is shutting down".into());
+                    return internal_error(shape, "server is shutting down".into());
                 }
                 rx.blocking_recv()
-                    .unwrap_or_else(|_| internal_error("writer stopped".into()))
+                    .unwrap_or_else(|_| internal_error(shape, "writer stopped".into()))
             }
         }
     }
@@ -216,7 +219,7 @@ impl Engine {
     fn run_read(&self, batch: &Batch) -> Outcome {
         match &self.shared.reads {
             Some(reads) => reads.run(batch, self.shared.databases),
-            None => internal_error("no reader".into()),
+            None => internal_error((batch.db, batch.calls.len()), "no reader".into()),
         }
     }
 
@@ -256,10 +259,12 @@ pub enum Route {
     Writer,
 }
 
-fn internal_error(msg: String) -> Outcome {
+/// An engine failure: an error reply for each of the batch's `n` calls (so
+/// the client gets one reply per command), its database unchanged.
+fn internal_error((db, n): (u32, usize), msg: String) -> Outcome {
     Outcome {
-        replies: vec![Reply::error(format!("ERR {msg}"))],
-        db: 0,
+        replies: vec![Reply::error(format!("ERR {msg}")); n.max(1)],
+        db,
     }
 }
 

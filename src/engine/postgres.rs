@@ -57,10 +57,10 @@ pub(super) struct Writer {
 }
 
 impl WriteConn for Writer {
-    fn begin(&mut self) -> StoreResult<()> {
+    fn begin(&mut self, keys: &[&[u8]]) -> StoreResult<()> {
         self.conn.absent.clear();
         self.conn.fault = PgFault::None;
-        self.conn.batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
+        self.conn.begin_locking(keys)?;
         self.in_tx = true;
         Ok(())
     }

@@ -58,7 +58,8 @@ pub(super) fn open(location: &Location, sync: Sync, readers: usize) -> StoreResu
 }
 
 impl WriteConn for Writer {
-    fn begin(&mut self) -> StoreResult<()> {
+    fn begin(&mut self, _keys: &[&[u8]]) -> StoreResult<()> {
+        // One writer: BEGIN IMMEDIATE excludes every other writer already.
         Ok(self.conn.execute_batch("BEGIN IMMEDIATE")?)
     }
 

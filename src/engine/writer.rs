@@ -105,8 +105,27 @@ fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases: u32) {
     }
 }
 
+/// The key arguments of every command in `jobs` (by the command table's key
+/// positions; every argument of a command whose keys move with its options).
+fn keys_of(jobs: &[Job]) -> Vec<&[u8]> {
+    let mut keys = Vec::new();
+    for c in jobs.iter().flat_map(|j| &j.batch.calls) {
+        if c.cmd.has_flag("movablekeys") {
+            keys.extend(c.args.iter().skip(1).map(|a| a.as_ref()));
+        } else {
+            keys.extend(
+                c.cmd
+                    .key_positions(c.args.len())
+                    .into_iter()
+                    .map(|i| c.args[i].as_ref()),
+            );
+        }
+    }
+    keys
+}
+
 fn run_in_tx<W: WriteConn>(conn: &mut W, jobs: &[Job], databases: u32) -> Result<Vec<Outcome>, StoreError> {
-    conn.begin()?;
+    conn.begin(&keys_of(jobs))?;
     let result = (|| {
         let now = now_ms();
         let mut outs = Vec::with_capacity(jobs.len());
@@ -157,7 +176,7 @@ fn sweep<W: WriteConn>(conn: &mut W) {
     let start = Instant::now();
     loop {
         let purged = (|| -> Result<usize, StoreError> {
-            conn.begin()?;
+            conn.begin(&[])?;
             match conn.with_store(now_ms(), |s| s.purge_expired(SWEEP_LIMIT)) {
                 Ok(n) => match conn.commit() {
                     Ok(()) => Ok(n),

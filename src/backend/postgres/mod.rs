@@ -206,6 +206,8 @@ pub struct PgConn {
     pub(crate) fault: PgFault,
     /// Session settings to restore after a reconnection.
     session: Vec<String>,
+    /// Mixed into key lock ids, so that stores in other schemas do not contend.
+    schema_salt: i64,
 }
 
 impl PgConn {
@@ -226,6 +228,7 @@ impl PgConn {
             absent: HashSet::new(),
             fault: PgFault::None,
             session: Vec::new(),
+            schema_salt: crate::store::member_hash(settings.schema.as_bytes()),
         })
     }
 
@@ -256,6 +259,31 @@ impl PgConn {
     pub fn batch(&mut self, sql: &str) -> StoreResult<()> {
         let r = self.client.batch_execute(sql);
         self.check(r)
+    }
+
+    /// Starts a write transaction holding the key locks of `keys`: advisory
+    /// transaction locks on a hash of the schema and the key name (whatever
+    /// the database number, so MOVE, COPY ... DB and SELECT are covered),
+    /// taken in ascending order in the same round trip as BEGIN. Every
+    /// redsql process takes its locks in this one order, so their
+    /// transactions never deadlock on keys.
+    pub fn begin_locking(&mut self, keys: &[&[u8]]) -> StoreResult<()> {
+        let mut ids: Vec<i64> = keys
+            .iter()
+            .map(|k| crate::store::member_hash(k) ^ self.schema_salt)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut sql = String::from("BEGIN ISOLATION LEVEL READ COMMITTED;");
+        if !ids.is_empty() {
+            // Numbers only: nothing from the client is quoted into SQL.
+            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+            sql.push_str(&format!(
+                "SELECT count(pg_advisory_xact_lock(k)) FROM unnest('{{{}}}'::int8[]) AS k;",
+                list.join(",")
+            ));
+        }
+        self.batch(&sql)
     }
 
     /// Records what an error means before passing it on.
