@@ -124,8 +124,16 @@ impl<C: ReadConn> Pool<C> {
 
     fn give_back(&self, conn: C) {
         if conn.broken() {
-            drop(conn);
-            self.forget();
+            // What broke one connection (a database restart, say) has most
+            // likely broken the idle ones too: open fresh ones from now on.
+            let stale = {
+                let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                let stale = std::mem::take(&mut st.idle);
+                st.count -= stale.len() + 1;
+                stale
+            };
+            drop((conn, stale));
+            self.freed.notify_all();
             return;
         }
         self.state.lock().unwrap_or_else(|e| e.into_inner()).idle.push(conn);

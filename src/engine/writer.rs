@@ -76,8 +76,9 @@ fn fail_all(jobs: Vec<Job>, e: &StoreError) {
 ///   transaction of its own, so one bad job cannot fail the others.
 fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases: u32) {
     let mut retries = 0;
+    let mut reconnected = false;
     loop {
-        let err = match run_in_tx(conn, &jobs, databases) {
+        let (err, commit_sent) = match run_in_tx(conn, &jobs, databases) {
             Ok(outcomes) => {
                 for (job, out) in jobs.into_iter().zip(outcomes) {
                     let _ = job.done.send(out);
@@ -93,6 +94,10 @@ fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases: u32) {
                 std::thread::sleep(Duration::from_micros(50 * u64::from(retries.min(40))));
                 let _ = conn.ensure_connected();
             }
+            // The connection died before COMMIT was sent (typically: it was
+            // closed while idle, by a database restart): nothing was applied,
+            // so the jobs run once more on a new connection.
+            Fault::Lost if !commit_sent && !reconnected && conn.ensure_connected().is_ok() => reconnected = true,
             Fault::Lost => return fail_all(jobs, &err),
             _ if jobs.len() == 1 => return fail_all(jobs, &err),
             _ => {
@@ -124,8 +129,10 @@ fn keys_of(jobs: &[Job]) -> Vec<&[u8]> {
     keys
 }
 
-fn run_in_tx<W: WriteConn>(conn: &mut W, jobs: &[Job], databases: u32) -> Result<Vec<Outcome>, StoreError> {
-    conn.begin(&keys_of(jobs))?;
+/// Runs the jobs in one transaction. On failure, also tells whether COMMIT
+/// had been sent (then the outcome is unknown if the connection died).
+fn run_in_tx<W: WriteConn>(conn: &mut W, jobs: &[Job], databases: u32) -> Result<Vec<Outcome>, (StoreError, bool)> {
+    conn.begin(&keys_of(jobs)).map_err(|e| (e, false))?;
     let result = (|| {
         let now = now_ms();
         let mut outs = Vec::with_capacity(jobs.len());
@@ -139,12 +146,12 @@ fn run_in_tx<W: WriteConn>(conn: &mut W, jobs: &[Job], databases: u32) -> Result
             Ok(()) => Ok(outs),
             Err(e) => {
                 conn.rollback();
-                Err(e)
+                Err((e, true))
             }
         },
         Err(e) => {
             conn.rollback();
-            Err(e)
+            Err((e, false))
         }
     }
 }
