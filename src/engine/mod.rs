@@ -96,7 +96,8 @@ struct Shared {
     /// Where the data is, for humans (no password).
     display: String,
     databases: u32,
-    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// One writer (SQLite), or several sharing the job queue (PostgreSQL).
+    writer_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     checkpointer: Mutex<Option<checkpoint::Checkpointer>>,
 }
 
@@ -127,15 +128,19 @@ impl Engine {
     pub fn open(opts: &EngineOptions) -> Result<Engine, StoreError> {
         let databases = opts.databases;
         let (tx, rx) = mpsc::channel::<Msg>();
-        let (reads, checkpointer, handle) = if is_postgres_url(&opts.location) {
+        let queue: writer::Queue = Arc::new(Mutex::new(rx));
+        let (reads, checkpointer, handles) = if is_postgres_url(&opts.location) {
             let settings = PgSettings::parse(&opts.location)?;
             let opened = postgres::open(settings, opts.sync, opts.readers)?;
-            let handle = spawn_writer(opened.writer, rx, databases)?;
-            (Some(opened.reads), None, handle)
+            let mut handles = Vec::new();
+            for (i, w) in opened.writers.into_iter().enumerate() {
+                handles.push(spawn_writer(w, queue.clone(), databases, i == 0)?);
+            }
+            (Some(opened.reads), None, handles)
         } else {
             let opened = sqlite::open(&Location::parse(&opts.location), opts.sync, opts.readers)?;
-            let handle = spawn_writer(opened.writer, rx, databases)?;
-            (opened.reads, opened.checkpointer, handle)
+            let handle = spawn_writer(opened.writer, queue, databases, true)?;
+            (opened.reads, opened.checkpointer, vec![handle])
         };
         let display = match opts.location.as_str() {
             "" => ":memory:".to_string(),
@@ -145,7 +150,7 @@ impl Engine {
             reads,
             display,
             databases,
-            writer_thread: Mutex::new(Some(handle)),
+            writer_threads: Mutex::new(handles),
             checkpointer: Mutex::new(checkpointer),
         });
         Ok(Engine { shared, sender: tx })
@@ -229,9 +234,13 @@ impl Engine {
         if let Some(mut c) = self.shared.checkpointer.lock().unwrap().take() {
             c.stop();
         }
-        let handle = self.shared.writer_thread.lock().unwrap().take();
-        if let Some(h) = handle {
+        let handles = std::mem::take(&mut *self.shared.writer_threads.lock().unwrap());
+        // One Stop per writer, behind every job sent before: each writer
+        // commits what it took, then takes a Stop and exits.
+        for _ in &handles {
             let _ = self.sender.send(Msg::Stop);
+        }
+        for h in handles {
             let _ = h.join();
         }
     }
@@ -239,12 +248,13 @@ impl Engine {
 
 fn spawn_writer<W: conn::WriteConn>(
     conn: W,
-    rx: mpsc::Receiver<Msg>,
+    queue: writer::Queue,
     databases: u32,
+    sweeps: bool,
 ) -> Result<std::thread::JoinHandle<()>, StoreError> {
     std::thread::Builder::new()
         .name("redsql-writer".into())
-        .spawn(move || writer::run(conn, rx, databases))
+        .spawn(move || writer::run(conn, queue, databases, sweeps))
         .map_err(|e| StoreError(format!("cannot start writer thread: {e}")))
 }
 

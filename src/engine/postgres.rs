@@ -14,11 +14,16 @@ use std::time::{Duration, Instant};
 
 /// Read connections per kept-open one that may be opened under load.
 const READERS_BURST: usize = 4;
+/// Writer threads, each with its connection, sharing the job queue. Every
+/// statement is a round trip to the server; several transactions in flight
+/// keep the server busy while each writer waits for its replies. They do not
+/// conflict: a transaction locks its keys first, in a global order.
+const WRITERS: usize = 4;
 /// Least time between two attempts to reconnect the writer.
 const RECONNECT_EVERY: Duration = Duration::from_millis(250);
 
 pub(super) struct Opened {
-    pub writer: Writer,
+    pub writers: Vec<Writer>,
     pub reads: Arc<dyn Reads>,
 }
 
@@ -26,10 +31,21 @@ pub(super) struct Opened {
 /// problem with the server, the credentials or the database shows here, as
 /// one line.
 pub(super) fn open(settings: PgSettings, sync: Sync, readers: usize) -> StoreResult<Opened> {
-    let mut conn = PgConn::open_migrating(&settings)?;
-    if sync == Sync::Off {
-        // `appendfsync no`: commits return before their WAL reaches disk.
-        conn.set_session("SET synchronous_commit TO off")?;
+    let mut writers = Vec::new();
+    for i in 0..WRITERS {
+        let mut conn = match i {
+            0 => PgConn::open_migrating(&settings)?,
+            _ => PgConn::open(&settings)?,
+        };
+        if sync == Sync::Off {
+            // `appendfsync no`: commits return before their WAL reaches disk.
+            conn.set_session("SET synchronous_commit TO off")?;
+        }
+        writers.push(Writer {
+            conn,
+            last_attempt: None,
+            in_tx: false,
+        });
     }
     let readers = readers.max(1);
     let mut idle = Vec::new();
@@ -39,14 +55,7 @@ pub(super) fn open(settings: PgSettings, sync: Sync, readers: usize) -> StoreRes
     let s = settings.clone();
     let open = Box::new(move || PgConn::open(&s).map(Reader));
     let reads: Arc<dyn Reads> = Arc::new(Pool::new(idle, open, Some(readers * READERS_BURST), false));
-    Ok(Opened {
-        writer: Writer {
-            conn,
-            last_attempt: None,
-            in_tx: false,
-        },
-        reads,
-    })
+    Ok(Opened { writers, reads })
 }
 
 pub(super) struct Writer {

@@ -9,6 +9,7 @@ use crate::resp::Reply;
 use crate::store::{Store, StoreError};
 use crate::util::now_ms;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Most jobs committed in one transaction.
@@ -23,36 +24,54 @@ const SWEEP_BUDGET: Duration = Duration::from_millis(5);
 /// before its clients get the error.
 const MAX_RETRIES: u32 = 100;
 
-pub(super) fn run<W: WriteConn>(mut conn: W, rx: Receiver<Msg>, databases: u32) {
+/// The queue the writers take jobs from. Several writers (PostgreSQL) share
+/// it: each takes the first waiting job and every job behind it, and runs
+/// them as one transaction while the next writer gathers the following ones.
+pub(super) type Queue = Arc<Mutex<Receiver<Msg>>>;
+
+/// Waits for the next batch: the first job and every job already waiting
+/// behind it; `stop` is set when a Stop message was taken.
+fn next_batch(queue: &Queue, stop: &mut bool) -> Result<Vec<Job>, RecvTimeoutError> {
+    let rx = queue.lock().unwrap_or_else(|e| e.into_inner());
+    let mut jobs = match rx.recv_timeout(SWEEP_EVERY)? {
+        Msg::Job(first) => vec![first],
+        Msg::Stop => {
+            *stop = true;
+            return Ok(Vec::new());
+        }
+    };
+    while jobs.len() < MAX_JOBS {
+        match rx.try_recv() {
+            Ok(Msg::Job(j)) => jobs.push(j),
+            Ok(Msg::Stop) => {
+                *stop = true;
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    Ok(jobs)
+}
+
+/// Runs one writer until it takes a Stop. Only a writer that `sweeps` deletes
+/// expired keys (one sweeper per process is plenty).
+pub(super) fn run<W: WriteConn>(mut conn: W, queue: Queue, databases: u32, sweeps: bool) {
     let mut last_sweep = Instant::now();
     let mut stop = false;
     while !stop {
-        match rx.recv_timeout(SWEEP_EVERY) {
-            Ok(Msg::Stop) => break,
-            Ok(Msg::Job(first)) => {
-                let mut jobs = vec![first];
-                while jobs.len() < MAX_JOBS {
-                    match rx.try_recv() {
-                        Ok(Msg::Job(j)) => jobs.push(j),
-                        Ok(Msg::Stop) => {
-                            stop = true;
-                            break;
-                        }
-                        Err(_) => break,
-                    }
+        match next_batch(&queue, &mut stop) {
+            Ok(jobs) if jobs.is_empty() => {}
+            Ok(jobs) => match conn.ensure_connected() {
+                Ok(()) => {
+                    commit_jobs(&mut conn, jobs, databases);
+                    conn.after_commit();
                 }
-                match conn.ensure_connected() {
-                    Ok(()) => {
-                        commit_jobs(&mut conn, jobs, databases);
-                        conn.after_commit();
-                    }
-                    Err(e) => fail_all(jobs, &e),
-                }
-            }
+                Err(e) => fail_all(jobs, &e),
+            },
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
-        if last_sweep.elapsed() >= SWEEP_EVERY {
+        if sweeps && last_sweep.elapsed() >= SWEEP_EVERY {
             sweep(&mut conn);
             last_sweep = Instant::now();
         }
