@@ -28,6 +28,10 @@ pub(crate) enum Fault {
 
 /// The writer's connection: transactions, a [`Store`] per batch, and recovery.
 pub(crate) trait WriteConn: Send + 'static {
+    /// Whether [`WriteConn::begin`] uses the keys (else the writer does not
+    /// spend time collecting them).
+    const LOCKS_KEYS: bool = false;
+
     /// Starts a write transaction that will touch (at most) `keys`. A backend
     /// shared by several processes locks them here, all at once and in a
     /// global order, so that two transactions never wait on each other in

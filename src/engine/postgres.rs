@@ -66,6 +66,8 @@ pub(super) struct Writer {
 }
 
 impl WriteConn for Writer {
+    const LOCKS_KEYS: bool = true;
+
     fn begin(&mut self, keys: &[&[u8]]) -> StoreResult<()> {
         self.conn.absent.clear();
         self.conn.fault = PgFault::None;

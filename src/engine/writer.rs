@@ -151,7 +151,8 @@ fn keys_of(jobs: &[Job]) -> Vec<&[u8]> {
 /// Runs the jobs in one transaction. On failure, also tells whether COMMIT
 /// had been sent (then the outcome is unknown if the connection died).
 fn run_in_tx<W: WriteConn>(conn: &mut W, jobs: &[Job], databases: u32) -> Result<Vec<Outcome>, (StoreError, bool)> {
-    conn.begin(&keys_of(jobs)).map_err(|e| (e, false))?;
+    let keys = if W::LOCKS_KEYS { keys_of(jobs) } else { Vec::new() };
+    conn.begin(&keys).map_err(|e| (e, false))?;
     let result = (|| {
         let now = now_ms();
         let mut outs = Vec::with_capacity(jobs.len());
