@@ -126,7 +126,7 @@ fn incr_from_clients_on_two_instances_ends_at_the_exact_total() {
         return;
     };
     if is_unknown_command(&a.conn().cmd_str(&["INCR", "probe"])) {
-        eprintln!("\n*** SKIPPED incr test: INCR is not implemented in this build ***\n");
+        pg::loud("SKIPPED incr test: INCR is not implemented in this build");
         return;
     }
     const CLIENTS: usize = 50;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 fn a_postgresql_restart_costs_errors_not_a_wedged_server() {
     let Some(base) = url_or_skip("restart") else { return };
     let Ok(restart) = std::env::var("REDSQL_TEST_POSTGRES_RESTART") else {
-        eprintln!("\n*** SKIPPED restart test: REDSQL_TEST_POSTGRES_RESTART is not set ***\n");
+        pg::loud("SKIPPED restart test: REDSQL_TEST_POSTGRES_RESTART is not set");
         return;
     };
     let schema = TestSchema::new(&base, "restart");

@@ -141,7 +141,10 @@ impl<C: ReadConn> Pool<C> {
             return;
         }
         self.state.lock().unwrap_or_else(|e| e.into_inner()).idle.push(conn);
-        self.freed.notify_one();
+        if self.max.is_some() {
+            // Only a bounded pool has callers waiting (and waking is a system call).
+            self.freed.notify_one();
+        }
     }
 
     /// A lent connection was dropped (or failed to open).

@@ -17,10 +17,19 @@ pub fn url_or_skip(test: &str) -> Option<String> {
     match std::env::var(URL_VAR) {
         Ok(u) if !u.is_empty() => Some(u),
         _ => {
-            eprintln!("\n*** SKIPPED {test}: {URL_VAR} is not set (no PostgreSQL to test against) ***\n");
+            loud(&format!(
+                "SKIPPED {test}: {URL_VAR} is not set (no PostgreSQL to test against)"
+            ));
             None
         }
     }
+}
+
+/// Prints past the test harness's output capture (which swallows `eprintln!`
+/// of passing tests), so that a skip is seen.
+pub fn loud(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "\n*** {msg} ***\n");
 }
 
 /// A schema of its own for one test, dropped when this is dropped.
