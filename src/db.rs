@@ -11,7 +11,8 @@ pub use crate::backend::sqlite::Sync;
 /// Options for [`Db::open_with`].
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// A SQLite file path, or `:memory:`.
+    /// A SQLite file path, `:memory:`, or a PostgreSQL URL
+    /// (`postgres://user@host:port/dbname[?schema=name]`).
     pub location: String,
     /// Number of logical databases (Redis's `databases`, default 16).
     pub databases: u32,
@@ -70,7 +71,8 @@ pub struct Db {
 }
 
 impl Db {
-    /// Opens (or creates) a database: a SQLite file path, or `":memory:"`.
+    /// Opens (or creates) a database: a SQLite file path, `":memory:"`, or a
+    /// PostgreSQL URL (`"postgres://user@host:port/dbname?schema=name"`).
     pub fn open(location: &str) -> Result<Db, Error> {
         Db::open_with(Options::new(location))
     }

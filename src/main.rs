@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 const HELP: &str = "\
-redsql — a Redis-compatible server that stores its data in SQL (SQLite).
+redsql — a Redis-compatible server that stores its data in SQL (SQLite or PostgreSQL).
 
 Usage: redsql [/path/to/redsql.conf] [--option value ...]
 
@@ -21,8 +21,10 @@ Options (Redis's names; a config file takes the same names, one per line):
   --port PORT              TCP port (default 6379; 0 disables TCP)
   --unixsocket PATH        also listen on a Unix socket
   --unixsocketperm MODE    permissions of the Unix socket (octal, e.g. 700)
-  --db PATH|:memory:       where data lives: a SQLite file (default ./redsql.db)
-                           or :memory: (postgres://... is not supported yet)
+  --db PATH|:memory:|URL   where data lives: a SQLite file (default ./redsql.db),
+                           :memory:, or postgres://user[:pass]@host:port/dbname
+                           [?schema=name] (default schema redsql); many redsql
+                           processes may share one PostgreSQL store
   --requirepass PASS       require AUTH PASS from clients
   --databases N            number of logical databases (default 16)
   --appendfsync MODE       durability: always (fsync every commit; survives power
@@ -39,6 +41,7 @@ Examples:
   redsql                                  # 127.0.0.1:6379, data in ./redsql.db
   redsql --port 6380 --db /var/lib/redsql/data.db
   redsql --db :memory: --requirepass secret
+  redsql --db postgres://app@db.example:5432/app?schema=cache
 ";
 
 fn main() -> ExitCode {
@@ -152,9 +155,6 @@ fn run() -> Result<(), String> {
         return Ok(());
     }
     let location = config.get("db").unwrap_or_default();
-    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-        return Err("the PostgreSQL backend is not supported yet; use a SQLite path or :memory:".into());
-    }
     let sync = match config.get("appendfsync").as_deref() {
         Some("always") => redsql::backend::sqlite::Sync::Full,
         Some("no") => redsql::backend::sqlite::Sync::Off,
@@ -167,7 +167,12 @@ fn run() -> Result<(), String> {
         sync,
         ..Default::default()
     })
-    .map_err(|e| format!("cannot open database {location}: {e}"))?;
+    .map_err(|e| {
+        format!(
+            "cannot open database {}: {e}",
+            redsql::engine::display_location(&location)
+        )
+    })?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -2,6 +2,8 @@
 //! real redis-server and against redsql, in RESP2 and again in RESP3, and the
 //! replies must be byte-for-byte identical. See `tests/diff/README.md`.
 
+#[path = "support/pg.rs"]
+mod pg;
 mod support;
 
 use redsql::resp::request::split_args;
@@ -96,10 +98,21 @@ fn run_script(name: &str, text: &str, redis: &support::Server, redsql: &support:
     failures
 }
 
+/// redsql servers to compare: SQLite always, PostgreSQL when a cluster is
+/// configured (`REDSQL_TEST_POSTGRES_URL`). The schema lives as long as the server.
+fn backends() -> Vec<(&'static str, support::Server, Option<pg::TestSchema>)> {
+    let mut out = vec![("sqlite", start_redsql(&[]), None)];
+    if let Some(base) = pg::url_or_skip("differential scripts on PostgreSQL") {
+        let schema = pg::TestSchema::new(&base, "diff");
+        out.push(("postgres", pg::start_redsql_pg(&schema.url(), &[]), Some(schema)));
+    }
+    out
+}
+
 #[test]
 fn scripts_match_real_redis() {
     let redis = start_redis();
-    let redsql = start_redsql(&[]);
+    let servers = backends();
     let only = std::env::var("DIFF_ONLY").ok();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/diff");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
@@ -122,8 +135,15 @@ fn scripts_match_real_redis() {
             .lines()
             .filter(|l| !l.trim().is_empty() && !l.trim().starts_with(['#', '!']))
             .count();
-        for proto in [2, 3] {
-            failures.extend(run_script(&name, &text, &redis, &redsql, proto));
+        for (backend, redsql, _) in &servers {
+            // Mismatches name the backend only when it is not the default one.
+            let label = match *backend {
+                "sqlite" => name.clone(),
+                other => format!("{name} [{other}]"),
+            };
+            for proto in [2, 3] {
+                failures.extend(run_script(&label, &text, &redis, redsql, proto));
+            }
         }
     }
     println!(
@@ -131,6 +151,8 @@ fn scripts_match_real_redis() {
         files.len(),
         commands
     );
+    let names: Vec<&str> = servers.iter().map(|(b, _, _)| *b).collect();
+    println!("backends: {}", names.join(", "));
     assert!(
         failures.is_empty(),
         "{} mismatches with real Redis:\n{}",

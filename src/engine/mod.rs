@@ -4,38 +4,48 @@
 //!   connection. It drains every pending job from every connection, runs them
 //!   in one transaction, commits once, then answers them all. Throughput grows
 //!   with the number of concurrent clients instead of being bounded by commits.
-//! * **Reads never write** and run on a pool of read connections (WAL
-//!   snapshots), in parallel with the writer. Expired keys are filtered by time;
-//!   the writer's sweeper deletes them in small batches between write batches.
+//! * **Reads never write** and run on a pool of read connections (SQLite: WAL
+//!   snapshots), in parallel with the writer. Expired keys are filtered by
+//!   time; the writer's sweeper deletes them in small batches between writes.
+//! * **EXEC is one writer job** ([`Engine::exec`]): the writer first checks
+//!   the WATCHed keys' versions, then runs the queued commands, all in one
+//!   transaction, so a transaction is isolated and never half-applied.
 //! * A job is the run of consecutive commands a client sent together
 //!   (a pipeline, or a MULTI/EXEC block). Its commands run in order, so a
 //!   client's reads never overtake its own earlier writes: a job with any
 //!   write goes to the writer whole.
-//! * **EXEC is one writer job** ([`Engine::exec`]): the writer first checks
-//!   the WATCHed keys' versions, then runs the queued commands, all in one
-//!   transaction, so a transaction is isolated and never half-applied.
+//!
+//! The writer and the read path are written once ([`writer`], [`conn`]); a
+//! backend plugs in by adapting its connections to [`conn::WriteConn`] and
+//! [`conn::ReadConn`] (`sqlite.rs`, `postgres.rs`).
 
 mod checkpoint;
+mod conn;
+mod postgres;
+mod sqlite;
 mod writer;
 
-use crate::backend::sqlite::{self, Location, SqliteStore, Sync};
+use crate::backend::postgres::PgSettings;
+use crate::backend::sqlite::{Location, Sync};
 use crate::commands::{CmdError, Command, Ctx, Handler};
 use crate::resp::Reply;
 use crate::store::{Store, StoreError};
-use crate::util::now_ms;
 use bytes::Bytes;
-use rusqlite::Connection;
+use conn::Reads;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 /// Engine settings.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
-    /// `path/to/file.db` or `:memory:`.
+    /// `path/to/file.db`, `:memory:`, or `postgres://user@host:port/dbname[?schema=name]`.
     pub location: String,
     pub databases: u32,
+    /// Durability of commits. PostgreSQL: `Off` turns `synchronous_commit`
+    /// off; the others keep the server's setting.
     pub sync: Sync,
-    /// Read connections in the pool (file databases).
+    /// Read connections kept open (SQLite file databases open more on demand;
+    /// PostgreSQL opens up to four times as many under load).
     pub readers: usize,
 }
 
@@ -97,10 +107,13 @@ pub(crate) enum Msg {
 }
 
 struct Shared {
-    readers: Mutex<Vec<Connection>>,
-    location: Location,
+    /// None when every batch must run on the writer (SQLite `:memory:`).
+    reads: Option<Arc<dyn Reads>>,
+    /// Where the data is, for humans (no password).
+    display: String,
     databases: u32,
-    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// One writer (SQLite), or several sharing the job queue (PostgreSQL).
+    writer_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     checkpointer: Mutex<Option<checkpoint::Checkpointer>>,
 }
 
@@ -111,34 +124,49 @@ pub struct Engine {
     sender: mpsc::Sender<Msg>,
 }
 
+/// True for a PostgreSQL URL (`postgres://...` or `postgresql://...`).
+pub fn is_postgres_url(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+/// `location` fit to print: a PostgreSQL URL loses its password.
+pub fn display_location(location: &str) -> String {
+    if is_postgres_url(location) {
+        crate::backend::postgres::redact_url(location)
+    } else {
+        location.to_string()
+    }
+}
+
 impl Engine {
-    /// Opens the database (creating and migrating the schema) and starts the writer.
+    /// Opens the database (creating and migrating the schema) and starts the
+    /// writer. `opts.location` is a SQLite path, `:memory:`, or a PostgreSQL URL.
     pub fn open(opts: &EngineOptions) -> Result<Engine, StoreError> {
-        let location = Location::parse(&opts.location);
-        let conn = sqlite::open_writer(&location, opts.sync)?;
-        let version = sqlite::max_version(&conn)?;
-        let mut readers = Vec::new();
-        if let Some(path) = &location.path {
-            for _ in 0..opts.readers {
-                readers.push(sqlite::open_reader(path)?);
-            }
-        }
-        let checkpointer = match &location.path {
-            Some(path) => Some(checkpoint::Checkpointer::start(path)?),
-            None => None,
-        };
-        let (tx, rx) = mpsc::channel::<Msg>();
         let databases = opts.databases;
-        let wal_pages = checkpointer.as_ref().map(|c| c.wal_size());
-        let handle = std::thread::Builder::new()
-            .name("redsql-writer".into())
-            .spawn(move || writer::run(conn, rx, version, databases, wal_pages))
-            .map_err(|e| StoreError(format!("cannot start writer thread: {e}")))?;
+        let (tx, rx) = mpsc::channel::<Msg>();
+        let queue: writer::Queue = Arc::new(Mutex::new(rx));
+        let (reads, checkpointer, handles) = if is_postgres_url(&opts.location) {
+            let settings = PgSettings::parse(&opts.location)?;
+            let opened = postgres::open(settings, opts.sync, opts.readers)?;
+            let mut handles = Vec::new();
+            for (i, w) in opened.writers.into_iter().enumerate() {
+                handles.push(spawn_writer(w, queue.clone(), databases, i == 0)?);
+            }
+            (Some(opened.reads), None, handles)
+        } else {
+            let opened = sqlite::open(&Location::parse(&opts.location), opts.sync, opts.readers)?;
+            let handle = spawn_writer(opened.writer, queue, databases, true)?;
+            (opened.reads, opened.checkpointer, vec![handle])
+        };
+        let display = match opts.location.as_str() {
+            "" => ":memory:".to_string(),
+            l => display_location(l.trim_start_matches("sqlite://")),
+        };
         let shared = Arc::new(Shared {
-            readers: Mutex::new(readers),
-            location,
+            reads,
+            display,
             databases,
-            writer_thread: Mutex::new(Some(handle)),
+            writer_threads: Mutex::new(handles),
             checkpointer: Mutex::new(checkpointer),
         });
         Ok(Engine { shared, sender: tx })
@@ -148,18 +176,18 @@ impl Engine {
         self.shared.databases
     }
 
-    /// Where the data is stored (`:memory:` or a path).
+    /// Where the data is stored (`:memory:`, a path, or a URL without its password).
     pub fn location(&self) -> String {
-        self.shared.location.path.clone().unwrap_or_else(|| ":memory:".into())
+        self.shared.display.clone()
     }
 
     /// How a batch must run.
     pub fn route(&self, batch: &Batch) -> Route {
-        if self.shared.location.is_memory() {
+        let Some(reads) = &self.shared.reads else {
             // One connection: everything runs on the writer.
             return Route::Writer;
-        }
-        let mut route = Route::Read;
+        };
+        let mut route = if reads.inline() { Route::Read } else { Route::SlowRead };
         for c in &batch.calls {
             match c.cmd.handler {
                 Handler::Write(_) => return Route::Writer,
@@ -172,13 +200,14 @@ impl Engine {
 
     /// Runs a batch and waits for its outcome (async).
     pub async fn run(&self, batch: Batch) -> Outcome {
+        let shape = (batch.db, batch.calls.len());
         match self.route(&batch) {
             Route::Read => self.run_read(&batch),
             Route::SlowRead => {
                 let engine = self.clone();
                 match tokio::task::spawn_blocking(move || engine.run_read(&batch)).await {
                     Ok(o) => o,
-                    Err(e) => internal_error(format!("read task failed: {e}")),
+                    Err(e) => internal_error(shape, format!("read task failed: {e}")),
                 }
             }
             Route::Writer => self.run_on_writer(batch, Vec::new()).await,
@@ -195,49 +224,37 @@ impl Engine {
     }
 
     async fn run_on_writer(&self, batch: Batch, watch: Vec<Watch>) -> Outcome {
+        let shape = (batch.db, batch.calls.len());
         let (done, rx) = tokio::sync::oneshot::channel();
         if self.sender.send(Msg::Job(Job { batch, watch, done })).is_err() {
-            return internal_error("server is shutting down".into());
+            return internal_error(shape, "server is shutting down".into());
         }
-        rx.await.unwrap_or_else(|_| internal_error("writer stopped".into()))
+        rx.await
+            .unwrap_or_else(|_| internal_error(shape, "writer stopped".into()))
     }
 
     /// Runs a batch from a thread that is not an async task (the library API).
     pub fn run_blocking(&self, batch: Batch) -> Outcome {
+        let shape = (batch.db, batch.calls.len());
         match self.route(&batch) {
             Route::Read | Route::SlowRead => self.run_read(&batch),
             Route::Writer => {
                 let (done, rx) = tokio::sync::oneshot::channel();
                 let watch = Vec::new();
                 if self.sender.send(Msg::Job(Job { batch, watch, done })).is_err() {
-                    return internal_error("server is shutting down".into());
+                    return internal_error(shape, "server is shutting down".into());
                 }
                 rx.blocking_recv()
-                    .unwrap_or_else(|_| internal_error("writer stopped".into()))
+                    .unwrap_or_else(|_| internal_error(shape, "writer stopped".into()))
             }
         }
     }
 
     fn run_read(&self, batch: &Batch) -> Outcome {
-        let conn = self.shared.readers.lock().unwrap().pop();
-        let conn = match conn {
-            Some(c) => c,
-            None => match self.shared.location.path.as_deref().map(sqlite::open_reader) {
-                Some(Ok(c)) => c,
-                Some(Err(e)) => return internal_error(e.0),
-                None => return internal_error("no reader".into()),
-            },
-        };
-        let multi = batch.calls.len() > 1;
-        if multi {
-            let _ = conn.execute_batch("BEGIN");
+        match &self.shared.reads {
+            Some(reads) => reads.run(batch, self.shared.databases),
+            None => internal_error((batch.db, batch.calls.len()), "no reader".into()),
         }
-        let out = run_calls(batch, self.shared.databases, &mut SqliteStore::reader(&conn, now_ms()));
-        if multi {
-            let _ = conn.execute_batch("COMMIT");
-        }
-        self.shared.readers.lock().unwrap().push(conn);
-        out
     }
 
     /// Stops the writer after it has committed everything sent before, and
@@ -246,12 +263,28 @@ impl Engine {
         if let Some(mut c) = self.shared.checkpointer.lock().unwrap().take() {
             c.stop();
         }
-        let handle = self.shared.writer_thread.lock().unwrap().take();
-        if let Some(h) = handle {
+        let handles = std::mem::take(&mut *self.shared.writer_threads.lock().unwrap());
+        // One Stop per writer, behind every job sent before: each writer
+        // commits what it took, then takes a Stop and exits.
+        for _ in &handles {
             let _ = self.sender.send(Msg::Stop);
+        }
+        for h in handles {
             let _ = h.join();
         }
     }
+}
+
+fn spawn_writer<W: conn::WriteConn>(
+    conn: W,
+    queue: writer::Queue,
+    databases: u32,
+    sweeps: bool,
+) -> Result<std::thread::JoinHandle<()>, StoreError> {
+    std::thread::Builder::new()
+        .name("redsql-writer".into())
+        .spawn(move || writer::run(conn, queue, databases, sweeps))
+        .map_err(|e| StoreError(format!("cannot start writer thread: {e}")))
 }
 
 /// Where a batch runs.
@@ -265,10 +298,22 @@ pub enum Route {
     Writer,
 }
 
-fn internal_error(msg: String) -> Outcome {
+/// An engine failure: an error reply for each of the batch's `n` calls (so
+/// the client gets one reply per command), its database unchanged.
+fn internal_error((db, n): (u32, usize), msg: String) -> Outcome {
     Outcome {
-        replies: vec![Reply::error(format!("ERR {msg}"))],
-        db: 0,
+        replies: vec![Reply::error(format!("ERR {msg}")); n.max(1)],
+        db,
+        aborted: false,
+    }
+}
+
+/// The outcome of a batch whose storage failed: the error for each of its calls.
+pub(crate) fn storage_error(batch: &Batch, e: &StoreError) -> Outcome {
+    let n = batch.calls.len().max(1);
+    Outcome {
+        replies: vec![Reply::error(format!("ERR storage error: {e}")); n],
+        db: batch.db,
         aborted: false,
     }
 }

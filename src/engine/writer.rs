@@ -1,16 +1,15 @@
-//! The writer thread: group commit of every pending job, and the expiry sweeper.
+//! The writer thread: group commit of every pending job, retries, and the expiry sweeper.
+//!
+//! Written once for every backend against [`WriteConn`].
 
-use super::checkpoint::Checkpointer;
-use super::{Job, Msg, Outcome, call, watch_holds};
-use crate::backend::sqlite::SqliteStore;
+use super::conn::{Fault, WriteConn};
+use super::{Job, Msg, Outcome, call, storage_error, watch_holds};
 use crate::commands::{CmdError, Ctx};
 use crate::resp::Reply;
 use crate::store::{Store, StoreError};
 use crate::util::now_ms;
-use rusqlite::Connection;
-use std::sync::Arc;
-use std::sync::atomic::AtomicI64;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Most jobs committed in one transaction.
@@ -21,99 +20,152 @@ const SWEEP_EVERY: Duration = Duration::from_millis(100);
 const SWEEP_LIMIT: usize = 500;
 /// Longest a sweep may hold up the writer.
 const SWEEP_BUDGET: Duration = Duration::from_millis(5);
+/// How many times a transaction that lost a race ([`Fault::Retry`]) runs again
+/// before its clients get the error.
+const MAX_RETRIES: u32 = 100;
 
-pub(super) fn run(
-    conn: Connection,
-    rx: Receiver<Msg>,
-    mut version: i64,
-    databases: u32,
-    wal_pages: Option<Arc<AtomicI64>>,
-) {
+/// The queue the writers take jobs from. Several writers (PostgreSQL) share
+/// it: each takes the first waiting job and every job behind it, and runs
+/// them as one transaction while the next writer gathers the following ones.
+pub(super) type Queue = Arc<Mutex<Receiver<Msg>>>;
+
+/// Waits for the next batch: the first job and every job already waiting
+/// behind it; `stop` is set when a Stop message was taken.
+fn next_batch(queue: &Queue, stop: &mut bool) -> Result<Vec<Job>, RecvTimeoutError> {
+    let rx = queue.lock().unwrap_or_else(|e| e.into_inner());
+    let mut jobs = match rx.recv_timeout(SWEEP_EVERY)? {
+        Msg::Job(first) => vec![first],
+        Msg::Stop => {
+            *stop = true;
+            return Ok(Vec::new());
+        }
+    };
+    while jobs.len() < MAX_JOBS {
+        match rx.try_recv() {
+            Ok(Msg::Job(j)) => jobs.push(j),
+            Ok(Msg::Stop) => {
+                *stop = true;
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    Ok(jobs)
+}
+
+/// Runs one writer until it takes a Stop. Only a writer that `sweeps` deletes
+/// expired keys (one sweeper per process is plenty).
+pub(super) fn run<W: WriteConn>(mut conn: W, queue: Queue, databases: u32, sweeps: bool) {
     let mut last_sweep = Instant::now();
     let mut stop = false;
     while !stop {
-        match rx.recv_timeout(SWEEP_EVERY) {
-            Ok(Msg::Stop) => break,
-            Ok(Msg::Job(first)) => {
-                let mut jobs = vec![first];
-                while jobs.len() < MAX_JOBS {
-                    match rx.try_recv() {
-                        Ok(Msg::Job(j)) => jobs.push(j),
-                        Ok(Msg::Stop) => {
-                            stop = true;
-                            break;
-                        }
-                        Err(_) => break,
-                    }
+        match next_batch(&queue, &mut stop) {
+            Ok(jobs) if jobs.is_empty() => {}
+            Ok(jobs) => match conn.ensure_connected() {
+                Ok(()) => {
+                    commit_jobs(&mut conn, jobs, databases);
+                    conn.after_commit();
                 }
-                commit_jobs(&conn, jobs, &mut version, databases);
-                if wal_pages.as_deref().is_some_and(Checkpointer::writer_should_checkpoint) {
-                    // Short: the checkpointer thread has copied most pages already.
-                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-                }
-            }
+                Err(e) => fail_all(jobs, &e),
+            },
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
-        if last_sweep.elapsed() >= SWEEP_EVERY {
-            sweep(&conn, &mut version);
+        if sweeps && last_sweep.elapsed() >= SWEEP_EVERY {
+            sweep(&mut conn);
             last_sweep = Instant::now();
         }
     }
-    // Clean shutdown: fold the WAL into the main database file.
-    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+    conn.close();
 }
 
-/// Runs `jobs` in one transaction and answers them after the commit. If the
-/// storage layer fails, the transaction is rolled back and each job is retried
-/// in a transaction of its own, so one bad job cannot fail the others.
-fn commit_jobs(conn: &Connection, jobs: Vec<Job>, version: &mut i64, databases: u32) {
-    match run_in_tx(conn, &jobs, version, databases) {
-        Ok(outcomes) => {
-            for (job, out) in jobs.into_iter().zip(outcomes) {
-                let _ = job.done.send(out);
+fn fail_all(jobs: Vec<Job>, e: &StoreError) {
+    for job in jobs {
+        let _ = job.done.send(storage_error(&job.batch, e));
+    }
+}
+
+/// Runs `jobs` in one transaction and answers them after the commit.
+///
+/// * A lost race ([`Fault::Retry`]) runs the same transaction again: nothing
+///   was applied and no reply was sent, so clients never see it.
+/// * A lost connection fails the jobs in flight (their transaction is gone);
+///   the next batch reconnects.
+/// * Any other storage failure rolls back, and each job is retried in a
+///   transaction of its own, so one bad job cannot fail the others.
+fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases: u32) {
+    let mut retries = 0;
+    let mut reconnected = false;
+    loop {
+        let (err, commit_sent) = match run_in_tx(conn, &jobs, databases) {
+            Ok(outcomes) => {
+                for (job, out) in jobs.into_iter().zip(outcomes) {
+                    let _ = job.done.send(out);
+                }
+                return;
             }
-        }
-        Err(e) if jobs.len() == 1 => {
-            let job = jobs.into_iter().next().unwrap();
-            let n = job.batch.calls.len().max(1);
-            let replies = vec![Reply::error(format!("ERR storage error: {e}")); n];
-            let _ = job.done.send(Outcome {
-                replies,
-                db: job.batch.db,
-                aborted: false,
-            });
-        }
-        Err(_) => {
-            for job in jobs {
-                commit_jobs(conn, vec![job], version, databases);
+            Err(e) => e,
+        };
+        match conn.fault() {
+            Fault::Retry if retries < MAX_RETRIES => {
+                retries += 1;
+                // Let the transaction that won the race finish first.
+                std::thread::sleep(Duration::from_micros(50 * u64::from(retries.min(40))));
+                let _ = conn.ensure_connected();
+            }
+            // The connection died before COMMIT was sent (typically: it was
+            // closed while idle, by a database restart): nothing was applied,
+            // so the jobs run once more on a new connection.
+            Fault::Lost if !commit_sent && !reconnected && conn.ensure_connected().is_ok() => reconnected = true,
+            Fault::Lost => return fail_all(jobs, &err),
+            _ if jobs.len() == 1 => return fail_all(jobs, &err),
+            _ => {
+                for job in jobs {
+                    commit_jobs(conn, vec![job], databases);
+                }
+                return;
             }
         }
     }
 }
 
-fn run_in_tx(conn: &Connection, jobs: &[Job], version: &mut i64, databases: u32) -> Result<Vec<Outcome>, StoreError> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
+/// The key arguments of every command in `jobs`, from the command table's
+/// key specs (every argument, to be safe, where the arguments do not fit them).
+fn keys_of(jobs: &[Job]) -> Vec<&[u8]> {
+    let mut keys = Vec::new();
+    for c in jobs.iter().flat_map(|j| &j.batch.calls) {
+        match c.cmd.keys(&c.args) {
+            Some(positions) => keys.extend(positions.into_iter().map(|i| c.args[i].as_ref())),
+            None => keys.extend(c.args.iter().skip(1).map(|a| a.as_ref())),
+        }
+    }
+    keys
+}
+
+/// Runs the jobs in one transaction. On failure, also tells whether COMMIT
+/// had been sent (then the outcome is unknown if the connection died).
+fn run_in_tx<W: WriteConn>(conn: &mut W, jobs: &[Job], databases: u32) -> Result<Vec<Outcome>, (StoreError, bool)> {
+    let keys = if W::LOCKS_KEYS { keys_of(jobs) } else { Vec::new() };
+    conn.begin(&keys).map_err(|e| (e, false))?;
     let result = (|| {
         let now = now_ms();
         let mut outs = Vec::with_capacity(jobs.len());
         for job in jobs {
-            let mut store = SqliteStore::writer(conn, now, version);
-            outs.push(run_strict(job, databases, &mut store)?);
+            outs.push(conn.with_store(now, |store| run_strict(job, databases, store))?);
         }
         Ok(outs)
     })();
     match result {
-        Ok(outs) => match conn.execute_batch("COMMIT") {
+        Ok(outs) => match conn.commit() {
             Ok(()) => Ok(outs),
             Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                Err(e.into())
+                conn.rollback();
+                Err((e, true))
             }
         },
         Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
+            conn.rollback();
+            Err((e, false))
         }
     }
 }
@@ -151,19 +203,24 @@ fn run_strict(job: &Job, databases: u32, store: &mut dyn Store) -> Result<Outcom
 }
 
 /// Deletes expired keys in small transactions, for at most SWEEP_BUDGET.
-fn sweep(conn: &Connection, version: &mut i64) {
+fn sweep<W: WriteConn>(conn: &mut W) {
+    if conn.ensure_connected().is_err() {
+        return;
+    }
     let start = Instant::now();
     loop {
         let purged = (|| -> Result<usize, StoreError> {
-            conn.execute_batch("BEGIN IMMEDIATE")?;
-            let n = SqliteStore::writer(conn, now_ms(), version).purge_expired(SWEEP_LIMIT);
-            match n {
-                Ok(n) => {
-                    conn.execute_batch("COMMIT")?;
-                    Ok(n)
-                }
+            conn.begin(&[])?;
+            match conn.with_store(now_ms(), |s| s.purge_expired(SWEEP_LIMIT)) {
+                Ok(n) => match conn.commit() {
+                    Ok(()) => Ok(n),
+                    Err(e) => {
+                        conn.rollback();
+                        Err(e)
+                    }
+                },
                 Err(e) => {
-                    let _ = conn.execute_batch("ROLLBACK");
+                    conn.rollback();
                     Err(e)
                 }
             }

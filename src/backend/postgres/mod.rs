@@ -1,0 +1,400 @@
+//! PostgreSQL backend: settings from the URL, connections with a prepared
+//! statement cache, schema migrations, and the [`Store`](crate::store::Store)
+//! implementation.
+//!
+//! Many redsql processes may share one database: every piece of state lives
+//! in PostgreSQL (key versions come from a sequence), writers lock the key
+//! rows they read (`SELECT ... FOR UPDATE`) so read-modify-write commands
+//! (INCR, SET NX, ...) are atomic across processes, and races that cannot be
+//! prevented by a lock (two processes creating the same key) are detected and
+//! reported as [`Fault::Retry`](crate::engine) so the engine runs the
+//! transaction again. The tables live in their own schema (`?schema=name`,
+//! default `redsql`), so several stores can share one database.
+
+mod hash;
+mod list;
+mod set;
+mod store;
+mod zset;
+
+pub use store::PgStore;
+
+use crate::store::{StoreError, StoreResult};
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Row, Statement};
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The schema version this build writes; older schemas are migrated on connect.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The schema used when the URL names none.
+pub const DEFAULT_SCHEMA: &str = "redsql";
+
+/// How long connecting may take before it is an error.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where and how to connect: the URL's connection parameters and the schema.
+#[derive(Clone)]
+pub struct PgSettings {
+    config: postgres::Config,
+    /// The schema holding redsql's tables (`?schema=name`).
+    pub schema: String,
+    /// The URL without its password, for messages.
+    pub display: String,
+}
+
+impl std::fmt::Debug for PgSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.display)
+    }
+}
+
+impl PgSettings {
+    /// Parses `postgres://user:password@host:port/dbname?schema=name&...`.
+    /// `schema` is redsql's own parameter; the others are libpq's.
+    pub fn parse(url: &str) -> StoreResult<PgSettings> {
+        let display = redact_url(url);
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut schema = DEFAULT_SCHEMA.to_string();
+        let mut rest = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.strip_prefix("schema=") {
+                Some(name) => schema = name.to_string(),
+                None => rest.push(pair),
+            }
+        }
+        if !valid_identifier(&schema) {
+            return Err(StoreError(format!(
+                "invalid schema name '{schema}' in {display} (letters, digits and _, not starting with a digit, at most 63)"
+            )));
+        }
+        let url = if rest.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", rest.join("&"))
+        };
+        let mut config = postgres::Config::from_str(&url)
+            .map_err(|e| StoreError(format!("invalid URL {display}: {}", describe(&e))))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("redsql");
+        }
+        // Notices ("relation already exists, skipping") are not for the user.
+        config.notice_callback(|_| {});
+        Ok(PgSettings {
+            config,
+            schema,
+            display,
+        })
+    }
+
+    /// Opens a connection with `search_path` set to the schema.
+    fn connect(&self) -> StoreResult<Client> {
+        let mut client = self
+            .config
+            .connect(NoTls)
+            .map_err(|e| StoreError(format!("cannot connect: {}", describe(&e))))?;
+        client
+            .batch_execute(&format!("SET search_path TO \"{}\"", self.schema))
+            .map_err(|e| StoreError(describe(&e)))?;
+        Ok(client)
+    }
+}
+
+/// Letters, digits and `_`, not starting with a digit, at most 63 bytes:
+/// safe to quote into SQL.
+fn valid_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The URL with its password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// One line describing a PostgreSQL error: the server's message for database
+/// errors, the cause for connection errors.
+pub fn describe(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {}", db.severity(), db.message());
+    }
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !msg.contains(&text) {
+            msg = format!("{msg}: {text}");
+        }
+        source = s.source();
+    }
+    msg
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        StoreError(describe(&e))
+    }
+}
+
+/// What a failed statement means (see `engine::conn::Fault`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PgFault {
+    None,
+    /// Lost a race: serialization failure, deadlock, or a key created concurrently.
+    Retry,
+    /// The connection is gone.
+    Lost,
+    Other,
+}
+
+/// Classifies an error from the server or the connection.
+fn classify(e: &postgres::Error, client: &Client) -> PgFault {
+    if client.is_closed() || e.is_closed() {
+        return PgFault::Lost;
+    }
+    let Some(db) = e.as_db_error() else {
+        // I/O errors: the connection is not to be trusted any more.
+        return if e.to_string().starts_with("error communicating with the server") {
+            PgFault::Lost
+        } else {
+            PgFault::Other
+        };
+    };
+    let code = db.code().code();
+    match code {
+        // serialization_failure, deadlock_detected
+        "40001" | "40P01" => PgFault::Retry,
+        // unique_violation on a key name: another process created the key first.
+        "23505" if db.constraint() == Some("rkey_db_key") => PgFault::Retry,
+        // admin_shutdown, crash_shutdown, cannot_connect_now; connection exceptions
+        "57P01" | "57P02" | "57P03" => PgFault::Lost,
+        _ if code.starts_with("08") => PgFault::Lost,
+        _ => PgFault::Other,
+    }
+}
+
+/// A connection, its prepared statements, and what the current transaction
+/// has learnt.
+pub struct PgConn {
+    client: Client,
+    settings: PgSettings,
+    /// Prepared statements by SQL text (the texts are `'static` constants).
+    statements: HashMap<usize, Statement>,
+    /// Keys that a write transaction found missing: if it goes on to create
+    /// one, the creation must not silently overwrite a key another process
+    /// created meanwhile (a missing row cannot be locked).
+    pub(crate) absent: HashSet<(u32, Vec<u8>)>,
+    /// What the last failure meant.
+    pub(crate) fault: PgFault,
+    /// Session settings to restore after a reconnection.
+    session: Vec<String>,
+    /// Mixed into key lock ids, so that stores in other schemas do not contend.
+    schema_salt: i64,
+}
+
+impl PgConn {
+    /// Connects, and creates or migrates the schema.
+    pub fn open_migrating(settings: &PgSettings) -> StoreResult<PgConn> {
+        let mut conn = PgConn::open(settings)?;
+        migrate(&mut conn.client, &settings.schema)
+            .map_err(|e| StoreError(format!("cannot set up schema \"{}\": {}", settings.schema, e.0)))?;
+        Ok(conn)
+    }
+
+    /// Connects to an existing schema.
+    pub fn open(settings: &PgSettings) -> StoreResult<PgConn> {
+        Ok(PgConn {
+            client: settings.connect()?,
+            settings: settings.clone(),
+            statements: HashMap::new(),
+            absent: HashSet::new(),
+            fault: PgFault::None,
+            session: Vec::new(),
+            schema_salt: crate::store::member_hash(settings.schema.as_bytes()),
+        })
+    }
+
+    /// True when the connection is closed (server restarted, network gone).
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// Runs a session setting now and again after every reconnection.
+    pub fn set_session(&mut self, sql: &str) -> StoreResult<()> {
+        self.batch(sql)?;
+        self.session.push(sql.to_string());
+        Ok(())
+    }
+
+    /// Replaces a closed connection by a new one.
+    pub fn reconnect(&mut self) -> StoreResult<()> {
+        self.client = self.settings.connect()?;
+        for sql in &self.session {
+            self.client.batch_execute(sql)?;
+        }
+        self.statements.clear();
+        self.fault = PgFault::None;
+        Ok(())
+    }
+
+    /// Runs SQL without parameters or results (BEGIN, COMMIT, ...).
+    pub fn batch(&mut self, sql: &str) -> StoreResult<()> {
+        let r = self.client.batch_execute(sql);
+        self.check(r)
+    }
+
+    /// Starts a write transaction holding the key locks of `keys`: advisory
+    /// transaction locks on a hash of the schema and the key name (whatever
+    /// the database number, so MOVE, COPY ... DB and SELECT are covered),
+    /// taken in ascending order in the same round trip as BEGIN. Every
+    /// redsql process takes its locks in this one order, so their
+    /// transactions never deadlock on keys.
+    pub fn begin_locking(&mut self, keys: &[&[u8]]) -> StoreResult<()> {
+        let mut ids: Vec<i64> = keys
+            .iter()
+            .map(|k| crate::store::member_hash(k) ^ self.schema_salt)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut sql = String::from("BEGIN ISOLATION LEVEL READ COMMITTED;");
+        if !ids.is_empty() {
+            // Numbers only: nothing from the client is quoted into SQL.
+            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+            sql.push_str(&format!(
+                "SELECT count(pg_advisory_xact_lock(k)) FROM unnest('{{{}}}'::int8[]) AS k;",
+                list.join(",")
+            ));
+        }
+        self.batch(&sql)
+    }
+
+    /// Records what an error means before passing it on.
+    fn check<T>(&mut self, r: Result<T, postgres::Error>) -> StoreResult<T> {
+        r.map_err(|e| {
+            self.fault = classify(&e, &self.client);
+            StoreError(describe(&e))
+        })
+    }
+
+    /// The prepared statement for `sql`, preparing it on first use.
+    fn statement(&mut self, sql: &'static str) -> StoreResult<Statement> {
+        let id = sql.as_ptr() as usize;
+        if let Some(s) = self.statements.get(&id) {
+            return Ok(s.clone());
+        }
+        let r = self.client.prepare(sql);
+        let s = self.check(r)?;
+        self.statements.insert(id, s.clone());
+        Ok(s)
+    }
+
+    /// Runs a statement and returns its rows.
+    pub fn query(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
+        let st = self.statement(sql)?;
+        let r = self.client.query(&st, params);
+        self.check(r)
+    }
+
+    /// Runs a statement that returns at most one row.
+    pub fn query_opt(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Option<Row>> {
+        let st = self.statement(sql)?;
+        let r = self.client.query_opt(&st, params);
+        self.check(r)
+    }
+
+    /// Runs a statement that returns exactly one row.
+    pub fn query_one(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Row> {
+        let st = self.statement(sql)?;
+        let r = self.client.query_one(&st, params);
+        self.check(r)
+    }
+
+    /// Runs a statement and returns the number of rows it changed.
+    pub fn execute(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
+        let st = self.statement(sql)?;
+        let r = self.client.execute(&st, params);
+        self.check(r)
+    }
+
+    /// Marks the current transaction as having lost a race.
+    pub(crate) fn lost_race(&mut self, what: &str) -> StoreError {
+        self.fault = PgFault::Retry;
+        StoreError(format!("concurrent write: {what}"))
+    }
+}
+
+/// Creates the schema and its tables, or migrates them to [`SCHEMA_VERSION`].
+/// Serialized by an advisory lock, so that processes starting together do not
+/// race.
+fn migrate(client: &mut Client, schema: &str) -> StoreResult<()> {
+    let mut tx = client.transaction()?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('redsql schema ' || $1::text))",
+        &[&schema],
+    )?;
+    tx.batch_execute(&format!(
+        "CREATE SCHEMA IF NOT EXISTS \"{schema}\";
+         CREATE TABLE IF NOT EXISTS redsql_meta (name text PRIMARY KEY, value text NOT NULL);"
+    ))?;
+    let version: i64 = tx
+        .query_opt("SELECT value FROM redsql_meta WHERE name = 'schema_version'", &[])?
+        .and_then(|r| r.get::<_, String>(0).parse().ok())
+        .unwrap_or(0);
+    if version > SCHEMA_VERSION {
+        return Err(StoreError(format!(
+            "schema version {version} is newer than this redsql understands ({SCHEMA_VERSION})"
+        )));
+    }
+    if version < 1 {
+        tx.batch_execute(include_str!("schema.sql"))?;
+    }
+    tx.execute(
+        "INSERT INTO redsql_meta VALUES ('schema_version', $1)
+         ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+        &[&SCHEMA_VERSION.to_string()],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_password_for_display() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db?schema=x"), "postgres://u@h/db?schema=x");
+        assert_eq!(redact_url("postgresql://h/db"), "postgresql://h/db");
+    }
+
+    #[test]
+    fn schema_comes_from_the_url() {
+        let s = PgSettings::parse("postgres://u@127.0.0.1:5432/db?schema=other&sslmode=disable").unwrap();
+        assert_eq!(s.schema, "other");
+        assert_eq!(PgSettings::parse("postgres://u@h/db").unwrap().schema, "redsql");
+        assert!(PgSettings::parse("postgres://u@h/db?schema=a;b").is_err());
+        assert!(PgSettings::parse("postgres://u@h/db?schema=9x").is_err());
+    }
+}

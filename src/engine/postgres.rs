@@ -1,0 +1,142 @@
+//! The engine over PostgreSQL: the writer's connection with retries and
+//! reconnection, and a bounded pool of read connections.
+//!
+//! The postgres client blocks (it runs its own small runtime), so it must not
+//! be used on an async task: every read runs on a blocking thread
+//! ([`Reads::inline`] is false), and the writer has its own thread.
+
+use super::conn::{Fault, Pool, ReadConn, Reads, WriteConn};
+use crate::backend::postgres::{PgConn, PgFault, PgSettings, PgStore};
+use crate::backend::sqlite::Sync;
+use crate::store::{Store, StoreError, StoreResult};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Read connections per kept-open one that may be opened under load.
+const READERS_BURST: usize = 4;
+/// Writer threads, each with its connection, sharing the job queue. Every
+/// statement is a round trip to the server; several transactions in flight
+/// keep the server busy while each writer waits for its replies. They do not
+/// conflict: a transaction locks its keys first, in a global order.
+const WRITERS: usize = 4;
+/// Least time between two attempts to reconnect the writer.
+const RECONNECT_EVERY: Duration = Duration::from_millis(250);
+
+pub(super) struct Opened {
+    pub writers: Vec<Writer>,
+    pub reads: Arc<dyn Reads>,
+}
+
+/// Connects (creating or migrating the schema), opens the read pool. Any
+/// problem with the server, the credentials or the database shows here, as
+/// one line.
+pub(super) fn open(settings: PgSettings, sync: Sync, readers: usize) -> StoreResult<Opened> {
+    let mut writers = Vec::new();
+    for i in 0..WRITERS {
+        let mut conn = match i {
+            0 => PgConn::open_migrating(&settings)?,
+            _ => PgConn::open(&settings)?,
+        };
+        if sync == Sync::Off {
+            // `appendfsync no`: commits return before their WAL reaches disk.
+            conn.set_session("SET synchronous_commit TO off")?;
+        }
+        writers.push(Writer {
+            conn,
+            last_attempt: None,
+            in_tx: false,
+        });
+    }
+    let readers = readers.max(1);
+    let mut idle = Vec::new();
+    for _ in 0..readers {
+        idle.push(Reader(PgConn::open(&settings)?));
+    }
+    let s = settings.clone();
+    let open = Box::new(move || PgConn::open(&s).map(Reader));
+    let reads: Arc<dyn Reads> = Arc::new(Pool::new(idle, open, Some(readers * READERS_BURST), false));
+    Ok(Opened { writers, reads })
+}
+
+pub(super) struct Writer {
+    conn: PgConn,
+    /// When the last reconnection was tried (they are rate-limited).
+    last_attempt: Option<Instant>,
+    in_tx: bool,
+}
+
+impl WriteConn for Writer {
+    const LOCKS_KEYS: bool = true;
+
+    fn begin(&mut self, keys: &[&[u8]]) -> StoreResult<()> {
+        self.conn.absent.clear();
+        self.conn.fault = PgFault::None;
+        self.conn.begin_locking(keys)?;
+        self.in_tx = true;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> StoreResult<()> {
+        self.in_tx = false;
+        self.conn.batch("COMMIT")
+    }
+
+    fn rollback(&mut self) {
+        if std::mem::take(&mut self.in_tx) && !self.conn.is_closed() {
+            let fault = self.conn.fault;
+            let _ = self.conn.batch("ROLLBACK");
+            self.conn.fault = fault;
+        }
+    }
+
+    fn with_store<R>(&mut self, now: i64, f: impl FnOnce(&mut dyn Store) -> R) -> R {
+        f(&mut PgStore::writer(&mut self.conn, now))
+    }
+
+    fn fault(&mut self) -> Fault {
+        if self.conn.is_closed() {
+            return Fault::Lost;
+        }
+        match self.conn.fault {
+            PgFault::Retry => Fault::Retry,
+            PgFault::Lost => Fault::Lost,
+            PgFault::None | PgFault::Other => Fault::Other,
+        }
+    }
+
+    fn ensure_connected(&mut self) -> StoreResult<()> {
+        if !self.conn.is_closed() && self.conn.fault != PgFault::Lost {
+            return Ok(());
+        }
+        if self.last_attempt.is_some_and(|t| t.elapsed() < RECONNECT_EVERY) {
+            return Err(StoreError("connection to the database lost; reconnecting".into()));
+        }
+        self.last_attempt = Some(Instant::now());
+        self.conn.reconnect()?;
+        self.last_attempt = None;
+        self.in_tx = false;
+        crate::log::notice("reconnected to PostgreSQL");
+        Ok(())
+    }
+}
+
+/// A read connection: autocommit for one command, a REPEATABLE READ
+/// transaction for a consistent snapshot across several.
+struct Reader(PgConn);
+
+impl ReadConn for Reader {
+    fn read<R>(&mut self, now: i64, snapshot: bool, f: impl FnOnce(&mut dyn Store) -> R) -> StoreResult<R> {
+        if snapshot {
+            self.0.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        }
+        let out = f(&mut PgStore::reader(&mut self.0, now));
+        if snapshot {
+            self.0.batch("COMMIT")?;
+        }
+        Ok(out)
+    }
+
+    fn broken(&self) -> bool {
+        self.0.is_closed() || self.0.fault == PgFault::Lost
+    }
+}

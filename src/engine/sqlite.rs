@@ -1,0 +1,109 @@
+//! The engine over SQLite: one writer connection (WAL, background
+//! checkpoints), a pool of read-only connections, or a single connection for
+//! `:memory:`.
+
+use super::checkpoint::Checkpointer;
+use super::conn::{Pool, ReadConn, Reads, WriteConn};
+use crate::backend::sqlite::{self, Location, SqliteStore, Sync};
+use crate::store::{Store, StoreResult};
+use rusqlite::Connection;
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
+
+/// The writer's connection and the last key version it handed out.
+pub(super) struct Writer {
+    conn: Connection,
+    version: i64,
+    /// WAL size reported by the checkpointer (file databases).
+    wal_pages: Option<Arc<AtomicI64>>,
+}
+
+/// Everything the engine needs for a SQLite database.
+pub(super) struct Opened {
+    pub writer: Writer,
+    /// None for `:memory:` (a single connection: everything runs on the writer).
+    pub reads: Option<Arc<dyn Reads>>,
+    pub checkpointer: Option<Checkpointer>,
+}
+
+pub(super) fn open(location: &Location, sync: Sync, readers: usize) -> StoreResult<Opened> {
+    let conn = sqlite::open_writer(location, sync)?;
+    let version = sqlite::max_version(&conn)?;
+    let (reads, checkpointer) = match &location.path {
+        Some(path) => {
+            let mut idle = Vec::new();
+            for _ in 0..readers {
+                idle.push(Reader(sqlite::open_reader(path)?));
+            }
+            let path = path.clone();
+            let open = Box::new(move || sqlite::open_reader(&path).map(Reader));
+            let reads: Arc<dyn Reads> = Arc::new(Pool::new(idle, open, None, true));
+            (
+                Some(reads),
+                Some(Checkpointer::start(location.path.as_deref().unwrap_or_default())?),
+            )
+        }
+        None => (None, None),
+    };
+    let wal_pages = checkpointer.as_ref().map(|c| c.wal_size());
+    Ok(Opened {
+        writer: Writer {
+            conn,
+            version,
+            wal_pages,
+        },
+        reads,
+        checkpointer,
+    })
+}
+
+impl WriteConn for Writer {
+    fn begin(&mut self, _keys: &[&[u8]]) -> StoreResult<()> {
+        // One writer: BEGIN IMMEDIATE excludes every other writer already.
+        Ok(self.conn.execute_batch("BEGIN IMMEDIATE")?)
+    }
+
+    fn commit(&mut self) -> StoreResult<()> {
+        Ok(self.conn.execute_batch("COMMIT")?)
+    }
+
+    fn rollback(&mut self) {
+        let _ = self.conn.execute_batch("ROLLBACK");
+    }
+
+    fn with_store<R>(&mut self, now: i64, f: impl FnOnce(&mut dyn Store) -> R) -> R {
+        f(&mut SqliteStore::writer(&self.conn, now, &mut self.version))
+    }
+
+    fn after_commit(&mut self) {
+        if self
+            .wal_pages
+            .as_deref()
+            .is_some_and(Checkpointer::writer_should_checkpoint)
+        {
+            // Short: the checkpointer thread has copied most pages already.
+            let _ = self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        }
+    }
+
+    fn close(&mut self) {
+        // Clean shutdown: fold the WAL into the main database file.
+        let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+    }
+}
+
+/// A read-only connection to a file database (WAL: a snapshot per transaction).
+struct Reader(Connection);
+
+impl ReadConn for Reader {
+    fn read<R>(&mut self, now: i64, snapshot: bool, f: impl FnOnce(&mut dyn Store) -> R) -> StoreResult<R> {
+        if snapshot {
+            self.0.execute_batch("BEGIN")?;
+        }
+        let out = f(&mut SqliteStore::reader(&self.0, now));
+        if snapshot {
+            let _ = self.0.execute_batch("COMMIT");
+        }
+        Ok(out)
+    }
+}
