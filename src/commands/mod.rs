@@ -13,6 +13,7 @@ pub mod keys;
 pub mod lists;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod table;
 pub mod zsets;
@@ -92,6 +93,7 @@ pub fn all() -> impl Iterator<Item = &'static (&'static str, Handler)> {
         lists::COMMANDS,
         server::COMMANDS,
         sets::COMMANDS,
+        sort::COMMANDS,
         strings::COMMANDS,
         zsets::COMMANDS,
         crate::server::commands::COMMANDS,
