@@ -13,7 +13,7 @@
 //! Data lives in SQLite (a file, or `:memory:`), readable with plain SQL
 //! through the views `vkey`, `vstring`, ... (see `docs/schema.md`).
 
-mod api;
+pub mod api;
 pub mod backend;
 pub mod commands;
 mod db;

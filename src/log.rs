@@ -4,18 +4,15 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 static LEVEL: AtomicU8 = AtomicU8::new(2);
 
-/// Sets the level from Redis's names: debug, verbose, notice, warning (or nothing).
+/// Sets the level from Redis 7.0's names: debug, verbose, notice, warning.
 pub fn set_level(name: &str) -> Result<(), String> {
     let l = match name.to_ascii_lowercase().as_str() {
         "debug" => 0,
         "verbose" => 1,
         "notice" => 2,
         "warning" => 3,
-        "nothing" => 4,
         _ => {
-            return Err(format!(
-                "invalid log level '{name}' (debug, verbose, notice, warning, nothing)"
-            ));
+            return Err(format!("invalid log level '{name}' (debug, verbose, notice, warning)"));
         }
     };
     LEVEL.store(l, Ordering::Relaxed);

@@ -137,11 +137,10 @@ fn acknowledged_writes_survive_kill9() {
     verify(&server, &all_acked);
 }
 
-/// Follow-up for after INCR is merged: counters incremented concurrently are at
+/// Counters incremented concurrently are at
 /// least their last acknowledged value after a kill -9 (and never more than
 /// the number of INCRs sent).
 #[test]
-#[ignore = "needs INCR"]
 fn acknowledged_increments_survive_kill9() {
     let dir = temp_dir("crash-incr");
     let mut server = start(&dir);

@@ -1,14 +1,17 @@
-//! Typed handles of the library API, one per command family.
+//! Typed handles of the library API, one per command family. The handles are
+//! re-exported at the crate root (`redsql::Strings`, ...); their option and
+//! result types live in the family modules (`redsql::api::strings::SetOptions`).
 //!
 //! Each method builds the Redis command and runs it through the same command
 //! code as the server, so the library behaves exactly like the server does.
 
-mod hashes;
-mod keys;
-mod lists;
-mod sets;
-mod strings;
-mod zsets;
+pub mod hashes;
+pub mod keys;
+pub mod lists;
+mod reply;
+pub mod sets;
+pub mod strings;
+pub mod zsets;
 
 pub use hashes::Hashes;
 pub use keys::{ExpireCondition, KeyExpiry, Keys, Scan, ScanOptions};

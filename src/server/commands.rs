@@ -225,6 +225,7 @@ fn stats_command() -> &'static Command {
         first_key: 0,
         last_key: 0,
         key_step: 0,
+        key_specs: Vec::new(),
         handler: Handler::Read(store_stats),
         info: Reply::Nil,
         docs: Reply::Nil,
@@ -473,12 +474,15 @@ fn command_getkeys(args: &[Bytes]) -> Reply {
     {
         cmd = sub;
     }
+    // Redis's order: no keys at all, then arity, then the arguments themselves.
+    if !cmd.has_keys() {
+        return Reply::error("ERR The command has no key arguments");
+    }
     if !cmd.arity_ok(rest.len()) {
         return Reply::error("ERR Invalid number of arguments specified for command");
     }
-    let keys = cmd.key_positions(rest.len());
-    if keys.is_empty() {
-        return Reply::error("ERR The command has no key arguments");
-    }
+    let Some(keys) = cmd.keys(rest).filter(|k| !k.is_empty()) else {
+        return Reply::error("ERR Invalid arguments specified for command");
+    };
     Reply::Array(keys.into_iter().map(|i| Reply::Bulk(rest[i].clone())).collect())
 }

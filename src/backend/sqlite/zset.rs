@@ -1,6 +1,328 @@
 //! [`ZSetStore`] on SQLite (table `rzset`, see schema.sql).
+//!
+//! Point operations use the primary key `(key_id, h, member)`; everything
+//! ordered uses the index `rzset_score (key_id, score, member)`, which SQLite
+//! walks in either direction. Range statements are assembled from a small,
+//! fixed set of fragments (direction, bound kinds), so only a bounded number
+//! of distinct SQL texts exists and each is prepared once and cached.
 
 use super::SqliteStore;
-use crate::store::ZSetStore;
+use crate::store::{LexBound, ScoreBound, StoreResult, ZQuery, ZScanPage, ZSetStore, ZSpan, member_hash};
+use bytes::Bytes;
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, params, params_from_iter};
 
-impl ZSetStore for SqliteStore<'_> {}
+/// A span translated to SQL: a condition on `rzset` (after `key_id=?1`) and its parameters.
+struct SpanSql {
+    cond: &'static str,
+    params: Vec<Value>,
+}
+
+/// Inclusive score limits equivalent to a score span; None if it is empty.
+/// `(x` becomes the next representable double, so one SQL text serves all
+/// bound kinds.
+fn score_limits(min: ScoreBound, max: ScoreBound) -> Option<(f64, f64)> {
+    let lo = if min.exclusive {
+        if min.value == f64::INFINITY {
+            return None;
+        }
+        min.value.next_up()
+    } else {
+        min.value
+    };
+    let hi = if max.exclusive {
+        if max.value == f64::NEG_INFINITY {
+            return None;
+        }
+        max.value.next_down()
+    } else {
+        max.value
+    };
+    Some((lo, hi))
+}
+
+/// The smallest blob greater than `b` in byte order: `b` followed by a zero byte.
+fn successor(b: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(b.len() + 1);
+    v.extend_from_slice(b);
+    v.push(0);
+    v
+}
+
+impl SqliteStore<'_> {
+    /// The score shared by every element of key `id`, if they all have the same one.
+    fn single_score(&self, id: i64) -> StoreResult<Option<f64>> {
+        let first = |sql: &str| -> StoreResult<Option<f64>> {
+            Ok(self
+                .conn
+                .prepare_cached(sql)?
+                .query_row([id], |r| r.get::<_, f64>(0))
+                .optional()?)
+        };
+        let lo = first("SELECT score FROM rzset WHERE key_id=?1 ORDER BY score LIMIT 1")?;
+        let hi = first("SELECT score FROM rzset WHERE key_id=?1 ORDER BY score DESC LIMIT 1")?;
+        Ok(match (lo, hi) {
+            (Some(a), Some(b)) if a == b => Some(a),
+            _ => None,
+        })
+    }
+
+    /// The SQL condition selecting `span`; None if the span is empty.
+    ///
+    /// Lex spans are index seeks when every element has the same score (the
+    /// only case Redis defines); otherwise the key's elements are filtered.
+    /// `member > a` is written `member >= a||0x00` and `member <= b` as
+    /// `member < b||0x00`, so two texts cover all lex bound kinds.
+    fn span_sql(&self, id: i64, span: &ZSpan) -> StoreResult<Option<SpanSql>> {
+        Ok(Some(match span {
+            ZSpan::All => SpanSql {
+                cond: "",
+                params: vec![],
+            },
+            ZSpan::Score(min, max) => {
+                let Some((lo, hi)) = score_limits(*min, *max) else {
+                    return Ok(None);
+                };
+                SpanSql {
+                    cond: "AND score>=?2 AND score<=?3",
+                    params: vec![Value::Real(lo), Value::Real(hi)],
+                }
+            }
+            ZSpan::Lex(min, max) => {
+                let lo = match min {
+                    LexBound::Min => vec![],
+                    LexBound::Inclusive(b) => b.to_vec(),
+                    LexBound::Exclusive(b) => successor(b),
+                    LexBound::Max => return Ok(None),
+                };
+                let hi = match max {
+                    LexBound::Max => None,
+                    LexBound::Inclusive(b) => Some(successor(b)),
+                    LexBound::Exclusive(b) => Some(b.to_vec()),
+                    LexBound::Min => return Ok(None),
+                };
+                let single = self.single_score(id)?;
+                let mut params = vec![Value::Blob(lo)];
+                let cond = match (single, hi) {
+                    (Some(s), Some(hi)) => {
+                        params.extend([Value::Blob(hi), Value::Real(s)]);
+                        "AND score=?4 AND member>=?2 AND member<?3"
+                    }
+                    (Some(s), None) => {
+                        params.push(Value::Real(s));
+                        "AND score=?3 AND member>=?2"
+                    }
+                    (None, Some(hi)) => {
+                        params.push(Value::Blob(hi));
+                        "AND member>=?2 AND member<?3"
+                    }
+                    (None, None) => "AND member>=?2",
+                };
+                SpanSql { cond, params }
+            }
+        }))
+    }
+
+    /// Runs the SELECT for `query`, returning members and scores in walk order.
+    fn select(&self, id: i64, query: &ZQuery) -> StoreResult<Vec<(Bytes, f64)>> {
+        let Some(span) = self.span_sql(id, &query.span)? else {
+            return Ok(vec![]);
+        };
+        let order = if query.rev {
+            "score DESC, member DESC"
+        } else {
+            "score, member"
+        };
+        let sql = format!(
+            "SELECT member, score FROM rzset WHERE key_id=?1 {} ORDER BY {order} LIMIT ?{} OFFSET ?{}",
+            span.cond,
+            span.params.len() + 2,
+            span.params.len() + 3
+        );
+        let limit = query.limit.map_or(-1, |l| l.min(i64::MAX as u64) as i64);
+        let offset = query.offset.min(i64::MAX as u64) as i64;
+        let mut all = vec![Value::Integer(id)];
+        all.extend(span.params);
+        all.extend([Value::Integer(limit), Value::Integer(offset)]);
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let rows = st.query_map(params_from_iter(all), |r| {
+            Ok((Bytes::from(r.get::<_, Vec<u8>>(0)?), r.get::<_, f64>(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Deletes one member's row; true if it was there.
+    fn delete_member(&self, id: i64, member: &[u8]) -> StoreResult<bool> {
+        let n = self
+            .conn
+            .prepare_cached("DELETE FROM rzset WHERE key_id=?1 AND h=?2 AND member=?3")?
+            .execute(params![id, member_hash(member), member])?;
+        Ok(n > 0)
+    }
+
+    /// The first element with member hash >= `h`.
+    fn first_from_hash(&self, id: i64, h: i64) -> StoreResult<Option<(Bytes, f64)>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT member, score FROM rzset WHERE key_id=?1 AND h>=?2 ORDER BY h, member LIMIT 1")?
+            .query_row(params![id, h], |r| {
+                Ok((Bytes::from(r.get::<_, Vec<u8>>(0)?), r.get::<_, f64>(1)?))
+            })
+            .optional()?)
+    }
+}
+
+impl ZSetStore for SqliteStore<'_> {
+    fn zset_scores(&mut self, id: i64, members: &[Bytes]) -> StoreResult<Vec<Option<f64>>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT score FROM rzset WHERE key_id=?1 AND h=?2 AND member=?3")?;
+        let mut out = Vec::with_capacity(members.len());
+        for m in members {
+            out.push(
+                st.query_row(params![id, member_hash(m), &m[..]], |r| r.get::<_, f64>(0))
+                    .optional()?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn zset_put(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<i64> {
+        if items.is_empty() {
+            return Ok(0);
+        }
+        let mut added = 0;
+        {
+            let mut insert = self
+                .conn
+                .prepare_cached("INSERT OR IGNORE INTO rzset (key_id, h, member, score) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut update = self
+                .conn
+                .prepare_cached("UPDATE rzset SET score=?4 WHERE key_id=?1 AND h=?2 AND member=?3")?;
+            for (m, score) in items {
+                let p = params![id, member_hash(m), &m[..], score];
+                if insert.execute(p)? > 0 {
+                    added += 1;
+                } else {
+                    update.execute(p)?;
+                }
+            }
+        }
+        self.touch(id, added)?;
+        Ok(added)
+    }
+
+    fn zset_remove(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
+        let mut removed = 0;
+        for m in members {
+            if self.delete_member(id, m)? {
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            self.touch(id, -removed)?;
+        }
+        Ok(removed)
+    }
+
+    fn zset_rank(&mut self, id: i64, member: &[u8]) -> StoreResult<Option<(u64, f64)>> {
+        let Some(score) = self.zset_scores(id, &[Bytes::copy_from_slice(member)])?[0] else {
+            return Ok(None);
+        };
+        let below: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM rzset WHERE key_id=?1 AND score<?2")?
+            .query_row(params![id, score], |r| r.get(0))?;
+        let tied: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM rzset WHERE key_id=?1 AND score=?2 AND member<?3")?
+            .query_row(params![id, score, member], |r| r.get(0))?;
+        Ok(Some(((below + tied) as u64, score)))
+    }
+
+    fn zset_count(&mut self, id: i64, span: &ZSpan) -> StoreResult<u64> {
+        let Some(span) = self.span_sql(id, span)? else {
+            return Ok(0);
+        };
+        let sql = format!("SELECT count(*) FROM rzset WHERE key_id=?1 {}", span.cond);
+        let mut all = vec![Value::Integer(id)];
+        all.extend(span.params);
+        let n: i64 = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row(params_from_iter(all), |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    fn zset_range(&mut self, id: i64, query: &ZQuery) -> StoreResult<Vec<(Bytes, f64)>> {
+        self.select(id, query)
+    }
+
+    fn zset_take(&mut self, id: i64, query: &ZQuery) -> StoreResult<Vec<(Bytes, f64)>> {
+        let items = self.select(id, query)?;
+        for (m, _) in &items {
+            self.delete_member(id, m)?;
+        }
+        if !items.is_empty() {
+            self.touch(id, -(items.len() as i64))?;
+        }
+        Ok(items)
+    }
+
+    fn zset_random(&mut self, id: i64) -> StoreResult<Option<(Bytes, f64)>> {
+        let r = (crate::util::random_u64() >> 1) as i64;
+        match self.first_from_hash(id, r)? {
+            Some(item) => Ok(Some(item)),
+            None => self.first_from_hash(id, 0),
+        }
+    }
+
+    fn zset_scan(&mut self, id: i64, cursor: u64, count: usize) -> StoreResult<ZScanPage> {
+        let Ok(start) = i64::try_from(cursor) else {
+            return Ok(ZScanPage::default());
+        };
+        let count = count.max(1);
+        let mut rows: Vec<(i64, Bytes, f64)> = {
+            let mut st = self.conn.prepare_cached(
+                "SELECT h, member, score FROM rzset WHERE key_id=?1 AND h>=?2 ORDER BY h, member LIMIT ?3",
+            )?;
+            let rows = st.query_map(params![id, start, count as i64], |r| {
+                Ok((r.get(0)?, Bytes::from(r.get::<_, Vec<u8>>(1)?), r.get(2)?))
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        if rows.len() < count {
+            return Ok(ZScanPage {
+                cursor: 0,
+                items: rows.into_iter().map(|(_, m, s)| (m, s)).collect(),
+            });
+        }
+        // Finish the run of equal hashes the page ended in, so the next page
+        // can start strictly after it.
+        let (last_h, last_member) = match rows.last() {
+            Some((h, m, _)) => (*h, m.clone()),
+            None => return Ok(ZScanPage::default()),
+        };
+        {
+            let mut st = self.conn.prepare_cached(
+                "SELECT h, member, score FROM rzset WHERE key_id=?1 AND h=?2 AND member>?3 ORDER BY member",
+            )?;
+            let more = st.query_map(params![id, last_h, &last_member[..]], |r| {
+                Ok((r.get(0)?, Bytes::from(r.get::<_, Vec<u8>>(1)?), r.get(2)?))
+            })?;
+            for row in more {
+                rows.push(row?);
+            }
+        }
+        Ok(ZScanPage {
+            cursor: last_h as u64 + 1,
+            items: rows.into_iter().map(|(_, m, s)| (m, s)).collect(),
+        })
+    }
+
+    fn zset_read_set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
+        let mut st = self.conn.prepare_cached("SELECT member FROM rset WHERE key_id=?1")?;
+        let rows = st.query_map([id], |r| Ok(Bytes::from(r.get::<_, Vec<u8>>(0)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
