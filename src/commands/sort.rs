@@ -38,7 +38,7 @@ use super::args::is;
 use super::{CmdError, CmdResult, Ctx, Handler, NOT_INTEGER, SYNTAX, WRONGTYPE, err};
 use crate::resp::Reply;
 use crate::resp::request::parse_i64;
-use crate::store::{End, Entry, KeyType};
+use crate::store::{End, Entry, KeyType, ZQuery, ZSpan};
 use bytes::Bytes;
 use std::cmp::Ordering;
 use std::ops::Range;
@@ -54,30 +54,6 @@ fn sort(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// SORT without STORE (which is a syntax error here).
 fn sort_ro(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     run(ctx, args, true)
-}
-
-/// The positions of the keys in a SORT command line, as Redis's `sortGetKeys`
-/// finds them for `COMMAND GETKEYS`: the sorted key, and the destination of
-/// the last STORE. Option arguments are skipped (LIMIT takes two, BY and GET
-/// one), so a key or pattern named "store" is not taken for the option.
-/// (Keys derived from BY/GET patterns cannot be known in advance.)
-pub fn key_positions(args: &[Bytes]) -> Vec<usize> {
-    let mut keys = vec![1];
-    let mut store = None;
-    let mut i = 2;
-    while i < args.len() {
-        let a = &args[i];
-        if is(a, "limit") {
-            i += 2;
-        } else if is(a, "get") || is(a, "by") {
-            i += 1;
-        } else if is(a, "store") && i + 1 < args.len() {
-            store = Some(i + 1);
-        }
-        i += 1;
-    }
-    keys.extend(store);
-    keys
 }
 
 /// The parsed options.
@@ -191,16 +167,10 @@ impl Pattern {
         };
         match (field, entry.kind) {
             (None, KeyType::String) => Ok(entry.value),
-            (Some(f), KeyType::Hash) => hash_field(ctx, &entry, f),
+            (Some(f), KeyType::Hash) => Ok(ctx.store.hash_get(entry.id, f)?),
             _ => Ok(None),
         }
     }
-}
-
-/// The value of `field` in the hash `entry`.
-fn hash_field(_ctx: &mut Ctx, _entry: &Entry, _field: &[u8]) -> Result<Option<Bytes>, CmdError> {
-    // Hashes are merged later: until then no hash key can exist.
-    Ok(None)
 }
 
 /// Redis's LIMIT clamping: the window `start..end` of a `len`-element result
@@ -333,9 +303,19 @@ fn unsorted_window(ctx: &mut Ctx, e: &Entry, w: Range<usize>, desc: bool) -> Res
 
 /// The members of a sorted set with ranks in `ranks`, in score order
 /// (from the highest score with `rev`). O(log n + k).
-fn zset_members(_ctx: &mut Ctx, _e: &Entry, _ranks: Range<usize>, _rev: bool) -> Result<Vec<Bytes>, CmdError> {
-    // Sorted sets are merged later: until then no sorted-set key can exist.
-    Ok(Vec::new())
+fn zset_members(ctx: &mut Ctx, e: &Entry, ranks: Range<usize>, rev: bool) -> Result<Vec<Bytes>, CmdError> {
+    let query = ZQuery {
+        span: ZSpan::All,
+        rev,
+        offset: ranks.start as u64,
+        limit: Some(ranks.len() as u64),
+    };
+    Ok(ctx
+        .store
+        .zset_range(e.id, &query)?
+        .into_iter()
+        .map(|(m, _)| m)
+        .collect())
 }
 
 /// Computes what each element sorts by; Redis's conversion error if a
@@ -440,18 +420,6 @@ mod tests {
         assert_eq!(parse("->*"), key("->", "", None));
         assert_eq!(parse("*\0->f"), key("", "\0->f", None));
         assert_eq!(parse("*->f\0g"), key("", "", Some("f\0g")));
-    }
-
-    #[test]
-    fn getkeys_finds_the_last_store() {
-        let keys = |s: &[&str]| key_positions(&args(s));
-        assert_eq!(keys(&["sort", "a"]), vec![1]);
-        assert_eq!(keys(&["sort", "a", "store", "b"]), vec![1, 3]);
-        assert_eq!(keys(&["sort", "a", "store", "b", "store", "c"]), vec![1, 5]);
-        assert_eq!(keys(&["sort", "a", "limit", "store", "x", "store"]), vec![1]);
-        assert_eq!(keys(&["sort", "a", "get", "store"]), vec![1]);
-        assert_eq!(keys(&["sort", "a", "by", "store", "store", "c"]), vec![1, 5]);
-        assert_eq!(keys(&["sort", "a", "store"]), vec![1]);
     }
 
     #[test]
