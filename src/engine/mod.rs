@@ -11,6 +11,9 @@
 //!   (a pipeline, or a MULTI/EXEC block). Its commands run in order, so a
 //!   client's reads never overtake its own earlier writes: a job with any
 //!   write goes to the writer whole.
+//! * **EXEC is one writer job** ([`Engine::exec`]): the writer first checks
+//!   the WATCHed keys' versions, then runs the queued commands, all in one
+//!   transaction, so a transaction is isolated and never half-applied.
 
 mod checkpoint;
 mod writer;
@@ -66,10 +69,23 @@ pub struct Batch {
 pub struct Outcome {
     pub replies: Vec<Reply>,
     pub db: u32,
+    /// EXEC only: a WATCHed key had changed, so nothing ran (`replies` is empty).
+    pub aborted: bool,
+}
+
+/// A WATCHed key and its version when WATCH read it (`None`: no such key).
+/// EXEC runs only if every watched key still has the same version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watch {
+    pub db: u32,
+    pub key: Bytes,
+    pub version: Option<i64>,
 }
 
 pub(crate) struct Job {
     batch: Batch,
+    /// Checked by the writer before the batch runs (EXEC); empty otherwise.
+    watch: Vec<Watch>,
     done: tokio::sync::oneshot::Sender<Outcome>,
 }
 
@@ -165,14 +181,25 @@ impl Engine {
                     Err(e) => internal_error(format!("read task failed: {e}")),
                 }
             }
-            Route::Writer => {
-                let (done, rx) = tokio::sync::oneshot::channel();
-                if self.sender.send(Msg::Job(Job { batch, done })).is_err() {
-                    return internal_error("server is shutting down".into());
-                }
-                rx.await.unwrap_or_else(|_| internal_error("writer stopped".into()))
-            }
+            Route::Writer => self.run_on_writer(batch, Vec::new()).await,
         }
+    }
+
+    /// Runs a MULTI/EXEC block as one writer job, whatever its commands: the
+    /// writer checks `watch` first and, if any key's version changed, runs
+    /// nothing and answers an `aborted` outcome. Otherwise the commands run in
+    /// the same transaction as the check, isolated from every other client's
+    /// writes and never half-applied (see `writer`).
+    pub async fn exec(&self, batch: Batch, watch: Vec<Watch>) -> Outcome {
+        self.run_on_writer(batch, watch).await
+    }
+
+    async fn run_on_writer(&self, batch: Batch, watch: Vec<Watch>) -> Outcome {
+        let (done, rx) = tokio::sync::oneshot::channel();
+        if self.sender.send(Msg::Job(Job { batch, watch, done })).is_err() {
+            return internal_error("server is shutting down".into());
+        }
+        rx.await.unwrap_or_else(|_| internal_error("writer stopped".into()))
     }
 
     /// Runs a batch from a thread that is not an async task (the library API).
@@ -181,7 +208,8 @@ impl Engine {
             Route::Read | Route::SlowRead => self.run_read(&batch),
             Route::Writer => {
                 let (done, rx) = tokio::sync::oneshot::channel();
-                if self.sender.send(Msg::Job(Job { batch, done })).is_err() {
+                let watch = Vec::new();
+                if self.sender.send(Msg::Job(Job { batch, watch, done })).is_err() {
                     return internal_error("server is shutting down".into());
                 }
                 rx.blocking_recv()
@@ -241,6 +269,7 @@ fn internal_error(msg: String) -> Outcome {
     Outcome {
         replies: vec![Reply::error(format!("ERR {msg}"))],
         db: 0,
+        aborted: false,
     }
 }
 
@@ -262,7 +291,22 @@ pub(crate) fn run_calls(batch: &Batch, databases: u32, store: &mut dyn Store) ->
             Err(CmdError::Store(e)) => Reply::error(format!("ERR storage error: {e}")),
         })
         .collect();
-    Outcome { replies, db: ctx.db }
+    Outcome {
+        replies,
+        db: ctx.db,
+        aborted: false,
+    }
+}
+
+/// True if every watched key still has the version WATCH saw (a key that
+/// expired or was deleted since has none; a rewritten one has a new one).
+pub(crate) fn watch_holds(store: &mut dyn Store, watch: &[Watch]) -> Result<bool, StoreError> {
+    for w in watch {
+        if store.meta(w.db, &w.key)?.map(|e| e.version) != w.version {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 pub(crate) fn call(ctx: &mut Ctx, c: &Call) -> Result<Reply, CmdError> {

@@ -1,7 +1,7 @@
 //! The writer thread: group commit of every pending job, and the expiry sweeper.
 
 use super::checkpoint::Checkpointer;
-use super::{Batch, Job, Msg, Outcome, call};
+use super::{Job, Msg, Outcome, call, watch_holds};
 use crate::backend::sqlite::SqliteStore;
 use crate::commands::{CmdError, Ctx};
 use crate::resp::Reply;
@@ -81,6 +81,7 @@ fn commit_jobs(conn: &Connection, jobs: Vec<Job>, version: &mut i64, databases: 
             let _ = job.done.send(Outcome {
                 replies,
                 db: job.batch.db,
+                aborted: false,
             });
         }
         Err(_) => {
@@ -98,7 +99,7 @@ fn run_in_tx(conn: &Connection, jobs: &[Job], version: &mut i64, databases: u32)
         let mut outs = Vec::with_capacity(jobs.len());
         for job in jobs {
             let mut store = SqliteStore::writer(conn, now, version);
-            outs.push(run_strict(&job.batch, databases, &mut store)?);
+            outs.push(run_strict(job, databases, &mut store)?);
         }
         Ok(outs)
     })();
@@ -117,8 +118,17 @@ fn run_in_tx(conn: &Connection, jobs: &[Job], version: &mut i64, databases: u32)
     }
 }
 
-/// Runs a batch, stopping at the first storage error (the caller rolls back).
-fn run_strict(batch: &Batch, databases: u32, store: &mut dyn Store) -> Result<Outcome, StoreError> {
+/// Runs a job's batch, stopping at the first storage error (the caller rolls
+/// back). An EXEC whose watched keys changed runs nothing and is `aborted`.
+fn run_strict(job: &Job, databases: u32, store: &mut dyn Store) -> Result<Outcome, StoreError> {
+    let batch = &job.batch;
+    if !watch_holds(store, &job.watch)? {
+        return Ok(Outcome {
+            replies: Vec::new(),
+            db: batch.db,
+            aborted: true,
+        });
+    }
     let mut ctx = Ctx {
         db: batch.db,
         proto: batch.proto,
@@ -133,7 +143,11 @@ fn run_strict(batch: &Batch, databases: u32, store: &mut dyn Store) -> Result<Ou
             Err(CmdError::Store(e)) => return Err(e),
         });
     }
-    Ok(Outcome { replies, db: ctx.db })
+    Ok(Outcome {
+        replies,
+        db: ctx.db,
+        aborted: false,
+    })
 }
 
 /// Deletes expired keys in small transactions, for at most SWEEP_BUDGET.
