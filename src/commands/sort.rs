@@ -5,9 +5,10 @@
 //! [ALPHA] [STORE destination]` works in four steps, as `sortCommandGeneric`
 //! does:
 //!
-//! 1. **Parse** the options left to right (a later ASC/DESC, BY or STORE wins;
-//!    a bad LIMIT number stops the parse with its own error), then check the
-//!    key's type.
+//! 1. **Parse** the options left to right (a later ASC/DESC, LIMIT, BY or
+//!    STORE wins, except that after one BY without `*` nothing is sorted; a bad
+//!    LIMIT number stops the parse with its own error), then check the key's
+//!    type.
 //! 2. **Load** the elements. `BY` with a pattern lacking `*` (conventionally
 //!    `BY nosort`) skips sorting: lists and sorted sets then keep their own
 //!    order (reversed by DESC) and only the LIMIT window is read; a set keeps
@@ -28,16 +29,20 @@
 //! hash field. A pattern without `*` finds nothing. Like Redis, patterns are
 //! examined as C strings: a NUL byte ends the search for `*`, `->` and `#`.
 //!
+//! One Redis quirk is not reproduced: Redis tests `errno` after `strtod`
+//! without clearing it first, so after a SORT met an out-of-range number, its
+//! numeric SORTs of non-integer elements can fail until some system call
+//! happens to overwrite `errno`.
+//!
 //! Cost: O(n) to read the elements, plus one key lookup (O(log N)) per element
 //! and BY/GET pattern, plus O(n log n) to sort; with BY nosort, lists and
 //! sorted sets read only the LIMIT window: O(log n + k).
 
 mod strtod;
 
-use super::args::is;
-use super::{CmdError, CmdResult, Ctx, Handler, NOT_INTEGER, SYNTAX, WRONGTYPE, err};
+use super::args::{int, is};
+use super::{CmdError, CmdResult, Ctx, Handler, SYNTAX, WRONGTYPE, err};
 use crate::resp::Reply;
-use crate::resp::request::parse_i64;
 use crate::store::{End, Entry, KeyType, ZQuery, ZSpan};
 use bytes::Bytes;
 use std::cmp::Ordering;
@@ -86,7 +91,6 @@ impl Options {
             } else if is(a, "alpha") {
                 o.alpha = true;
             } else if is(a, "limit") && left >= 2 {
-                let int = |b: &Bytes| parse_i64(b).map_or_else(|| err(NOT_INTEGER), Ok);
                 o.limit = Some((int(&args[i + 1])?, int(&args[i + 2])?));
                 i += 2;
             } else if !readonly && is(a, "store") && left >= 1 {
@@ -383,6 +387,7 @@ fn store_list(ctx: &mut Ctx, dst: &[u8], values: &[Bytes]) -> Result<(), CmdErro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commands::NOT_INTEGER;
 
     fn args(s: &[&str]) -> Vec<Bytes> {
         s.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect()
