@@ -15,6 +15,7 @@ pub mod lists;
 pub mod longdouble;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod table;
 pub mod zsets;
@@ -94,6 +95,7 @@ pub fn all() -> impl Iterator<Item = &'static (&'static str, Handler)> {
         lists::COMMANDS,
         server::COMMANDS,
         sets::COMMANDS,
+        sort::COMMANDS,
         strings::COMMANDS,
         zsets::COMMANDS,
         crate::server::commands::COMMANDS,
