@@ -231,12 +231,13 @@ fn sort_keys(args: &[Bytes]) -> Vec<usize> {
         } else if a.eq_ignore_ascii_case(b"get") || a.eq_ignore_ascii_case(b"by") {
             1
         } else if a.eq_ignore_ascii_case(b"store") {
-            // Like Redis: the last STORE wins.
+            // Like Redis: the last STORE wins, and the argument after STORE
+            // is still scanned (`sort a store get store x` → a, get).
             if i + 1 < args.len() {
                 keys.truncate(1);
                 keys.push(i + 1);
             }
-            1
+            0
         } else {
             0
         };
@@ -261,5 +262,6 @@ mod tests {
         assert_eq!(sort_keys(&args("sort k store d1 store d2")), vec![1, 5]);
         assert_eq!(sort_keys(&args("sort k limit 0 1 store d")), vec![1, 6]);
         assert_eq!(sort_keys(&args("sort k")), vec![1]);
+        assert_eq!(sort_keys(&args("sort a store get store x")), vec![1, 3]);
     }
 }
