@@ -23,7 +23,7 @@ use crate::util::now_ms;
 use bytes::Bytes;
 use rusqlite::Connection;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -68,6 +68,19 @@ pub struct Outcome {
     pub db: u32,
 }
 
+/// A write command that a commit made durable: the database it ran in, the
+/// call, and its reply.
+pub struct Committed<'a> {
+    pub db: u32,
+    pub call: &'a Call,
+    pub reply: &'a Reply,
+}
+
+/// Told by the writer, after each commit and before the clients are
+/// answered, which write commands the commit made durable. The server uses it
+/// to wake clients blocked on the keys those commands touched.
+pub type CommitObserver = Arc<dyn Fn(&[Committed<'_>]) + Send + std::marker::Sync>;
+
 pub(crate) struct Job {
     batch: Batch,
     done: tokio::sync::oneshot::Sender<Outcome>,
@@ -86,6 +99,8 @@ struct Shared {
     databases: u32,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     checkpointer: Mutex<Option<checkpoint::Checkpointer>>,
+    /// Installed once by [`Engine::on_commit`]; read by the writer thread.
+    observer: Arc<OnceLock<CommitObserver>>,
 }
 
 /// A handle to the engine; cheap to clone.
@@ -114,9 +129,11 @@ impl Engine {
         let (tx, rx) = mpsc::channel::<Msg>();
         let databases = opts.databases;
         let wal_pages = checkpointer.as_ref().map(|c| c.wal_size());
+        let observer = Arc::new(OnceLock::new());
+        let writer_observer = observer.clone();
         let handle = std::thread::Builder::new()
             .name("redsql-writer".into())
-            .spawn(move || writer::run(conn, rx, version, databases, wal_pages))
+            .spawn(move || writer::run(conn, rx, version, databases, wal_pages, writer_observer))
             .map_err(|e| StoreError(format!("cannot start writer thread: {e}")))?;
         let shared = Arc::new(Shared {
             readers: Mutex::new(readers),
@@ -124,6 +141,7 @@ impl Engine {
             databases,
             writer_thread: Mutex::new(Some(handle)),
             checkpointer: Mutex::new(checkpointer),
+            observer,
         });
         Ok(Engine { shared, sender: tx })
     }
@@ -137,6 +155,12 @@ impl Engine {
         self.shared.location.path.clone().unwrap_or_else(|| ":memory:".into())
     }
 
+    /// Installs the observer told of every commit (see [`CommitObserver`]).
+    /// There is one per engine: a second call is ignored and returns false.
+    pub fn on_commit(&self, observer: CommitObserver) -> bool {
+        self.shared.observer.set(observer).is_ok()
+    }
+
     /// How a batch must run.
     pub fn route(&self, batch: &Batch) -> Route {
         if self.shared.location.is_memory() {
@@ -147,6 +171,7 @@ impl Engine {
         for c in &batch.calls {
             match c.cmd.handler {
                 Handler::Write(_) => return Route::Writer,
+                Handler::Server if c.cmd.blocking => return Route::Writer,
                 Handler::Read(_) if !c.cmd.fast => route = Route::SlowRead,
                 _ => {}
             }
@@ -265,9 +290,15 @@ pub(crate) fn run_calls(batch: &Batch, databases: u32, store: &mut dyn Store) ->
     Outcome { replies, db: ctx.db }
 }
 
+/// Runs one call. A blocking command (BLPOP, ...) inside a batch (MULTI/EXEC)
+/// never blocks: it runs its storage step, which pops or answers nil.
 pub(crate) fn call(ctx: &mut Ctx, c: &Call) -> Result<Reply, CmdError> {
     match c.cmd.handler {
         Handler::Read(f) | Handler::Write(f) | Handler::Pure(f) => f(ctx, &c.args),
+        Handler::Server if c.cmd.blocking => match crate::commands::blocking::step(&c.cmd.name).map(|s| s.handler) {
+            Some(Handler::Write(f)) => f(ctx, &c.args),
+            _ => Err(CmdError::Reply(format!("ERR '{}' cannot run here", c.cmd.name))),
+        },
         Handler::Server => Err(CmdError::Reply(format!("ERR '{}' cannot run here", c.cmd.name))),
     }
 }

@@ -1,16 +1,16 @@
 //! The writer thread: group commit of every pending job, and the expiry sweeper.
 
 use super::checkpoint::Checkpointer;
-use super::{Batch, Job, Msg, Outcome, call};
+use super::{Batch, CommitObserver, Committed, Job, Msg, Outcome, call};
 use crate::backend::sqlite::SqliteStore;
-use crate::commands::{CmdError, Ctx};
+use crate::commands::{CmdError, Ctx, Handler};
 use crate::resp::Reply;
 use crate::store::{Store, StoreError};
 use crate::util::now_ms;
 use rusqlite::Connection;
-use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Most jobs committed in one transaction.
@@ -28,6 +28,7 @@ pub(super) fn run(
     mut version: i64,
     databases: u32,
     wal_pages: Option<Arc<AtomicI64>>,
+    observer: Arc<OnceLock<CommitObserver>>,
 ) {
     let mut last_sweep = Instant::now();
     let mut stop = false;
@@ -46,7 +47,7 @@ pub(super) fn run(
                         Err(_) => break,
                     }
                 }
-                commit_jobs(&conn, jobs, &mut version, databases);
+                commit_jobs(&conn, jobs, &mut version, databases, observer.get());
                 if wal_pages.as_deref().is_some_and(Checkpointer::writer_should_checkpoint) {
                     // Short: the checkpointer thread has copied most pages already.
                     let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
@@ -67,10 +68,19 @@ pub(super) fn run(
 /// Runs `jobs` in one transaction and answers them after the commit. If the
 /// storage layer fails, the transaction is rolled back and each job is retried
 /// in a transaction of its own, so one bad job cannot fail the others.
-fn commit_jobs(conn: &Connection, jobs: Vec<Job>, version: &mut i64, databases: u32) {
+fn commit_jobs(
+    conn: &Connection,
+    jobs: Vec<Job>,
+    version: &mut i64,
+    databases: u32,
+    observer: Option<&CommitObserver>,
+) {
     match run_in_tx(conn, &jobs, version, databases) {
         Ok(outcomes) => {
-            for (job, out) in jobs.into_iter().zip(outcomes) {
+            if let Some(observer) = observer {
+                tell(observer, &jobs, &outcomes);
+            }
+            for (job, (out, _)) in jobs.into_iter().zip(outcomes) {
                 let _ = job.done.send(out);
             }
         }
@@ -85,13 +95,34 @@ fn commit_jobs(conn: &Connection, jobs: Vec<Job>, version: &mut i64, databases: 
         }
         Err(_) => {
             for job in jobs {
-                commit_jobs(conn, vec![job], version, databases);
+                commit_jobs(conn, vec![job], version, databases, observer);
             }
         }
     }
 }
 
-fn run_in_tx(conn: &Connection, jobs: &[Job], version: &mut i64, databases: u32) -> Result<Vec<Outcome>, StoreError> {
+/// Tells the observer which write commands of `jobs` were just committed.
+fn tell(observer: &CommitObserver, jobs: &[Job], outcomes: &[(Outcome, Vec<(u32, usize)>)]) {
+    let committed: Vec<Committed> = jobs
+        .iter()
+        .zip(outcomes)
+        .flat_map(|(job, (out, writes))| {
+            writes.iter().map(|&(db, i)| Committed {
+                db,
+                call: &job.batch.calls[i],
+                reply: &out.replies[i],
+            })
+        })
+        .collect();
+    if !committed.is_empty() {
+        observer(&committed);
+    }
+}
+
+/// Each job's outcome, with the write calls it ran: (database, call index).
+type TxResult = Result<Vec<(Outcome, Vec<(u32, usize)>)>, StoreError>;
+
+fn run_in_tx(conn: &Connection, jobs: &[Job], version: &mut i64, databases: u32) -> TxResult {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let result = (|| {
         let now = now_ms();
@@ -118,7 +149,12 @@ fn run_in_tx(conn: &Connection, jobs: &[Job], version: &mut i64, databases: u32)
 }
 
 /// Runs a batch, stopping at the first storage error (the caller rolls back).
-fn run_strict(batch: &Batch, databases: u32, store: &mut dyn Store) -> Result<Outcome, StoreError> {
+/// Also returns the write calls it ran, with the database each ran in.
+fn run_strict(
+    batch: &Batch,
+    databases: u32,
+    store: &mut dyn Store,
+) -> Result<(Outcome, Vec<(u32, usize)>), StoreError> {
     let mut ctx = Ctx {
         db: batch.db,
         proto: batch.proto,
@@ -126,14 +162,18 @@ fn run_strict(batch: &Batch, databases: u32, store: &mut dyn Store) -> Result<Ou
         store,
     };
     let mut replies = Vec::with_capacity(batch.calls.len());
-    for c in &batch.calls {
+    let mut writes = Vec::new();
+    for (i, c) in batch.calls.iter().enumerate() {
+        if matches!(c.cmd.handler, Handler::Write(_)) || c.cmd.blocking {
+            writes.push((ctx.db, i));
+        }
         replies.push(match call(&mut ctx, c) {
             Ok(r) => r,
             Err(CmdError::Reply(e)) => Reply::error(e),
             Err(CmdError::Store(e)) => return Err(e),
         });
     }
-    Ok(Outcome { replies, db: ctx.db })
+    Ok((Outcome { replies, db: ctx.db }, writes))
 }
 
 /// Deletes expired keys in small transactions, for at most SWEEP_BUDGET.

@@ -25,7 +25,13 @@ pub struct ClientHandle {
     pub no_touch: AtomicBool,
     pub in_multi: AtomicBool,
     pub killed: AtomicBool,
+    /// Notified by `kill` and when the peer closes the connection while a
+    /// command runs (`hung_up`), so that a blocked command stops waiting.
     pub kill: Notify,
+    /// Waiting in a blocking command (flag `b`).
+    pub blocked: AtomicBool,
+    /// The peer closed the connection while a command was running.
+    pub hung_up: AtomicBool,
     pub input_bytes: AtomicU64,
 }
 
@@ -33,6 +39,13 @@ impl ClientHandle {
     /// Asks the connection to close after its current command.
     pub fn kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
+        self.kill.notify_one();
+    }
+
+    /// Records that the peer closed the connection (seen while a command
+    /// runs): a blocked command stops waiting.
+    pub fn hang_up(&self) {
+        self.hung_up.store(true, Ordering::SeqCst);
         self.kill.notify_one();
     }
 
@@ -48,6 +61,8 @@ impl ClientHandle {
         let name = self.name.lock().unwrap().clone().unwrap_or_default();
         let flags = if self.in_multi.load(Ordering::Relaxed) {
             "x"
+        } else if self.blocked.load(Ordering::Relaxed) {
+            "b"
         } else {
             "N"
         };
@@ -96,6 +111,8 @@ impl Clients {
             in_multi: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
+            blocked: AtomicBool::new(false),
+            hung_up: AtomicBool::new(false),
             input_bytes: AtomicU64::new(0),
         });
         self.map.lock().unwrap().insert(id, h.clone());
