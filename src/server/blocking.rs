@@ -360,5 +360,9 @@ async fn attempt(s: &Session, call: &Call) -> Reply {
         calls: vec![call.clone()],
     };
     let mut outcome = s.server.engine.run(batch).await;
-    outcome.replies.pop().unwrap_or(Reply::NilArray)
+    let reply = outcome.replies.pop().unwrap_or(Reply::NilArray);
+    if !is_empty_reply(&reply) && !reply.is_error() {
+        s.server.dirty.fetch_add(1, Ordering::Relaxed);
+    }
+    reply
 }
