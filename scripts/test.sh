@@ -62,8 +62,10 @@ print_summary() {
         printf '%s\n' "$line"
     done
     printf 'total time: %ss\n' "$((SECONDS - SCRIPT_START))"
-    if [ "$FAILED" -eq 0 ]; then
+    if [ "$FAILED" -eq 0 ] && [ "$EXIT_STATUS" -eq 0 ]; then
         printf 'RESULT: all checks passed\n'
+    elif [ "$FAILED" -eq 0 ]; then
+        printf 'RESULT: INTERRUPTED (exit status %s) before every check ran\n' "$EXIT_STATUS"
     else
         printf 'RESULT: FAILED (see the FAIL lines above and the output before them)\n'
     fi
@@ -78,7 +80,9 @@ print_summary() {
 # Cleanup actions run on exit, last registered first.
 CLEANUPS=()
 on_exit() { CLEANUPS=("$1" "${CLEANUPS[@]}"); }
+EXIT_STATUS=0
 run_cleanups() {
+    EXIT_STATUS=$?
     local c
     for c in "${CLEANUPS[@]}"; do
         eval "$c" || true

@@ -22,11 +22,17 @@ fn sorted_elements(reply: &[u8]) -> Vec<u8> {
     let Some((value, _)) = redsql::resp::value::parse(reply) else {
         return reply.to_vec();
     };
-    let items = match value {
-        redsql::resp::Reply::Array(items) | redsql::resp::Reply::Set(items) => items,
+    let mut encoded: Vec<Vec<u8>> = match value {
+        redsql::resp::Reply::Array(items) | redsql::resp::Reply::Set(items) => {
+            items.iter().map(|r| r.to_bytes(3).to_vec()).collect()
+        }
+        // RESP3 maps (HGETALL, ...): sort the key/value pairs.
+        redsql::resp::Reply::Map(pairs) => pairs
+            .iter()
+            .map(|(k, v)| [k.to_bytes(3).to_vec(), v.to_bytes(3).to_vec()].concat())
+            .collect(),
         _ => return reply.to_vec(),
     };
-    let mut encoded: Vec<Vec<u8>> = items.iter().map(|r| r.to_bytes(3).to_vec()).collect();
     encoded.sort();
     let mut out = reply[..1].to_vec();
     out.extend(encoded.concat());

@@ -2,6 +2,7 @@
 //! copying, expiry, serialization) for keys of every type.
 
 use super::argv;
+use super::reply::{bulks, int, optional};
 use crate::resp::Reply;
 use crate::store::KeyType;
 use crate::{Db, Error};
@@ -134,17 +135,17 @@ impl Scan<'_> {
             args.extend([Bytes::from_static(b"TYPE"), Bytes::from_static(k.name().as_bytes())]);
         }
         let Reply::Array(mut parts) = self.db.run(args)? else {
-            return Err(unexpected());
+            return Err(malformed());
         };
         let (Some(Reply::Array(keys)), Some(Reply::Bulk(cursor))) = (parts.pop(), parts.pop()) else {
-            return Err(unexpected());
+            return Err(malformed());
         };
         self.done = &cursor[..] == b"0";
         self.cursor = cursor;
         for k in keys {
             match k {
                 Reply::Bulk(k) => self.buffer.push_back(k),
-                _ => return Err(unexpected()),
+                _ => return Err(malformed()),
             }
         }
         Ok(())
@@ -170,23 +171,9 @@ impl Iterator for Scan<'_> {
     }
 }
 
-fn unexpected() -> Error {
+/// A reply of an unexpected shape (a bug, if it ever happens).
+fn malformed() -> Error {
     Error::Redis("ERR unexpected reply".into())
-}
-
-fn int(reply: Reply) -> Result<i64, Error> {
-    match reply {
-        Reply::Int(n) => Ok(n),
-        _ => Err(unexpected()),
-    }
-}
-
-fn bulk(reply: Reply) -> Result<Option<Bytes>, Error> {
-    match reply {
-        Reply::Bulk(b) => Ok(Some(b)),
-        Reply::Nil => Ok(None),
-        _ => Err(unexpected()),
-    }
 }
 
 impl<'a> Keys<'a> {
@@ -230,8 +217,8 @@ impl<'a> Keys<'a> {
     pub fn type_of(&self, key: &[u8]) -> Result<Option<KeyType>, Error> {
         match self.db.run(argv(&[b"TYPE", key]))? {
             Reply::Status(s) if &s[..] == b"none" => Ok(None),
-            Reply::Status(s) => KeyType::from_name(&s).map(Some).ok_or_else(unexpected),
-            _ => Err(unexpected()),
+            Reply::Status(s) => KeyType::from_name(&s).map(Some).ok_or_else(malformed),
+            _ => Err(malformed()),
         }
     }
 
@@ -239,10 +226,7 @@ impl<'a> Keys<'a> {
     /// `[a-z]`, `\x`), in no particular order. Prefer [`scan`](Self::scan) on
     /// big databases.
     pub fn keys(&self, pattern: &[u8]) -> Result<Vec<Bytes>, Error> {
-        match self.db.run(argv(&[b"KEYS", pattern]))? {
-            Reply::Array(items) => items.into_iter().map(|r| bulk(r)?.ok_or_else(unexpected)).collect(),
-            _ => Err(unexpected()),
-        }
+        bulks(self.db.run(argv(&[b"KEYS", pattern]))?)
     }
 
     /// Iterates over the keys with `SCAN`, a batch at a time.
@@ -268,7 +252,7 @@ impl<'a> Keys<'a> {
 
     /// `RANDOMKEY`: a random key, or `None` if the database is empty.
     pub fn random_key(&self) -> Result<Option<Bytes>, Error> {
-        bulk(self.db.run(argv(&[b"RANDOMKEY"]))?)
+        optional(self.db.run(argv(&[b"RANDOMKEY"]))?)
     }
 
     /// `RENAME key newkey`: moves the value and its expiry, replacing `newkey`.
@@ -379,13 +363,14 @@ impl<'a> Keys<'a> {
     /// `OBJECT ENCODING key`: Redis's name for the value's representation
     /// (`int`, `embstr`, `raw`, ...), or `None` if the key does not exist.
     pub fn object_encoding(&self, key: &[u8]) -> Result<Option<String>, Error> {
-        Ok(bulk(self.db.run(argv(&[b"OBJECT", b"ENCODING", key]))?)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
+        Ok(optional(self.db.run(argv(&[b"OBJECT", b"ENCODING", key]))?)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
 
     /// `DUMP key`: the value in Redis's serialization format (loadable by
     /// Redis's and redsql's RESTORE), or `None` if the key does not exist.
     pub fn dump(&self, key: &[u8]) -> Result<Option<Bytes>, Error> {
-        bulk(self.db.run(argv(&[b"DUMP", key]))?)
+        optional(self.db.run(argv(&[b"DUMP", key]))?)
     }
 
     /// `RESTORE key ttl payload [REPLACE]`: creates the key from a DUMP

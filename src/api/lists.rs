@@ -1,6 +1,7 @@
 //! [`Lists`]: list commands.
 
 use super::argv;
+use super::reply::{bulks, int, optional, unexpected};
 use crate::resp::Reply;
 use crate::store::End;
 use crate::{Db, Error};
@@ -38,40 +39,6 @@ fn side(end: End) -> &'static [u8] {
     }
 }
 
-fn unexpected<T>(reply: Reply) -> Result<T, Error> {
-    Err(Error::Redis(format!("unexpected reply {reply:?}")))
-}
-
-fn to_int(reply: Reply) -> Result<i64, Error> {
-    match reply {
-        Reply::Int(n) => Ok(n),
-        other => unexpected(other),
-    }
-}
-
-fn to_bulk(reply: Reply) -> Result<Option<Bytes>, Error> {
-    match reply {
-        Reply::Bulk(b) => Ok(Some(b)),
-        Reply::Nil | Reply::NilArray => Ok(None),
-        other => unexpected(other),
-    }
-}
-
-/// An array of bulk strings (a null array reads as empty).
-fn to_bulks(reply: Reply) -> Result<Vec<Bytes>, Error> {
-    match reply {
-        Reply::Array(items) => items
-            .into_iter()
-            .map(|r| match r {
-                Reply::Bulk(b) => Ok(b),
-                other => unexpected(other),
-            })
-            .collect(),
-        Reply::Nil | Reply::NilArray => Ok(Vec::new()),
-        other => unexpected(other),
-    }
-}
-
 impl Lists<'_> {
     fn run(&self, parts: &[&[u8]]) -> Result<Reply, Error> {
         self.db.run(argv(parts))
@@ -81,7 +48,7 @@ impl Lists<'_> {
     fn push(&self, cmd: &[u8], key: &[u8], values: &[&[u8]]) -> Result<i64, Error> {
         let mut parts = vec![cmd, key];
         parts.extend_from_slice(values);
-        to_int(self.run(&parts)?)
+        int(self.run(&parts)?)
     }
 
     /// `LPUSH key element [element ...]`: prepends the values one after the
@@ -111,41 +78,41 @@ impl Lists<'_> {
 
     /// `LPOP key`: removes and returns the first element.
     pub fn lpop(&self, key: &[u8]) -> Result<Option<Bytes>, Error> {
-        to_bulk(self.run(&[b"LPOP", key])?)
+        optional(self.run(&[b"LPOP", key])?)
     }
 
     /// `RPOP key`: removes and returns the last element.
     pub fn rpop(&self, key: &[u8]) -> Result<Option<Bytes>, Error> {
-        to_bulk(self.run(&[b"RPOP", key])?)
+        optional(self.run(&[b"RPOP", key])?)
     }
 
     /// `LPOP key count`: removes and returns up to `count` elements from the
     /// head (empty if the list does not exist).
     pub fn lpop_count(&self, key: &[u8], count: u64) -> Result<Vec<Bytes>, Error> {
-        to_bulks(self.run(&[b"LPOP", key, count.to_string().as_bytes()])?)
+        bulks(self.run(&[b"LPOP", key, count.to_string().as_bytes()])?)
     }
 
     /// `RPOP key count`: removes and returns up to `count` elements from the
     /// tail, last first (empty if the list does not exist).
     pub fn rpop_count(&self, key: &[u8], count: u64) -> Result<Vec<Bytes>, Error> {
-        to_bulks(self.run(&[b"RPOP", key, count.to_string().as_bytes()])?)
+        bulks(self.run(&[b"RPOP", key, count.to_string().as_bytes()])?)
     }
 
     /// `LLEN key`: the length (0 if the list does not exist).
     pub fn llen(&self, key: &[u8]) -> Result<i64, Error> {
-        to_int(self.run(&[b"LLEN", key])?)
+        int(self.run(&[b"LLEN", key])?)
     }
 
     /// `LRANGE key start stop`: the elements from `start` to `stop`, both
     /// included (`0, -1` for the whole list).
     pub fn lrange(&self, key: &[u8], start: i64, stop: i64) -> Result<Vec<Bytes>, Error> {
         let (start, stop) = (start.to_string(), stop.to_string());
-        to_bulks(self.run(&[b"LRANGE", key, start.as_bytes(), stop.as_bytes()])?)
+        bulks(self.run(&[b"LRANGE", key, start.as_bytes(), stop.as_bytes()])?)
     }
 
     /// `LINDEX key index`: the element at `index`, if there is one.
     pub fn lindex(&self, key: &[u8], index: i64) -> Result<Option<Bytes>, Error> {
-        to_bulk(self.run(&[b"LINDEX", key, index.to_string().as_bytes()])?)
+        optional(self.run(&[b"LINDEX", key, index.to_string().as_bytes()])?)
     }
 
     /// `LSET key index element`: replaces the element at `index`. Fails with
@@ -160,13 +127,13 @@ impl Lists<'_> {
     /// length, -1 if there is no such element, 0 if the list does not exist.
     pub fn linsert(&self, key: &[u8], after: bool, pivot: &[u8], value: &[u8]) -> Result<i64, Error> {
         let place: &[u8] = if after { b"AFTER" } else { b"BEFORE" };
-        to_int(self.run(&[b"LINSERT", key, place, pivot, value])?)
+        int(self.run(&[b"LINSERT", key, place, pivot, value])?)
     }
 
     /// `LREM key count element`: removes the first `count` elements equal to
     /// `value` (the last `-count` if negative, all if 0); returns how many.
     pub fn lrem(&self, key: &[u8], count: i64, value: &[u8]) -> Result<i64, Error> {
-        to_int(self.run(&[b"LREM", key, count.to_string().as_bytes(), value])?)
+        int(self.run(&[b"LREM", key, count.to_string().as_bytes(), value])?)
     }
 
     /// `LTRIM key start stop`: keeps only the elements from `start` to `stop`.
@@ -204,7 +171,7 @@ impl Lists<'_> {
             maxlen.as_bytes(),
         ])?;
         match reply {
-            Reply::Array(items) => items.into_iter().map(to_int).collect(),
+            Reply::Array(items) => items.into_iter().map(int).collect(),
             other => unexpected(other),
         }
     }
@@ -213,12 +180,12 @@ impl Lists<'_> {
     /// `from` of `src`, pushes it at `to` of `dst` (the same list rotates) and
     /// returns it; `None` if `src` does not exist.
     pub fn lmove(&self, src: &[u8], dst: &[u8], from: End, to: End) -> Result<Option<Bytes>, Error> {
-        to_bulk(self.run(&[b"LMOVE", src, dst, side(from), side(to)])?)
+        optional(self.run(&[b"LMOVE", src, dst, side(from), side(to)])?)
     }
 
     /// `RPOPLPUSH source destination`: [`lmove`](Self::lmove) from the tail to the head.
     pub fn rpoplpush(&self, src: &[u8], dst: &[u8]) -> Result<Option<Bytes>, Error> {
-        to_bulk(self.run(&[b"RPOPLPUSH", src, dst])?)
+        optional(self.run(&[b"RPOPLPUSH", src, dst])?)
     }
 
     /// `LMPOP numkeys key [key ...] LEFT|RIGHT COUNT count`: pops up to
@@ -234,7 +201,7 @@ impl Lists<'_> {
                 let mut pair = pair.into_iter();
                 let (key, values) = (pair.next(), pair.next());
                 match (key, values) {
-                    (Some(Reply::Bulk(key)), Some(values)) => Ok(Some((key, to_bulks(values)?))),
+                    (Some(Reply::Bulk(key)), Some(values)) => Ok(Some((key, bulks(values)?))),
                     (key, _) => unexpected(key.unwrap_or(Reply::Nil)),
                 }
             }

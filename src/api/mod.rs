@@ -8,6 +8,7 @@
 pub mod hashes;
 pub mod keys;
 pub mod lists;
+mod reply;
 pub mod sets;
 pub mod strings;
 pub mod zsets;

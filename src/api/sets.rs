@@ -1,6 +1,7 @@
 //! [`Sets`]: set commands.
 
 use super::argv;
+use super::reply::{bulks, int, optional, unexpected};
 use crate::resp::Reply;
 use crate::{Db, Error};
 use bytes::Bytes;
@@ -17,38 +18,6 @@ impl Db {
     /// Set commands.
     pub fn sets(&self) -> Sets<'_> {
         Sets { db: self }
-    }
-}
-
-fn unexpected<T>(reply: Reply) -> Result<T, Error> {
-    Err(Error::Redis(format!("unexpected reply {reply:?}")))
-}
-
-fn int(reply: Reply) -> Result<i64, Error> {
-    match reply {
-        Reply::Int(n) => Ok(n),
-        other => unexpected(other),
-    }
-}
-
-fn members(reply: Reply) -> Result<Vec<Bytes>, Error> {
-    match reply {
-        Reply::Array(items) | Reply::Set(items) => items
-            .into_iter()
-            .map(|r| match r {
-                Reply::Bulk(b) => Ok(b),
-                other => unexpected(other),
-            })
-            .collect(),
-        other => unexpected(other),
-    }
-}
-
-fn optional(reply: Reply) -> Result<Option<Bytes>, Error> {
-    match reply {
-        Reply::Bulk(b) => Ok(Some(b)),
-        Reply::Nil => Ok(None),
-        other => unexpected(other),
     }
 }
 
@@ -86,7 +55,7 @@ impl Sets<'_> {
 
     /// `SMEMBERS key`: every member (empty if the key does not exist).
     pub fn smembers(&self, key: &[u8]) -> Result<Vec<Bytes>, Error> {
-        members(self.db.run(argv(&[b"SMEMBERS", key]))?)
+        bulks(self.db.run(argv(&[b"SMEMBERS", key]))?)
     }
 
     /// `SCARD key`: the number of members.
@@ -101,7 +70,7 @@ impl Sets<'_> {
 
     /// `SPOP key count`: removes and returns up to `count` distinct random members.
     pub fn spop_count(&self, key: &[u8], count: u64) -> Result<Vec<Bytes>, Error> {
-        members(self.db.run(argv(&[b"SPOP", key, count.to_string().as_bytes()]))?)
+        bulks(self.db.run(argv(&[b"SPOP", key, count.to_string().as_bytes()]))?)
     }
 
     /// `SRANDMEMBER key`: a random member, not removed.
@@ -112,7 +81,7 @@ impl Sets<'_> {
     /// `SRANDMEMBER key count`: up to `count` distinct members if `count > 0`,
     /// or exactly `-count` members with repetitions if `count < 0`.
     pub fn srandmember_count(&self, key: &[u8], count: i64) -> Result<Vec<Bytes>, Error> {
-        members(
+        bulks(
             self.db
                 .run(argv(&[b"SRANDMEMBER", key, count.to_string().as_bytes()]))?,
         )
@@ -125,7 +94,7 @@ impl Sets<'_> {
 
     /// `SINTER key [key ...]`: members of every set.
     pub fn sinter(&self, keys: &[&[u8]]) -> Result<Vec<Bytes>, Error> {
-        members(self.db.run(command(b"SINTER", keys, &[]))?)
+        bulks(self.db.run(command(b"SINTER", keys, &[]))?)
     }
 
     /// `SINTERCARD numkeys key [key ...] [LIMIT limit]`: the size of the
@@ -146,7 +115,7 @@ impl Sets<'_> {
 
     /// `SUNION key [key ...]`: members of any set.
     pub fn sunion(&self, keys: &[&[u8]]) -> Result<Vec<Bytes>, Error> {
-        members(self.db.run(command(b"SUNION", keys, &[]))?)
+        bulks(self.db.run(command(b"SUNION", keys, &[]))?)
     }
 
     /// `SUNIONSTORE destination key [key ...]`: the size of the stored result.
@@ -156,7 +125,7 @@ impl Sets<'_> {
 
     /// `SDIFF key [key ...]`: members of the first set that are in no other.
     pub fn sdiff(&self, keys: &[&[u8]]) -> Result<Vec<Bytes>, Error> {
-        members(self.db.run(command(b"SDIFF", keys, &[]))?)
+        bulks(self.db.run(command(b"SDIFF", keys, &[]))?)
     }
 
     /// `SDIFFSTORE destination key [key ...]`: the size of the stored result.
@@ -185,7 +154,7 @@ impl Sets<'_> {
         }
         match self.db.run(command(b"SSCAN", &[key, cursor.as_bytes()], &opts))? {
             Reply::Array(mut parts) if parts.len() == 2 => {
-                let page = members(parts.pop().unwrap_or(Reply::Nil))?;
+                let page = bulks(parts.pop().unwrap_or(Reply::Nil))?;
                 match parts.pop() {
                     Some(Reply::Bulk(c)) => {
                         let next = std::str::from_utf8(&c).ok().and_then(|s| s.parse().ok());

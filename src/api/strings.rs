@@ -6,6 +6,7 @@
 //! [`Error::Redis`] with Redis's message.
 
 use super::argv;
+use super::reply::{array, bulk, int, optional, unexpected};
 use crate::resp::Reply;
 use crate::{Db, Error};
 use bytes::Bytes;
@@ -208,39 +209,6 @@ pub struct LcsMatches {
     pub len: u64,
 }
 
-fn unexpected<T>(r: Reply) -> Result<T, Error> {
-    Err(Error::Redis(format!("unexpected reply {r:?}")))
-}
-
-fn to_int(r: Reply) -> Result<i64, Error> {
-    match r {
-        Reply::Int(n) => Ok(n),
-        other => unexpected(other),
-    }
-}
-
-fn to_bulk_opt(r: Reply) -> Result<Option<Bytes>, Error> {
-    match r {
-        Reply::Bulk(b) => Ok(Some(b)),
-        Reply::Nil => Ok(None),
-        other => unexpected(other),
-    }
-}
-
-fn to_bulk(r: Reply) -> Result<Bytes, Error> {
-    match r {
-        Reply::Bulk(b) => Ok(b),
-        other => unexpected(other),
-    }
-}
-
-fn to_array(r: Reply) -> Result<Vec<Reply>, Error> {
-    match r {
-        Reply::Array(items) => Ok(items),
-        other => unexpected(other),
-    }
-}
-
 impl<'a> Strings<'a> {
     pub(crate) fn new(db: &'a Db) -> Self {
         Strings { db }
@@ -256,7 +224,7 @@ impl<'a> Strings<'a> {
 
     /// `GET key`: the value, or `None` if the key does not exist.
     pub fn get(&self, key: &[u8]) -> Result<Option<Bytes>, Error> {
-        to_bulk_opt(self.run(&[b"GET", key])?)
+        optional(self.run(&[b"GET", key])?)
     }
 
     /// `SET key value`: writes the value, clearing any expiry.
@@ -295,12 +263,12 @@ impl<'a> Strings<'a> {
     /// `SET key value ... GET`: like [`set_with`](Self::set_with), answering the
     /// previous value (an error if the key holds another type).
     pub fn set_get(&self, key: &[u8], value: &[u8], opts: SetOptions) -> Result<Option<Bytes>, Error> {
-        to_bulk_opt(self.run_owned(Self::set_args(key, value, opts, true))?)
+        optional(self.run_owned(Self::set_args(key, value, opts, true))?)
     }
 
     /// `SETNX key value`: true if the key did not exist and was set.
     pub fn setnx(&self, key: &[u8], value: &[u8]) -> Result<bool, Error> {
-        Ok(to_int(self.run(&[b"SETNX", key, value])?)? == 1)
+        Ok(int(self.run(&[b"SETNX", key, value])?)? == 1)
     }
 
     /// `SETEX key seconds value`
@@ -317,12 +285,12 @@ impl<'a> Strings<'a> {
 
     /// `GETSET key value`: sets the value (clearing the expiry), answers the old one.
     pub fn getset(&self, key: &[u8], value: &[u8]) -> Result<Option<Bytes>, Error> {
-        to_bulk_opt(self.run(&[b"GETSET", key, value])?)
+        optional(self.run(&[b"GETSET", key, value])?)
     }
 
     /// `GETDEL key`: the value, deleting the key.
     pub fn getdel(&self, key: &[u8]) -> Result<Option<Bytes>, Error> {
-        to_bulk_opt(self.run(&[b"GETDEL", key])?)
+        optional(self.run(&[b"GETDEL", key])?)
     }
 
     /// `GETEX key [EX|PX|EXAT|PXAT n | PERSIST]`: the value, changing the expiry.
@@ -333,14 +301,14 @@ impl<'a> Strings<'a> {
             GetExTtl::Set(e) => e.push_args(&mut a),
             GetExTtl::Persist => a.push(b"PERSIST".to_vec()),
         }
-        to_bulk_opt(self.run_owned(a)?)
+        optional(self.run_owned(a)?)
     }
 
     /// `MGET key [key ...]`: `None` for missing keys and keys of other types.
     pub fn mget(&self, keys: &[&[u8]]) -> Result<Vec<Option<Bytes>>, Error> {
         let mut parts: Vec<&[u8]> = vec![b"MGET"];
         parts.extend_from_slice(keys);
-        to_array(self.run(&parts)?)?.into_iter().map(to_bulk_opt).collect()
+        array(self.run(&parts)?)?.into_iter().map(optional).collect()
     }
 
     fn pairs_args(cmd: &[u8], pairs: &[(&[u8], &[u8])]) -> Vec<Vec<u8>> {
@@ -360,22 +328,22 @@ impl<'a> Strings<'a> {
 
     /// `MSETNX key value [key value ...]`: sets all (true) or, if any key exists, none.
     pub fn msetnx(&self, pairs: &[(&[u8], &[u8])]) -> Result<bool, Error> {
-        Ok(to_int(self.run_owned(Self::pairs_args(b"MSETNX", pairs))?)? == 1)
+        Ok(int(self.run_owned(Self::pairs_args(b"MSETNX", pairs))?)? == 1)
     }
 
     /// `APPEND key value`: the new length.
     pub fn append(&self, key: &[u8], value: &[u8]) -> Result<u64, Error> {
-        Ok(to_int(self.run(&[b"APPEND", key, value])?)? as u64)
+        Ok(int(self.run(&[b"APPEND", key, value])?)? as u64)
     }
 
     /// `STRLEN key`: 0 for a missing key.
     pub fn strlen(&self, key: &[u8]) -> Result<u64, Error> {
-        Ok(to_int(self.run(&[b"STRLEN", key])?)? as u64)
+        Ok(int(self.run(&[b"STRLEN", key])?)? as u64)
     }
 
     /// `GETRANGE key start end`: inclusive, negative indexes count from the end.
     pub fn get_range(&self, key: &[u8], start: i64, end: i64) -> Result<Bytes, Error> {
-        to_bulk(self.run(&[
+        bulk(self.run(&[
             b"GETRANGE",
             key,
             start.to_string().as_bytes(),
@@ -385,44 +353,44 @@ impl<'a> Strings<'a> {
 
     /// `SETRANGE key offset value`: the new length (zero-padding as needed).
     pub fn set_range(&self, key: &[u8], offset: u64, value: &[u8]) -> Result<u64, Error> {
-        Ok(to_int(self.run(&[b"SETRANGE", key, offset.to_string().as_bytes(), value])?)? as u64)
+        Ok(int(self.run(&[b"SETRANGE", key, offset.to_string().as_bytes(), value])?)? as u64)
     }
 
     /// `INCR key`
     pub fn incr(&self, key: &[u8]) -> Result<i64, Error> {
-        to_int(self.run(&[b"INCR", key])?)
+        int(self.run(&[b"INCR", key])?)
     }
 
     /// `INCRBY key increment`
     pub fn incr_by(&self, key: &[u8], by: i64) -> Result<i64, Error> {
-        to_int(self.run(&[b"INCRBY", key, by.to_string().as_bytes()])?)
+        int(self.run(&[b"INCRBY", key, by.to_string().as_bytes()])?)
     }
 
     /// `DECR key`
     pub fn decr(&self, key: &[u8]) -> Result<i64, Error> {
-        to_int(self.run(&[b"DECR", key])?)
+        int(self.run(&[b"DECR", key])?)
     }
 
     /// `DECRBY key decrement`
     pub fn decr_by(&self, key: &[u8], by: i64) -> Result<i64, Error> {
-        to_int(self.run(&[b"DECRBY", key, by.to_string().as_bytes()])?)
+        int(self.run(&[b"DECRBY", key, by.to_string().as_bytes()])?)
     }
 
     /// `INCRBYFLOAT key increment`: the new value exactly as Redis stores and
     /// prints it (computed in 80-bit long double, e.g. `0.1 + 0.2` is `"0.3"`).
     /// The increment is a decimal string such as `"0.1"`, `"-5"` or `"1e3"`.
     pub fn incr_by_float(&self, key: &[u8], by: &str) -> Result<Bytes, Error> {
-        to_bulk(self.run(&[b"INCRBYFLOAT", key, by.as_bytes()])?)
+        bulk(self.run(&[b"INCRBYFLOAT", key, by.as_bytes()])?)
     }
 
     /// `LCS key1 key2`: the longest common subsequence.
     pub fn lcs(&self, key1: &[u8], key2: &[u8]) -> Result<Bytes, Error> {
-        to_bulk(self.run(&[b"LCS", key1, key2])?)
+        bulk(self.run(&[b"LCS", key1, key2])?)
     }
 
     /// `LCS key1 key2 LEN`
     pub fn lcs_len(&self, key1: &[u8], key2: &[u8]) -> Result<u64, Error> {
-        Ok(to_int(self.run(&[b"LCS", key1, key2, b"LEN"])?)? as u64)
+        Ok(int(self.run(&[b"LCS", key1, key2, b"LEN"])?)? as u64)
     }
 
     /// `LCS key1 key2 IDX MINMATCHLEN n WITHMATCHLEN`: the matching runs.
@@ -445,7 +413,7 @@ impl<'a> Strings<'a> {
             len: 0,
         };
         let pair = |r: Reply| -> Result<(u64, u64), Error> {
-            let v = to_array(r)?;
+            let v = array(r)?;
             match v.as_slice() {
                 [Reply::Int(a), Reply::Int(b)] => Ok((*a as u64, *b as u64)),
                 _ => unexpected(Reply::Array(v)),
@@ -456,7 +424,7 @@ impl<'a> Strings<'a> {
                 (Reply::Bulk(k), Reply::Int(n)) if &k[..] == b"len" => out.len = n as u64,
                 (Reply::Bulk(k), Reply::Array(items)) if &k[..] == b"matches" => {
                     for item in items {
-                        let mut parts = to_array(item)?.into_iter();
+                        let mut parts = array(item)?.into_iter();
                         let (Some(a), Some(b), Some(Reply::Int(len))) = (parts.next(), parts.next(), parts.next())
                         else {
                             return Err(Error::Redis("unexpected LCS match".into()));
@@ -477,23 +445,23 @@ impl<'a> Strings<'a> {
     /// `SETBIT key offset 0|1`: the previous bit.
     pub fn setbit(&self, key: &[u8], offset: u64, bit: bool) -> Result<bool, Error> {
         let b: &[u8] = if bit { b"1" } else { b"0" };
-        Ok(to_int(self.run(&[b"SETBIT", key, offset.to_string().as_bytes(), b])?)? == 1)
+        Ok(int(self.run(&[b"SETBIT", key, offset.to_string().as_bytes(), b])?)? == 1)
     }
 
     /// `GETBIT key offset`
     pub fn getbit(&self, key: &[u8], offset: u64) -> Result<bool, Error> {
-        Ok(to_int(self.run(&[b"GETBIT", key, offset.to_string().as_bytes()])?)? == 1)
+        Ok(int(self.run(&[b"GETBIT", key, offset.to_string().as_bytes()])?)? == 1)
     }
 
     /// `BITCOUNT key`: set bits in the whole string.
     pub fn bitcount(&self, key: &[u8]) -> Result<u64, Error> {
-        Ok(to_int(self.run(&[b"BITCOUNT", key])?)? as u64)
+        Ok(int(self.run(&[b"BITCOUNT", key])?)? as u64)
     }
 
     /// `BITCOUNT key start end BYTE|BIT`
     pub fn bitcount_range(&self, key: &[u8], start: i64, end: i64, unit: BitUnit) -> Result<u64, Error> {
         let (s, e) = (start.to_string(), end.to_string());
-        Ok(to_int(self.run(&[b"BITCOUNT", key, s.as_bytes(), e.as_bytes(), unit.name()])?)? as u64)
+        Ok(int(self.run(&[b"BITCOUNT", key, s.as_bytes(), e.as_bytes(), unit.name()])?)? as u64)
     }
 
     /// `BITPOS key bit [start [end BYTE|BIT]]`: the first position of `bit`,
@@ -525,7 +493,7 @@ impl<'a> Strings<'a> {
         if let Some(unit) = unit {
             a.push(unit.name().to_vec());
         }
-        let n = to_int(self.run_owned(a)?)?;
+        let n = int(self.run_owned(a)?)?;
         Ok(u64::try_from(n).ok())
     }
 
@@ -539,7 +507,7 @@ impl<'a> Strings<'a> {
         };
         let mut parts: Vec<&[u8]> = vec![b"BITOP", name, dest];
         parts.extend_from_slice(keys);
-        Ok(to_int(self.run(&parts)?)? as u64)
+        Ok(int(self.run(&parts)?)? as u64)
     }
 
     fn bitfield_run(&self, cmd: &[u8], key: &[u8], ops: &[FieldOp]) -> Result<Vec<Option<i64>>, Error> {
@@ -547,7 +515,7 @@ impl<'a> Strings<'a> {
         for op in ops {
             op.push_args(&mut a);
         }
-        to_array(self.run_owned(a)?)?
+        array(self.run_owned(a)?)?
             .into_iter()
             .map(|r| match r {
                 Reply::Int(n) => Ok(Some(n)),

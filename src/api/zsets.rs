@@ -4,6 +4,7 @@
 //! `b"[a"`, `b"-"`), so every range form Redis accepts is available.
 
 use super::argv;
+use super::reply::{bulks, int, unexpected};
 use crate::resp::Reply;
 use crate::{Db, Error};
 use bytes::Bytes;
@@ -20,34 +21,10 @@ impl Db {
     }
 }
 
-fn unexpected<T>(r: Reply) -> Result<T, Error> {
-    Err(Error::Redis(format!("unexpected reply {r:?}")))
-}
-
-fn int(r: Reply) -> Result<i64, Error> {
-    match r {
-        Reply::Int(n) => Ok(n),
-        other => unexpected(other),
-    }
-}
-
 fn score(r: Reply) -> Result<Option<f64>, Error> {
     match r {
         Reply::Double(d) => Ok(Some(d)),
         Reply::Nil | Reply::NilArray => Ok(None),
-        other => unexpected(other),
-    }
-}
-
-fn members(r: Reply) -> Result<Vec<Bytes>, Error> {
-    match r {
-        Reply::Array(items) => items
-            .into_iter()
-            .map(|i| match i {
-                Reply::Bulk(b) => Ok(b),
-                other => unexpected(other),
-            })
-            .collect(),
         other => unexpected(other),
     }
 }
@@ -154,7 +131,7 @@ impl ZSets<'_> {
     /// `ZRANGE key start stop`: members by rank (negative = from the end).
     pub fn zrange(&self, key: &[u8], start: i64, stop: i64) -> Result<Vec<Bytes>, Error> {
         let (a, b) = (start.to_string(), stop.to_string());
-        members(self.run(&[b"ZRANGE", key, a.as_bytes(), b.as_bytes()])?)
+        bulks(self.run(&[b"ZRANGE", key, a.as_bytes(), b.as_bytes()])?)
     }
 
     /// `ZRANGE key start stop WITHSCORES`
@@ -170,7 +147,7 @@ impl ZSets<'_> {
 
     /// `ZRANGE key min max BYLEX`: members in a lex range (`b"[a"`, `b"(b"`, `b"-"`, `b"+"`).
     pub fn zrangebylex(&self, key: &[u8], min: &[u8], max: &[u8]) -> Result<Vec<Bytes>, Error> {
-        members(self.run(&[b"ZRANGE", key, min, max, b"BYLEX"])?)
+        bulks(self.run(&[b"ZRANGE", key, min, max, b"BYLEX"])?)
     }
 
     /// `ZPOPMIN key count`: removes and returns the lowest `count` elements.
@@ -498,12 +475,12 @@ mod tests {
         assert_eq!(seen.len(), 500);
         assert_eq!(seen[&Bytes::from("m42")], Bytes::from("42"));
         for count in [1usize, 10, 200, 499, 600] {
-            let got = members(db.command(&["ZRANDMEMBER", "big", &count.to_string()]).unwrap()).unwrap();
+            let got = bulks(db.command(&["ZRANDMEMBER", "big", &count.to_string()]).unwrap()).unwrap();
             let distinct: BTreeSet<_> = got.iter().collect();
             assert_eq!(got.len(), count.min(500));
             assert_eq!(distinct.len(), got.len());
         }
-        let got = members(db.command(&["ZRANDMEMBER", "big", "-1000"]).unwrap()).unwrap();
+        let got = bulks(db.command(&["ZRANDMEMBER", "big", "-1000"]).unwrap()).unwrap();
         assert_eq!(got.len(), 1000);
     }
 }

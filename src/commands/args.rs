@@ -44,3 +44,65 @@ pub fn parse_float(arg: &[u8]) -> Option<f64> {
 pub fn is(arg: &[u8], name: &str) -> bool {
     arg.eq_ignore_ascii_case(name.as_bytes())
 }
+
+/// A SCAN-family cursor as Redis parses it (`parseScanCursorOrReply`, i.e.
+/// C's `strtoul` in base 10): optional sign (a negative cursor wraps around),
+/// digits, nothing after them up to the first NUL byte; leading space,
+/// trailing garbage and overflow are "ERR invalid cursor". The empty string
+/// is cursor 0.
+pub fn scan_cursor(arg: &[u8]) -> Result<u64, CmdError> {
+    let invalid = || err("ERR invalid cursor");
+    let s = arg.split(|&b| b == 0).next().unwrap_or_default();
+    if s.is_empty() {
+        return Ok(0);
+    }
+    let (neg, digits) = match s[0] {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return invalid();
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        match v.checked_mul(10).and_then(|v| v.checked_add((c - b'0') as u64)) {
+            Some(n) => v = n,
+            None => return invalid(),
+        }
+    }
+    Ok(if neg { v.wrapping_neg() } else { v })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scan_cursor;
+
+    #[test]
+    fn cursors_parse_like_strtoul() {
+        for (arg, want) in [
+            (&b"0"[..], 0),
+            (b"", 0),
+            (b"+7", 7),
+            (b"007", 7),
+            (b"-1", u64::MAX),
+            (b"18446744073709551615", u64::MAX),
+            (b"5\x00junk", 5),
+        ] {
+            assert_eq!(scan_cursor(arg).ok(), Some(want), "{arg:?}");
+        }
+        for bad in [
+            &b" 1"[..],
+            b"1 ",
+            b"x",
+            b"+",
+            b"-",
+            b"18446744073709551616",
+            b"1x",
+            b"0x10",
+            b"abc",
+        ] {
+            assert!(scan_cursor(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -51,6 +51,7 @@ fn step_command(real: &Command, f: CommandFn) -> Command {
         first_key: real.first_key,
         last_key: real.last_key,
         key_step: real.key_step,
+        key_specs: real.key_specs.clone(),
         handler: Handler::Write(f),
         info: Reply::Nil,
         docs: Reply::Nil,

@@ -155,45 +155,13 @@ fn keys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
 }
 
-/// A SCAN cursor as Redis parses it (`strtoul` base 10): optional sign, digits,
-/// nothing after them (up to a NUL byte); leading space, trailing garbage and
-/// overflow are errors. A negative cursor wraps around as in C.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let s = c_str(arg);
-    if s.first()
-        .is_some_and(|&c| matches!(c, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))
-    {
-        return None;
-    }
-    let (neg, digits) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() {
-        // No conversion: strtoul leaves the end pointer at the start, which is
-        // only acceptable for the empty string (cursor 0).
-        return s.is_empty().then_some(0);
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
-}
-
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 ///
 /// The cursor is the row id of the last key returned (keys come in id order),
 /// so a full iteration returns every key that exists throughout it exactly
 /// once. COUNT is how many keys are read per call (before MATCH filters).
 fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let Some(cursor) = parse_cursor(&args[1]) else {
-        return err("ERR invalid cursor");
-    };
+    let cursor = super::args::scan_cursor(&args[1])?;
     let mut count: i64 = 10;
     let mut pattern: Option<&[u8]> = None;
     let mut type_name: Option<&[u8]> = None;
@@ -524,6 +492,8 @@ fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let name = match entry.kind {
         KeyType::List => super::lists::encoding(ctx, &entry)?,
         KeyType::Set => super::sets::encoding(ctx, &entry)?,
+        KeyType::ZSet => super::zsets::encoding(ctx, &entry)?,
+        KeyType::Hash => super::hashes::encoding(ctx, &entry)?,
         _ => match encoding(&entry) {
             Some(name) => name,
             None => {
@@ -675,23 +645,6 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursor_parsing_follows_strtoul() {
-        assert_eq!(parse_cursor(b"0"), Some(0));
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"+7"), Some(7));
-        assert_eq!(parse_cursor(b"007"), Some(7));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551616"), None);
-        assert_eq!(parse_cursor(b"5\x00junk"), Some(5));
-        assert_eq!(parse_cursor(b" 1"), None);
-        assert_eq!(parse_cursor(b"1 "), None);
-        assert_eq!(parse_cursor(b"-"), None);
-        assert_eq!(parse_cursor(b"0x10"), None);
-        assert_eq!(parse_cursor(b"abc"), None);
-    }
 
     #[test]
     fn expire_time_bounds() {

@@ -298,33 +298,6 @@ fn sintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(card))
 }
 
-/// A SCAN-family cursor as Redis parses it (`strtoul` in base 10): an
-/// optional sign (a minus wraps around), digits, nothing after them up to the
-/// first NUL byte, no leading space; the empty string is cursor 0.
-pub fn scan_cursor(arg: &[u8]) -> Result<u64, CmdError> {
-    let invalid = || err("ERR invalid cursor");
-    let text = arg.split(|&b| b == 0).next().unwrap_or_default();
-    if text.is_empty() {
-        return Ok(0);
-    }
-    let (negative, digits) = match text[0] {
-        b'-' => (true, &text[1..]),
-        b'+' => (false, &text[1..]),
-        _ => (false, text),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return invalid();
-    }
-    let mut n: u64 = 0;
-    for &d in digits {
-        match n.checked_mul(10).and_then(|n| n.checked_add((d - b'0') as u64)) {
-            Some(v) => n = v,
-            None => return invalid(),
-        }
-    }
-    Ok(if negative { n.wrapping_neg() } else { n })
-}
-
 /// The MATCH and COUNT options of HSCAN/SSCAN/ZSCAN.
 pub struct ScanOptions {
     /// The MATCH pattern, unless it is absent or a lone `*` (which matches all).
@@ -395,7 +368,7 @@ fn as_intset(members: &[Bytes]) -> Option<Vec<Bytes>> {
 /// keep as an intset is returned whole, in integer order, with cursor 0
 /// (reading at most 512 members); larger sets are paged by member hash.
 fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let cursor = scan_cursor(&args[2])?;
+    let cursor = super::args::scan_cursor(&args[2])?;
     let Some(e) = lookup(ctx, &args[1])? else {
         return Ok(scan_reply(0, Vec::new()));
     };
@@ -427,23 +400,5 @@ pub fn encoding(ctx: &mut Ctx, entry: &Entry) -> Result<&'static str, CmdError> 
         Ok("intset")
     } else {
         Ok("hashtable")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::scan_cursor;
-
-    #[test]
-    fn scan_cursor_parses_like_strtoul() {
-        assert_eq!(scan_cursor(b"0").ok(), Some(0));
-        assert_eq!(scan_cursor(b"").ok(), Some(0));
-        assert_eq!(scan_cursor(b"+7").ok(), Some(7));
-        assert_eq!(scan_cursor(b"-1").ok(), Some(u64::MAX));
-        assert_eq!(scan_cursor(b"18446744073709551615").ok(), Some(u64::MAX));
-        assert_eq!(scan_cursor(b"12\x00junk").ok(), Some(12));
-        for bad in [&b"18446744073709551616"[..], b" 1", b"1 ", b"x", b"+", b"-", b"0x10"] {
-            assert!(scan_cursor(bad).is_err(), "{bad:?}");
-        }
     }
 }

@@ -3,16 +3,13 @@
 //! A string is stored whole: every command reads the value once through
 //! [`get_string`] and writes it once with `Store::set_string`.
 
-pub mod bignum;
-pub mod longdouble;
-
 use super::args::int;
+use super::longdouble::LongDouble;
 use super::{CmdError, CmdResult, Ctx, Handler, NOT_INTEGER, SYNTAX, WRONGTYPE, err};
 use crate::resp::Reply;
 use crate::resp::request::{DEFAULT_MAX_BULK, parse_i64};
 use crate::store::{KeyType, Ttl};
 use bytes::Bytes;
-use longdouble::LongDouble;
 
 pub const COMMANDS: &[(&str, Handler)] = &[
     ("get", Handler::Read(get)),
@@ -215,7 +212,15 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now();
     let expire_ms = o.expire.map(|(u, n)| expire_at(u, n, now, "set")).transpose()?;
     let key = &args[1];
-    let entry = ctx.store.get(ctx.db, key)?;
+    // Only GET needs the old value, and only NX/XX need to know whether the key
+    // exists: a plain SET writes without looking.
+    let entry = if o.get {
+        ctx.store.get(ctx.db, key)?
+    } else if o.nx || o.xx {
+        ctx.store.meta(ctx.db, key)?
+    } else {
+        None
+    };
     let old = match &entry {
         Some(e) if o.get && e.kind != KeyType::String => return err(WRONGTYPE),
         Some(e) => e.value.clone(),
@@ -444,7 +449,7 @@ fn decrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// INCRBYFLOAT key increment: computed in x87 long double like Redis, stored
-/// and replied as Redis prints it (see [`longdouble`]). Keeps the TTL.
+/// and replied as Redis prints it (see [`super::longdouble`]). Keeps the TTL.
 fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
     let old = get_string(ctx, key)?;

@@ -24,6 +24,8 @@ pub struct Command {
     pub first_key: i64,
     pub last_key: i64,
     pub key_step: i64,
+    /// Redis 7 key specifications (see [`super::keyspec`]).
+    pub key_specs: Vec<super::keyspec::KeySpec>,
     pub handler: Handler,
     /// The `COMMAND INFO` entry (subcommands limited to implemented ones).
     pub info: Reply,
@@ -58,21 +60,15 @@ impl Command {
         &self.name
     }
 
-    /// Positions of key arguments in `args` according to first/last/step.
-    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
-        if self.first_key <= 0 || argc == 0 {
-            return Vec::new();
-        }
-        let last = if self.last_key < 0 {
-            argc as i64 + self.last_key
-        } else {
-            self.last_key.min(argc as i64 - 1)
-        };
-        let step = self.key_step.max(1) as usize;
-        (self.first_key as usize..=last.max(0) as usize)
-            .step_by(step)
-            .filter(|&i| i < argc)
-            .collect()
+    /// True if the command takes keys at all.
+    pub fn has_keys(&self) -> bool {
+        super::keyspec::has_keys(&self.name, &self.key_specs)
+    }
+
+    /// Positions of the key arguments in `args` (name at 0), from the key
+    /// specs as Redis reads them; `None` if the arguments do not fit them.
+    pub fn keys(&self, args: &[bytes::Bytes]) -> Option<Vec<usize>> {
+        super::keyspec::positions(&self.name, &self.key_specs, args)
     }
 }
 
@@ -199,6 +195,7 @@ fn make(info: &Reply, docs: Reply, handler: Handler, handlers: &HashMap<&str, Ha
         first_key: int(3),
         last_key: int(4),
         key_step: int(5),
+        key_specs: super::keyspec::parse(fields.get(8)),
         handler,
         info: Reply::Array(info_fields),
         docs,

@@ -574,36 +574,13 @@ fn random_items(ctx: &mut Ctx, e: &Entry, l: i64) -> ItemsResult {
 
 // ---- ZSCAN ----
 
-/// C's `strtoul` on a whole SCAN cursor (Redis's `parseScanCursorOrReply`):
-/// optional sign (a negative cursor wraps), decimal digits, no spaces.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let (neg, digits) = match arg.first() {
-        Some(b'-') => (true, &arg[1..]),
-        Some(b'+') => (false, &arg[1..]),
-        _ => (false, arg),
-    };
-    if arg.is_empty() {
-        return Some(0);
-    }
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut n: u64 = 0;
-    for &d in digits {
-        n = n.checked_mul(10)?.checked_add((d - b'0') as u64)?;
-    }
-    Some(if neg { n.wrapping_neg() } else { n })
-}
-
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]
 ///
 /// Cursors are member hashes (see the SCAN conventions on the store), so a
 /// call costs O(log n + count). A set Redis would keep as a listpack is
 /// returned whole, in order, with cursor 0, as Redis does.
 fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let Some(cursor) = parse_cursor(&args[2]) else {
-        return err("ERR invalid cursor");
-    };
+    let cursor = super::args::scan_cursor(&args[2])?;
     let Some(e) = lookup(ctx, &args[1])? else {
         return Ok(Reply::Array(vec![Reply::bulk_str("0"), Reply::Array(vec![])]));
     };

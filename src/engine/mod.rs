@@ -11,6 +11,9 @@
 //!   (a pipeline, or a MULTI/EXEC block). Its commands run in order, so a
 //!   client's reads never overtake its own earlier writes: a job with any
 //!   write goes to the writer whole.
+//! * **EXEC is one writer job** ([`Engine::exec`]): the writer first checks
+//!   the WATCHed keys' versions, then runs the queued commands, all in one
+//!   transaction, so a transaction is isolated and never half-applied.
 
 mod checkpoint;
 mod writer;
@@ -66,6 +69,17 @@ pub struct Batch {
 pub struct Outcome {
     pub replies: Vec<Reply>,
     pub db: u32,
+    /// EXEC only: a WATCHed key had changed, so nothing ran (`replies` is empty).
+    pub aborted: bool,
+}
+
+/// A WATCHed key and its version when WATCH read it (`None`: no such key).
+/// EXEC runs only if every watched key still has the same version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watch {
+    pub db: u32,
+    pub key: Bytes,
+    pub version: Option<i64>,
 }
 
 /// A write command that a commit made durable: the database it ran in, the
@@ -83,6 +97,8 @@ pub type CommitObserver = Arc<dyn Fn(&[Committed<'_>]) + Send + std::marker::Syn
 
 pub(crate) struct Job {
     batch: Batch,
+    /// Checked by the writer before the batch runs (EXEC); empty otherwise.
+    watch: Vec<Watch>,
     done: tokio::sync::oneshot::Sender<Outcome>,
 }
 
@@ -171,7 +187,6 @@ impl Engine {
         for c in &batch.calls {
             match c.cmd.handler {
                 Handler::Write(_) => return Route::Writer,
-                Handler::Server if c.cmd.blocking => return Route::Writer,
                 Handler::Read(_) if !c.cmd.fast => route = Route::SlowRead,
                 _ => {}
             }
@@ -190,14 +205,25 @@ impl Engine {
                     Err(e) => internal_error(format!("read task failed: {e}")),
                 }
             }
-            Route::Writer => {
-                let (done, rx) = tokio::sync::oneshot::channel();
-                if self.sender.send(Msg::Job(Job { batch, done })).is_err() {
-                    return internal_error("server is shutting down".into());
-                }
-                rx.await.unwrap_or_else(|_| internal_error("writer stopped".into()))
-            }
+            Route::Writer => self.run_on_writer(batch, Vec::new()).await,
         }
+    }
+
+    /// Runs a MULTI/EXEC block as one writer job, whatever its commands: the
+    /// writer checks `watch` first and, if any key's version changed, runs
+    /// nothing and answers an `aborted` outcome. Otherwise the commands run in
+    /// the same transaction as the check, isolated from every other client's
+    /// writes and never half-applied (see `writer`).
+    pub async fn exec(&self, batch: Batch, watch: Vec<Watch>) -> Outcome {
+        self.run_on_writer(batch, watch).await
+    }
+
+    async fn run_on_writer(&self, batch: Batch, watch: Vec<Watch>) -> Outcome {
+        let (done, rx) = tokio::sync::oneshot::channel();
+        if self.sender.send(Msg::Job(Job { batch, watch, done })).is_err() {
+            return internal_error("server is shutting down".into());
+        }
+        rx.await.unwrap_or_else(|_| internal_error("writer stopped".into()))
     }
 
     /// Runs a batch from a thread that is not an async task (the library API).
@@ -206,7 +232,8 @@ impl Engine {
             Route::Read | Route::SlowRead => self.run_read(&batch),
             Route::Writer => {
                 let (done, rx) = tokio::sync::oneshot::channel();
-                if self.sender.send(Msg::Job(Job { batch, done })).is_err() {
+                let watch = Vec::new();
+                if self.sender.send(Msg::Job(Job { batch, watch, done })).is_err() {
                     return internal_error("server is shutting down".into());
                 }
                 rx.blocking_recv()
@@ -266,6 +293,7 @@ fn internal_error(msg: String) -> Outcome {
     Outcome {
         replies: vec![Reply::error(format!("ERR {msg}"))],
         db: 0,
+        aborted: false,
     }
 }
 
@@ -287,18 +315,27 @@ pub(crate) fn run_calls(batch: &Batch, databases: u32, store: &mut dyn Store) ->
             Err(CmdError::Store(e)) => Reply::error(format!("ERR storage error: {e}")),
         })
         .collect();
-    Outcome { replies, db: ctx.db }
+    Outcome {
+        replies,
+        db: ctx.db,
+        aborted: false,
+    }
 }
 
-/// Runs one call. A blocking command (BLPOP, ...) inside a batch (MULTI/EXEC)
-/// never blocks: it runs its storage step, which pops or answers nil.
+/// True if every watched key still has the version WATCH saw (a key that
+/// expired or was deleted since has none; a rewritten one has a new one).
+pub(crate) fn watch_holds(store: &mut dyn Store, watch: &[Watch]) -> Result<bool, StoreError> {
+    for w in watch {
+        if store.meta(w.db, &w.key)?.map(|e| e.version) != w.version {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 pub(crate) fn call(ctx: &mut Ctx, c: &Call) -> Result<Reply, CmdError> {
     match c.cmd.handler {
         Handler::Read(f) | Handler::Write(f) | Handler::Pure(f) => f(ctx, &c.args),
-        Handler::Server if c.cmd.blocking => match crate::commands::blocking::step(&c.cmd.name).map(|s| s.handler) {
-            Some(Handler::Write(f)) => f(ctx, &c.args),
-            _ => Err(CmdError::Reply(format!("ERR '{}' cannot run here", c.cmd.name))),
-        },
         Handler::Server => Err(CmdError::Reply(format!("ERR '{}' cannot run here", c.cmd.name))),
     }
 }

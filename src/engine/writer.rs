@@ -1,7 +1,7 @@
 //! The writer thread: group commit of every pending job, and the expiry sweeper.
 
 use super::checkpoint::Checkpointer;
-use super::{Batch, CommitObserver, Committed, Job, Msg, Outcome, call};
+use super::{CommitObserver, Committed, Job, Msg, Outcome, call, watch_holds};
 use crate::backend::sqlite::SqliteStore;
 use crate::commands::{CmdError, Ctx, Handler};
 use crate::resp::Reply;
@@ -91,6 +91,7 @@ fn commit_jobs(
             let _ = job.done.send(Outcome {
                 replies,
                 db: job.batch.db,
+                aborted: false,
             });
         }
         Err(_) => {
@@ -129,7 +130,7 @@ fn run_in_tx(conn: &Connection, jobs: &[Job], version: &mut i64, databases: u32)
         let mut outs = Vec::with_capacity(jobs.len());
         for job in jobs {
             let mut store = SqliteStore::writer(conn, now, version);
-            outs.push(run_strict(&job.batch, databases, &mut store)?);
+            outs.push(run_strict(job, databases, &mut store)?);
         }
         Ok(outs)
     })();
@@ -148,13 +149,21 @@ fn run_in_tx(conn: &Connection, jobs: &[Job], version: &mut i64, databases: u32)
     }
 }
 
-/// Runs a batch, stopping at the first storage error (the caller rolls back).
+/// Runs a job's batch, stopping at the first storage error (the caller rolls
+/// back). An EXEC whose watched keys changed runs nothing and is `aborted`.
 /// Also returns the write calls it ran, with the database each ran in.
-fn run_strict(
-    batch: &Batch,
-    databases: u32,
-    store: &mut dyn Store,
-) -> Result<(Outcome, Vec<(u32, usize)>), StoreError> {
+fn run_strict(job: &Job, databases: u32, store: &mut dyn Store) -> Result<(Outcome, Vec<(u32, usize)>), StoreError> {
+    let batch = &job.batch;
+    if !watch_holds(store, &job.watch)? {
+        return Ok((
+            Outcome {
+                replies: Vec::new(),
+                db: batch.db,
+                aborted: true,
+            },
+            Vec::new(),
+        ));
+    }
     let mut ctx = Ctx {
         db: batch.db,
         proto: batch.proto,
@@ -164,7 +173,7 @@ fn run_strict(
     let mut replies = Vec::with_capacity(batch.calls.len());
     let mut writes = Vec::new();
     for (i, c) in batch.calls.iter().enumerate() {
-        if matches!(c.cmd.handler, Handler::Write(_)) || c.cmd.blocking {
+        if matches!(c.cmd.handler, Handler::Write(_)) {
             writes.push((ctx.db, i));
         }
         replies.push(match call(&mut ctx, c) {
@@ -173,7 +182,14 @@ fn run_strict(
             Err(CmdError::Store(e)) => return Err(e),
         });
     }
-    Ok((Outcome { replies, db: ctx.db }, writes))
+    Ok((
+        Outcome {
+            replies,
+            db: ctx.db,
+            aborted: false,
+        },
+        writes,
+    ))
 }
 
 /// Deletes expired keys in small transactions, for at most SWEEP_BUDGET.

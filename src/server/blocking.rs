@@ -202,8 +202,9 @@ enum Target<'a> {
 }
 
 /// Calls `f` with each key (or database) a committed write touched: its key
-/// arguments, plus the targets Redis's key specs do not place (MOVE's and
-/// COPY's destination database, SORT's STORE key, SWAPDB's databases).
+/// arguments (from Redis's key specs, so SORT's STORE key and LMPOP's keys
+/// count), with the database Redis's key specs do not place for MOVE and
+/// COPY ... DB, and every key of both databases for SWAPDB.
 fn touched<'a>(w: &Committed<'a>, f: &mut dyn FnMut(Target<'a>)) {
     let args = &w.call.args;
     let db_arg = |a: &Bytes| crate::resp::request::parse_i64(a).and_then(|n| u32::try_from(n).ok());
@@ -229,17 +230,8 @@ fn touched<'a>(w: &Committed<'a>, f: &mut dyn FnMut(Target<'a>)) {
                 }
             }
         }
-        "sort" => {
-            if let Some(dst) = args
-                .iter()
-                .position(|a| a.eq_ignore_ascii_case(b"STORE"))
-                .and_then(|i| args.get(i + 1))
-            {
-                f(Target::Key(w.db, dst));
-            }
-        }
         _ => {
-            for i in w.call.cmd.key_positions(args.len()) {
+            for i in w.call.cmd.keys(args).unwrap_or_default() {
                 f(Target::Key(w.db, &args[i]));
             }
         }

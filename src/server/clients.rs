@@ -23,7 +23,8 @@ pub struct ClientHandle {
     pub last_cmd: Mutex<String>,
     pub no_evict: AtomicBool,
     pub no_touch: AtomicBool,
-    pub in_multi: AtomicBool,
+    /// Commands queued since MULTI, or -1 outside MULTI (`CLIENT LIST`'s `multi=`).
+    pub multi: AtomicI64,
     pub killed: AtomicBool,
     /// Notified by `kill` and when the peer closes the connection while a
     /// command runs (`hung_up`), so that a blocked command stops waiting.
@@ -59,13 +60,14 @@ impl ClientHandle {
     /// values for an idle connection.
     pub fn describe(&self, now_ms: i64) -> String {
         let name = self.name.lock().unwrap().clone().unwrap_or_default();
-        let flags = if self.in_multi.load(Ordering::Relaxed) {
+        let flags = if self.multi.load(Ordering::Relaxed) >= 0 {
             "x"
         } else if self.blocked.load(Ordering::Relaxed) {
             "b"
         } else {
             "N"
         };
+        let multi = self.multi.load(Ordering::Relaxed);
         format!(
             "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=16384 events=r cmd={} user={} redir=-1 resp={}",
             self.id,
@@ -76,7 +78,7 @@ impl ClientHandle {
             (now_ms - self.last_cmd_ms.load(Ordering::Relaxed)).max(0) / 1000,
             flags,
             self.db.load(Ordering::Relaxed),
-            if self.in_multi.load(Ordering::Relaxed) { 0 } else { -1 },
+            multi,
             self.last_cmd.lock().unwrap(),
             self.user.lock().unwrap(),
             self.resp.load(Ordering::Relaxed),
@@ -108,7 +110,7 @@ impl Clients {
             last_cmd: Mutex::new("NULL".into()),
             no_evict: AtomicBool::new(false),
             no_touch: AtomicBool::new(false),
-            in_multi: AtomicBool::new(false),
+            multi: AtomicI64::new(-1),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
             blocked: AtomicBool::new(false),

@@ -1,13 +1,14 @@
 //! Commands that need the connection or the server: HELLO, AUTH, QUIT, RESET,
 //! COMMAND, CLIENT, CONFIG, INFO, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, and the
-//! blocking commands (BLPOP, BLMOVE, BZPOPMIN, ... in [`super::blocking`]).
+//! blocking commands (BLPOP, BLMOVE, BZPOPMIN, ... in [`super::blocking`]), and the
+//! transaction commands (MULTI, EXEC, DISCARD, WATCH, UNWATCH: see `multi`).
 //!
 //! They are registered with [`Handler::Server`] and run by the connection
 //! (outside the engine), in order with the client's other commands.
 
 use super::connection::Session;
 use crate::commands::table::{bytes_of, table};
-use crate::commands::{CmdResult, Command, Ctx, Handler, lookup};
+use crate::commands::{CmdResult, Command, CommandFn, Ctx, Handler, lookup};
 use crate::engine::{Batch, Call};
 use crate::resp::Reply;
 use crate::store::DbStats;
@@ -55,6 +56,11 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("bzpopmin", Handler::Server),
     ("bzpopmax", Handler::Server),
     ("bzmpop", Handler::Server),
+    ("multi", Handler::Server),
+    ("exec", Handler::Server),
+    ("discard", Handler::Server),
+    ("watch", Handler::Server),
+    ("unwatch", Handler::Server),
 ];
 
 /// Runs a server-level command. `None` means no reply at all (SHUTDOWN
@@ -166,7 +172,8 @@ fn shutdown(s: &mut Session, args: &[Bytes]) -> Option<Reply> {
 }
 
 /// RESET: back to a fresh connection's state (database 0, RESP2, no name,
-/// replies on, not authenticated if a password is required).
+/// replies on, no transaction, nothing watched, not authenticated if a
+/// password is required).
 fn reset(s: &mut Session) -> Reply {
     s.db = 0;
     s.client.db.store(0, Ordering::Relaxed);
@@ -176,6 +183,7 @@ fn reset(s: &mut Session) -> Reply {
     s.client.no_evict.store(false, Ordering::Relaxed);
     s.reply_mode = super::connection::ReplyMode::On;
     s.authenticated = s.server.config.requirepass().is_none();
+    super::multi::discard_state(s);
     Reply::status("RESET")
 }
 
@@ -231,27 +239,35 @@ async fn keyspace_stats(s: &Session) -> Result<Vec<(u32, DbStats)>, Reply> {
 /// read batch on the engine.
 fn stats_command() -> &'static Command {
     static CMD: OnceLock<Command> = OnceLock::new();
-    CMD.get_or_init(|| Command {
-        name: "info".into(),
+    CMD.get_or_init(|| internal_read_command("info", false, store_stats))
+}
+
+/// A read command that is not in the command table, for server commands that
+/// need to read storage through the engine (INFO's key counts, WATCH's key
+/// versions). `fast: false` runs it on a blocking thread.
+pub(super) fn internal_read_command(name: &str, fast: bool, f: CommandFn) -> Command {
+    Command {
+        name: name.into(),
         arity: -1,
         flags: Vec::new(),
         first_key: 0,
         last_key: 0,
         key_step: 0,
-        handler: Handler::Read(store_stats),
+        key_specs: Vec::new(),
+        handler: Handler::Read(f),
         info: Reply::Nil,
         docs: Reply::Nil,
         subcommands: Default::default(),
         write: false,
         readonly: true,
-        fast: false,
+        fast,
         noscript: false,
         no_auth: false,
         no_multi: false,
         pubsub: false,
         blocking: false,
         loading: true,
-    })
+    }
 }
 
 fn store_stats(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
@@ -486,12 +502,15 @@ fn command_getkeys(args: &[Bytes]) -> Reply {
     {
         cmd = sub;
     }
+    // Redis's order: no keys at all, then arity, then the arguments themselves.
+    if !cmd.has_keys() {
+        return Reply::error("ERR The command has no key arguments");
+    }
     if !cmd.arity_ok(rest.len()) {
         return Reply::error("ERR Invalid number of arguments specified for command");
     }
-    let keys = cmd.key_positions(rest.len());
-    if keys.is_empty() {
-        return Reply::error("ERR The command has no key arguments");
-    }
+    let Some(keys) = cmd.keys(rest).filter(|k| !k.is_empty()) else {
+        return Reply::error("ERR Invalid arguments specified for command");
+    };
     Reply::Array(keys.into_iter().map(|i| Reply::Bulk(rest[i].clone())).collect())
 }

@@ -2,8 +2,9 @@
 
 use super::Server;
 use super::clients::ClientHandle;
+use super::multi::{self, Multi};
 use crate::commands::{Command, Handler, lookup};
-use crate::engine::{Batch, Call};
+use crate::engine::{Batch, Call, Watch};
 use crate::resp::{Reply, RequestParser};
 use bytes::{Bytes, BytesMut};
 use std::sync::Arc;
@@ -38,6 +39,10 @@ pub struct Session {
     pub reply_mode: ReplyMode,
     /// Set by QUIT: close after writing the replies.
     pub quit: bool,
+    /// The transaction being queued, between MULTI and EXEC/DISCARD.
+    pub multi: Option<Multi>,
+    /// Keys WATCHed since the last EXEC, DISCARD, UNWATCH or RESET.
+    pub watched: Vec<Watch>,
 }
 
 pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut stream: S, addr: String, laddr: String) {
@@ -58,6 +63,8 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
         authenticated,
         reply_mode: ReplyMode::On,
         quit: false,
+        multi: None,
+        watched: Vec::new(),
     };
     let mut parser = RequestParser::new(server.config.proto_max_bulk_len());
     let mut buf = BytesMut::with_capacity(BUF_SIZE);
@@ -177,16 +184,28 @@ impl Session {
                 Ok(cmd) => cmd,
                 Err(reply) => {
                     self.flush(&mut pending, out).await;
+                    let reply = multi::refused(self, &args, reply);
                     self.emit(reply, out);
                     continue;
                 }
             };
             self.client.last_cmd_ms.store(crate::util::now_ms(), Ordering::Relaxed);
             *self.client.last_cmd.lock().unwrap() = cmd.name.clone();
+            if self.multi.is_some() && !multi::runs_immediately(cmd) {
+                // Nothing is pending in MULTI: MULTI itself flushed.
+                let reply = multi::queue(self, Call { cmd, args });
+                self.emit(reply, out);
+                continue;
+            }
             match cmd.handler {
                 Handler::Server => {
                     self.flush(&mut pending, out).await;
-                    if let Some(reply) = super::commands::run(self, cmd, &args).await {
+                    let reply = if multi::is_transaction_command(cmd) {
+                        Some(multi::run(self, cmd, &args).await)
+                    } else {
+                        super::commands::run(self, cmd, &args).await
+                    };
+                    if let Some(reply) = reply {
                         self.emit(reply, out);
                     }
                 }

@@ -14,6 +14,7 @@ pub mod config;
 mod config_cmd;
 mod connection;
 pub mod info;
+mod multi;
 
 use crate::engine::Engine;
 use clients::Clients;

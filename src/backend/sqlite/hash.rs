@@ -1,6 +1,160 @@
 //! [`HashStore`] on SQLite (table `rhash`, see schema.sql).
+//!
+//! Every statement uses the primary key `(key_id, h, field)`: point operations
+//! are one B-tree seek, scans walk the key's range in `h` order.
 
 use super::SqliteStore;
-use crate::store::HashStore;
+use crate::store::{HashStore, StoreResult, member_hash};
+use bytes::Bytes;
+use rusqlite::{OptionalExtension, Row, params};
 
-impl HashStore for SqliteStore<'_> {}
+fn blob(r: &Row, i: usize) -> rusqlite::Result<Bytes> {
+    Ok(Bytes::from(r.get::<_, Vec<u8>>(i)?))
+}
+
+fn pair(r: &Row) -> rusqlite::Result<(Bytes, Bytes)> {
+    Ok((blob(r, 0)?, blob(r, 1)?))
+}
+
+impl SqliteStore<'_> {
+    /// Collects the rows of a cached single-parameter (key id) query.
+    fn hash_rows<T>(&self, sql: &str, id: i64, f: fn(&Row) -> rusqlite::Result<T>) -> StoreResult<Vec<T>> {
+        let mut st = self.conn.prepare_cached(sql)?;
+        let rows = st.query_map([id], f)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl HashStore for SqliteStore<'_> {
+    fn hash_get(&mut self, id: i64, field: &[u8]) -> StoreResult<Option<Bytes>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT value FROM rhash WHERE key_id=?1 AND h=?2 AND field=?3")?;
+        Ok(st
+            .query_row(params![id, member_hash(field), field], |r| blob(r, 0))
+            .optional()?)
+    }
+
+    fn hash_get_many(&mut self, id: i64, fields: &[Bytes]) -> StoreResult<Vec<Option<Bytes>>> {
+        fields.iter().map(|f| self.hash_get(id, f)).collect()
+    }
+
+    fn hash_value_len(&mut self, id: i64, field: &[u8]) -> StoreResult<Option<i64>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT length(value) FROM rhash WHERE key_id=?1 AND h=?2 AND field=?3")?;
+        Ok(st
+            .query_row(params![id, member_hash(field), field], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn hash_set(&mut self, id: i64, pairs: &[(&[u8], &[u8])]) -> StoreResult<i64> {
+        let mut added = 0;
+        {
+            let mut update = self
+                .conn
+                .prepare_cached("UPDATE rhash SET value=?4 WHERE key_id=?1 AND h=?2 AND field=?3")?;
+            let mut insert = self
+                .conn
+                .prepare_cached("INSERT INTO rhash (key_id, h, field, value) VALUES (?1, ?2, ?3, ?4)")?;
+            for &(field, value) in pairs {
+                let p = params![id, member_hash(field), field, value];
+                if update.execute(p)? == 0 {
+                    insert.execute(p)?;
+                    added += 1;
+                }
+            }
+        }
+        self.touch(id, added)?;
+        Ok(added)
+    }
+
+    fn hash_delete(&mut self, id: i64, fields: &[Bytes]) -> StoreResult<i64> {
+        let mut removed = 0;
+        {
+            let mut st = self
+                .conn
+                .prepare_cached("DELETE FROM rhash WHERE key_id=?1 AND h=?2 AND field=?3")?;
+            for field in fields {
+                removed += st.execute(params![id, member_hash(field), &field[..]])? as i64;
+            }
+        }
+        if removed > 0 {
+            self.touch(id, -removed)?;
+        }
+        Ok(removed)
+    }
+
+    fn hash_all(&mut self, id: i64) -> StoreResult<Vec<(Bytes, Bytes)>> {
+        self.hash_rows(
+            "SELECT field, value FROM rhash WHERE key_id=?1 ORDER BY h, field",
+            id,
+            pair,
+        )
+    }
+
+    fn hash_fields(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
+        self.hash_rows("SELECT field FROM rhash WHERE key_id=?1 ORDER BY h, field", id, |r| {
+            blob(r, 0)
+        })
+    }
+
+    fn hash_values(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
+        self.hash_rows("SELECT value FROM rhash WHERE key_id=?1 ORDER BY h, field", id, |r| {
+            blob(r, 0)
+        })
+    }
+
+    fn hash_max_len(&mut self, id: i64) -> StoreResult<i64> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT coalesce(max(max(length(field), length(value))), 0) FROM rhash WHERE key_id=?1")?;
+        Ok(st.query_row([id], |r| r.get(0))?)
+    }
+
+    fn hash_scan(&mut self, id: i64, cursor: u64, count: usize) -> StoreResult<(u64, Vec<(Bytes, Bytes)>)> {
+        let Ok(start) = i64::try_from(cursor) else {
+            return Ok((0, Vec::new())); // beyond every hash
+        };
+        // One extra row tells whether the scan is complete.
+        let count = count.clamp(1, i64::MAX as usize - 1);
+        let mut rows: Vec<(i64, Bytes, Bytes)> = {
+            let mut st = self.conn.prepare_cached(
+                "SELECT h, field, value FROM rhash WHERE key_id=?1 AND h>=?2 ORDER BY h, field LIMIT ?3",
+            )?;
+            let rows = st.query_map(params![id, start, count as i64 + 1], |r| {
+                Ok((r.get(0)?, blob(r, 1)?, blob(r, 2)?))
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        if rows.len() <= count {
+            return Ok((0, rows.into_iter().map(|(_, f, v)| (f, v)).collect()));
+        }
+        rows.truncate(count);
+        let (last_h, last_field) = match rows.last() {
+            Some((h, f, _)) => (*h, f.clone()),
+            None => return Ok((0, Vec::new())),
+        };
+        // Finish the run of fields sharing the last hash, so the cursor can skip past it.
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT field, value FROM rhash WHERE key_id=?1 AND h=?2 AND field>?3 ORDER BY field")?;
+        for r in st.query_map(params![id, last_h, &last_field[..]], pair)? {
+            let (f, v) = r?;
+            rows.push((last_h, f, v));
+        }
+        let next = last_h as u64 + 1;
+        Ok((next, rows.into_iter().map(|(_, f, v)| (f, v)).collect()))
+    }
+
+    fn hash_random(&mut self, id: i64) -> StoreResult<Option<(Bytes, Bytes)>> {
+        let r = (crate::util::random_u64() >> 1) as i64;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT field, value FROM rhash WHERE key_id=?1 AND h>=?2 ORDER BY h LIMIT 1")?;
+        if let Some(found) = st.query_row(params![id, r], pair).optional()? {
+            return Ok(Some(found));
+        }
+        Ok(st.query_row(params![id, 0i64], pair).optional()?)
+    }
+}

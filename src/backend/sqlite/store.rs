@@ -92,6 +92,29 @@ impl<'a> SqliteStore<'a> {
         Ok(len)
     }
 
+    /// The live key, read by `sql` (selecting id, type, expire_at, version,
+    /// len and, optionally, value).
+    fn lookup(&self, sql: &str, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
+        let e = self
+            .conn
+            .prepare_cached(sql)?
+            .query_row(params![db, key], |r| {
+                Ok(Entry {
+                    id: r.get(0)?,
+                    kind: KeyType::from_i64(r.get(1)?),
+                    expire_at: r.get(2)?,
+                    version: r.get(3)?,
+                    len: r.get(4)?,
+                    value: match r.as_ref().column_count() {
+                        6 => r.get::<_, Option<Vec<u8>>>(5)?.map(Bytes::from),
+                        _ => None,
+                    },
+                })
+            })
+            .optional()?;
+        Ok(e.filter(|e| self.live(e.expire_at)))
+    }
+
     /// Deletes the row for (db, key) whatever its state (its value rows go
     /// with it: see the triggers in schema.sql); returns whether it was live.
     fn remove(&mut self, db: u32, key: &[u8]) -> StoreResult<bool> {
@@ -110,41 +133,19 @@ impl Store for SqliteStore<'_> {
     }
 
     fn get(&mut self, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT id, type, expire_at, version, value, len FROM rkey WHERE db=?1 AND key=?2")?;
-        let e = st
-            .query_row(params![db, key], |r| {
-                Ok(Entry {
-                    id: r.get(0)?,
-                    kind: KeyType::from_i64(r.get(1)?),
-                    expire_at: r.get(2)?,
-                    version: r.get(3)?,
-                    value: r.get::<_, Option<Vec<u8>>>(4)?.map(Bytes::from),
-                    len: r.get(5)?,
-                })
-            })
-            .optional()?;
-        Ok(e.filter(|e| self.live(e.expire_at)))
+        self.lookup(
+            "SELECT id, type, expire_at, version, len, value FROM rkey WHERE db=?1 AND key=?2",
+            db,
+            key,
+        )
     }
 
     fn meta(&mut self, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT id, type, expire_at, version, len FROM rkey WHERE db=?1 AND key=?2")?;
-        let e = st
-            .query_row(params![db, key], |r| {
-                Ok(Entry {
-                    id: r.get(0)?,
-                    kind: KeyType::from_i64(r.get(1)?),
-                    expire_at: r.get(2)?,
-                    version: r.get(3)?,
-                    value: None,
-                    len: r.get(4)?,
-                })
-            })
-            .optional()?;
-        Ok(e.filter(|e| self.live(e.expire_at)))
+        self.lookup(
+            "SELECT id, type, expire_at, version, len FROM rkey WHERE db=?1 AND key=?2",
+            db,
+            key,
+        )
     }
 
     fn scan(&mut self, db: u32, cursor: u64, count: usize, kind: Option<KeyType>) -> StoreResult<ScanPage> {

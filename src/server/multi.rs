@@ -1,0 +1,292 @@
+//! Transactions: MULTI, EXEC, DISCARD, WATCH and UNWATCH, as in Redis 7.0.
+//!
+//! * **Queueing.** After MULTI, every command the connection accepts is
+//!   queued and answered `+QUEUED`, except MULTI, EXEC, DISCARD, WATCH, QUIT
+//!   and RESET, which run at once ([`runs_immediately`]). A command refused
+//!   while queueing (unknown, wrong arity, NOAUTH, or flagged `no-multi` such
+//!   as SAVE and SHUTDOWN) marks the transaction aborted: EXEC then answers
+//!   `EXECABORT` and runs nothing. Errors of the immediate commands (nested
+//!   MULTI, WATCH inside MULTI) do not abort it, as in Redis. A refused EXEC
+//!   (wrong arity, NOAUTH) discards the transaction with Redis's
+//!   `EXECABORT Transaction discarded because of: ...`.
+//! * **EXEC** sends the queued storage commands to the engine as one writer
+//!   job ([`Engine::exec`](crate::engine::Engine::exec)): they run in one SQL
+//!   transaction, isolated from every other client and never half-applied.
+//!   Errors raised while running (WRONGTYPE, ...) are answered in place in
+//!   EXEC's array while the other commands apply, as in Redis.
+//! * **Server commands** queued in MULTI (CLIENT, CONFIG, INFO, HELLO, ...)
+//!   touch no keys, so they run right after the storage job, in their queued
+//!   order, and their replies take their positions in EXEC's array. They see
+//!   the database selected at the end of the transaction, not the one at
+//!   their position.
+//! * **WATCH** records each key's version (`Entry::version`, `None` if the
+//!   key does not exist) with a read through the engine. The writer compares
+//!   them inside EXEC's transaction before running anything; if one differs,
+//!   EXEC runs nothing and answers a null array. Every write gives a key a new
+//!   version, and a deleted, expired or flushed key has none, so writes,
+//!   deletes, expiry, FLUSHALL/FLUSHDB and SWAPDB all break a WATCH. Known gap:
+//!   a key missing at WATCH time, then created and deleted again before EXEC,
+//!   looks unchanged (Redis would fail the EXEC).
+
+use super::connection::Session;
+use crate::commands::{CmdResult, Command, Ctx, Handler, lookup};
+use crate::engine::{Batch, Call, Watch};
+use crate::resp::Reply;
+use bytes::Bytes;
+use std::collections::HashSet;
+use std::sync::OnceLock;
+use std::sync::atomic::Ordering;
+
+/// A transaction being queued, between MULTI and EXEC or DISCARD.
+#[derive(Default)]
+pub struct Multi {
+    queue: Vec<Call>,
+    /// A command was refused while queueing: EXEC answers EXECABORT.
+    aborted: bool,
+}
+
+/// Commands that run at once inside MULTI instead of being queued
+/// (the exceptions in Redis's `processCommand`).
+pub fn runs_immediately(cmd: &Command) -> bool {
+    matches!(
+        cmd.name.as_str(),
+        "multi" | "exec" | "discard" | "watch" | "quit" | "reset"
+    )
+}
+
+/// The commands this module runs (see [`run`]).
+pub fn is_transaction_command(cmd: &Command) -> bool {
+    matches!(cmd.name.as_str(), "multi" | "exec" | "discard" | "watch" | "unwatch")
+}
+
+/// Queues a command of a connection in MULTI and returns its reply:
+/// `+QUEUED`, or Redis's error for a `no-multi` command (which aborts the
+/// transaction). Once aborted, commands are answered but no longer kept.
+pub fn queue(s: &mut Session, call: Call) -> Reply {
+    let Some(multi) = s.multi.as_mut() else {
+        return Reply::error("ERR queueing outside MULTI");
+    };
+    if call.cmd.no_multi {
+        multi.aborted = true;
+        return Reply::error("ERR Command not allowed inside a transaction");
+    }
+    if !multi.aborted {
+        multi.queue.push(call);
+        s.client.multi.store(multi.queue.len() as i64, Ordering::Relaxed);
+    }
+    Reply::status("QUEUED")
+}
+
+/// Handles a command the connection refused (unknown, wrong arity, NOAUTH)
+/// and returns the reply to send. In MULTI, the refusal aborts the
+/// transaction. A refused EXEC, in MULTI or not, discards the transaction
+/// and answers `EXECABORT Transaction discarded because of: <error>`, as
+/// Redis 7.0's `rejectCommand` does.
+pub fn refused(s: &mut Session, args: &[Bytes], reply: Reply) -> Reply {
+    if let Some(multi) = s.multi.as_mut() {
+        multi.aborted = true;
+    }
+    if lookup(&args[0]).is_none_or(|c| c.name != "exec") {
+        return reply;
+    }
+    discard_state(s);
+    let Reply::Error(msg) = reply else {
+        return reply;
+    };
+    let reason = msg.strip_prefix(b"ERR ").unwrap_or(&msg);
+    Reply::Error(
+        [b"EXECABORT Transaction discarded because of: ".as_slice(), reason]
+            .concat()
+            .into(),
+    )
+}
+
+/// Leaves MULTI (dropping the queue) and forgets every watched key:
+/// DISCARD, RESET, and the end of every EXEC.
+pub fn discard_state(s: &mut Session) {
+    s.multi = None;
+    s.watched.clear();
+    s.client.multi.store(-1, Ordering::Relaxed);
+}
+
+/// Runs MULTI, EXEC, DISCARD, WATCH or UNWATCH.
+pub async fn run(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Reply {
+    match cmd.name.as_str() {
+        "multi" => multi(s),
+        "exec" => exec(s).await,
+        "discard" => discard(s),
+        "watch" => watch(s, args).await,
+        "unwatch" => {
+            s.watched.clear();
+            Reply::ok()
+        }
+        other => Reply::error(format!("ERR '{other}' is not a transaction command")),
+    }
+}
+
+fn multi(s: &mut Session) -> Reply {
+    if s.multi.is_some() {
+        return Reply::error("ERR MULTI calls can not be nested");
+    }
+    s.multi = Some(Multi::default());
+    s.client.multi.store(0, Ordering::Relaxed);
+    Reply::ok()
+}
+
+fn discard(s: &mut Session) -> Reply {
+    if s.multi.is_none() {
+        return Reply::error("ERR DISCARD without MULTI");
+    }
+    discard_state(s);
+    Reply::ok()
+}
+
+async fn exec(s: &mut Session) -> Reply {
+    let Some(multi) = s.multi.take() else {
+        return Reply::error("ERR EXEC without MULTI");
+    };
+    let watch = std::mem::take(&mut s.watched);
+    let reply = if multi.aborted {
+        Reply::error("EXECABORT Transaction discarded because of previous errors.")
+    } else {
+        // The client stays flagged in MULTI while its commands run (CLIENT
+        // LIST inside EXEC shows `flags=x`, as in Redis).
+        s.client.multi.store(multi.queue.len() as i64, Ordering::Relaxed);
+        run_queue(s, multi.queue, watch).await
+    };
+    discard_state(s);
+    reply
+}
+
+/// Runs a transaction's queue: the storage commands as one engine job (after
+/// the WATCH check), then the server commands; one reply per queued command.
+async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Reply {
+    let total = queue.len();
+    // The storage commands, in order, and the server commands with their positions.
+    let mut calls = Vec::new();
+    let mut server_calls = Vec::new();
+    for (pos, call) in queue.into_iter().enumerate() {
+        // A blocking command never blocks inside MULTI: its storage step
+        // (pop, or nil) runs with the other storage commands.
+        let call = super::blocking::step_call(&call).unwrap_or(call);
+        if matches!(call.cmd.handler, Handler::Server) {
+            server_calls.push((pos, call));
+        } else {
+            calls.push(call);
+        }
+    }
+    let mut storage_replies = Vec::new().into_iter();
+    if !calls.is_empty() || !watch.is_empty() {
+        let writes = calls
+            .iter()
+            .filter(|c| matches!(c.cmd.handler, Handler::Write(_)))
+            .count();
+        let expected = calls.len();
+        let batch = Batch {
+            db: s.db,
+            proto: s.proto,
+            calls,
+        };
+        let outcome = s.server.engine.exec(batch, watch).await;
+        if outcome.aborted {
+            return Reply::NilArray;
+        }
+        if outcome.replies.len() != expected {
+            // Only an engine failure (shutting down) answers differently.
+            return outcome
+                .replies
+                .into_iter()
+                .find(Reply::is_error)
+                .unwrap_or_else(|| Reply::error("ERR transaction failed"));
+        }
+        s.server.dirty.fetch_add(writes as u64, Ordering::Relaxed);
+        s.db = outcome.db;
+        s.client.db.store(s.db, Ordering::Relaxed);
+        storage_replies = outcome.replies.into_iter();
+    }
+    let mut server_calls = server_calls.into_iter().peekable();
+    let mut replies = Vec::with_capacity(total);
+    for i in 0..total {
+        let reply = match server_calls.next_if(|(pos, _)| *pos == i) {
+            Some((_, call)) => run_server_command(s, &call).await,
+            None => storage_replies.next().unwrap_or(Reply::Nil),
+        };
+        replies.push(reply);
+    }
+    // Errors answered inside EXEC count in INFO's `total_error_replies`, as in Redis.
+    let errors = replies.iter().filter(|r| r.is_error()).count();
+    s.server
+        .stats
+        .total_error_replies
+        .fetch_add(errors as u64, Ordering::Relaxed);
+    Reply::Array(replies)
+}
+
+/// A server command queued in MULTI (never MULTI, EXEC, DISCARD or WATCH,
+/// which are not queued; UNWATCH is a no-op there since EXEC unwatches).
+async fn run_server_command(s: &mut Session, call: &Call) -> Reply {
+    if call.cmd.name == "unwatch" {
+        return Reply::ok();
+    }
+    super::commands::run(s, call.cmd, &call.args)
+        .await
+        .unwrap_or(Reply::Nil)
+}
+
+/// WATCH key [key ...]: remembers each key's current version. A key already
+/// watched keeps the version of its first WATCH.
+async fn watch(s: &mut Session, args: &[Bytes]) -> Reply {
+    if s.multi.is_some() {
+        return Reply::error("ERR WATCH inside MULTI is not allowed");
+    }
+    let db = s.db;
+    let mut seen: HashSet<&[u8]> = s.watched.iter().filter(|w| w.db == db).map(|w| &w.key[..]).collect();
+    let keys: Vec<Bytes> = args[1..].iter().filter(|k| seen.insert(&k[..])).cloned().collect();
+    if keys.is_empty() {
+        return Reply::ok();
+    }
+    let mut read_args = Vec::with_capacity(keys.len() + 1);
+    read_args.push(Bytes::from_static(b"watch"));
+    read_args.extend(keys.iter().cloned());
+    let batch = Batch {
+        db,
+        proto: s.proto,
+        calls: vec![Call {
+            cmd: versions_command(),
+            args: read_args,
+        }],
+    };
+    let mut outcome = s.server.engine.run(batch).await;
+    match outcome.replies.pop() {
+        Some(Reply::Array(versions)) if versions.len() == keys.len() => {
+            for (key, v) in keys.into_iter().zip(versions) {
+                let version = match v {
+                    Reply::Int(n) => Some(n),
+                    _ => None,
+                };
+                s.watched.push(Watch { db, key, version });
+            }
+            Reply::ok()
+        }
+        Some(e) if e.is_error() => e,
+        _ => Reply::error("ERR cannot read the watched keys"),
+    }
+}
+
+/// An internal read command: the versions of keys `args[1..]` in the
+/// selected database, as integers (nil for a missing key).
+fn versions_command() -> &'static Command {
+    static CMD: OnceLock<Command> = OnceLock::new();
+    CMD.get_or_init(|| super::commands::internal_read_command("watch", true, key_versions))
+}
+
+fn key_versions(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let mut out = Vec::with_capacity(args.len() - 1);
+    for key in &args[1..] {
+        out.push(match ctx.store.meta(ctx.db, key)? {
+            Some(e) => Reply::Int(e.version),
+            None => Reply::Nil,
+        });
+    }
+    Ok(Reply::Array(out))
+}
