@@ -276,6 +276,30 @@ fn inside_multi_blocking_commands_do_not_block_and_exec_pushes_wake() {
 }
 
 #[test]
+fn move_and_swapdb_wake_clients_of_the_destination_database() {
+    on_both(|port| {
+        let (mut a, mut p) = (conn(port), conn(port));
+        p.cmd_str(&["FLUSHALL"]);
+        send(&mut a, &["BLPOP", "k", "0"]);
+        wait_blocked(&mut p, 1);
+        p.cmd_str(&["SELECT", "1"]);
+        p.cmd_str(&["RPUSH", "k", "moved"]);
+        assert_eq!(p.cmd_str(&["MOVE", "k", "0"]), b":1\r\n");
+        assert_eq!(a.read_reply(), bulk_pair("k", "moved"));
+        send(&mut a, &["BLPOP", "k", "0"]);
+        wait_blocked(&mut p, 1);
+        p.cmd_str(&["RPUSH", "k", "swapped"]);
+        assert_eq!(p.cmd_str(&["SWAPDB", "0", "1"]), b"+OK\r\n");
+        assert_eq!(a.read_reply(), bulk_pair("k", "swapped"));
+        send(&mut a, &["BLPOP", "k", "0"]);
+        wait_blocked(&mut p, 1);
+        p.cmd_str(&["RPUSH", "k2", "copied"]);
+        assert_eq!(p.cmd_str(&["COPY", "k2", "k", "DB", "0"]), b":1\r\n");
+        assert_eq!(a.read_reply(), bulk_pair("k", "copied"));
+    });
+}
+
+#[test]
 fn blocked_clients_cost_nothing_and_do_not_block_others() {
     on_both(|port| {
         let mut p = conn(port);
