@@ -29,13 +29,18 @@ fn send(c: &mut RawConn, args: &[&str]) {
     c.send_raw(&RawConn::encode(&a));
 }
 
-/// The `blocked_clients` count of INFO clients.
-fn blocked_clients(c: &mut RawConn) -> u64 {
+/// A count in INFO clients.
+fn info_clients(c: &mut RawConn, field: &str) -> u64 {
     let info = String::from_utf8(c.cmd_str(&["INFO", "clients"])).unwrap();
     info.lines()
-        .find_map(|l| l.strip_prefix("blocked_clients:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().parse().ok())
-        .expect("blocked_clients in INFO")
+        .expect("field in INFO clients")
+}
+
+/// The `blocked_clients` count of INFO clients.
+fn blocked_clients(c: &mut RawConn) -> u64 {
+    info_clients(c, "blocked_clients")
 }
 
 /// Waits until exactly `n` clients are blocked.
@@ -204,10 +209,12 @@ fn client_unblock_with_timeout_or_error() {
         assert_eq!(p.cmd_str(&["CLIENT", "UNBLOCK", &id]), b":0\r\n");
         send(&mut a, &["BLPOP", "nokey", "0"]);
         wait_blocked(&mut p, 1);
+        assert_eq!(info_clients(&mut p, "clients_in_timeout_table"), 0);
         assert_eq!(p.cmd_str(&["CLIENT", "UNBLOCK", &id]), b":1\r\n");
         assert_eq!(a.read_reply(), b"*-1\r\n");
-        send(&mut a, &["BZMPOP", "0", "1", "nokey", "MIN"]);
+        send(&mut a, &["BZMPOP", "100", "1", "nokey", "MIN"]);
         wait_blocked(&mut p, 1);
+        assert_eq!(info_clients(&mut p, "clients_in_timeout_table"), 1);
         assert_eq!(p.cmd_str(&["CLIENT", "UNBLOCK", &id, "TIMEOUT"]), b":1\r\n");
         assert_eq!(a.read_reply(), b"*-1\r\n");
         send(&mut a, &["BLMOVE", "nokey", "d", "LEFT", "LEFT", "0"]);
@@ -215,6 +222,7 @@ fn client_unblock_with_timeout_or_error() {
         assert_eq!(p.cmd_str(&["CLIENT", "UNBLOCK", &id, "ERROR"]), b":1\r\n");
         assert_eq!(a.read_reply(), b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
         wait_blocked(&mut p, 0);
+        assert_eq!(info_clients(&mut p, "clients_in_timeout_table"), 0);
         assert_eq!(p.cmd_str(&["CLIENT", "UNBLOCK", &id, "ERROR"]), b":0\r\n");
         assert_eq!(a.cmd_str(&["PING"]), b"+PONG\r\n");
     });

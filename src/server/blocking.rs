@@ -48,6 +48,8 @@ pub struct Blocking {
     waits: AtomicUsize,
     /// Clients actually blocked (INFO's `blocked_clients`).
     blocked: AtomicUsize,
+    /// Blocked clients with a timeout (INFO's `clients_in_timeout_table`).
+    timed: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -66,6 +68,8 @@ struct Wait {
     wake: Notify,
     /// Set once the first attempt found nothing: `CLIENT UNBLOCK` applies.
     blocked: AtomicBool,
+    /// The wait has a timeout (set with `blocked`).
+    timed: AtomicBool,
     unblock: Mutex<Option<Unblock>>,
 }
 
@@ -80,6 +84,11 @@ impl Blocking {
     /// Clients currently blocked.
     pub fn blocked_clients(&self) -> usize {
         self.blocked.load(Ordering::Relaxed)
+    }
+
+    /// Blocked clients whose wait has a timeout.
+    pub fn clients_with_timeout(&self) -> usize {
+        self.timed.load(Ordering::Relaxed)
     }
 
     /// Puts a client in line on `keys` of database `db`.
@@ -97,6 +106,7 @@ impl Blocking {
             keys,
             wake: Notify::new(),
             blocked: AtomicBool::new(false),
+            timed: AtomicBool::new(false),
             unblock: Mutex::new(None),
         });
         reg.waits.insert(id, wait.clone());
@@ -239,12 +249,19 @@ fn touched<'a>(w: &Committed<'a>, f: &mut dyn FnMut(Target<'a>)) {
 }
 
 impl Ticket<'_> {
-    fn set_blocked(&self, on: bool) {
-        if self.wait.blocked.swap(on, Ordering::SeqCst) != on {
+    /// Marks the client blocked (with or without a timeout), or no longer blocked.
+    fn set_blocked(&self, on: bool, timed: bool) {
+        let count = |counter: &AtomicUsize| {
             if on {
-                self.blocking.blocked.fetch_add(1, Ordering::SeqCst);
+                counter.fetch_add(1, Ordering::SeqCst);
             } else {
-                self.blocking.blocked.fetch_sub(1, Ordering::SeqCst);
+                counter.fetch_sub(1, Ordering::SeqCst);
+            }
+        };
+        if self.wait.blocked.swap(on, Ordering::SeqCst) != on {
+            count(&self.blocking.blocked);
+            if self.wait.timed.swap(on && timed, Ordering::SeqCst) || (on && timed) {
+                count(&self.blocking.timed);
             }
         }
     }
@@ -256,7 +273,7 @@ impl Ticket<'_> {
 
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
-        self.set_blocked(false);
+        self.set_blocked(false, false);
         self.blocking.leave(self.id, &self.wait);
     }
 }
@@ -309,7 +326,7 @@ pub async fn run(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Opti
     // The attempt validated the timeout.
     let timeout = timeout_ms(&args[timeout_at]).unwrap_or(0);
     let deadline = (timeout > 0).then(|| Instant::now() + Duration::from_millis(timeout as u64));
-    ticket.set_blocked(true);
+    ticket.set_blocked(true, deadline.is_some());
     s.client.blocked.store(true, Ordering::Relaxed);
     let reply = loop {
         if s.client.killed.load(Ordering::SeqCst) || s.client.hung_up.load(Ordering::SeqCst) {

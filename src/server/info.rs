@@ -147,7 +147,10 @@ fn clients_section(s: &Server) -> Fields {
         ("maxclients", s.config.maxclients().to_string()),
         ("blocked_clients", s.blocking.blocked_clients().to_string()),
         ("tracking_clients", "0".into()),
-        ("clients_in_timeout_table", "0".into()),
+        (
+            "clients_in_timeout_table",
+            s.blocking.clients_with_timeout().to_string(),
+        ),
     ]
 }
 
