@@ -123,15 +123,15 @@ fn clients_are_served_in_the_order_they_blocked() {
             assert_eq!(c.read_reply(), bulk_pair("q", want));
         }
         wait_blocked(&mut p, 0);
-        // One element at a time: the first in line gets each.
-        for c in waiting.iter_mut() {
+        // One element at a time: the first in line gets each. (Each push is
+        // awaited: unlike Redis, redsql serves the woken client in a later
+        // transaction, so back-to-back pushes could reach it together.)
+        for (i, c) in waiting.iter_mut().enumerate() {
             send(c, &["BRPOP", "q", "0"]);
-        }
-        wait_blocked(&mut p, 3);
-        for want in ["a", "b", "c"] {
-            p.cmd_str(&["RPUSH", "q", want]);
+            wait_blocked(&mut p, i as u64 + 1);
         }
         for (c, want) in waiting.iter_mut().zip(["a", "b", "c"]) {
+            p.cmd_str(&["RPUSH", "q", want]);
             assert_eq!(c.read_reply(), bulk_pair("q", want));
         }
     });
@@ -387,4 +387,48 @@ fn a_batch_runs_blocking_commands_without_blocking() {
         ]
     );
     engine.shutdown();
+}
+
+#[test]
+fn concurrent_pushes_serve_every_blocked_client_exactly_once() {
+    on_both(|port| {
+        let mut p = conn(port);
+        p.cmd_str(&["FLUSHALL"]);
+        let n = 12;
+        let mut waiting: Vec<RawConn> = (0..n).map(|_| conn(port)).collect();
+        for (i, c) in waiting.iter_mut().enumerate() {
+            // Half wait on two keys, so wake-ups cross between lines.
+            if i % 2 == 0 {
+                send(c, &["BLPOP", "q", "0"]);
+            } else {
+                send(c, &["BRPOP", "other", "q", "0"]);
+            }
+        }
+        wait_blocked(&mut p, n as u64);
+        let pushers: Vec<_> = (0..n)
+            .map(|i| {
+                std::thread::spawn(move || {
+                    let mut c = conn(port);
+                    let key = if i % 3 == 0 { "other" } else { "q" };
+                    c.cmd_str(&["RPUSH", key, &format!("v{i}")]);
+                })
+            })
+            .collect();
+        for t in pushers {
+            t.join().unwrap();
+        }
+        let mut got: Vec<String> = waiting
+            .iter_mut()
+            .map(|c| {
+                let r = String::from_utf8(c.read_reply()).unwrap();
+                r.rsplit("\r\n").nth(1).unwrap().to_string()
+            })
+            .collect();
+        got.sort();
+        let mut want: Vec<String> = (0..n).map(|i| format!("v{i}")).collect();
+        want.sort();
+        assert_eq!(got, want);
+        wait_blocked(&mut p, 0);
+        assert_eq!(p.cmd_str(&["EXISTS", "q", "other"]), b":0\r\n");
+    });
 }
