@@ -9,6 +9,7 @@
 //! number of elements a command returns or adds.
 
 use super::args::{int, is};
+use super::blocking::timeout_ms;
 use super::{CmdError, CmdResult, Ctx, Handler, SYNTAX, WRONGTYPE, err};
 use crate::resp::Reply;
 use crate::resp::request::parse_i64;
@@ -321,10 +322,16 @@ fn rpoplpush(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// elements from the first non-empty list, answering `[key, [elements]]`, or
 /// a null array if every list is empty. O(keys + k log n).
 fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let numkeys = int_at_least(&args[1], 1, "ERR numkeys should be greater than 0")?;
+    mpop(ctx, args, 1, None)
+}
+
+/// LMPOP, or BLMPOP's step: `numkeys` is at `args[numkeys_at]`; a timeout, if
+/// any, is read after the options (Redis's order of errors).
+fn mpop(ctx: &mut Ctx, args: &[Bytes], numkeys_at: usize, timeout_at: Option<usize>) -> CmdResult {
+    let numkeys = int_at_least(&args[numkeys_at], 1, "ERR numkeys should be greater than 0")?;
     let Some(where_at) = usize::try_from(numkeys)
         .ok()
-        .and_then(|n| n.checked_add(2))
+        .and_then(|n| n.checked_add(numkeys_at + 1))
         .filter(|&w| w < args.len())
     else {
         return err(SYNTAX);
@@ -341,13 +348,64 @@ fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         i += 2;
     }
-    for key in &args[2..where_at] {
+    if let Some(t) = timeout_at {
+        timeout_ms(&args[t])?;
+    }
+    for key in &args[numkeys_at + 1..where_at] {
         if let Some(e) = list_entry(ctx, key)? {
             let values = ctx.store.list_pop(e.id, end, count.unwrap_or(1) as u64)?;
             return Ok(Reply::Array(vec![Reply::Bulk(key.clone()), bulks(values)]));
         }
     }
     Ok(Reply::NilArray)
+}
+
+// ---- the storage steps of the blocking commands (see `commands::blocking`) ----
+
+/// BLPOP / BRPOP key [key ...] timeout: pops one element from the first
+/// non-empty list, answering `[key, element]`; a null array if all are empty.
+/// Every key is type-checked in order until one has elements.
+fn bpop(ctx: &mut Ctx, args: &[Bytes], end: End) -> CmdResult {
+    let last = args.len() - 1;
+    timeout_ms(&args[last])?;
+    for key in &args[1..last] {
+        if let Some(e) = list_entry(ctx, key)?
+            && let Some(value) = ctx.store.list_pop(e.id, end, 1)?.pop()
+        {
+            return Ok(Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Bulk(value)]));
+        }
+    }
+    Ok(Reply::NilArray)
+}
+
+/// BLPOP's step.
+pub fn blpop_step(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    bpop(ctx, args, End::Head)
+}
+
+/// BRPOP's step.
+pub fn brpop_step(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    bpop(ctx, args, End::Tail)
+}
+
+/// BLMOVE source destination LEFT | RIGHT LEFT | RIGHT timeout: LMOVE, once
+/// the arguments are valid. An empty source answers a null bulk without
+/// looking at the destination, as Redis does before blocking.
+pub fn blmove_step(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let (from, to) = (end_arg(&args[3])?, end_arg(&args[4])?);
+    timeout_ms(&args[5])?;
+    move_one(ctx, args, from, to)
+}
+
+/// BRPOPLPUSH source destination timeout
+pub fn brpoplpush_step(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    timeout_ms(&args[3])?;
+    move_one(ctx, args, End::Tail, End::Head)
+}
+
+/// BLMPOP timeout numkeys key [key ...] LEFT | RIGHT [COUNT count]
+pub fn blmpop_step(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    mpop(ctx, args, 2, Some(1))
 }
 
 #[cfg(test)]

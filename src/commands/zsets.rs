@@ -406,11 +406,17 @@ fn pop(ctx: &mut Ctx, id: i64, max: bool, count: i64) -> Result<Vec<(Bytes, f64)
 /// ZMPOP numkeys key [key ...] MIN | MAX [COUNT count] — pops from the first
 /// non-empty sorted set: O(k + log n + count).
 fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let numkeys = match crate::resp::request::parse_i64(&args[1]) {
+    mpop(ctx, args, 1, None)
+}
+
+/// ZMPOP, or BZMPOP's step: `numkeys` is at `args[numkeys_at]`; a timeout, if
+/// any, is read after the options (Redis's order of errors).
+fn mpop(ctx: &mut Ctx, args: &[Bytes], numkeys_at: usize, timeout_at: Option<usize>) -> CmdResult {
+    let numkeys = match crate::resp::request::parse_i64(&args[numkeys_at]) {
         Some(n) if n >= 1 => n as usize,
         _ => return err("ERR numkeys should be greater than 0"),
     };
-    let Some(where_idx) = numkeys.checked_add(2).filter(|&w| w < args.len()) else {
+    let Some(where_idx) = numkeys.checked_add(numkeys_at + 1).filter(|&w| w < args.len()) else {
         return err(SYNTAX);
     };
     let max = match &args[where_idx] {
@@ -431,7 +437,10 @@ fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             return err(SYNTAX);
         }
     }
-    for key in &args[2..where_idx] {
+    if let Some(t) = timeout_at {
+        super::blocking::timeout_ms(&args[t])?;
+    }
+    for key in &args[numkeys_at + 1..where_idx] {
         if let Some(e) = lookup(ctx, key)? {
             let items = pop(ctx, e.id, max, count.unwrap_or(1))?;
             let pairs = items
@@ -442,6 +451,43 @@ fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
     }
     Ok(Reply::NilArray)
+}
+
+// ---- the storage steps of the blocking commands (see `commands::blocking`) ----
+
+/// BZPOPMIN / BZPOPMAX key [key ...] timeout: pops the lowest (highest)
+/// element of the first non-empty sorted set, answering `[key, member,
+/// score]`; a null array if all are empty.
+fn bzpop(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CmdResult {
+    let last = args.len() - 1;
+    super::blocking::timeout_ms(&args[last])?;
+    for key in &args[1..last] {
+        if let Some(e) = lookup(ctx, key)?
+            && let Some((member, score)) = pop(ctx, e.id, max, 1)?.pop()
+        {
+            return Ok(Reply::Array(vec![
+                Reply::Bulk(key.clone()),
+                Reply::Bulk(member),
+                Reply::Double(score),
+            ]));
+        }
+    }
+    Ok(Reply::NilArray)
+}
+
+/// BZPOPMIN's step.
+pub fn bzpopmin_step(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    bzpop(ctx, args, false)
+}
+
+/// BZPOPMAX's step.
+pub fn bzpopmax_step(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    bzpop(ctx, args, true)
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN | MAX [COUNT count]
+pub fn bzmpop_step(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    mpop(ctx, args, 2, Some(1))
 }
 
 // ---- random members ----

@@ -33,7 +33,7 @@ use crate::store::{Store, StoreError};
 use bytes::Bytes;
 use conn::Reads;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -92,6 +92,19 @@ pub struct Watch {
     pub version: Option<i64>,
 }
 
+/// A write command that a commit made durable: the database it ran in, the
+/// call, and its reply.
+pub struct Committed<'a> {
+    pub db: u32,
+    pub call: &'a Call,
+    pub reply: &'a Reply,
+}
+
+/// Told by the writer, after each commit and before the clients are
+/// answered, which write commands the commit made durable. The server uses it
+/// to wake clients blocked on the keys those commands touched.
+pub type CommitObserver = Arc<dyn Fn(&[Committed<'_>]) + Send + std::marker::Sync>;
+
 pub(crate) struct Job {
     batch: Batch,
     /// Checked by the writer before the batch runs (EXEC); empty otherwise.
@@ -115,6 +128,8 @@ struct Shared {
     /// One writer (SQLite), or several sharing the job queue (PostgreSQL).
     writer_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     checkpointer: Mutex<Option<checkpoint::Checkpointer>>,
+    /// Installed once by [`Engine::on_commit`]; read by the writer threads.
+    observer: Arc<OnceLock<CommitObserver>>,
 }
 
 /// A handle to the engine; cheap to clone.
@@ -145,17 +160,18 @@ impl Engine {
         let databases = opts.databases;
         let (tx, rx) = mpsc::channel::<Msg>();
         let queue: writer::Queue = Arc::new(Mutex::new(rx));
+        let observer: Arc<OnceLock<CommitObserver>> = Arc::new(OnceLock::new());
         let (reads, checkpointer, handles) = if is_postgres_url(&opts.location) {
             let settings = PgSettings::parse(&opts.location)?;
             let opened = postgres::open(settings, opts.sync, opts.readers)?;
             let mut handles = Vec::new();
             for (i, w) in opened.writers.into_iter().enumerate() {
-                handles.push(spawn_writer(w, queue.clone(), databases, i == 0)?);
+                handles.push(spawn_writer(w, queue.clone(), databases, i == 0, observer.clone())?);
             }
             (Some(opened.reads), None, handles)
         } else {
             let opened = sqlite::open(&Location::parse(&opts.location), opts.sync, opts.readers)?;
-            let handle = spawn_writer(opened.writer, queue, databases, true)?;
+            let handle = spawn_writer(opened.writer, queue, databases, true, observer.clone())?;
             (opened.reads, opened.checkpointer, vec![handle])
         };
         let display = match opts.location.as_str() {
@@ -168,6 +184,7 @@ impl Engine {
             databases,
             writer_threads: Mutex::new(handles),
             checkpointer: Mutex::new(checkpointer),
+            observer,
         });
         Ok(Engine { shared, sender: tx })
     }
@@ -179,6 +196,12 @@ impl Engine {
     /// Where the data is stored (`:memory:`, a path, or a URL without its password).
     pub fn location(&self) -> String {
         self.shared.display.clone()
+    }
+
+    /// Installs the observer told of every commit (see [`CommitObserver`]).
+    /// There is one per engine: a second call is ignored and returns false.
+    pub fn on_commit(&self, observer: CommitObserver) -> bool {
+        self.shared.observer.set(observer).is_ok()
     }
 
     /// How a batch must run.
@@ -280,10 +303,11 @@ fn spawn_writer<W: conn::WriteConn>(
     queue: writer::Queue,
     databases: u32,
     sweeps: bool,
+    observer: Arc<OnceLock<CommitObserver>>,
 ) -> Result<std::thread::JoinHandle<()>, StoreError> {
     std::thread::Builder::new()
         .name("redsql-writer".into())
-        .spawn(move || writer::run(conn, queue, databases, sweeps))
+        .spawn(move || writer::run(conn, queue, databases, sweeps, observer))
         .map_err(|e| StoreError(format!("cannot start writer thread: {e}")))
 }
 

@@ -3,13 +3,13 @@
 //! Written once for every backend against [`WriteConn`].
 
 use super::conn::{Fault, WriteConn};
-use super::{Job, Msg, Outcome, call, storage_error, watch_holds};
-use crate::commands::{CmdError, Ctx};
+use super::{CommitObserver, Committed, Job, Msg, Outcome, call, storage_error, watch_holds};
+use crate::commands::{CmdError, Ctx, Handler};
 use crate::resp::Reply;
 use crate::store::{Store, StoreError};
 use crate::util::now_ms;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Most jobs committed in one transaction.
@@ -55,7 +55,13 @@ fn next_batch(queue: &Queue, stop: &mut bool) -> Result<Vec<Job>, RecvTimeoutErr
 
 /// Runs one writer until it takes a Stop. Only a writer that `sweeps` deletes
 /// expired keys (one sweeper per process is plenty).
-pub(super) fn run<W: WriteConn>(mut conn: W, queue: Queue, databases: u32, sweeps: bool) {
+pub(super) fn run<W: WriteConn>(
+    mut conn: W,
+    queue: Queue,
+    databases: u32,
+    sweeps: bool,
+    observer: Arc<OnceLock<CommitObserver>>,
+) {
     let mut last_sweep = Instant::now();
     let mut stop = false;
     while !stop {
@@ -63,7 +69,7 @@ pub(super) fn run<W: WriteConn>(mut conn: W, queue: Queue, databases: u32, sweep
             Ok(jobs) if jobs.is_empty() => {}
             Ok(jobs) => match conn.ensure_connected() {
                 Ok(()) => {
-                    commit_jobs(&mut conn, jobs, databases);
+                    commit_jobs(&mut conn, jobs, databases, observer.get());
                     conn.after_commit();
                 }
                 Err(e) => fail_all(jobs, &e),
@@ -93,13 +99,16 @@ fn fail_all(jobs: Vec<Job>, e: &StoreError) {
 ///   the next batch reconnects.
 /// * Any other storage failure rolls back, and each job is retried in a
 ///   transaction of its own, so one bad job cannot fail the others.
-fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases: u32) {
+fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases: u32, observer: Option<&CommitObserver>) {
     let mut retries = 0;
     let mut reconnected = false;
     loop {
         let (err, commit_sent) = match run_in_tx(conn, &jobs, databases) {
             Ok(outcomes) => {
-                for (job, out) in jobs.into_iter().zip(outcomes) {
+                if let Some(observer) = observer {
+                    tell(observer, &jobs, &outcomes);
+                }
+                for (job, (out, _)) in jobs.into_iter().zip(outcomes) {
                     let _ = job.done.send(out);
                 }
                 return;
@@ -121,13 +130,34 @@ fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases: u32) {
             _ if jobs.len() == 1 => return fail_all(jobs, &err),
             _ => {
                 for job in jobs {
-                    commit_jobs(conn, vec![job], databases);
+                    commit_jobs(conn, vec![job], databases, observer);
                 }
                 return;
             }
         }
     }
 }
+
+/// Tells the observer which write commands of `jobs` were just committed.
+fn tell(observer: &CommitObserver, jobs: &[Job], outcomes: &[(Outcome, Vec<(u32, usize)>)]) {
+    let committed: Vec<Committed> = jobs
+        .iter()
+        .zip(outcomes)
+        .flat_map(|(job, (out, writes))| {
+            writes.iter().map(|&(db, i)| Committed {
+                db,
+                call: &job.batch.calls[i],
+                reply: &out.replies[i],
+            })
+        })
+        .collect();
+    if !committed.is_empty() {
+        observer(&committed);
+    }
+}
+
+/// Each job's outcome, with the write calls it ran: (database, call index).
+type JobResult = (Outcome, Vec<(u32, usize)>);
 
 /// The key arguments of every command in `jobs`, from the command table's
 /// key specs (every argument, to be safe, where the arguments do not fit them).
@@ -144,7 +174,7 @@ fn keys_of(jobs: &[Job]) -> Vec<&[u8]> {
 
 /// Runs the jobs in one transaction. On failure, also tells whether COMMIT
 /// had been sent (then the outcome is unknown if the connection died).
-fn run_in_tx<W: WriteConn>(conn: &mut W, jobs: &[Job], databases: u32) -> Result<Vec<Outcome>, (StoreError, bool)> {
+fn run_in_tx<W: WriteConn>(conn: &mut W, jobs: &[Job], databases: u32) -> Result<Vec<JobResult>, (StoreError, bool)> {
     let keys = if W::LOCKS_KEYS { keys_of(jobs) } else { Vec::new() };
     conn.begin(&keys).map_err(|e| (e, false))?;
     let result = (|| {
@@ -172,14 +202,16 @@ fn run_in_tx<W: WriteConn>(conn: &mut W, jobs: &[Job], databases: u32) -> Result
 
 /// Runs a job's batch, stopping at the first storage error (the caller rolls
 /// back). An EXEC whose watched keys changed runs nothing and is `aborted`.
-fn run_strict(job: &Job, databases: u32, store: &mut dyn Store) -> Result<Outcome, StoreError> {
+/// Also returns the write calls it ran, with the database each ran in.
+fn run_strict(job: &Job, databases: u32, store: &mut dyn Store) -> Result<JobResult, StoreError> {
     let batch = &job.batch;
     if !watch_holds(store, &job.watch)? {
-        return Ok(Outcome {
+        let aborted = Outcome {
             replies: Vec::new(),
             db: batch.db,
             aborted: true,
-        });
+        };
+        return Ok((aborted, Vec::new()));
     }
     let mut ctx = Ctx {
         db: batch.db,
@@ -188,18 +220,23 @@ fn run_strict(job: &Job, databases: u32, store: &mut dyn Store) -> Result<Outcom
         store,
     };
     let mut replies = Vec::with_capacity(batch.calls.len());
-    for c in &batch.calls {
+    let mut writes = Vec::new();
+    for (i, c) in batch.calls.iter().enumerate() {
+        if matches!(c.cmd.handler, Handler::Write(_)) {
+            writes.push((ctx.db, i));
+        }
         replies.push(match call(&mut ctx, c) {
             Ok(r) => r,
             Err(CmdError::Reply(e)) => Reply::error(e),
             Err(CmdError::Store(e)) => return Err(e),
         });
     }
-    Ok(Outcome {
+    let outcome = Outcome {
         replies,
         db: ctx.db,
         aborted: false,
-    })
+    };
+    Ok((outcome, writes))
 }
 
 /// Deletes expired keys in small transactions, for at most SWEEP_BUDGET.

@@ -1,5 +1,5 @@
 //! CLIENT subcommands (Redis 7.0): ID, INFO, LIST, KILL, SETNAME, GETNAME,
-//! REPLY, NO-EVICT, HELP.
+//! REPLY, NO-EVICT, UNBLOCK, HELP.
 //!
 //! `CLIENT SETINFO` (Redis 7.2) is deliberately not implemented: redsql
 //! answers it as Redis 7.0 does (unknown subcommand). Clients that send it
@@ -9,6 +9,7 @@
 //! version redsql claims to be (7.0.15), which is what tools key their
 //! behaviour on.
 
+use super::blocking::Unblock;
 use super::clients::ClientHandle;
 use super::commands::help;
 use super::connection::{ReplyMode, Session};
@@ -40,9 +41,34 @@ pub fn run(s: &mut Session, sub: &str, args: &[Bytes]) -> Reply {
                 Reply::ok()
             },
         ),
+        "unblock" => unblock(s, args),
         "help" => help("CLIENT", HELP),
         other => Reply::error(format!("ERR unknown subcommand '{other}'. Try CLIENT HELP.")),
     }
+}
+
+/// CLIENT UNBLOCK client-id [TIMEOUT | ERROR]: ends a blocked client's wait,
+/// as if its timeout had passed or with an `-UNBLOCKED` error. 1 if that
+/// client was blocked, else 0. Redis checks the reason before the id.
+fn unblock(s: &Session, args: &[Bytes]) -> Reply {
+    if args.len() > 4 {
+        // Redis names the subcommand as the client spelled it.
+        let mut msg = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
+        msg.extend_from_slice(&args[1]);
+        msg.extend_from_slice(b"'. Try CLIENT HELP.");
+        return Reply::Error(msg.into());
+    }
+    let how = match args.get(3) {
+        None => Unblock::Timeout,
+        Some(a) if a.eq_ignore_ascii_case(b"timeout") => Unblock::Timeout,
+        Some(a) if a.eq_ignore_ascii_case(b"error") => Unblock::Error,
+        Some(_) => return Reply::error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+    };
+    let Some(id) = crate::resp::request::parse_i64(&args[2]) else {
+        return Reply::error(crate::commands::NOT_INTEGER);
+    };
+    let done = u64::try_from(id).is_ok_and(|id| s.server.blocking.unblock(id, how));
+    Reply::Int(done as i64)
 }
 
 /// `ON` / `OFF`, anything else is a syntax error.

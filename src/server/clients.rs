@@ -26,7 +26,13 @@ pub struct ClientHandle {
     /// Commands queued since MULTI, or -1 outside MULTI (`CLIENT LIST`'s `multi=`).
     pub multi: AtomicI64,
     pub killed: AtomicBool,
+    /// Notified by `kill` and when the peer closes the connection while a
+    /// command runs (`hung_up`), so that a blocked command stops waiting.
     pub kill: Notify,
+    /// Waiting in a blocking command (flag `b`).
+    pub blocked: AtomicBool,
+    /// The peer closed the connection while a command was running.
+    pub hung_up: AtomicBool,
     pub input_bytes: AtomicU64,
 }
 
@@ -34,6 +40,13 @@ impl ClientHandle {
     /// Asks the connection to close after its current command.
     pub fn kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
+        self.kill.notify_one();
+    }
+
+    /// Records that the peer closed the connection (seen while a command
+    /// runs): a blocked command stops waiting.
+    pub fn hang_up(&self) {
+        self.hung_up.store(true, Ordering::SeqCst);
         self.kill.notify_one();
     }
 
@@ -47,8 +60,14 @@ impl ClientHandle {
     /// values for an idle connection.
     pub fn describe(&self, now_ms: i64) -> String {
         let name = self.name.lock().unwrap().clone().unwrap_or_default();
+        let flags = if self.multi.load(Ordering::Relaxed) >= 0 {
+            "x"
+        } else if self.blocked.load(Ordering::Relaxed) {
+            "b"
+        } else {
+            "N"
+        };
         let multi = self.multi.load(Ordering::Relaxed);
-        let flags = if multi >= 0 { "x" } else { "N" };
         format!(
             "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=16384 events=r cmd={} user={} redir=-1 resp={}",
             self.id,
@@ -94,6 +113,8 @@ impl Clients {
             multi: AtomicI64::new(-1),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
+            blocked: AtomicBool::new(false),
+            hung_up: AtomicBool::new(false),
             input_bytes: AtomicU64::new(0),
         });
         self.map.lock().unwrap().insert(id, h.clone());

@@ -1,5 +1,6 @@
 //! Commands that need the connection or the server: HELLO, AUTH, QUIT, RESET,
 //! COMMAND, CLIENT, CONFIG, INFO, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, and the
+//! blocking commands (BLPOP, BLMOVE, BZPOPMIN, ... in [`super::blocking`]), and the
 //! transaction commands (MULTI, EXEC, DISCARD, WATCH, UNWATCH: see `multi`).
 //!
 //! They are registered with [`Handler::Server`] and run by the connection
@@ -35,6 +36,7 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("client|getname", Handler::Server),
     ("client|reply", Handler::Server),
     ("client|no-evict", Handler::Server),
+    ("client|unblock", Handler::Server),
     ("client|help", Handler::Server),
     ("config|get", Handler::Server),
     ("config|set", Handler::Server),
@@ -46,6 +48,14 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("save", Handler::Server),
     ("bgsave", Handler::Server),
     ("shutdown", Handler::Server),
+    ("blpop", Handler::Server),
+    ("brpop", Handler::Server),
+    ("blmove", Handler::Server),
+    ("brpoplpush", Handler::Server),
+    ("blmpop", Handler::Server),
+    ("bzpopmin", Handler::Server),
+    ("bzpopmax", Handler::Server),
+    ("bzmpop", Handler::Server),
     ("multi", Handler::Server),
     ("exec", Handler::Server),
     ("discard", Handler::Server),
@@ -64,6 +74,9 @@ pub async fn run(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Opti
         return Some(super::config_cmd::run(s, sub, args));
     }
     Some(match name {
+        "blpop" | "brpop" | "blmove" | "brpoplpush" | "blmpop" | "bzpopmin" | "bzpopmax" | "bzmpop" => {
+            return super::blocking::run(s, cmd, args).await;
+        }
         "hello" => hello(s, args),
         "auth" => auth(s, args),
         "quit" => {

@@ -15,6 +15,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 const MAX_COMMANDS_PER_ROUND: usize = 1024;
 /// Read buffer size, and the size above which idle buffers are given back.
 const BUF_SIZE: usize = 16 * 1024;
+/// Most input buffered while commands run (see `process_watching`).
+const WATCH_LIMIT: usize = 64 * BUF_SIZE;
 
 /// `CLIENT REPLY` mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +102,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
                 }
             }
             let more = cmds.len() == MAX_COMMANDS_PER_ROUND;
-            session.process(cmds, &mut out).await;
+            let got_more = process_watching(&mut session, cmds, &mut out, &mut stream, &mut buf).await;
             if let Some(e) = proto_error {
                 e.reply().write(session.proto, &mut out);
                 let _ = stream.write_all(&out).await;
@@ -119,7 +121,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
             if session.quit || client.killed.load(Ordering::Relaxed) {
                 break 'conn;
             }
-            if !more {
+            if !more && !got_more {
                 break;
             }
         }
@@ -132,6 +134,41 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
     }
     let _ = stream.flush().await;
     server.clients.unregister(client.id);
+}
+
+/// Runs a round of commands while watching the socket, as Redis's event loop
+/// does: input that arrives meanwhile is appended to `buf` (up to
+/// `WATCH_LIMIT`), and if the peer closes the connection the client is
+/// marked hung up, which ends a blocked command's wait (Redis frees a blocked
+/// client whose connection closes). True if more input was read.
+async fn process_watching<S: AsyncRead + Unpin>(
+    session: &mut Session,
+    cmds: Vec<Vec<Bytes>>,
+    out: &mut BytesMut,
+    stream: &mut S,
+    buf: &mut BytesMut,
+) -> bool {
+    let client = session.client.clone();
+    let server = session.server.clone();
+    let process = session.process(cmds, out);
+    tokio::pin!(process);
+    let (mut open, mut got_more) = (!client.hung_up.load(Ordering::Relaxed), false);
+    loop {
+        tokio::select! {
+            _ = &mut process => return got_more,
+            r = stream.read_buf(buf), if open && buf.len() < WATCH_LIMIT => match r {
+                Ok(0) | Err(_) => {
+                    open = false;
+                    client.hang_up();
+                }
+                Ok(n) => {
+                    got_more = true;
+                    client.input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                }
+            },
+        }
+    }
 }
 
 impl Session {

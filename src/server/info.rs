@@ -145,9 +145,12 @@ fn clients_section(s: &Server) -> Fields {
         ("connected_clients", s.clients.count().to_string()),
         ("cluster_connections", "0".into()),
         ("maxclients", s.config.maxclients().to_string()),
-        ("blocked_clients", "0".into()),
+        ("blocked_clients", s.blocking.blocked_clients().to_string()),
         ("tracking_clients", "0".into()),
-        ("clients_in_timeout_table", "0".into()),
+        (
+            "clients_in_timeout_table",
+            s.blocking.clients_with_timeout().to_string(),
+        ),
     ]
 }
 

@@ -6,6 +6,7 @@
 //! engine, runs connection and server commands itself, and writes the replies
 //! of a pipeline back in one flush.
 
+pub mod blocking;
 mod client_cmd;
 pub mod clients;
 pub mod commands;
@@ -26,6 +27,8 @@ use tokio::sync::Notify;
 /// State shared by every connection.
 pub struct Server {
     pub engine: Engine,
+    /// Clients waiting in blocking commands; woken by the engine's commits.
+    pub blocking: Arc<blocking::Blocking>,
     pub config: Config,
     pub clients: Clients,
     pub stats: Stats,
@@ -90,8 +93,12 @@ impl Stats {
 impl Server {
     pub fn new(engine: Engine, config: Config) -> Arc<Server> {
         let now = crate::util::now_ms();
+        let blocking = Arc::new(blocking::Blocking::default());
+        let observer = blocking.clone();
+        engine.on_commit(Arc::new(move |writes| observer.committed(writes)));
         Arc::new(Server {
             engine,
+            blocking,
             config,
             clients: Clients::default(),
             stats: Stats::default(),

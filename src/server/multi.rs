@@ -166,6 +166,9 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
     let mut calls = Vec::new();
     let mut server_calls = Vec::new();
     for (pos, call) in queue.into_iter().enumerate() {
+        // A blocking command never blocks inside MULTI: its storage step
+        // (pop, or nil) runs with the other storage commands.
+        let call = super::blocking::step_call(&call).unwrap_or(call);
         if matches!(call.cmd.handler, Handler::Server) {
             server_calls.push((pos, call));
         } else {

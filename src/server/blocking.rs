@@ -1,0 +1,377 @@
+//! Blocked clients: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN,
+//! BZPOPMAX and BZMPOP wait here until a write gives them something to pop.
+//!
+//! A blocked client costs nothing while it waits: no polling. The registry
+//! keeps, per (database, key), the clients waiting on that key in the order
+//! they blocked. After each commit the engine tells the registry which write
+//! commands it committed ([`Blocking::committed`], installed as the engine's
+//! commit observer); for every key those commands touched, the first client
+//! in that key's line is woken. The woken client retries its pop as an
+//! ordinary write batch (the command's storage step, see
+//! `commands::blocking`): the pop is atomic, pop-or-nothing. If another
+//! client got there first, it waits again, keeping its place in line.
+//!
+//! Whenever a client leaves the line (it popped, timed out, was unblocked by
+//! `CLIENT UNBLOCK`, or its connection closed), the new first client of each
+//! of its keys is woken too: the write that woke it may have left more
+//! elements, or may have been meant for a key it was no longer first on.
+//! Spurious wake-ups only cost a retry, and a wake-up is never lost, so
+//! clients are served in the order they blocked.
+
+use super::connection::Session;
+use crate::commands::blocking::{is_empty_reply, step, timeout_ms};
+use crate::commands::{Command, Handler};
+use crate::engine::{Batch, Call, Committed};
+use crate::resp::Reply;
+use bytes::Bytes;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+use tokio::time::{Duration, Instant};
+
+/// How `CLIENT UNBLOCK` ends a wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unblock {
+    /// As if the timeout had passed (the default).
+    Timeout,
+    /// With an `-UNBLOCKED` error.
+    Error,
+}
+
+/// The registry of waiting clients.
+#[derive(Default)]
+pub struct Blocking {
+    registry: Mutex<Registry>,
+    /// Registered waits (including those still making their first attempt):
+    /// lets a commit skip the registry when nobody waits.
+    waits: AtomicUsize,
+    /// Clients actually blocked (INFO's `blocked_clients`).
+    blocked: AtomicUsize,
+    /// Blocked clients with a timeout (INFO's `clients_in_timeout_table`).
+    timed: AtomicUsize,
+}
+
+#[derive(Default)]
+struct Registry {
+    next_id: u64,
+    /// Per database, per key: the waits on that key, first come first.
+    lines: HashMap<u32, HashMap<Bytes, VecDeque<u64>>>,
+    waits: HashMap<u64, Arc<Wait>>,
+}
+
+/// One client's wait.
+struct Wait {
+    client: u64,
+    db: u32,
+    keys: Vec<Bytes>,
+    wake: Notify,
+    /// Set once the first attempt found nothing: `CLIENT UNBLOCK` applies.
+    blocked: AtomicBool,
+    /// The wait has a timeout (set with `blocked`).
+    timed: AtomicBool,
+    unblock: Mutex<Option<Unblock>>,
+}
+
+/// A place in line; leaving the line (dropping it) wakes the next in line.
+struct Ticket<'a> {
+    blocking: &'a Blocking,
+    id: u64,
+    wait: Arc<Wait>,
+}
+
+impl Blocking {
+    /// Clients currently blocked.
+    pub fn blocked_clients(&self) -> usize {
+        self.blocked.load(Ordering::Relaxed)
+    }
+
+    /// Blocked clients whose wait has a timeout.
+    pub fn clients_with_timeout(&self) -> usize {
+        self.timed.load(Ordering::Relaxed)
+    }
+
+    /// Puts a client in line on `keys` of database `db`.
+    fn enter(&self, client: u64, db: u32, keys: Vec<Bytes>) -> Ticket<'_> {
+        let mut reg = self.registry.lock().unwrap();
+        reg.next_id += 1;
+        let id = reg.next_id;
+        let lines = reg.lines.entry(db).or_default();
+        for key in &keys {
+            lines.entry(key.clone()).or_default().push_back(id);
+        }
+        let wait = Arc::new(Wait {
+            client,
+            db,
+            keys,
+            wake: Notify::new(),
+            blocked: AtomicBool::new(false),
+            timed: AtomicBool::new(false),
+            unblock: Mutex::new(None),
+        });
+        reg.waits.insert(id, wait.clone());
+        self.waits.fetch_add(1, Ordering::SeqCst);
+        Ticket {
+            blocking: self,
+            id,
+            wait,
+        }
+    }
+
+    /// Takes a wait out of line and wakes the new first waits of its keys.
+    fn leave(&self, id: u64, wait: &Wait) {
+        let mut reg = self.registry.lock().unwrap();
+        if reg.waits.remove(&id).is_none() {
+            return;
+        }
+        self.waits.fetch_sub(1, Ordering::SeqCst);
+        let mut next = Vec::new();
+        if let Some(lines) = reg.lines.get_mut(&wait.db) {
+            for key in &wait.keys {
+                if let Some(line) = lines.get_mut(key) {
+                    line.retain(|&w| w != id);
+                    match line.front() {
+                        Some(&first) => next.push(first),
+                        None => {
+                            lines.remove(key);
+                        }
+                    }
+                }
+            }
+            if lines.is_empty() {
+                reg.lines.remove(&wait.db);
+            }
+        }
+        for first in next {
+            if let Some(w) = reg.waits.get(&first) {
+                w.wake.notify_one();
+            }
+        }
+    }
+
+    /// `CLIENT UNBLOCK`: ends the wait of a blocked client; false if it is
+    /// not blocked.
+    pub fn unblock(&self, client: u64, how: Unblock) -> bool {
+        let reg = self.registry.lock().unwrap();
+        let Some(wait) = reg
+            .waits
+            .values()
+            .find(|w| w.client == client && w.blocked.load(Ordering::SeqCst))
+        else {
+            return false;
+        };
+        *wait.unblock.lock().unwrap() = Some(how);
+        wait.wake.notify_one();
+        true
+    }
+
+    /// The engine's commit observer: wakes the first wait on every key the
+    /// committed write commands may have given elements to. Commands that
+    /// failed or found nothing to do (error or nil reply) are skipped: they
+    /// changed nothing, and skipping them keeps a failed retry from waking
+    /// its own client again.
+    pub fn committed(&self, writes: &[Committed<'_>]) {
+        if self.waits.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let reg = self.registry.lock().unwrap();
+        for w in writes {
+            if matches!(w.reply, Reply::Error(_) | Reply::Nil | Reply::NilArray) {
+                continue;
+            }
+            touched(w, &mut |target| match target {
+                Target::Key(db, key) => reg.wake_first(db, key),
+                Target::Db(db) => reg.wake_db(db),
+            });
+        }
+    }
+}
+
+impl Registry {
+    fn wake_first(&self, db: u32, key: &[u8]) {
+        let first = self.lines.get(&db).and_then(|l| l.get(key)).and_then(|l| l.front());
+        if let Some(w) = first.and_then(|id| self.waits.get(id)) {
+            w.wake.notify_one();
+        }
+    }
+
+    fn wake_db(&self, db: u32) {
+        for line in self.lines.get(&db).into_iter().flat_map(|l| l.values()) {
+            if let Some(w) = line.front().and_then(|id| self.waits.get(id)) {
+                w.wake.notify_one();
+            }
+        }
+    }
+}
+
+/// What a write may have given elements to.
+enum Target<'a> {
+    Key(u32, &'a [u8]),
+    /// Any key of the database (SWAPDB).
+    Db(u32),
+}
+
+/// Calls `f` with each key (or database) a committed write touched: its key
+/// arguments (from Redis's key specs, so SORT's STORE key and LMPOP's keys
+/// count), with the database Redis's key specs do not place for MOVE and
+/// COPY ... DB, and every key of both databases for SWAPDB.
+fn touched<'a>(w: &Committed<'a>, f: &mut dyn FnMut(Target<'a>)) {
+    let args = &w.call.args;
+    let db_arg = |a: &Bytes| crate::resp::request::parse_i64(a).and_then(|n| u32::try_from(n).ok());
+    match w.call.cmd.name.as_str() {
+        "move" => {
+            if let Some(db) = db_arg(&args[2]) {
+                f(Target::Key(db, &args[1]));
+            }
+        }
+        "copy" => {
+            let db = args
+                .iter()
+                .position(|a| a.eq_ignore_ascii_case(b"DB"))
+                .and_then(|i| args.get(i + 1))
+                .and_then(db_arg)
+                .unwrap_or(w.db);
+            f(Target::Key(db, &args[2]));
+        }
+        "swapdb" => {
+            for a in &args[1..3] {
+                if let Some(db) = db_arg(a) {
+                    f(Target::Db(db));
+                }
+            }
+        }
+        _ => {
+            for i in w.call.cmd.keys(args).unwrap_or_default() {
+                f(Target::Key(w.db, &args[i]));
+            }
+        }
+    }
+}
+
+impl Ticket<'_> {
+    /// Marks the client blocked (with or without a timeout), or no longer blocked.
+    fn set_blocked(&self, on: bool, timed: bool) {
+        let count = |counter: &AtomicUsize| {
+            if on {
+                counter.fetch_add(1, Ordering::SeqCst);
+            } else {
+                counter.fetch_sub(1, Ordering::SeqCst);
+            }
+        };
+        if self.wait.blocked.swap(on, Ordering::SeqCst) != on {
+            count(&self.blocking.blocked);
+            if self.wait.timed.swap(on && timed, Ordering::SeqCst) || (on && timed) {
+                count(&self.blocking.timed);
+            }
+        }
+    }
+
+    fn unblocked(&self) -> Option<Unblock> {
+        *self.wait.unblock.lock().unwrap()
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        self.set_blocked(false, false);
+        self.blocking.leave(self.id, &self.wait);
+    }
+}
+
+/// The keys a blocking command waits on, and the index of its timeout.
+fn keys_and_timeout(name: &str, args: &[Bytes]) -> (Vec<Bytes>, usize) {
+    let last = args.len() - 1;
+    match name {
+        "blmove" => (vec![args[1].clone()], 5),
+        "brpoplpush" => (vec![args[1].clone()], 3),
+        "blmpop" | "bzmpop" => {
+            // numkeys was validated by the first attempt; clamp anyway.
+            let n = crate::resp::request::parse_i64(&args[2]).unwrap_or(0).max(0) as usize;
+            (args[3..].iter().take(n).cloned().collect(), 1)
+        }
+        _ => (args[1..last].to_vec(), last),
+    }
+}
+
+/// The write call that runs a blocking command without blocking, as inside
+/// MULTI/EXEC: its storage step (`None` if `call` is not a blocking command).
+pub fn step_call(call: &Call) -> Option<Call> {
+    Some(Call {
+        cmd: step(&call.cmd.name)?,
+        args: call.args.clone(),
+    })
+}
+
+/// Runs a blocking command for a connection: pops now if it can, otherwise
+/// waits in line until it pops, the timeout passes (a null array), `CLIENT
+/// UNBLOCK` ends the wait, or the connection is closed or killed (`None`: no
+/// reply).
+pub async fn run(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Option<Reply> {
+    let Some(step) = step(&cmd.name) else {
+        return Some(Reply::error(format!("ERR '{}' has no storage step", cmd.name)));
+    };
+    let call = Call {
+        cmd: step,
+        args: args.to_vec(),
+    };
+    let server = s.server.clone();
+    let (keys, timeout_at) = keys_and_timeout(&cmd.name, args);
+    // In line before the first attempt, so that a push committed between the
+    // attempt and the wait still wakes this client.
+    let ticket = server.blocking.enter(s.client.id, s.db, keys);
+    let reply = attempt(s, &call).await;
+    if !is_empty_reply(&reply) {
+        return Some(reply);
+    }
+    // The attempt validated the timeout.
+    let timeout = timeout_ms(&args[timeout_at]).unwrap_or(0);
+    let deadline = (timeout > 0).then(|| Instant::now() + Duration::from_millis(timeout as u64));
+    ticket.set_blocked(true, deadline.is_some());
+    s.client.blocked.store(true, Ordering::Relaxed);
+    let reply = loop {
+        if s.client.killed.load(Ordering::SeqCst) || s.client.hung_up.load(Ordering::SeqCst) {
+            break None;
+        }
+        tokio::select! {
+            _ = ticket.wait.wake.notified() => {}
+            _ = sleep_until(deadline) => break Some(Reply::NilArray),
+            // Killed or hung up: checked at the top of the loop.
+            _ = s.client.kill.notified() => continue,
+        }
+        match ticket.unblocked() {
+            Some(Unblock::Timeout) => break Some(Reply::NilArray),
+            Some(Unblock::Error) => break Some(Reply::error("UNBLOCKED client unblocked via CLIENT UNBLOCK")),
+            None => {}
+        }
+        let reply = attempt(s, &call).await;
+        if !is_empty_reply(&reply) {
+            break Some(reply);
+        }
+    };
+    s.client.blocked.store(false, Ordering::Relaxed);
+    reply
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Runs the storage step once, as a write batch of its own.
+async fn attempt(s: &Session, call: &Call) -> Reply {
+    debug_assert!(matches!(call.cmd.handler, Handler::Write(_)));
+    let batch = Batch {
+        db: s.db,
+        proto: s.proto,
+        calls: vec![call.clone()],
+    };
+    let mut outcome = s.server.engine.run(batch).await;
+    let reply = outcome.replies.pop().unwrap_or(Reply::NilArray);
+    if !is_empty_reply(&reply) && !reply.is_error() {
+        s.server.dirty.fetch_add(1, Ordering::Relaxed);
+    }
+    reply
+}
