@@ -118,10 +118,6 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
                 }
             }
             let more = cmds.len() == MAX_COMMANDS_PER_ROUND;
-            // Messages published before these commands were read go first.
-            while let Some(m) = session.pubsub.try_next() {
-                m.write(session.proto, &mut out);
-            }
             session.process(cmds, &mut out).await;
             if let Some(e) = proto_error {
                 e.reply().write(session.proto, &mut out);
@@ -240,8 +236,13 @@ impl Session {
         }
     }
 
-    /// Appends a reply, honouring `CLIENT REPLY`.
+    /// Appends a reply, honouring `CLIENT REPLY`. Pub/Sub messages already
+    /// queued for this connection go first, as they would in Redis's output
+    /// buffer (a client publishing to itself gets the message, then the count).
     pub fn emit(&mut self, reply: Reply, out: &mut BytesMut) {
+        while let Some(m) = self.pubsub.try_next() {
+            m.write(self.proto, out);
+        }
         if reply.is_error() {
             self.server.stats.total_error_replies.fetch_add(1, Ordering::Relaxed);
         }
