@@ -252,3 +252,24 @@ fn many_publishers_one_subscriber() {
         t.join().unwrap();
     }
 }
+
+#[test]
+fn unsubscribe_all_in_subscription_order() {
+    let server = start_redsql(&[]);
+    let mut c = server.conn();
+    c.send_raw(&RawConn::encode(&[b"SUBSCRIBE", b"c", b"a", b"b"]));
+    for _ in 0..3 {
+        c.read_reply();
+    }
+    cmd(&mut c, "PSUBSCRIBE p*");
+    c.send_raw(&RawConn::encode(&[b"UNSUBSCRIBE"]));
+    for (name, count) in [("c", 3), ("a", 2), ("b", 1)] {
+        let want = format!("*3\r\n$11\r\nunsubscribe\r\n$1\r\n{name}\r\n:{count}\r\n");
+        assert_eq!(show(&c.read_reply()), show(want.as_bytes()));
+    }
+    assert_eq!(
+        show(&cmd(&mut c, "PUNSUBSCRIBE")),
+        "*3\\r\\n$12\\r\\npunsubscribe\\r\\n$2\\r\\np*\\r\\n:0\\r\\n"
+    );
+    assert_eq!(cmd(&mut c, "GET k"), b"$-1\r\n");
+}

@@ -160,9 +160,11 @@ impl Hub {
 
 /// A connection's subscriptions and its message queue.
 pub struct Subscriptions {
-    /// Per kind: names in subscription order (UNSUBSCRIBE with no argument
-    /// leaves them in that order).
-    names: [Vec<Bytes>; 3],
+    /// Per kind: name → subscription sequence number (UNSUBSCRIBE with no
+    /// argument leaves them in subscription order).
+    names: [HashMap<Bytes, u64>; 3],
+    /// The next sequence number.
+    seq: u64,
     tx: UnboundedSender<Reply>,
     rx: UnboundedReceiver<Reply>,
 }
@@ -172,6 +174,7 @@ impl Default for Subscriptions {
         let (tx, rx) = unbounded_channel();
         Subscriptions {
             names: Default::default(),
+            seq: 0,
             tx,
             rx,
         }
@@ -192,7 +195,7 @@ impl Subscriptions {
 
     /// Subscriptions of every kind (RESP2 subscriber mode while non-zero).
     pub fn total(&self) -> usize {
-        self.names.iter().map(Vec::len).sum()
+        self.names.iter().map(HashMap::len).sum()
     }
 
     /// The count a confirmation reports: channels + patterns, or shard channels.
@@ -201,6 +204,13 @@ impl Subscriptions {
             Kind::Shard => self.names[Kind::Shard.index()].len() as i64,
             _ => (self.names[Kind::Channel.index()].len() + self.names[Kind::Pattern.index()].len()) as i64,
         }
+    }
+
+    /// The names of one kind, in subscription order.
+    fn ordered(&self, kind: Kind) -> Vec<Bytes> {
+        let mut names: Vec<(&Bytes, u64)> = self.names[kind.index()].iter().map(|(n, &seq)| (n, seq)).collect();
+        names.sort_unstable_by_key(|&(_, seq)| seq);
+        names.into_iter().map(|(n, _)| n.clone()).collect()
     }
 }
 
@@ -257,7 +267,7 @@ pub fn subscription(s: &mut Session, cmd: &Command, args: &[Bytes]) -> Vec<Reply
     } else if args.len() > 1 {
         args[1..].iter().map(|name| leave(s, kind, name)).collect()
     } else {
-        let names = s.pubsub.names[kind.index()].clone();
+        let names = s.pubsub.ordered(kind);
         if names.is_empty() {
             vec![confirmation(kind.words().1, Reply::Nil, s.pubsub.count(kind))]
         } else {
@@ -269,18 +279,17 @@ pub fn subscription(s: &mut Session, cmd: &Command, args: &[Bytes]) -> Vec<Reply
 }
 
 fn join(s: &mut Session, kind: Kind, name: &Bytes) -> Reply {
-    let names = &mut s.pubsub.names[kind.index()];
-    if !names.contains(name) {
-        names.push(name.clone());
+    let subs = &mut s.pubsub;
+    if !subs.names[kind.index()].contains_key(name) {
+        subs.seq += 1;
+        subs.names[kind.index()].insert(name.clone(), subs.seq);
         s.server.pubsub.add(kind, name, s.client.id, &s.pubsub.tx);
     }
     confirmation(kind.words().0, Reply::Bulk(name.clone()), s.pubsub.count(kind))
 }
 
 fn leave(s: &mut Session, kind: Kind, name: &Bytes) -> Reply {
-    let names = &mut s.pubsub.names[kind.index()];
-    if let Some(pos) = names.iter().position(|n| n == name) {
-        names.remove(pos);
+    if s.pubsub.names[kind.index()].remove(name).is_some() {
         s.server.pubsub.remove(kind, name, s.client.id);
     }
     confirmation(kind.words().1, Reply::Bulk(name.clone()), s.pubsub.count(kind))
@@ -293,7 +302,7 @@ fn confirmation(word: &'static str, name: Reply, count: i64) -> Reply {
 /// Leaves every subscription without a reply: RESET and connection close.
 pub fn leave_all(s: &mut Session) {
     for kind in Kind::ALL {
-        for name in std::mem::take(&mut s.pubsub.names[kind.index()]) {
+        for name in std::mem::take(&mut s.pubsub.names[kind.index()]).into_keys() {
             s.server.pubsub.remove(kind, &name, s.client.id);
         }
     }
