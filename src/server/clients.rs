@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
@@ -25,6 +25,8 @@ pub struct ClientHandle {
     pub no_touch: AtomicBool,
     /// Commands queued since MULTI, or -1 outside MULTI (`CLIENT LIST`'s `multi=`).
     pub multi: AtomicI64,
+    /// Channels, patterns and shard channels subscribed to (`sub=`, `psub=`, `ssub=`).
+    pub subscriptions: [AtomicUsize; 3],
     pub killed: AtomicBool,
     /// Notified by `kill` and when the peer closes the connection while a
     /// command runs (`hung_up`), so that a blocked command stops waiting.
@@ -60,16 +62,24 @@ impl ClientHandle {
     /// values for an idle connection.
     pub fn describe(&self, now_ms: i64) -> String {
         let name = self.name.lock().unwrap().clone().unwrap_or_default();
-        let flags = if self.multi.load(Ordering::Relaxed) >= 0 {
-            "x"
-        } else if self.blocked.load(Ordering::Relaxed) {
-            "b"
-        } else {
-            "N"
-        };
         let multi = self.multi.load(Ordering::Relaxed);
+        let [sub, psub, ssub] = [0, 1, 2].map(|i| self.subscriptions[i].load(Ordering::Relaxed));
+        // Redis's order of flags: P (pub/sub), x (MULTI), b (blocked); N for none.
+        let mut flags = String::new();
+        if sub + psub + ssub > 0 {
+            flags.push('P');
+        }
+        if multi >= 0 {
+            flags.push('x');
+        }
+        if self.blocked.load(Ordering::Relaxed) {
+            flags.push('b');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
         format!(
-            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=16384 events=r cmd={} user={} redir=-1 resp={}",
+            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=16384 events=r cmd={} user={} redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -78,6 +88,9 @@ impl ClientHandle {
             (now_ms - self.last_cmd_ms.load(Ordering::Relaxed)).max(0) / 1000,
             flags,
             self.db.load(Ordering::Relaxed),
+            sub,
+            psub,
+            ssub,
             multi,
             self.last_cmd.lock().unwrap(),
             self.user.lock().unwrap(),
@@ -111,6 +124,7 @@ impl Clients {
             no_evict: AtomicBool::new(false),
             no_touch: AtomicBool::new(false),
             multi: AtomicI64::new(-1),
+            subscriptions: Default::default(),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
             blocked: AtomicBool::new(false),

@@ -1,7 +1,8 @@
 //! Commands that need the connection or the server: HELLO, AUTH, QUIT, RESET,
-//! COMMAND, CLIENT, CONFIG, INFO, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, and the
-//! blocking commands (BLPOP, BLMOVE, BZPOPMIN, ... in [`super::blocking`]), and the
-//! transaction commands (MULTI, EXEC, DISCARD, WATCH, UNWATCH: see `multi`).
+//! COMMAND, CLIENT, CONFIG, INFO, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, the
+//! blocking commands (BLPOP, BLMOVE, BZPOPMIN, ... in [`super::blocking`]),
+//! the transaction commands (MULTI, EXEC, DISCARD, WATCH, UNWATCH: see
+//! `multi`) and Pub/Sub (see `pubsub`).
 //!
 //! They are registered with [`Handler::Server`] and run by the connection
 //! (outside the engine), in order with the client's other commands.
@@ -61,6 +62,20 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("discard", Handler::Server),
     ("watch", Handler::Server),
     ("unwatch", Handler::Server),
+    ("subscribe", Handler::Server),
+    ("unsubscribe", Handler::Server),
+    ("psubscribe", Handler::Server),
+    ("punsubscribe", Handler::Server),
+    ("ssubscribe", Handler::Server),
+    ("sunsubscribe", Handler::Server),
+    ("publish", Handler::Server),
+    ("spublish", Handler::Server),
+    ("pubsub|channels", Handler::Server),
+    ("pubsub|numsub", Handler::Server),
+    ("pubsub|numpat", Handler::Server),
+    ("pubsub|shardchannels", Handler::Server),
+    ("pubsub|shardnumsub", Handler::Server),
+    ("pubsub|help", Handler::Server),
 ];
 
 /// Runs a server-level command. `None` means no reply at all (SHUTDOWN
@@ -72,6 +87,19 @@ pub async fn run(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Opti
     }
     if let Some(sub) = name.strip_prefix("config|") {
         return Some(super::config_cmd::run(s, sub, args));
+    }
+    if name.starts_with("pubsub|") || name == "publish" || name == "spublish" {
+        return Some(super::pubsub::run(s, name, args));
+    }
+    if super::pubsub::is_subscription_command(cmd) {
+        // Outside MULTI the connection sends each confirmation as its own
+        // reply; inside EXEC they share the command's slot.
+        let mut replies = super::pubsub::subscription(s, cmd, args);
+        return Some(if replies.len() == 1 {
+            replies.remove(0)
+        } else {
+            Reply::Array(replies)
+        });
     }
     Some(match name {
         "blpop" | "brpop" | "blmove" | "brpoplpush" | "blmpop" | "bzpopmin" | "bzpopmax" | "bzmpop" => {
@@ -184,6 +212,7 @@ fn reset(s: &mut Session) -> Reply {
     s.reply_mode = super::connection::ReplyMode::On;
     s.authenticated = s.server.config.requirepass().is_none();
     super::multi::discard_state(s);
+    super::pubsub::leave_all(s);
     Reply::status("RESET")
 }
 

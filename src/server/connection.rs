@@ -3,6 +3,7 @@
 use super::Server;
 use super::clients::ClientHandle;
 use super::multi::{self, Multi};
+use super::pubsub::{self, Subscriptions};
 use crate::commands::{Command, Handler, lookup};
 use crate::engine::{Batch, Call, Watch};
 use crate::resp::{Reply, RequestParser};
@@ -43,6 +44,8 @@ pub struct Session {
     pub multi: Option<Multi>,
     /// Keys WATCHed since the last EXEC, DISCARD, UNWATCH or RESET.
     pub watched: Vec<Watch>,
+    /// Pub/Sub subscriptions and the queue of messages published to them.
+    pub pubsub: Subscriptions,
 }
 
 pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut stream: S, addr: String, laddr: String) {
@@ -65,6 +68,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
         quit: false,
         multi: None,
         watched: Vec::new(),
+        pubsub: Subscriptions::default(),
     };
     let mut parser = RequestParser::new(server.config.proto_max_bulk_len());
     let mut buf = BytesMut::with_capacity(BUF_SIZE);
@@ -78,6 +82,20 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
                 Ok(n) => n,
                 Err(_) => break,
             },
+            Some(msg) = session.pubsub.next() => {
+                // Published messages are written as they come, in order.
+                let mut msg = Some(msg);
+                while let Some(m) = msg {
+                    m.write(session.proto, &mut out);
+                    msg = session.pubsub.try_next();
+                }
+                server.stats.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
+                if stream.write_all(&out).await.is_err() {
+                    break;
+                }
+                out.clear();
+                continue;
+            }
             _ = client.kill.notified() => break,
         };
         if n == 0 || client.killed.load(Ordering::Relaxed) {
@@ -133,6 +151,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
         }
     }
     let _ = stream.flush().await;
+    pubsub::leave_all(&mut session);
     server.clients.unregister(client.id);
 }
 
@@ -180,7 +199,12 @@ impl Session {
                 break;
             }
             self.server.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
-            let cmd = match self.check(&args) {
+            let cmd = match self
+                .check(&args)
+                .and_then(|cmd| match pubsub::refuse_in_subscriber_mode(self, cmd) {
+                    Some(reply) => Err(reply),
+                    None => Ok(cmd),
+                }) {
                 Ok(cmd) => cmd,
                 Err(reply) => {
                     self.flush(&mut pending, out).await;
@@ -198,6 +222,16 @@ impl Session {
                 continue;
             }
             match cmd.handler {
+                Handler::Server if pubsub::is_subscription_command(cmd) => {
+                    self.flush(&mut pending, out).await;
+                    for reply in pubsub::subscription(self, cmd, &args) {
+                        self.emit(reply, out);
+                    }
+                }
+                _ if let Some(reply) = pubsub::subscriber_ping(self, cmd, &args) => {
+                    self.flush(&mut pending, out).await;
+                    self.emit(reply, out);
+                }
                 Handler::Server => {
                     self.flush(&mut pending, out).await;
                     let reply = if multi::is_transaction_command(cmd) {
@@ -239,8 +273,13 @@ impl Session {
         }
     }
 
-    /// Appends a reply, honouring `CLIENT REPLY`.
+    /// Appends a reply, honouring `CLIENT REPLY`. Pub/Sub messages already
+    /// queued for this connection go first, as they would in Redis's output
+    /// buffer (a client publishing to itself gets the message, then the count).
     pub fn emit(&mut self, reply: Reply, out: &mut BytesMut) {
+        while let Some(m) = self.pubsub.try_next() {
+            m.write(self.proto, out);
+        }
         if reply.is_error() {
             self.server.stats.total_error_replies.fetch_add(1, Ordering::Relaxed);
         }

@@ -15,6 +15,7 @@ mod config_cmd;
 mod connection;
 pub mod info;
 mod multi;
+pub mod pubsub;
 
 use crate::engine::Engine;
 use clients::Clients;
@@ -32,6 +33,8 @@ pub struct Server {
     pub config: Config,
     pub clients: Clients,
     pub stats: Stats,
+    /// Pub/Sub subscriptions of every connection.
+    pub pubsub: pubsub::Hub,
     /// Unix time in seconds of the last successful SAVE.
     pub last_save: AtomicI64,
     /// Set when SHUTDOWN was requested.
@@ -102,6 +105,7 @@ impl Server {
             config,
             clients: Clients::default(),
             stats: Stats::default(),
+            pubsub: pubsub::Hub::default(),
             last_save: AtomicI64::new(now / 1000),
             shutting_down: AtomicBool::new(false),
             shutdown: Notify::new(),

@@ -1,0 +1,371 @@
+//! Pub/Sub, as in Redis 7.0 on a single instance: SUBSCRIBE, UNSUBSCRIBE,
+//! PSUBSCRIBE, PUNSUBSCRIBE, SSUBSCRIBE, SUNSUBSCRIBE, PUBLISH, SPUBLISH and
+//! PUBSUB.
+//!
+//! * The [`Hub`] (one per server) maps each channel, pattern and shard
+//!   channel to its subscribers: the client id and the sending half of that
+//!   connection's message queue. PUBLISH walks the channel's subscribers, then
+//!   every pattern that matches (Redis's glob), and pushes a message to each;
+//!   it returns the number of deliveries (a client subscribed through two
+//!   matching patterns receives, and counts, twice). Shard channels are a
+//!   separate namespace reached only by SSUBSCRIBE/SPUBLISH.
+//! * Each connection owns [`Subscriptions`]: its own channels, patterns and
+//!   shard channels, and an unbounded queue whose receiver the connection loop
+//!   waits on next to the socket, writing each message as a push frame as it
+//!   arrives (rendered in the connection's protocol at write time).
+//! * **RESP2 subscriber mode**: while a RESP2 connection has any
+//!   subscription, only (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT and RESET
+//!   are accepted ([`refuse_in_subscriber_mode`]), and PING answers
+//!   `["pong", arg]`. RESP3 connections may run anything.
+//! * Confirmations follow Redis: one reply per channel with the connection's
+//!   count after it (channels + patterns for the classic commands, shard
+//!   channels alone for the shard ones); an UNSUBSCRIBE with no argument
+//!   leaves everything, and with nothing to leave answers `[unsubscribe, nil,
+//!   0]`. RESET and closing the connection leave everything silently.
+
+use super::connection::Session;
+use crate::commands::Command;
+use crate::resp::Reply;
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+/// The three subscription namespaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// SUBSCRIBE / UNSUBSCRIBE / PUBLISH.
+    Channel,
+    /// PSUBSCRIBE / PUNSUBSCRIBE.
+    Pattern,
+    /// SSUBSCRIBE / SUNSUBSCRIBE / SPUBLISH.
+    Shard,
+}
+
+impl Kind {
+    const ALL: [Kind; 3] = [Kind::Channel, Kind::Pattern, Kind::Shard];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The confirmation words: (subscribe, unsubscribe).
+    fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Kind::Channel => ("subscribe", "unsubscribe"),
+            Kind::Pattern => ("psubscribe", "punsubscribe"),
+            Kind::Shard => ("ssubscribe", "sunsubscribe"),
+        }
+    }
+}
+
+/// Subscribers of one channel or pattern: client id → message queue.
+type Subscribers = HashMap<u64, UnboundedSender<Reply>>;
+
+/// Every subscription of the server.
+#[derive(Default)]
+pub struct Hub {
+    /// Indexed by [`Kind::index`].
+    maps: Mutex<[HashMap<Bytes, Subscribers>; 3]>,
+}
+
+impl Hub {
+    /// PUBLISH / SPUBLISH: queues the message for every receiver and returns
+    /// how many received it.
+    pub fn publish(&self, shard: bool, channel: &Bytes, message: &Bytes) -> i64 {
+        let maps = self.maps.lock().unwrap();
+        let mut receivers = 0;
+        let (kind, word) = if shard {
+            (Kind::Shard, "smessage")
+        } else {
+            (Kind::Channel, "message")
+        };
+        if let Some(subs) = maps[kind.index()].get(channel) {
+            for tx in subs.values() {
+                let push = vec![
+                    Reply::bulk_str(word),
+                    Reply::Bulk(channel.clone()),
+                    Reply::Bulk(message.clone()),
+                ];
+                let _ = tx.send(Reply::Push(push));
+                receivers += 1;
+            }
+        }
+        if !shard {
+            for (pattern, subs) in maps[Kind::Pattern.index()].iter() {
+                if !crate::glob::matches(pattern, channel, false) {
+                    continue;
+                }
+                for tx in subs.values() {
+                    let push = vec![
+                        Reply::bulk_str("pmessage"),
+                        Reply::Bulk(pattern.clone()),
+                        Reply::Bulk(channel.clone()),
+                        Reply::Bulk(message.clone()),
+                    ];
+                    let _ = tx.send(Reply::Push(push));
+                    receivers += 1;
+                }
+            }
+        }
+        receivers
+    }
+
+    fn add(&self, kind: Kind, name: &Bytes, client: u64, tx: &UnboundedSender<Reply>) {
+        self.maps.lock().unwrap()[kind.index()]
+            .entry(name.clone())
+            .or_default()
+            .insert(client, tx.clone());
+    }
+
+    fn remove(&self, kind: Kind, name: &Bytes, client: u64) {
+        let mut maps = self.maps.lock().unwrap();
+        let map = &mut maps[kind.index()];
+        if let Some(subs) = map.get_mut(name) {
+            subs.remove(&client);
+            if subs.is_empty() {
+                map.remove(name);
+            }
+        }
+    }
+
+    /// Active channels (or shard channels) matching `pattern` (all if `None`).
+    fn channels(&self, kind: Kind, pattern: Option<&Bytes>) -> Vec<Bytes> {
+        let maps = self.maps.lock().unwrap();
+        maps[kind.index()]
+            .keys()
+            .filter(|c| pattern.is_none_or(|p| crate::glob::matches(p, c, false)))
+            .cloned()
+            .collect()
+    }
+
+    /// Subscriber count of a channel (or shard channel), patterns excluded.
+    fn numsub(&self, kind: Kind, channel: &Bytes) -> i64 {
+        self.maps.lock().unwrap()[kind.index()]
+            .get(channel)
+            .map_or(0, |s| s.len() as i64)
+    }
+
+    /// Number of distinct patterns subscribed to (INFO's `pubsub_patterns`).
+    pub fn numpat(&self) -> i64 {
+        self.maps.lock().unwrap()[Kind::Pattern.index()].len() as i64
+    }
+
+    /// Number of active channels (INFO's `pubsub_channels`).
+    pub fn numchannels(&self) -> i64 {
+        self.maps.lock().unwrap()[Kind::Channel.index()].len() as i64
+    }
+}
+
+/// A connection's subscriptions and its message queue.
+pub struct Subscriptions {
+    /// Per kind: name → subscription sequence number (UNSUBSCRIBE with no
+    /// argument leaves them in subscription order).
+    names: [HashMap<Bytes, u64>; 3],
+    /// The next sequence number.
+    seq: u64,
+    tx: UnboundedSender<Reply>,
+    rx: UnboundedReceiver<Reply>,
+}
+
+impl Default for Subscriptions {
+    fn default() -> Self {
+        let (tx, rx) = unbounded_channel();
+        Subscriptions {
+            names: Default::default(),
+            seq: 0,
+            tx,
+            rx,
+        }
+    }
+}
+
+impl Subscriptions {
+    /// The next published message for this connection (waits forever if none
+    /// comes: the queue's sender is never dropped while the connection lives).
+    pub async fn next(&mut self) -> Option<Reply> {
+        self.rx.recv().await
+    }
+
+    /// A message already waiting, if any.
+    pub fn try_next(&mut self) -> Option<Reply> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Subscriptions of every kind (RESP2 subscriber mode while non-zero).
+    pub fn total(&self) -> usize {
+        self.names.iter().map(HashMap::len).sum()
+    }
+
+    /// The count a confirmation reports: channels + patterns, or shard channels.
+    fn count(&self, kind: Kind) -> i64 {
+        match kind {
+            Kind::Shard => self.names[Kind::Shard.index()].len() as i64,
+            _ => (self.names[Kind::Channel.index()].len() + self.names[Kind::Pattern.index()].len()) as i64,
+        }
+    }
+
+    /// The names of one kind, in subscription order.
+    fn ordered(&self, kind: Kind) -> Vec<Bytes> {
+        let mut names: Vec<(&Bytes, u64)> = self.names[kind.index()].iter().map(|(n, &seq)| (n, seq)).collect();
+        names.sort_unstable_by_key(|&(_, seq)| seq);
+        names.into_iter().map(|(n, _)| n.clone()).collect()
+    }
+}
+
+/// Whether `cmd` is one of the six (un)subscribe commands, answered with one
+/// reply per channel by [`subscription`].
+pub fn is_subscription_command(cmd: &Command) -> bool {
+    kind_of(cmd).is_some()
+}
+
+/// The kind and direction (true = subscribe) of an (un)subscribe command.
+fn kind_of(cmd: &Command) -> Option<(Kind, bool)> {
+    Some(match cmd.name.as_str() {
+        "subscribe" => (Kind::Channel, true),
+        "unsubscribe" => (Kind::Channel, false),
+        "psubscribe" => (Kind::Pattern, true),
+        "punsubscribe" => (Kind::Pattern, false),
+        "ssubscribe" => (Kind::Shard, true),
+        "sunsubscribe" => (Kind::Shard, false),
+        _ => return None,
+    })
+}
+
+/// In RESP2 subscriber mode, Redis's error for any command but
+/// (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT and RESET.
+pub fn refuse_in_subscriber_mode(s: &Session, cmd: &Command) -> Option<Reply> {
+    if s.proto != 2 || s.pubsub.total() == 0 {
+        return None;
+    }
+    if is_subscription_command(cmd) || matches!(cmd.name.as_str(), "ping" | "quit" | "reset") {
+        return None;
+    }
+    Some(Reply::error(format!(
+        "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+        cmd.name
+    )))
+}
+
+/// PING in RESP2 subscriber mode: `["pong", arg or ""]` instead of `+PONG`.
+pub fn subscriber_ping(s: &Session, cmd: &Command, args: &[Bytes]) -> Option<Reply> {
+    if s.proto != 2 || s.pubsub.total() == 0 || cmd.name != "ping" || args.len() > 2 {
+        return None;
+    }
+    let arg = args.get(1).cloned().unwrap_or_default();
+    Some(Reply::Array(vec![Reply::bulk_str("pong"), Reply::Bulk(arg)]))
+}
+
+/// Runs an (un)subscribe command: one confirmation per channel or pattern.
+pub fn subscription(s: &mut Session, cmd: &Command, args: &[Bytes]) -> Vec<Reply> {
+    let Some((kind, subscribe)) = kind_of(cmd) else {
+        return vec![Reply::error(format!("ERR '{}' is not a pubsub command", cmd.name))];
+    };
+    let replies = if subscribe {
+        args[1..].iter().map(|name| join(s, kind, name)).collect()
+    } else if args.len() > 1 {
+        args[1..].iter().map(|name| leave(s, kind, name)).collect()
+    } else {
+        let names = s.pubsub.ordered(kind);
+        if names.is_empty() {
+            vec![confirmation(kind.words().1, Reply::Nil, s.pubsub.count(kind))]
+        } else {
+            names.iter().map(|name| leave(s, kind, name)).collect()
+        }
+    };
+    publish_counts(s);
+    replies
+}
+
+fn join(s: &mut Session, kind: Kind, name: &Bytes) -> Reply {
+    let subs = &mut s.pubsub;
+    if !subs.names[kind.index()].contains_key(name) {
+        subs.seq += 1;
+        subs.names[kind.index()].insert(name.clone(), subs.seq);
+        s.server.pubsub.add(kind, name, s.client.id, &s.pubsub.tx);
+    }
+    confirmation(kind.words().0, Reply::Bulk(name.clone()), s.pubsub.count(kind))
+}
+
+fn leave(s: &mut Session, kind: Kind, name: &Bytes) -> Reply {
+    if s.pubsub.names[kind.index()].remove(name).is_some() {
+        s.server.pubsub.remove(kind, name, s.client.id);
+    }
+    confirmation(kind.words().1, Reply::Bulk(name.clone()), s.pubsub.count(kind))
+}
+
+fn confirmation(word: &'static str, name: Reply, count: i64) -> Reply {
+    Reply::Push(vec![Reply::bulk_str(word), name, Reply::Int(count)])
+}
+
+/// Leaves every subscription without a reply: RESET and connection close.
+pub fn leave_all(s: &mut Session) {
+    for kind in Kind::ALL {
+        for name in std::mem::take(&mut s.pubsub.names[kind.index()]).into_keys() {
+            s.server.pubsub.remove(kind, &name, s.client.id);
+        }
+    }
+    publish_counts(s);
+}
+
+/// Mirrors the counts into the client handle for CLIENT LIST.
+fn publish_counts(s: &Session) {
+    for kind in Kind::ALL {
+        s.client.subscriptions[kind.index()].store(s.pubsub.names[kind.index()].len(), Ordering::Relaxed);
+    }
+}
+
+/// PUBLISH, SPUBLISH and the PUBSUB subcommands (one reply each).
+pub fn run(s: &Session, name: &str, args: &[Bytes]) -> Reply {
+    let hub = &s.server.pubsub;
+    match name {
+        "publish" => Reply::Int(hub.publish(false, &args[1], &args[2])),
+        "spublish" => Reply::Int(hub.publish(true, &args[1], &args[2])),
+        "pubsub|channels" | "pubsub|shardchannels" => {
+            if args.len() > 3 {
+                let mut msg = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
+                msg.extend_from_slice(&args[1]);
+                msg.extend_from_slice(b"'. Try PUBSUB HELP.");
+                return Reply::Error(msg.into());
+            }
+            let kind = if name == "pubsub|channels" {
+                Kind::Channel
+            } else {
+                Kind::Shard
+            };
+            Reply::Array(hub.channels(kind, args.get(2)).into_iter().map(Reply::Bulk).collect())
+        }
+        "pubsub|numsub" | "pubsub|shardnumsub" => {
+            let kind = if name == "pubsub|numsub" {
+                Kind::Channel
+            } else {
+                Kind::Shard
+            };
+            let mut out = Vec::with_capacity((args.len() - 2) * 2);
+            for channel in &args[2..] {
+                out.push(Reply::Bulk(channel.clone()));
+                out.push(Reply::Int(hub.numsub(kind, channel)));
+            }
+            Reply::Array(out)
+        }
+        "pubsub|numpat" => Reply::Int(hub.numpat()),
+        "pubsub|help" => super::commands::help(
+            "PUBSUB",
+            &[
+                "CHANNELS [<pattern>]",
+                "    Return the currently active channels matching a <pattern> (default: '*').",
+                "NUMPAT",
+                "    Return number of subscriptions to patterns.",
+                "NUMSUB [<channel> ...]",
+                "    Return the number of subscribers for the specified channels, excluding",
+                "    pattern subscriptions(default: no channels).",
+                "SHARDCHANNELS [<pattern>]",
+                "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+                "SHARDNUMSUB [<shardchannel> ...]",
+                "    Return the number of subscribers for the specified shard level channel(s)",
+            ],
+        ),
+        other => Reply::error(format!("ERR '{other}' is not a pubsub command")),
+    }
+}
