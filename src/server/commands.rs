@@ -1,6 +1,6 @@
 //! Commands that need the connection or the server: HELLO, AUTH, QUIT, RESET,
-//! COMMAND, CLIENT, CONFIG, INFO, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, and the
-//! transaction commands (MULTI, EXEC, DISCARD, WATCH, UNWATCH: see `multi`).
+//! COMMAND, CLIENT, CONFIG, INFO, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, SLOWLOG
+//! (see `slowlog`), and the transaction commands (MULTI, EXEC, DISCARD, WATCH, UNWATCH: see `multi`).
 //!
 //! They are registered with [`Handler::Server`] and run by the connection
 //! (outside the engine), in order with the client's other commands.
@@ -51,6 +51,10 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("discard", Handler::Server),
     ("watch", Handler::Server),
     ("unwatch", Handler::Server),
+    ("slowlog|get", Handler::Server),
+    ("slowlog|len", Handler::Server),
+    ("slowlog|reset", Handler::Server),
+    ("slowlog|help", Handler::Server),
 ];
 
 /// Runs a server-level command. `None` means no reply at all (SHUTDOWN
@@ -59,6 +63,9 @@ pub async fn run(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Opti
     let name = cmd.name.as_str();
     if let Some(sub) = name.strip_prefix("client|") {
         return Some(super::client_cmd::run(s, sub, args));
+    }
+    if let Some(sub) = name.strip_prefix("slowlog|") {
+        return Some(s.server.slowlog.command(sub, args));
     }
     if let Some(sub) = name.strip_prefix("config|") {
         return Some(super::config_cmd::run(s, sub, args));

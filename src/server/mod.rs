@@ -14,6 +14,7 @@ mod config_cmd;
 mod connection;
 pub mod info;
 mod multi;
+pub mod slowlog;
 
 use crate::engine::Engine;
 use clients::Clients;
@@ -42,6 +43,8 @@ pub struct Server {
     pub dirty: AtomicU64,
     /// Highest resident memory seen by INFO.
     pub peak_memory: AtomicU64,
+    /// SLOWLOG's entries.
+    pub slowlog: slowlog::SlowLog,
     /// Last sample of `commands_processed` for `instantaneous_ops_per_sec`.
     ops_sample: Mutex<OpsSample>,
 }
@@ -106,6 +109,7 @@ impl Server {
             tcp_port: AtomicI64::new(0),
             dirty: AtomicU64::new(0),
             peak_memory: AtomicU64::new(0),
+            slowlog: slowlog::SlowLog::default(),
             ops_sample: Mutex::new(OpsSample {
                 at: std::time::Instant::now(),
                 count: 0,
