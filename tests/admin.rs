@@ -188,3 +188,54 @@ fn slowlog_records_commands_with_client_details() {
     c.cmd_str(&["SET", "a", "b"]);
     assert_eq!(text(&c.cmd_str(&["SLOWLOG", "LEN"])), ":0\r\n");
 }
+
+/// Reads status lines from a monitor until one contains `needle`.
+fn monitor_line_with(m: &mut RawConn, needle: &str) -> String {
+    for _ in 0..50 {
+        let line = text(&m.read_reply());
+        if line.contains(needle) {
+            return line;
+        }
+        assert!(!line.is_empty(), "monitor closed");
+    }
+    panic!("no monitor line with {needle}");
+}
+
+#[test]
+fn monitor_streams_commands_like_redis() {
+    let server = start_redsql(&[]);
+    let mut m = server.conn();
+    assert_eq!(text(&m.cmd_str(&["MONITOR"])), "+OK\r\n");
+    let mut c = server.conn();
+    c.cmd(&[b"SET", b"k\"ey", b"v\x00\xff\n"]);
+    c.cmd_str(&["AUTH", "secret"]);
+    c.cmd_str(&["HELLO", "2", "AUTH", "default", "pw", "SETNAME", "n"]);
+    c.cmd_str(&["SELECT", "3"]);
+    c.cmd_str(&["CONFIG", "GET", "port"]);
+    c.cmd_str(&["NOSUCH"]);
+    c.cmd_str(&["PING"]);
+    let set = monitor_line_with(&mut m, "\"SET\"");
+    let (stamp, rest) = set[1..].split_once(' ').unwrap();
+    let (secs, micros) = stamp.split_once('.').unwrap();
+    assert!(secs.parse::<u64>().is_ok() && micros.len() == 6, "{set}");
+    assert!(rest.starts_with("[0 127.0.0.1:"), "{set}");
+    assert!(rest.ends_with("] \"SET\" \"k\\\"ey\" \"v\\x00\\xff\\n\"\r\n"), "{set}");
+    assert!(monitor_line_with(&mut m, "AUTH").ends_with("\"AUTH\" \"(redacted)\"\r\n"));
+    let hello = monitor_line_with(&mut m, "HELLO");
+    assert!(hello.ends_with("\"HELLO\" \"2\" \"AUTH\" \"(redacted)\" \"(redacted)\" \"SETNAME\" \"n\"\r\n"));
+    assert!(monitor_line_with(&mut m, "SELECT").contains("[3 127.0.0.1:"));
+    // CONFIG (admin) and the unknown command are not shown.
+    let ping = monitor_line_with(&mut m, "\"PING\"");
+    assert!(!ping.contains("CONFIG") && !ping.contains("NOSUCH"), "{ping}");
+
+    // A monitor may not touch keys; a second MONITOR answers nothing; RESET stops monitoring.
+    let mut m2 = server.conn();
+    m2.cmd_str(&["MONITOR"]);
+    assert_eq!(
+        text(&m2.cmd_str(&["GET", "k"])),
+        "-ERR Replica can't interact with the keyspace\r\n"
+    );
+    m2.send_raw(&RawConn::encode(&[b"MONITOR"]));
+    assert_eq!(text(&m2.cmd_str(&["RESET"])), "+RESET\r\n");
+    assert_eq!(text(&m2.cmd_str(&["GET", "nosuch"])), "$-1\r\n");
+}

@@ -1,6 +1,6 @@
 //! Commands that need the connection or the server: HELLO, AUTH, QUIT, RESET,
 //! COMMAND, CLIENT, CONFIG, INFO, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, SLOWLOG
-//! (see `slowlog`), and the transaction commands (MULTI, EXEC, DISCARD, WATCH, UNWATCH: see `multi`).
+//! (see `slowlog`), MONITOR (see `monitor`), and the transaction commands (MULTI, EXEC, DISCARD, WATCH, UNWATCH: see `multi`).
 //!
 //! They are registered with [`Handler::Server`] and run by the connection
 //! (outside the engine), in order with the client's other commands.
@@ -51,6 +51,7 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("discard", Handler::Server),
     ("watch", Handler::Server),
     ("unwatch", Handler::Server),
+    ("monitor", Handler::Server),
     ("slowlog|get", Handler::Server),
     ("slowlog|len", Handler::Server),
     ("slowlog|reset", Handler::Server),
@@ -78,6 +79,7 @@ pub async fn run(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Opti
             Reply::ok()
         }
         "reset" => reset(s),
+        "monitor" => return monitor(s),
         "info" => info(s, args).await,
         "lastsave" => Reply::Int(s.server.last_save.load(Ordering::Relaxed)),
         "save" => {
@@ -176,9 +178,20 @@ fn reset(s: &mut Session) -> Reply {
     s.client.set_name(&Bytes::new());
     s.client.no_evict.store(false, Ordering::Relaxed);
     s.reply_mode = super::connection::ReplyMode::On;
+    s.monitor = None;
     s.authenticated = s.server.config.requirepass().is_none();
     super::multi::discard_state(s);
     Reply::status("RESET")
+}
+
+/// MONITOR: from now on the connection receives every executed command
+/// (see `monitor`). Answers +OK, and nothing when already monitoring.
+fn monitor(s: &mut Session) -> Option<Reply> {
+    if s.monitor.is_some() {
+        return None;
+    }
+    s.monitor = Some(s.server.monitors.subscribe());
+    Some(Reply::ok())
 }
 
 /// INFO [section ...]: a bulk string (verbatim in RESP3), as in Redis.

@@ -67,6 +67,8 @@ pub struct Session {
     pub multi: Option<Multi>,
     /// Keys WATCHed since the last EXEC, DISCARD, UNWATCH or RESET.
     pub watched: Vec<Watch>,
+    /// Set by MONITOR: the executed commands this connection streams.
+    pub monitor: Option<tokio::sync::broadcast::Receiver<Bytes>>,
 }
 
 pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut stream: S, addr: String, laddr: String) {
@@ -95,6 +97,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
         quit: false,
         multi: None,
         watched: Vec::new(),
+        monitor: None,
     };
     let mut parser = RequestParser::new(server.config.proto_max_bulk_len());
     let mut buf = BytesMut::with_capacity(BUF_SIZE);
@@ -109,6 +112,17 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
                 Err(_) => break,
             },
             _ = client.kill.notified() => break,
+            line = super::monitor::next_line(&mut session.monitor) => {
+                let Some(line) = line else { break };
+                let mut status = Vec::with_capacity(line.len() + 3);
+                status.push(b'+');
+                status.extend_from_slice(&line);
+                status.extend_from_slice(b"\r\n");
+                if stream.write_all(&status).await.is_err() {
+                    break;
+                }
+                continue;
+            }
         };
         if n == 0 || client.killed.load(Ordering::Relaxed) {
             break;
@@ -234,6 +248,8 @@ impl Session {
         };
         let started = Instant::now();
         let outcome = self.server.engine.run(batch).await;
+        self.db = outcome.db;
+        self.client.db.store(self.db, Ordering::Relaxed);
         if let Some(traced) = traced {
             // A batch runs as one engine job: its commands share its duration.
             let each = micros_since(started) / traced.len() as i64;
@@ -241,8 +257,6 @@ impl Session {
                 self.executed(cmd, args, each);
             }
         }
-        self.db = outcome.db;
-        self.client.db.store(self.db, Ordering::Relaxed);
         for reply in outcome.replies {
             self.emit(reply, out);
         }
@@ -261,16 +275,20 @@ impl Session {
         }
     }
 
-    /// Whether executed commands must be reported (slow log on).
+    /// Whether executed commands must be reported (slow log on, or monitors).
     fn tracing(&self) -> bool {
         let config = &self.server.config;
-        config.slowlog_log_slower_than() >= 0 && config.slowlog_max_len() > 0
+        (config.slowlog_log_slower_than() >= 0 && config.slowlog_max_len() > 0) || self.server.monitors.active()
     }
 
-    /// Reports a command that ran `micros` microseconds to the slow log.
+    /// Reports a command that ran `micros` microseconds to the slow log and the monitors.
     fn executed(&self, cmd: &Command, args: &[Bytes], micros: i64) {
         let server = &self.server;
         server.slowlog.record(&server.config, cmd, args, micros, &self.client);
+        if server.monitors.active() {
+            let socket = server.config.get("unixsocket").unwrap_or_default();
+            server.monitors.feed(cmd, args, self.db, &self.client, &socket);
+        }
     }
 
     /// Redis's checks before running a command, in Redis's order.
@@ -297,6 +315,10 @@ impl Session {
         }
         if !self.authenticated && !cmd.no_auth {
             return Err(Reply::error("NOAUTH Authentication required."));
+        }
+        if self.monitor.is_some() && ["write", "readonly", "may_replicate"].iter().any(|f| cmd.has_flag(f)) {
+            // Redis treats a monitor as a replica, which may not use keys.
+            return Err(Reply::error("ERR Replica can't interact with the keyspace"));
         }
         Ok(cmd)
     }

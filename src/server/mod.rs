@@ -13,6 +13,7 @@ pub mod config;
 mod config_cmd;
 mod connection;
 pub mod info;
+pub mod monitor;
 mod multi;
 pub mod slowlog;
 
@@ -45,6 +46,8 @@ pub struct Server {
     pub peak_memory: AtomicU64,
     /// SLOWLOG's entries.
     pub slowlog: slowlog::SlowLog,
+    /// MONITOR's channel.
+    pub monitors: monitor::Monitors,
     /// Last sample of `commands_processed` for `instantaneous_ops_per_sec`.
     ops_sample: Mutex<OpsSample>,
 }
@@ -110,6 +113,7 @@ impl Server {
             dirty: AtomicU64::new(0),
             peak_memory: AtomicU64::new(0),
             slowlog: slowlog::SlowLog::default(),
+            monitors: monitor::Monitors::default(),
             ops_sample: Mutex::new(OpsSample {
                 at: std::time::Instant::now(),
                 count: 0,
