@@ -239,3 +239,37 @@ fn monitor_streams_commands_like_redis() {
     assert_eq!(text(&m2.cmd_str(&["RESET"])), "+RESET\r\n");
     assert_eq!(text(&m2.cmd_str(&["GET", "nosuch"])), "$-1\r\n");
 }
+
+/// `ACL CAT` lists as sets of names.
+fn acl_cat(c: &mut RawConn, category: &str) -> std::collections::BTreeSet<Vec<u8>> {
+    match redis::parse_redis_value(&c.cmd_str(&["ACL", "CAT", category])).unwrap() {
+        redis::Value::Array(names) => names.iter().map(bulk).collect(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn acl_cat_lists_the_implemented_commands_of_redis_categories() {
+    let redis = start_redis_with(&[]);
+    let server = start_redsql(&[]);
+    let (mut r, mut s) = (redis.conn(), server.conn());
+    for category in [
+        "keyspace",
+        "READ",
+        "write",
+        "string",
+        "admin",
+        "dangerous",
+        "connection",
+        "transaction",
+    ] {
+        let ours = acl_cat(&mut s, category);
+        let theirs = acl_cat(&mut r, category);
+        assert!(!ours.is_empty(), "{category}");
+        let extra: Vec<String> = ours.difference(&theirs).map(|n| text(n)).collect();
+        assert!(extra.is_empty(), "{category}: {extra:?}");
+    }
+    let strings = acl_cat(&mut s, "string");
+    assert!(strings.contains(b"get".as_slice()) && !strings.contains(b"hget".as_slice()));
+    assert!(acl_cat(&mut s, "admin").contains(b"config|get".as_slice()));
+}

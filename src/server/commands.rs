@@ -1,6 +1,8 @@
 //! Commands that need the connection or the server: HELLO, AUTH, QUIT, RESET,
 //! COMMAND, CLIENT, CONFIG, INFO, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, SLOWLOG
-//! (see `slowlog`), MONITOR (see `monitor`), and the transaction commands (MULTI, EXEC, DISCARD, WATCH, UNWATCH: see `multi`).
+//! (see `slowlog`), MONITOR (see `monitor`), ACL WHOAMI and CAT (see `acl`),
+//! and the transaction commands (MULTI, EXEC, DISCARD, WATCH, UNWATCH: see
+//! `multi`).
 //!
 //! They are registered with [`Handler::Server`] and run by the connection
 //! (outside the engine), in order with the client's other commands.
@@ -52,6 +54,8 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("watch", Handler::Server),
     ("unwatch", Handler::Server),
     ("monitor", Handler::Server),
+    ("acl|whoami", Handler::Server),
+    ("acl|cat", Handler::Server),
     ("slowlog|get", Handler::Server),
     ("slowlog|len", Handler::Server),
     ("slowlog|reset", Handler::Server),
@@ -64,6 +68,9 @@ pub async fn run(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Opti
     let name = cmd.name.as_str();
     if let Some(sub) = name.strip_prefix("client|") {
         return Some(super::client_cmd::run(s, sub, args));
+    }
+    if let Some(sub) = name.strip_prefix("acl|") {
+        return Some(super::acl::run(s, sub, args));
     }
     if let Some(sub) = name.strip_prefix("slowlog|") {
         return Some(s.server.slowlog.command(sub, args));

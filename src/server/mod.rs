@@ -6,6 +6,7 @@
 //! engine, runs connection and server commands itself, and writes the replies
 //! of a pipeline back in one flush.
 
+mod acl;
 mod client_cmd;
 pub mod clients;
 pub mod commands;
