@@ -236,7 +236,11 @@ fn monitor_streams_commands_like_redis() {
         "-ERR Replica can't interact with the keyspace\r\n"
     );
     m2.send_raw(&RawConn::encode(&[b"MONITOR"]));
+    assert!(text(&m2.cmd_str(&["CLIENT", "INFO"])).contains(" flags=O "));
+    // A monitor sees its own commands too, after their replies.
+    monitor_line_with(&mut m2, "\"CLIENT\" \"INFO\"");
     assert_eq!(text(&m2.cmd_str(&["RESET"])), "+RESET\r\n");
+    assert!(text(&m2.cmd_str(&["CLIENT", "INFO"])).contains(" flags=N "));
     assert_eq!(text(&m2.cmd_str(&["GET", "nosuch"])), "$-1\r\n");
 }
 

@@ -1,7 +1,7 @@
 //! ACL: the parts of Redis's access control lists redsql has. Every client is
 //! the `default` user (all commands, all keys; `requirepass` is its
-//! password), so `ACL WHOAMI` and `ACL CAT` are implemented; user management
-//! (SETUSER, DELUSER, GETUSER, LIST, USERS) is not yet, and answers Redis's
+//! password), so `ACL WHOAMI`, `ACL USERS` and `ACL CAT` are implemented; user
+//! management (SETUSER, DELUSER, GETUSER, LIST) is not yet, and answers Redis's
 //! unknown-subcommand error.
 
 use super::connection::Session;
@@ -39,6 +39,7 @@ const CATEGORIES: &[&str] = &[
 pub fn run(s: &Session, sub: &str, args: &[Bytes]) -> Reply {
     match sub {
         "whoami" => Reply::Bulk(Bytes::from(s.client.user.lock().unwrap().clone())),
+        "users" => Reply::Array(vec![Reply::Bulk(Bytes::from_static(b"default"))]),
         _ => cat(args),
     }
 }

@@ -25,6 +25,8 @@ pub struct ClientHandle {
     pub no_touch: AtomicBool,
     /// Commands queued since MULTI, or -1 outside MULTI (`CLIENT LIST`'s `multi=`).
     pub multi: AtomicI64,
+    /// Set by MONITOR (`CLIENT LIST`'s `O` flag).
+    pub monitor: AtomicBool,
     pub killed: AtomicBool,
     pub kill: Notify,
     pub input_bytes: AtomicU64,
@@ -48,7 +50,13 @@ impl ClientHandle {
     pub fn describe(&self, now_ms: i64) -> String {
         let name = self.name.lock().unwrap().clone().unwrap_or_default();
         let multi = self.multi.load(Ordering::Relaxed);
-        let flags = if multi >= 0 { "x" } else { "N" };
+        let flags = if self.monitor.load(Ordering::Relaxed) {
+            "O"
+        } else if multi >= 0 {
+            "x"
+        } else {
+            "N"
+        };
         format!(
             "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=16384 events=r cmd={} user={} redir=-1 resp={}",
             self.id,
@@ -92,6 +100,7 @@ impl Clients {
             no_evict: AtomicBool::new(false),
             no_touch: AtomicBool::new(false),
             multi: AtomicI64::new(-1),
+            monitor: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
             input_bytes: AtomicU64::new(0),

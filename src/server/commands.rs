@@ -1,6 +1,7 @@
 //! Commands that need the connection or the server: HELLO, AUTH, QUIT, RESET,
 //! COMMAND, CLIENT, CONFIG, INFO, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, SLOWLOG
-//! (see `slowlog`), MONITOR (see `monitor`), ACL WHOAMI and CAT (see `acl`),
+//! (see `slowlog`), MONITOR (see `monitor`), ACL WHOAMI, USERS and CAT (see
+//! `acl`),
 //! and the transaction commands (MULTI, EXEC, DISCARD, WATCH, UNWATCH: see
 //! `multi`).
 //!
@@ -56,6 +57,7 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("monitor", Handler::Server),
     ("acl|whoami", Handler::Server),
     ("acl|cat", Handler::Server),
+    ("acl|users", Handler::Server),
     ("slowlog|get", Handler::Server),
     ("slowlog|len", Handler::Server),
     ("slowlog|reset", Handler::Server),
@@ -186,6 +188,7 @@ fn reset(s: &mut Session) -> Reply {
     s.client.no_evict.store(false, Ordering::Relaxed);
     s.reply_mode = super::connection::ReplyMode::On;
     s.monitor = None;
+    s.client.monitor.store(false, Ordering::Relaxed);
     s.authenticated = s.server.config.requirepass().is_none();
     super::multi::discard_state(s);
     Reply::status("RESET")
@@ -198,6 +201,7 @@ fn monitor(s: &mut Session) -> Option<Reply> {
         return None;
     }
     s.monitor = Some(s.server.monitors.subscribe());
+    s.client.monitor.store(true, Ordering::Relaxed);
     Some(Reply::ok())
 }
 
