@@ -27,6 +27,8 @@ pub struct ClientHandle {
     pub multi: AtomicI64,
     /// Channels, patterns and shard channels subscribed to (`sub=`, `psub=`, `ssub=`).
     pub subscriptions: [AtomicUsize; 3],
+    /// Set by MONITOR (`CLIENT LIST`'s `O` flag).
+    pub monitor: AtomicBool,
     pub killed: AtomicBool,
     /// Notified by `kill` and when the peer closes the connection while a
     /// command runs (`hung_up`), so that a blocked command stops waiting.
@@ -64,8 +66,11 @@ impl ClientHandle {
         let name = self.name.lock().unwrap().clone().unwrap_or_default();
         let multi = self.multi.load(Ordering::Relaxed);
         let [sub, psub, ssub] = [0, 1, 2].map(|i| self.subscriptions[i].load(Ordering::Relaxed));
-        // Redis's order of flags: P (pub/sub), x (MULTI), b (blocked); N for none.
+        // Redis's order of flags: O (monitor), P (pub/sub), x (MULTI), b (blocked); N for none.
         let mut flags = String::new();
+        if self.monitor.load(Ordering::Relaxed) {
+            flags.push('O');
+        }
         if sub + psub + ssub > 0 {
             flags.push('P');
         }
@@ -125,6 +130,7 @@ impl Clients {
             no_touch: AtomicBool::new(false),
             multi: AtomicI64::new(-1),
             subscriptions: Default::default(),
+            monitor: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
             blocked: AtomicBool::new(false),

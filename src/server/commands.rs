@@ -1,8 +1,9 @@
 //! Commands that need the connection or the server: HELLO, AUTH, QUIT, RESET,
-//! COMMAND, CLIENT, CONFIG, INFO, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, the
-//! blocking commands (BLPOP, BLMOVE, BZPOPMIN, ... in [`super::blocking`]),
-//! the transaction commands (MULTI, EXEC, DISCARD, WATCH, UNWATCH: see
-//! `multi`) and Pub/Sub (see `pubsub`).
+//! COMMAND, CLIENT, CONFIG, INFO, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, SLOWLOG
+//! (see `slowlog`), MONITOR (see `monitor`), ACL WHOAMI, USERS and CAT (see
+//! `acl`), the blocking commands (BLPOP, BLMOVE, BZPOPMIN, ... in
+//! [`super::blocking`]), the transaction commands (MULTI, EXEC, DISCARD,
+//! WATCH, UNWATCH: see `multi`) and Pub/Sub (see `pubsub`).
 //!
 //! They are registered with [`Handler::Server`] and run by the connection
 //! (outside the engine), in order with the client's other commands.
@@ -76,6 +77,14 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("pubsub|shardchannels", Handler::Server),
     ("pubsub|shardnumsub", Handler::Server),
     ("pubsub|help", Handler::Server),
+    ("monitor", Handler::Server),
+    ("acl|whoami", Handler::Server),
+    ("acl|cat", Handler::Server),
+    ("acl|users", Handler::Server),
+    ("slowlog|get", Handler::Server),
+    ("slowlog|len", Handler::Server),
+    ("slowlog|reset", Handler::Server),
+    ("slowlog|help", Handler::Server),
 ];
 
 /// Runs a server-level command. `None` means no reply at all (SHUTDOWN
@@ -84,6 +93,12 @@ pub async fn run(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Opti
     let name = cmd.name.as_str();
     if let Some(sub) = name.strip_prefix("client|") {
         return Some(super::client_cmd::run(s, sub, args));
+    }
+    if let Some(sub) = name.strip_prefix("acl|") {
+        return Some(super::acl::run(s, sub, args));
+    }
+    if let Some(sub) = name.strip_prefix("slowlog|") {
+        return Some(s.server.slowlog.command(sub, args));
     }
     if let Some(sub) = name.strip_prefix("config|") {
         return Some(super::config_cmd::run(s, sub, args));
@@ -112,6 +127,7 @@ pub async fn run(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Opti
             Reply::ok()
         }
         "reset" => reset(s),
+        "monitor" => return monitor(s),
         "info" => info(s, args).await,
         "lastsave" => Reply::Int(s.server.last_save.load(Ordering::Relaxed)),
         "save" => {
@@ -210,10 +226,23 @@ fn reset(s: &mut Session) -> Reply {
     s.client.set_name(&Bytes::new());
     s.client.no_evict.store(false, Ordering::Relaxed);
     s.reply_mode = super::connection::ReplyMode::On;
+    s.monitor = None;
+    s.client.monitor.store(false, Ordering::Relaxed);
     s.authenticated = s.server.config.requirepass().is_none();
     super::multi::discard_state(s);
     super::pubsub::leave_all(s);
     Reply::status("RESET")
+}
+
+/// MONITOR: from now on the connection receives every executed command
+/// (see `monitor`). Answers +OK, and nothing when already monitoring.
+fn monitor(s: &mut Session) -> Option<Reply> {
+    if s.monitor.is_some() {
+        return None;
+    }
+    s.monitor = Some(s.server.monitors.subscribe());
+    s.client.monitor.store(true, Ordering::Relaxed);
+    Some(Reply::ok())
 }
 
 /// INFO [section ...]: a bulk string (verbatim in RESP3), as in Redis.

@@ -11,7 +11,8 @@
 //!
 //! Settings with real effect: `requirepass` (new connections and AUTH),
 //! `maxclients` (new connections), `proto-max-bulk-len` (next request read),
-//! `loglevel` (immediately). `appendfsync` and `databases` act at start-up only
+//! `loglevel` (immediately), `slowlog-log-slower-than` and `slowlog-max-len`
+//! (next command), `protected-mode` (next connection). `appendfsync` and `databases` act at start-up only
 //! (the engine opens with them). `port`, `bind` and `unixsocket` cannot change
 //! at run time in redsql (Redis can rebind; redsql refuses as for an immutable
 //! parameter). Every other parameter is accepted, validated and reported.
@@ -51,6 +52,8 @@ pub struct Config {
     /// Hot values read on every connection or request.
     maxclients: AtomicI64,
     proto_max_bulk_len: AtomicI64,
+    slowlog_log_slower_than: AtomicI64,
+    slowlog_max_len: AtomicI64,
 }
 
 impl Default for Config {
@@ -96,6 +99,8 @@ impl Config {
             file: RwLock::new(None),
             maxclients: AtomicI64::new(10000),
             proto_max_bulk_len: AtomicI64::new(512 * 1024 * 1024),
+            slowlog_log_slower_than: AtomicI64::new(10000),
+            slowlog_max_len: AtomicI64::new(128),
         };
         config.refresh_hot();
         config
@@ -124,6 +129,16 @@ impl Config {
 
     pub fn proto_max_bulk_len(&self) -> i64 {
         self.proto_max_bulk_len.load(Ordering::Relaxed)
+    }
+
+    /// `slowlog-log-slower-than` in microseconds (negative: slow log off).
+    pub fn slowlog_log_slower_than(&self) -> i64 {
+        self.slowlog_log_slower_than.load(Ordering::Relaxed)
+    }
+
+    /// `slowlog-max-len`: most entries the slow log keeps.
+    pub fn slowlog_max_len(&self) -> i64 {
+        self.slowlog_max_len.load(Ordering::Relaxed)
     }
 
     /// The config file given at start-up.
@@ -262,6 +277,12 @@ impl Config {
         }
         if let Some(n) = self.get_int("proto-max-bulk-len") {
             self.proto_max_bulk_len.store(n, Ordering::Relaxed);
+        }
+        if let Some(n) = self.get_int("slowlog-log-slower-than") {
+            self.slowlog_log_slower_than.store(n, Ordering::Relaxed);
+        }
+        if let Some(n) = self.get_int("slowlog-max-len") {
+            self.slowlog_max_len.store(n, Ordering::Relaxed);
         }
     }
 

@@ -10,6 +10,7 @@ use crate::resp::{Reply, RequestParser};
 use bytes::{Bytes, BytesMut};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Most commands parsed from the input before their replies are written.
@@ -18,6 +19,31 @@ const MAX_COMMANDS_PER_ROUND: usize = 1024;
 const BUF_SIZE: usize = 16 * 1024;
 /// Most input buffered while commands run (see `process_watching`).
 const WATCH_LIMIT: usize = 64 * BUF_SIZE;
+
+/// Redis's answer to a non-loopback client in protected mode (the connection then closes).
+const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Protected mode (Redis's `protected-mode yes`, the default): while the
+/// default user has no password, only loopback clients are served. `peer` is
+/// the client's address as `ip:port`; anything else (a Unix socket path) is
+/// local. The setting and the password are read per connection, so
+/// `CONFIG SET protected-mode no` applies to the next connection.
+fn denied_by_protected_mode(server: &Server, peer: &str) -> bool {
+    if !server.config.get_bool("protected-mode") || server.config.requirepass().is_some() {
+        return false;
+    }
+    peer.parse::<std::net::SocketAddr>().is_ok_and(|a| !is_loopback(&a))
+}
+
+/// Whether a TCP peer is on the loopback interface: 127.0.0.0/8 or ::1 (as
+/// Redis's `connIsLocal`), and IPv4-mapped loopback (`::ffff:127.x.y.z`), which
+/// a dual-stack IPv6 listener reports for IPv4 loopback clients.
+pub fn is_loopback(peer: &std::net::SocketAddr) -> bool {
+    match peer.ip() {
+        std::net::IpAddr::V4(ip) => ip.is_loopback(),
+        std::net::IpAddr::V6(ip) => ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+    }
+}
 
 /// `CLIENT REPLY` mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +72,8 @@ pub struct Session {
     pub watched: Vec<Watch>,
     /// Pub/Sub subscriptions and the queue of messages published to them.
     pub pubsub: Subscriptions,
+    /// Set by MONITOR: the executed commands this connection streams.
+    pub monitor: Option<tokio::sync::broadcast::Receiver<Bytes>>,
 }
 
 pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut stream: S, addr: String, laddr: String) {
@@ -54,6 +82,12 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
     if server.clients.count() > server.config.maxclients() {
         server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
         let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+        server.clients.unregister(client.id);
+        return;
+    }
+    if denied_by_protected_mode(&server, &client.addr) {
+        server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+        let _ = stream.write_all(PROTECTED_MODE_DENIED).await;
         server.clients.unregister(client.id);
         return;
     }
@@ -69,6 +103,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
         multi: None,
         watched: Vec::new(),
         pubsub: Subscriptions::default(),
+        monitor: None,
     };
     let mut parser = RequestParser::new(server.config.proto_max_bulk_len());
     let mut buf = BytesMut::with_capacity(BUF_SIZE);
@@ -97,6 +132,17 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
                 continue;
             }
             _ = client.kill.notified() => break,
+            line = super::monitor::next_line(&mut session.monitor) => {
+                let Some(line) = line else { break };
+                let mut status = Vec::with_capacity(line.len() + 3);
+                status.push(b'+');
+                status.extend_from_slice(&line);
+                status.extend_from_slice(b"\r\n");
+                if stream.write_all(&status).await.is_err() {
+                    break;
+                }
+                continue;
+            }
         };
         if n == 0 || client.killed.load(Ordering::Relaxed) {
             break;
@@ -234,11 +280,13 @@ impl Session {
                 }
                 Handler::Server => {
                     self.flush(&mut pending, out).await;
+                    let started = Instant::now();
                     let reply = if multi::is_transaction_command(cmd) {
                         Some(multi::run(self, cmd, &args).await)
                     } else {
                         super::commands::run(self, cmd, &args).await
                     };
+                    self.executed(cmd, &args, micros_since(started));
                     if let Some(reply) = reply {
                         self.emit(reply, out);
                     }
@@ -260,14 +308,26 @@ impl Session {
             return;
         }
         let calls = std::mem::take(pending);
+        // The arguments outlive the batch only when a log may want them.
+        let traced: Option<Vec<(&'static Command, Vec<Bytes>)>> = self
+            .tracing()
+            .then(|| calls.iter().map(|c| (c.cmd, c.args.clone())).collect());
         let batch = Batch {
             db: self.db,
             proto: self.proto,
             calls,
         };
+        let started = Instant::now();
         let outcome = self.server.engine.run(batch).await;
         self.db = outcome.db;
         self.client.db.store(self.db, Ordering::Relaxed);
+        if let Some(traced) = traced {
+            // A batch runs as one engine job: its commands share its duration.
+            let each = micros_since(started) / traced.len() as i64;
+            for (cmd, args) in &traced {
+                self.executed(cmd, args, each);
+            }
+        }
         for reply in outcome.replies {
             self.emit(reply, out);
         }
@@ -288,6 +348,22 @@ impl Session {
             ReplyMode::Off => {}
             ReplyMode::Skip => self.reply_mode = ReplyMode::On,
             ReplyMode::SkipNext => self.reply_mode = ReplyMode::Skip,
+        }
+    }
+
+    /// Whether executed commands must be reported (slow log on, or monitors).
+    fn tracing(&self) -> bool {
+        let config = &self.server.config;
+        (config.slowlog_log_slower_than() >= 0 && config.slowlog_max_len() > 0) || self.server.monitors.active()
+    }
+
+    /// Reports a command that ran `micros` microseconds to the slow log and the monitors.
+    fn executed(&self, cmd: &Command, args: &[Bytes], micros: i64) {
+        let server = &self.server;
+        server.slowlog.record(&server.config, cmd, args, micros, &self.client);
+        if server.monitors.active() {
+            let socket = server.config.get("unixsocket").unwrap_or_default();
+            server.monitors.feed(cmd, args, self.db, &self.client, &socket);
         }
     }
 
@@ -316,8 +392,17 @@ impl Session {
         if !self.authenticated && !cmd.no_auth {
             return Err(Reply::error("NOAUTH Authentication required."));
         }
+        if self.monitor.is_some() && ["write", "readonly", "may_replicate"].iter().any(|f| cmd.has_flag(f)) {
+            // Redis treats a monitor as a replica, which may not use keys.
+            return Err(Reply::error("ERR Replica can't interact with the keyspace"));
+        }
         Ok(cmd)
     }
+}
+
+/// Microseconds elapsed since `t`.
+fn micros_since(t: Instant) -> i64 {
+    t.elapsed().as_micros().min(i64::MAX as u128) as i64
 }
 
 /// `ERR unknown command 'x', with args beginning with: 'a' 'b' ` as Redis words it.
@@ -337,4 +422,32 @@ pub fn unknown_command(args: &[Bytes]) -> Reply {
     msg.extend_from_slice(b"', with args beginning with: ");
     msg.extend_from_slice(&list);
     Reply::Error(msg.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn loopback_peers() {
+        for a in [
+            "127.0.0.1:5",
+            "127.0.0.2:6379",
+            "127.255.255.254:1",
+            "[::1]:80",
+            "[::ffff:127.0.0.1]:9",
+        ] {
+            assert!(is_loopback(&a.parse().unwrap()), "{a}");
+        }
+        for a in [
+            "10.0.0.1:5",
+            "192.168.1.2:6379",
+            "0.0.0.0:1",
+            "[::2]:80",
+            "[::ffff:10.0.0.1]:9",
+            "[fe80::1]:3",
+        ] {
+            assert!(!is_loopback(&a.parse().unwrap()), "{a}");
+        }
+    }
 }

@@ -6,6 +6,7 @@
 //! engine, runs connection and server commands itself, and writes the replies
 //! of a pipeline back in one flush.
 
+mod acl;
 pub mod blocking;
 mod client_cmd;
 pub mod clients;
@@ -14,8 +15,10 @@ pub mod config;
 mod config_cmd;
 mod connection;
 pub mod info;
+pub mod monitor;
 mod multi;
 pub mod pubsub;
+pub mod slowlog;
 
 use crate::engine::Engine;
 use clients::Clients;
@@ -48,6 +51,10 @@ pub struct Server {
     pub dirty: AtomicU64,
     /// Highest resident memory seen by INFO.
     pub peak_memory: AtomicU64,
+    /// SLOWLOG's entries.
+    pub slowlog: slowlog::SlowLog,
+    /// MONITOR's channel.
+    pub monitors: monitor::Monitors,
     /// Last sample of `commands_processed` for `instantaneous_ops_per_sec`.
     ops_sample: Mutex<OpsSample>,
 }
@@ -117,6 +124,8 @@ impl Server {
             tcp_port: AtomicI64::new(0),
             dirty: AtomicU64::new(0),
             peak_memory: AtomicU64::new(0),
+            slowlog: slowlog::SlowLog::default(),
+            monitors: monitor::Monitors::default(),
             ops_sample: Mutex::new(OpsSample {
                 at: std::time::Instant::now(),
                 count: 0,
