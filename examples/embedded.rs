@@ -6,6 +6,10 @@ use redsql::{Db, Error};
 
 fn main() -> Result<(), Error> {
     let path = std::env::temp_dir().join("redsql-example.db");
+    // Start from an empty database each run.
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
     let db = Db::open(path.to_str().expect("utf-8 path"))?;
 
     // Typed handles per data type, with Redis's semantics.
