@@ -4,31 +4,18 @@
 //! fields are added and removed between pages returns every field that was
 //! present for the whole scan.
 
+mod support;
+
 use bytes::Bytes;
 use redsql::Db;
 use std::collections::{HashMap, HashSet};
+use support::XorShift;
 
 const KEYS: [&str; 3] = ["h0", "h1", "h2"];
 
-/// Deterministic xorshift64* so failures reproduce from the seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 type Model = HashMap<&'static str, HashMap<Vec<u8>, Vec<u8>>>;
 
-fn field(rng: &mut Rng) -> Vec<u8> {
+fn field(rng: &mut XorShift) -> Vec<u8> {
     // A small domain so that fields collide; some binary and empty ones.
     match rng.below(25) {
         0 => Vec::new(),
@@ -37,7 +24,7 @@ fn field(rng: &mut Rng) -> Vec<u8> {
     }
 }
 
-fn value(rng: &mut Rng) -> Vec<u8> {
+fn value(rng: &mut XorShift) -> Vec<u8> {
     match rng.below(6) {
         0 => Vec::new(),
         1 => (rng.next() as i64 % 1000).to_string().into_bytes(),
@@ -71,7 +58,7 @@ fn check(db: &Db, model: &Model, step: usize) {
     }
 }
 
-fn step(db: &Db, model: &mut Model, rng: &mut Rng) {
+fn step(db: &Db, model: &mut Model, rng: &mut XorShift) {
     let h = db.hashes();
     let key = KEYS[rng.below(KEYS.len())];
     let kb = key.as_bytes();
@@ -142,7 +129,7 @@ fn hashes_match_hashmap_models() {
     for seed in [1u64, 42, 0x5eed] {
         let db = Db::open(":memory:").unwrap();
         let mut model = Model::new();
-        let mut rng = Rng(seed);
+        let mut rng = XorShift(seed);
         for i in 0..1500 {
             step(&db, &mut model, &mut rng);
             check(&db, &model, i);
@@ -160,7 +147,7 @@ fn hscan_returns_every_field_present_for_the_whole_scan() {
         let pairs: Vec<(&[u8], &[u8])> = chunk.iter().map(|f| (f.as_bytes(), &b"v"[..])).collect();
         h.hset(b"big", &pairs).unwrap();
     }
-    let mut rng = Rng(7);
+    let mut rng = XorShift(7);
     let mut churn: Vec<String> = Vec::new();
     let mut seen: HashSet<Bytes> = HashSet::new();
     let mut cursor = 0;

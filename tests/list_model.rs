@@ -3,37 +3,13 @@
 //! bookkeeping bugs (dense positions, shifts, renumbering) that hand-written
 //! cases miss.
 
+mod support;
+
 use bytes::Bytes;
 use redsql::Db;
 use redsql::resp::Reply;
 use std::collections::VecDeque;
-
-/// A small deterministic PRNG (xorshift64*), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A number in `lo..=hi`.
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % ((hi - lo + 1) as u64)) as i64
-    }
-
-    /// True half of the time.
-    fn coin(&mut self) -> bool {
-        self.next() & 1 == 0
-    }
-
-    /// A value from a small alphabet, so that LREM/LINSERT/LPOS find matches.
-    fn value(&mut self) -> String {
-        format!("v{}", self.next() % 6)
-    }
-}
+use support::XorShift;
 
 fn run(db: &Db, args: &[String]) -> Reply {
     db.command(args).unwrap_or_else(|e| Reply::error(e.to_string()))
@@ -64,12 +40,12 @@ fn resolve(i: i64, len: usize) -> Option<usize> {
 }
 
 /// One random operation applied to both; returns a description for failures.
-fn step(db: &Db, rng: &mut Rng, model: &mut VecDeque<String>) -> String {
+fn step(db: &Db, rng: &mut XorShift, model: &mut VecDeque<String>) -> String {
     let len = model.len() as i64;
     let idx = rng.range(-len - 2, len + 2);
     match rng.next() % 20 {
         0..=5 => {
-            let values: Vec<String> = (0..rng.range(1, 4)).map(|_| rng.value()).collect();
+            let values: Vec<String> = (0..rng.range(1, 4)).map(|_| element(rng)).collect();
             let left = rng.coin();
             let mut args = vec![if left { "LPUSH" } else { "RPUSH" }.to_string(), "k".into()];
             args.extend(values.iter().cloned());
@@ -94,7 +70,7 @@ fn step(db: &Db, rng: &mut Rng, model: &mut VecDeque<String>) -> String {
             format!("{args:?}")
         }
         8 | 9 => {
-            let (pivot, value, after) = (rng.value(), rng.value(), rng.coin());
+            let (pivot, value, after) = (element(rng), element(rng), rng.coin());
             let args = cmd(&[
                 &"LINSERT",
                 &"k",
@@ -114,7 +90,7 @@ fn step(db: &Db, rng: &mut Rng, model: &mut VecDeque<String>) -> String {
             format!("{args:?}")
         }
         10 | 11 => {
-            let (count, value) = (rng.range(-3, 3), rng.value());
+            let (count, value) = (rng.range(-3, 3), element(rng));
             let args = cmd(&[&"LREM", &"k", &count, &value]);
             let positions: Vec<usize> = model
                 .iter()
@@ -150,7 +126,7 @@ fn step(db: &Db, rng: &mut Rng, model: &mut VecDeque<String>) -> String {
             format!("{args:?}")
         }
         13 | 14 => {
-            let value = rng.value();
+            let value = element(rng);
             let args = cmd(&[&"LSET", &"k", &idx, &value]);
             let want = match resolve(idx, model.len()) {
                 _ if model.is_empty() => Reply::error("ERR no such key"),
@@ -189,7 +165,7 @@ fn step(db: &Db, rng: &mut Rng, model: &mut VecDeque<String>) -> String {
             format!("{args:?}")
         }
         _ => {
-            let (value, rank) = (rng.value(), [1i64, 2, -1, -2][rng.range(0, 3) as usize]);
+            let (value, rank) = (element(rng), [1i64, 2, -1, -2][rng.range(0, 3) as usize]);
             let args = cmd(&[&"LPOS", &"k", &value, &"RANK", &rank, &"COUNT", &0]);
             let mut want: Vec<i64> = model
                 .iter()
@@ -215,7 +191,7 @@ fn step(db: &Db, rng: &mut Rng, model: &mut VecDeque<String>) -> String {
 fn random_operations_match_a_vecdeque() {
     let db = Db::open(":memory:").expect("open");
     for seed in 1..=8u64 {
-        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let mut rng = XorShift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
         let mut model: VecDeque<String> = VecDeque::new();
         run(&db, &cmd(&[&"DEL", &"k"]));
         let mut history = Vec::new();
@@ -270,4 +246,9 @@ fn lindex_in_a_large_list_matches_a_vec() {
         run(&db, &cmd(&[&"LINDEX", &"big", &-1])),
         Reply::Bulk(Bytes::from(model[n - 1].clone()))
     );
+}
+
+/// A value from a small alphabet, so that LREM/LINSERT/LPOS find matches.
+fn element(rng: &mut XorShift) -> String {
+    format!("v{}", rng.next() % 6)
 }

@@ -3,29 +3,16 @@
 //! calls against redsql, checked after every step against `HashSet` models.
 //! A string key takes part, for WRONGTYPE and for STORE overwriting it.
 
+mod support;
+
 use bytes::Bytes;
 use redsql::Db;
 use redsql::resp::Reply;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use support::XorShift;
 
 const KEYS: [&str; 5] = ["k0", "k1", "k2", "k3", "str"];
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-
-/// Deterministic xorshift64* so failures reproduce from the seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 #[derive(Clone, Debug, PartialEq)]
 enum Value {
@@ -35,7 +22,7 @@ enum Value {
 
 type Model = BTreeMap<&'static str, Value>;
 
-fn member(rng: &mut Rng) -> Vec<u8> {
+fn member(rng: &mut XorShift) -> Vec<u8> {
     // A small domain so that members collide across sets; some binary ones.
     match rng.below(20) {
         0 => Vec::new(),
@@ -44,7 +31,7 @@ fn member(rng: &mut Rng) -> Vec<u8> {
     }
 }
 
-fn key(rng: &mut Rng) -> &'static str {
+fn key(rng: &mut XorShift) -> &'static str {
     KEYS[rng.below(KEYS.len())]
 }
 
@@ -122,7 +109,7 @@ fn put(model: &mut Model, key: &'static str, set: HashSet<Vec<u8>>) {
     }
 }
 
-fn step(db: &Db, model: &mut Model, rng: &mut Rng) {
+fn step(db: &Db, model: &mut Model, rng: &mut XorShift) {
     let k = key(rng);
     let kb = k.as_bytes().to_vec();
     let current = model.get(k).cloned();
@@ -272,7 +259,7 @@ fn sets_match_hashset_models() {
         db.strings().set(b"str", b"a string").unwrap();
         let mut model = Model::new();
         model.insert("str", Value::Str);
-        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut rng = XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         for i in 0..1500 {
             step(&db, &mut model, &mut rng);
             check_state(&db, &model, i);

@@ -281,6 +281,34 @@ pub fn show(b: &[u8]) -> String {
     s
 }
 
+/// Deterministic xorshift64* for the model tests, so a failure reproduces
+/// from its seed (the sequences are part of those tests: keep the algorithm).
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// A number in `lo..=hi`.
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + (self.next() % ((hi - lo + 1) as u64)) as i64
+    }
+
+    /// True half of the time.
+    pub fn coin(&mut self) -> bool {
+        self.next() & 1 == 0
+    }
+}
+
 /// A small deterministic pseudo-random generator (SplitMix64) for property
 /// tests: no dependency, and a failing seed can be replayed.
 pub struct Rng(u64);
