@@ -4,8 +4,8 @@
     scale_tools.py load PORT N [CONNS]   SET key:%012d (100-byte values) for i in 0..N, pipelined
     scale_tools.py idle PORT N           hold N connections open (each answered one PING),
                                          print "ready", wait for SIGTERM
-    scale_tools.py probe PORT KEY        GET KEY in a loop until SIGTERM, then print
-                                         "max_gap_ms p99_ms gets" (gap = time between two replies)
+    scale_tools.py probe PORT KEY        GET KEY in a loop until SIGTERM, then print "max_gap_ms
+                                         p99_ms gets worst_end_unix_time" (gap: between two replies)
     scale_tools.py discard PORT ARG...   send one command, read its whole reply without keeping
                                          it, print "seconds bytes"
     scale_tools.py start PORT CMD...     start CMD (a server on PORT) and print "PID MS": its
@@ -119,16 +119,20 @@ def probe(port, key):
     f = s.makefile("rb")
     req = resp("GET", key)
     gaps = []
+    worst, worst_at = 0.0, 0.0
     last = time.perf_counter()
     while not stop:
         s.sendall(req)
         read_reply(f)
         now = time.perf_counter()
+        if now - last > worst:
+            worst, worst_at = now - last, time.time()
         gaps.append(now - last)
         last = now
     gaps.sort()
     p99 = gaps[int(len(gaps) * 0.99)] if gaps else 0
-    print("%.1f %.2f %d" % (1000 * (gaps[-1] if gaps else 0), 1000 * p99, len(gaps)))
+    # The Unix time at which the longest gap ended, to place it in a timeline.
+    print("%.1f %.2f %d %.3f" % (1000 * worst, 1000 * p99, len(gaps), worst_at))
 
 
 def discard(port, args):

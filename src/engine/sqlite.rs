@@ -87,7 +87,12 @@ impl WriteConn for Writer {
     }
 
     fn close(&mut self) {
-        // Clean shutdown: fold the WAL into the main database file.
+        // Clean shutdown: the next open starts without scanning for the
+        // largest version (see sqlite::max_version), and the WAL is folded
+        // into the main database file.
+        if let Err(e) = sqlite::save_version(&self.conn, self.version) {
+            crate::log::warn(&format!("cannot save the key version counter: {e}"));
+        }
         let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
     }
 }

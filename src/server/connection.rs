@@ -17,6 +17,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 const MAX_COMMANDS_PER_ROUND: usize = 1024;
 /// Read buffer size, and the size above which idle buffers are given back.
 const BUF_SIZE: usize = 16 * 1024;
+/// A new connection's read buffer. Most connections are idle or send one
+/// small command at a time, and 10,000 of them should not cost 10,000 full
+/// buffers; a connection that fills it grows it to `BUF_SIZE` on its next read.
+/// (Its reply buffer starts empty and grows with its first replies.)
+const FIRST_BUF_SIZE: usize = 2 * 1024;
 /// Most input buffered while commands run (see `process_watching`).
 const WATCH_LIMIT: usize = 64 * BUF_SIZE;
 
@@ -106,8 +111,8 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
         monitor: None,
     };
     let mut parser = RequestParser::new(server.config.proto_max_bulk_len());
-    let mut buf = BytesMut::with_capacity(BUF_SIZE);
-    let mut out = BytesMut::with_capacity(BUF_SIZE);
+    let mut buf = BytesMut::with_capacity(FIRST_BUF_SIZE);
+    let mut out = BytesMut::new();
     'conn: loop {
         if buf.capacity() - buf.len() < 1024 {
             buf.reserve(BUF_SIZE);

@@ -13,11 +13,22 @@ mod zset;
 pub use store::SqliteStore;
 
 use crate::store::StoreError;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::time::Duration;
 
 /// The schema version this build writes; older databases are migrated on open.
 pub const SCHEMA_VERSION: i64 = 1;
+
+/// Page cache of the writer connection, in KiB. Every connection has its own
+/// cache, all resident: they are most of redsql's memory once the database is
+/// large. The interior pages of `rkey` and its (db, key) index at 10M string
+/// keys are about 7 MB, so a point lookup reads only its two leaf pages from
+/// the OS page cache; bigger caches buy little on data far larger than memory.
+/// (SQLite's memory-mapped I/O stays off, its default: mapped pages would
+/// count toward the resident size too, up to the whole file.)
+const WRITER_CACHE_KB: i64 = 32 * 1024;
+/// Page cache of each read connection, in KiB (see [`WRITER_CACHE_KB`]).
+const READER_CACHE_KB: i64 = 16 * 1024;
 
 /// How durable a commit is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +85,7 @@ pub fn open_writer(loc: &Location, sync: Sync) -> Result<Connection, StoreError>
     // File databases are checkpointed by a background thread (engine/checkpoint.rs).
     let autocheckpoint = if loc.path.is_some() { 0 } else { 1000 };
     conn.execute_batch(&format!(
-        "PRAGMA synchronous={sync}; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint={autocheckpoint}; PRAGMA journal_size_limit=67108864;"
+        "PRAGMA synchronous={sync}; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-{WRITER_CACHE_KB}; PRAGMA wal_autocheckpoint={autocheckpoint}; PRAGMA journal_size_limit=67108864;"
     ))?;
     conn.set_prepared_statement_cache_capacity(256);
     migrate(&conn)?;
@@ -88,7 +99,7 @@ pub fn open_reader(path: &str) -> Result<Connection, StoreError> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
     )?;
     conn.busy_timeout(Duration::from_secs(10))?;
-    conn.execute_batch("PRAGMA cache_size=-32768;")?;
+    conn.execute_batch(&format!("PRAGMA cache_size=-{READER_CACHE_KB};"))?;
     conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
 }
@@ -122,7 +133,61 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The largest key version in use, so that new versions keep increasing.
+/// Where a clean shutdown leaves the last key version handed out.
+const SAVED_VERSION: &str = "version_at_shutdown";
+
+/// The largest key version in use, so that new versions keep increasing
+/// (WATCH compares versions: one must never be handed out twice for a key).
+///
+/// `max(version)` has no index: it reads the whole table, seconds at 10M
+/// keys. So a clean shutdown saves the counter ([`save_version`]) and the next
+/// open takes it and deletes it at once: if this process then crashes, the
+/// value is gone and the open after that scans the table again (slow, correct).
 pub fn max_version(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn.query_row("SELECT coalesce(max(version), 0) FROM rkey", [], |r| r.get(0))?)
+    let saved: Option<i64> = conn
+        .query_row(
+            "DELETE FROM redsql_meta WHERE name=?1 RETURNING value",
+            [SAVED_VERSION],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match saved {
+        Some(v) => Ok(v),
+        None => Ok(conn.query_row("SELECT coalesce(max(version), 0) FROM rkey", [], |r| r.get(0))?),
+    }
+}
+
+/// Saves the version counter at a clean shutdown, after the last commit (see [`max_version`]).
+pub fn save_version(conn: &Connection, version: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT OR REPLACE INTO redsql_meta (name, value) VALUES (?1, ?2)",
+        rusqlite::params![SAVED_VERSION, version],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The version counter survives a clean shutdown without a table scan,
+    /// and only once: after a crash the next open scans again.
+    #[test]
+    fn saved_version_is_taken_once() {
+        let dir = std::env::temp_dir().join(format!("redsql-version-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("v.db").to_string_lossy().into_owned();
+        let loc = Location::parse(&path);
+        let conn = open_writer(&loc, Sync::Off).unwrap();
+        conn.execute("INSERT INTO rkey (db, key, type, version) VALUES (0, 'k', 0, 7)", [])
+            .unwrap();
+        assert_eq!(max_version(&conn).unwrap(), 7, "nothing saved: scan");
+        save_version(&conn, 42).unwrap();
+        drop(conn);
+        let conn = open_writer(&loc, Sync::Off).unwrap();
+        assert_eq!(max_version(&conn).unwrap(), 42, "saved at shutdown");
+        assert_eq!(max_version(&conn).unwrap(), 7, "taken: the next open scans");
+        drop(conn);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
