@@ -42,7 +42,11 @@ pub fn run(s: &mut Session, sub: &str, args: &[Bytes]) -> Reply {
                 })
                 .collect();
             match config.set_many(&pairs) {
-                Ok(()) => Reply::ok(),
+                Ok(()) => {
+                    // `requirepass` is the default user's password.
+                    s.server.acl.sync_requirepass(config);
+                    Reply::ok()
+                }
                 Err(e) => Reply::error(format!("ERR {e}")),
             }
         }

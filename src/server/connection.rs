@@ -77,7 +77,7 @@ pub struct Session {
 }
 
 pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut stream: S, addr: String, laddr: String) {
-    let client = server.clients.register(addr, laddr);
+    let client = server.clients.register(addr, laddr, server.acl.default_user());
     server.stats.connections_received.fetch_add(1, Ordering::Relaxed);
     if server.clients.count() > server.config.maxclients() {
         server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
@@ -91,7 +91,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
         server.clients.unregister(client.id);
         return;
     }
-    let authenticated = server.config.requirepass().is_none();
+    let authenticated = super::acl::starts_authenticated(&server);
     let mut session = Session {
         server: server.clone(),
         client: client.clone(),
@@ -259,6 +259,11 @@ impl Session {
                     continue;
                 }
             };
+            if self.server.pause.active() {
+                // CLIENT PAUSE: earlier commands finish, this one waits.
+                self.flush(&mut pending, out).await;
+                super::pause::wait(self, cmd).await;
+            }
             self.client.last_cmd_ms.store(crate::util::now_ms(), Ordering::Relaxed);
             *self.client.last_cmd.lock().unwrap() = cmd.name.clone();
             if self.multi.is_some() && !multi::runs_immediately(cmd) {
@@ -389,9 +394,7 @@ impl Session {
                 cmd.name
             )));
         }
-        if !self.authenticated && !cmd.no_auth {
-            return Err(Reply::error("NOAUTH Authentication required."));
-        }
+        super::acl::check_command(self, cmd, args)?;
         if self.monitor.is_some() && ["write", "readonly", "may_replicate"].iter().any(|f| cmd.has_flag(f)) {
             // Redis treats a monitor as a replica, which may not use keys.
             return Err(Reply::error("ERR Replica can't interact with the keyspace"));

@@ -101,6 +101,14 @@ pub fn refused(s: &mut Session, args: &[Bytes], reply: Reply) -> Reply {
     )
 }
 
+/// Whether the queued transaction holds a command that may change data
+/// (EXEC then waits during `CLIENT PAUSE WRITE`).
+pub fn queued_may_replicate(s: &Session) -> bool {
+    s.multi
+        .as_ref()
+        .is_some_and(|m| m.queue.iter().any(|c| c.cmd.write || c.cmd.has_flag("may_replicate")))
+}
+
 /// Leaves MULTI (dropping the queue) and forgets every watched key:
 /// DISCARD, RESET, and the end of every EXEC.
 pub fn discard_state(s: &mut Session) {
