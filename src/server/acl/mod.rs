@@ -563,6 +563,9 @@ fn selector_fields(sel: &rules::Selector) -> Vec<(Reply, Reply)> {
 
 /// `ACL GENPASS [bits]`: random hex digits, 4 bits each (256 bits by default).
 fn genpass(args: &[Bytes]) -> Reply {
+    if args.len() > 3 {
+        return syntax_error(args);
+    }
     let bits = match args.get(2) {
         None => 256,
         Some(a) => match crate::resp::request::parse_i64(a) {
