@@ -291,6 +291,9 @@ pub fn check_command(s: &Session, cmd: &Command, args: &[Bytes]) -> Result<(), R
             "NOPERM this user has no permissions to access one of the channels used as arguments".to_string(),
         ),
     };
+    // Redis records a refused command as the client's last one (`cmd=` in
+    // the log's client info and in CLIENT LIST).
+    *s.client.last_cmd.lock().unwrap_or_else(|e| e.into_inner()) = cmd.name.clone();
     log_event(s, reason, object, user.name.clone());
     Err(Reply::error(msg))
 }

@@ -1,0 +1,252 @@
+//! ACL and CLIENT PAUSE across connections (what one differential script on
+//! one connection cannot show): key patterns enforced per user, DELUSER
+//! disconnecting the user's clients, the ACL log, CLIENT KILL USER, CLIENT
+//! LIST's `user=`, `requirepass` as the default user's password, and pauses
+//! holding writes (or everything) until they end.
+
+mod support;
+
+use std::time::{Duration, Instant};
+use support::{RawConn, start_redsql};
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ok(c: &mut RawConn, args: &[&str]) {
+    assert_eq!(text(&c.cmd_str(args)), "+OK\r\n", "{args:?}");
+}
+
+#[test]
+fn users_see_only_their_keys_and_commands() {
+    let server = start_redsql(&[]);
+    let mut admin = server.conn();
+    ok(
+        &mut admin,
+        &[
+            "ACL",
+            "SETUSER",
+            "app",
+            "on",
+            ">secret",
+            "~app:*",
+            "%R~shared:*",
+            "+@all",
+            "-@dangerous",
+        ],
+    );
+    ok(&mut admin, &["SET", "other", "x"]);
+    ok(&mut admin, &["SET", "shared:cfg", "y"]);
+
+    let mut app = server.conn();
+    ok(&mut app, &["AUTH", "app", "secret"]);
+    assert_eq!(text(&app.cmd_str(&["ACL", "WHOAMI"])), "$3\r\napp\r\n");
+    ok(&mut app, &["SET", "app:1", "v"]);
+    assert_eq!(text(&app.cmd_str(&["GET", "app:1"])), "$1\r\nv\r\n");
+    assert_eq!(text(&app.cmd_str(&["GET", "shared:cfg"])), "$1\r\ny\r\n");
+    let no_key = "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n";
+    assert_eq!(text(&app.cmd_str(&["GET", "other"])), no_key);
+    assert_eq!(text(&app.cmd_str(&["SET", "shared:cfg", "z"])), no_key);
+    assert_eq!(text(&app.cmd_str(&["DEL", "app:1", "other"])), no_key);
+    assert_eq!(
+        text(&app.cmd_str(&["FLUSHALL"])),
+        "-NOPERM this user has no permissions to run the 'flushall' command\r\n"
+    );
+    // Nothing refused ran.
+    assert_eq!(text(&admin.cmd_str(&["GET", "other"])), "$1\r\nx\r\n");
+    assert_eq!(text(&admin.cmd_str(&["GET", "shared:cfg"])), "$1\r\ny\r\n");
+
+    // A change to the user applies to its connections at once.
+    ok(&mut admin, &["ACL", "SETUSER", "app", "-get"]);
+    assert_eq!(
+        text(&app.cmd_str(&["GET", "app:1"])),
+        "-NOPERM this user has no permissions to run the 'get' command\r\n"
+    );
+    // CLIENT LIST shows who is who.
+    let list = text(&admin.cmd_str(&["CLIENT", "LIST"]));
+    assert!(list.contains("user=app"), "{list}");
+    assert!(list.contains("user=default"), "{list}");
+    let info = text(&app.cmd_str(&["CLIENT", "INFO"]));
+    assert!(info.contains("user=app "), "{info}");
+}
+
+#[test]
+fn deluser_and_kill_user_disconnect_clients() {
+    let server = start_redsql(&[]);
+    let mut admin = server.conn();
+    ok(&mut admin, &["ACL", "SETUSER", "bob", "on", "nopass", "+@all", "~*"]);
+    let mut bob1 = server.conn();
+    let mut bob2 = server.conn();
+    ok(&mut bob1, &["AUTH", "bob", "x"]);
+    ok(&mut bob2, &["AUTH", "bob", "x"]);
+    assert_eq!(text(&admin.cmd_str(&["CLIENT", "KILL", "USER", "bob"])), ":2\r\n");
+    assert_eq!(
+        text(&admin.cmd_str(&["CLIENT", "KILL", "USER", "nobody"])),
+        "-ERR No such user 'nobody'\r\n"
+    );
+    for c in [&mut bob1, &mut bob2] {
+        c.send_raw(b"PING\r\n");
+        assert_eq!(c.read_reply(), b"", "killed connection must be closed");
+    }
+
+    let mut bob = server.conn();
+    ok(&mut bob, &["AUTH", "bob", "x"]);
+    assert_eq!(text(&admin.cmd_str(&["ACL", "DELUSER", "bob"])), ":1\r\n");
+    bob.send_raw(b"PING\r\n");
+    assert_eq!(bob.read_reply(), b"");
+    assert_eq!(
+        text(&server.conn().cmd_str(&["AUTH", "bob", "x"])),
+        "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+    );
+    // A user deleting itself gets its reply, then the connection closes.
+    ok(&mut admin, &["ACL", "SETUSER", "self", "on", "nopass", "+@all"]);
+    let mut me = server.conn();
+    ok(&mut me, &["AUTH", "self", "x"]);
+    assert_eq!(text(&me.cmd_str(&["ACL", "DELUSER", "self"])), ":1\r\n");
+    me.send_raw(b"PING\r\n");
+    assert_eq!(me.read_reply(), b"");
+}
+
+/// `ACL LOG` entries: (reason, object, username, count).
+fn log_entries(c: &mut RawConn) -> Vec<(String, String, String, i64)> {
+    let redis::Value::Array(entries) = redis::parse_redis_value(&c.cmd_str(&["ACL", "LOG"])).unwrap() else {
+        panic!("ACL LOG is an array");
+    };
+    entries
+        .into_iter()
+        .map(|e| {
+            let redis::Value::Array(fields) = e else {
+                panic!("entry")
+            };
+            let field = |name: &str| -> redis::Value {
+                let i = fields
+                    .iter()
+                    .position(|f| matches!(f, redis::Value::BulkString(b) if b == name.as_bytes()))
+                    .unwrap();
+                fields[i + 1].clone()
+            };
+            let s = |v: redis::Value| match v {
+                redis::Value::BulkString(b) => String::from_utf8(b).unwrap(),
+                other => panic!("{other:?}"),
+            };
+            let count = match field("count") {
+                redis::Value::Int(n) => n,
+                other => panic!("{other:?}"),
+            };
+            let info = s(field("client-info"));
+            assert!(info.starts_with("id="), "{info}");
+            (s(field("reason")), s(field("object")), s(field("username")), count)
+        })
+        .collect()
+}
+
+#[test]
+fn acl_log_records_refusals() {
+    let server = start_redsql(&[]);
+    let mut admin = server.conn();
+    ok(
+        &mut admin,
+        &["ACL", "SETUSER", "lg", "on", ">pw", "~a*", "&news", "+get", "+publish"],
+    );
+    let mut c = server.conn();
+    ok(&mut c, &["AUTH", "lg", "pw"]);
+    c.cmd_str(&["GET", "b"]);
+    c.cmd_str(&["GET", "b"]);
+    c.cmd_str(&["SET", "a", "1"]);
+    c.cmd_str(&["PUBLISH", "sports", "m"]);
+    c.cmd_str(&["AUTH", "lg", "bad"]);
+    let log = log_entries(&mut admin);
+    let want = |r: &str, o: &str, n| (r.to_string(), o.to_string(), "lg".to_string(), n);
+    assert_eq!(
+        log,
+        vec![
+            want("auth", "AUTH", 1),
+            want("channel", "sports", 1),
+            want("command", "set", 1),
+            want("key", "b", 2),
+        ]
+    );
+    assert_eq!(
+        text(&c.cmd_str(&["PUBLISH", "sports", "m"])),
+        "-NOPERM this user has no permissions to access one of the channels used as arguments\r\n"
+    );
+    assert_eq!(text(&admin.cmd_str(&["ACL", "LOG", "1"])).matches("count").count(), 1);
+    ok(&mut admin, &["ACL", "LOG", "RESET"]);
+    assert_eq!(text(&admin.cmd_str(&["ACL", "LOG"])), "*0\r\n");
+}
+
+#[test]
+fn requirepass_is_the_default_users_password() {
+    let server = start_redsql(&["--requirepass", "pw"]);
+    let mut c = server.conn();
+    assert_eq!(text(&c.cmd_str(&["PING"])), "-NOAUTH Authentication required.\r\n");
+    ok(&mut c, &["AUTH", "default", "pw"]);
+    let list = text(&c.cmd_str(&["ACL", "LIST"]));
+    assert!(
+        list.contains("user default on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~* &* +@all"),
+        "{list}"
+    );
+    ok(&mut c, &["CONFIG", "SET", "requirepass", ""]);
+    let list = text(&c.cmd_str(&["ACL", "LIST"]));
+    assert!(list.contains("user default on nopass ~* &* +@all"), "{list}");
+    assert_eq!(text(&server.conn().cmd_str(&["PING"])), "+PONG\r\n");
+    // A password set through ACL also protects new connections.
+    ok(&mut c, &["ACL", "SETUSER", "default", "resetpass", ">new"]);
+    let mut d = server.conn();
+    assert_eq!(text(&d.cmd_str(&["PING"])), "-NOAUTH Authentication required.\r\n");
+    ok(&mut d, &["AUTH", "new"]);
+    // Turning the default user off refuses its authentication.
+    ok(&mut c, &["ACL", "SETUSER", "default", "off"]);
+    assert_eq!(
+        text(&server.conn().cmd_str(&["AUTH", "new"])),
+        "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+    );
+}
+
+/// Sends a command and reports whether its reply arrives within `ms`.
+fn replies_within(c: &mut RawConn, args: &[&str], ms: u64) -> bool {
+    c.send_raw(&RawConn::encode(&args.iter().map(|a| a.as_bytes()).collect::<Vec<_>>()));
+    let started = Instant::now();
+    let _ = c.read_reply();
+    started.elapsed() < Duration::from_millis(ms)
+}
+
+#[test]
+fn client_pause_write_holds_writes_until_unpause() {
+    let server = start_redsql(&[]);
+    let mut admin = server.conn();
+    ok(&mut admin, &["SET", "k", "1"]);
+    ok(&mut admin, &["CLIENT", "PAUSE", "100000", "WRITE"]);
+    // Reads go on.
+    let mut reader = server.conn();
+    assert!(replies_within(&mut reader, &["GET", "k"], 1000));
+    // A write waits until UNPAUSE.
+    let port = server.port;
+    let writer = std::thread::spawn(move || {
+        let mut w = RawConn::connect(port);
+        let started = Instant::now();
+        let reply = w.cmd_str(&["SET", "k", "2"]);
+        (reply, started.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(text(&reader.cmd_str(&["GET", "k"])), "$1\r\n1\r\n");
+    ok(&mut admin, &["CLIENT", "UNPAUSE"]);
+    let (reply, waited) = writer.join().unwrap();
+    assert_eq!(text(&reply), "+OK\r\n");
+    assert!(waited >= Duration::from_millis(250), "{waited:?}");
+    assert_eq!(text(&reader.cmd_str(&["GET", "k"])), "$1\r\n2\r\n");
+}
+
+#[test]
+fn client_pause_all_ends_at_its_timeout() {
+    let server = start_redsql(&[]);
+    let mut admin = server.conn();
+    ok(&mut admin, &["CLIENT", "PAUSE", "400"]);
+    let mut c = server.conn();
+    let started = Instant::now();
+    assert_eq!(text(&c.cmd_str(&["PING"])), "+PONG\r\n");
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(300), "{waited:?}");
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    assert!(replies_within(&mut c, &["GET", "x"], 1000));
+}
