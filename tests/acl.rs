@@ -250,3 +250,45 @@ fn client_pause_all_ends_at_its_timeout() {
     assert!(waited < Duration::from_secs(5), "{waited:?}");
     assert!(replies_within(&mut c, &["GET", "x"], 1000));
 }
+
+/// With an `aclfile`, users load at start-up and ACL SAVE / ACL LOAD write
+/// and read it, with Redis's replies (errors included) and file contents.
+#[test]
+fn aclfile_load_and_save_match_redis() {
+    let initial = "user default on nopass ~* &* +@all\nuser fileu on >pw ~f* +get\n\n";
+    let bad = "user bad on +nosuch -@nosuch\nuser\nfoo bar\nuser fileu on\nuser x (~a\nuser \"a\" on\n";
+    let mut outputs = Vec::new();
+    for redsql in [false, true] {
+        let dir = support::temp_dir("aclfile");
+        let path = dir.join("users.acl");
+        std::fs::write(&path, initial).unwrap();
+        let path_s = path.display().to_string();
+        let server = if redsql {
+            start_redsql(&["--aclfile", &path_s])
+        } else {
+            support::start_redis_with(&["--aclfile", &path_s])
+        };
+        let mut c = server.conn();
+        let mut out = Vec::new();
+        let mut run = |c: &mut RawConn, args: &[&str]| {
+            out.push(text(&c.cmd_str(args)).replace(&path_s, "PATH"));
+        };
+        run(&mut c, &["ACL", "LIST"]);
+        run(&mut c, &["ACL", "SETUSER", "added", "on", "%R~r*", "+@hash", "-hset"]);
+        run(&mut c, &["ACL", "SAVE"]);
+        let saved = std::fs::read_to_string(&path).unwrap();
+        run(&mut c, &["ACL", "DELUSER", "added"]);
+        run(&mut c, &["ACL", "LOAD"]);
+        run(&mut c, &["ACL", "USERS"]);
+        std::fs::write(&path, bad).unwrap();
+        run(&mut c, &["ACL", "LOAD"]);
+        run(&mut c, &["ACL", "USERS"]);
+        std::fs::write(&path, "user solo on nopass +@all\n").unwrap();
+        run(&mut c, &["ACL", "LOAD"]);
+        // The default user, absent from the file, is back to its defaults.
+        run(&mut c, &["ACL", "LIST"]);
+        out.push(saved);
+        outputs.push(out);
+    }
+    assert_eq!(outputs[0], outputs[1]);
+}

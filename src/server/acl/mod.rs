@@ -80,7 +80,7 @@ impl Acl {
         };
         acl.sync_requirepass(config);
         if let Some(path) = aclfile(config)
-            && let Err(e) = acl.load(&path, config, &[])
+            && let Err(e) = acl.load(&path, config)
         {
             crate::log::warn(&format!("Aborting Redis startup because of ACL errors: {e}"));
         }
@@ -146,61 +146,64 @@ impl Acl {
     }
 
     /// Replaces the users with those of an ACL file (Redis's `ACLLoadFromFile`):
-    /// all or nothing. `keep` are users whose connections stay (none at start-up).
-    fn load(&self, path: &str, config: &Config, _keep: &[Bytes]) -> Result<Vec<Arc<User>>, String> {
+    /// all or nothing. Returns the users that are gone, whose clients must be disconnected.
+    fn load(&self, path: &str, config: &Config) -> Result<Vec<Arc<User>>, String> {
         let text = std::fs::read(path).map_err(|e| format!("Error loading ACLs, opening file '{path}': {e}"))?;
         let allchannels = pubsub_default_all(config);
         let mut loaded: BTreeMap<Bytes, Rules> = BTreeMap::new();
         let mut errors = String::new();
         for (n, line) in text.split(|&c| c == b'\n').enumerate() {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let words: Vec<Bytes> = line
-                .split(|c| c.is_ascii_whitespace())
-                .filter(|w| !w.is_empty())
-                .map(Bytes::copy_from_slice)
-                .collect();
-            if words.is_empty() || words[0].starts_with(b"#") {
+            let line = line.trim_ascii();
+            if line.is_empty() {
                 continue;
             }
             let lineno = n + 1;
-            if !words[0].eq_ignore_ascii_case(b"user") || words.len() < 2 {
-                errors.push_str(&format!("{path}:{lineno}: line should start with user keyword. "));
-                continue;
-            }
-            if rules::has_spaces(&words[1]) {
+            // Redis splits on single spaces: empty words are no-op rules.
+            let words: Vec<Bytes> = line.split(|&c| c == b' ').map(Bytes::copy_from_slice).collect();
+            if &words[0][..] != b"user" || words.len() < 2 {
                 errors.push_str(&format!(
-                    "{path}:{lineno}: username '{}' contains invalid characters. ",
-                    lossy(&words[1])
+                    "{path}:{lineno} should start with user keyword followed by the username. "
                 ));
                 continue;
             }
-            if loaded.contains_key(&words[1]) {
+            let name = &words[1];
+            if rules::has_spaces(name) {
+                // Redis's message begins with a stray quote.
                 errors.push_str(&format!(
-                    "{path}:{lineno}: Duplicate user '{}' found. ",
-                    lossy(&words[1])
+                    "'{path}:{lineno}: username '{}' contains invalid characters. ",
+                    lossy(name)
                 ));
                 continue;
             }
-            let ops = match rules::merge_selector_args(&words[2..]) {
-                Ok(ops) => ops,
-                Err(_) => {
-                    errors.push_str(&format!(
-                        "{path}:{lineno}: Unmatched parenthesis in selector definition. "
-                    ));
-                    continue;
-                }
-            };
+            if loaded.contains_key(name) {
+                errors.push_str(&format!(
+                    "WARNING: Duplicate user '{}' found on line {lineno}. ",
+                    lossy(name)
+                ));
+                continue;
+            }
+            let ops = rules::merge_selector_args(&words[2..]).unwrap_or_else(|_| {
+                errors.push_str(&format!(
+                    "{path}:{lineno}: Unmatched parenthesis in selector definition."
+                ));
+                Vec::new()
+            });
             let mut r = Rules::new(allchannels);
             for op in &ops {
+                let op = op.trim_ascii();
                 if let Err(e) = r.apply(op) {
-                    errors.push_str(&format!("{path}:{lineno}: {}. ", e.message()));
-                    break;
+                    errors.push_str(&format!(
+                        "{path}:{lineno}: Error in applying operation '{}': {}. ",
+                        lossy(op),
+                        e.message()
+                    ));
                 }
             }
-            loaded.insert(words[1].clone(), r);
+            loaded.insert(name.clone(), r);
         }
         if !errors.is_empty() {
-            return Err(errors.trim_end().to_string());
+            errors.push_str("WARNING: ACL errors detected, no change to the previously active ACL rules was performed");
+            return Err(errors);
         }
         let mut users = self.users.write().unwrap_or_else(|e| e.into_inner());
         let mut removed = Vec::new();
@@ -690,7 +693,7 @@ fn load_or_save(s: &mut Session, sub: &str) -> Reply {
         };
     }
     let server = s.server.clone();
-    match server.acl.load(&path, &server.config, &[]) {
+    match server.acl.load(&path, &server.config) {
         Ok(removed) => {
             for u in removed {
                 disconnect_user(s, &u);
