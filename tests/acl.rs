@@ -195,6 +195,15 @@ fn requirepass_is_the_default_users_password() {
     let mut d = server.conn();
     assert_eq!(text(&d.cmd_str(&["PING"])), "-NOAUTH Authentication required.\r\n");
     ok(&mut d, &["AUTH", "new"]);
+    // Other CONFIG SETs leave it alone; setting requirepass (even to the same
+    // value as before) replaces the default user's passwords.
+    ok(&mut c, &["CONFIG", "SET", "maxclients", "500"]);
+    ok(&mut server.conn(), &["AUTH", "new"]);
+    ok(&mut c, &["CONFIG", "SET", "requirepass", ""]);
+    ok(&mut c, &["ACL", "SETUSER", "default", ">new"]);
+    ok(&mut c, &["CONFIG", "SET", "requirepass", ""]);
+    assert_eq!(text(&server.conn().cmd_str(&["PING"])), "+PONG\r\n");
+    ok(&mut c, &["ACL", "SETUSER", "default", "resetpass", ">new"]);
     // Turning the default user off refuses its authentication.
     ok(&mut c, &["ACL", "SETUSER", "default", "off"]);
     assert_eq!(

@@ -44,7 +44,9 @@ pub fn run(s: &mut Session, sub: &str, args: &[Bytes]) -> Reply {
             match config.set_many(&pairs) {
                 Ok(()) => {
                     // `requirepass` is the default user's password.
-                    s.server.acl.sync_requirepass(config);
+                    if pairs.iter().any(|(k, _)| k.eq_ignore_ascii_case("requirepass")) {
+                        s.server.acl.apply_requirepass(config);
+                    }
                     Reply::ok()
                 }
                 Err(e) => Reply::error(format!("ERR {e}")),

@@ -24,12 +24,12 @@ const WATCH_LIMIT: usize = 64 * BUF_SIZE;
 const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
 /// Protected mode (Redis's `protected-mode yes`, the default): while the
-/// default user has no password, only loopback clients are served. `peer` is
+/// default user is `nopass`, only loopback clients are served. `peer` is
 /// the client's address as `ip:port`; anything else (a Unix socket path) is
 /// local. The setting and the password are read per connection, so
 /// `CONFIG SET protected-mode no` applies to the next connection.
 fn denied_by_protected_mode(server: &Server, peer: &str) -> bool {
-    if !server.config.get_bool("protected-mode") || server.config.requirepass().is_some() {
+    if !server.config.get_bool("protected-mode") || !server.acl.default_nopass() {
         return false;
     }
     peer.parse::<std::net::SocketAddr>().is_ok_and(|a| !is_loopback(&a))

@@ -12,7 +12,7 @@ use bytes::Bytes;
 /// Why a command was refused. Variants are ordered as Redis ranks them when
 /// several selectors refuse for different reasons (the highest is reported);
 /// keys and channels carry the index of the offending argument.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Denied {
     Command,
     Key(usize),

@@ -62,8 +62,6 @@ impl User {
 pub struct Acl {
     users: RwLock<BTreeMap<Bytes, Arc<User>>>,
     default: Arc<User>,
-    /// The `requirepass` last applied to the default user.
-    requirepass: Mutex<Option<String>>,
     log: Mutex<log::Log>,
 }
 
@@ -75,10 +73,11 @@ impl Acl {
         let acl = Acl {
             users: RwLock::new(BTreeMap::from([(default.name.clone(), default.clone())])),
             default,
-            requirepass: Mutex::new(None),
             log: Mutex::new(log::Log::default()),
         };
-        acl.sync_requirepass(config);
+        if config.requirepass().is_some() {
+            acl.apply_requirepass(config);
+        }
         if let Some(path) = aclfile(config)
             && let Err(e) = acl.load(&path, config)
         {
@@ -112,29 +111,15 @@ impl Acl {
     }
 
     /// Makes `requirepass` the default user's password, as Redis does when
-    /// it is set (empty: `nopass`). Called at start-up and after CONFIG SET;
-    /// only a changed value is applied, so `ACL SETUSER default` rules stay.
-    pub fn sync_requirepass(&self, config: &Config) {
-        let pass = config.requirepass();
-        let mut last = self.requirepass.lock().unwrap_or_else(|e| e.into_inner());
-        if *last == pass && last.is_some() {
-            return;
-        }
-        if last.is_none() && pass.is_none() {
-            return;
-        }
+    /// it is set at start-up or by CONFIG SET (empty: `nopass`).
+    pub fn apply_requirepass(&self, config: &Config) {
         let mut rules = self.default.rules().clone();
         let _ = rules.apply(b"resetpass");
-        match &pass {
-            Some(p) => {
-                let _ = rules.apply(&[b">".as_slice(), p.as_bytes()].concat());
-            }
-            None => {
-                let _ = rules.apply(b"nopass");
-            }
-        }
+        let _ = match config.requirepass() {
+            Some(p) => rules.apply(&[b">".as_slice(), p.as_bytes()].concat()),
+            None => rules.apply(b"nopass"),
+        };
         self.default.set_rules(rules);
-        *last = pass;
     }
 
     fn log(&self, config: &Config, event: Event) {
@@ -646,14 +631,16 @@ fn dryrun(s: &Session, args: &[Bytes]) -> Reply {
 }
 
 /// A command and, for a container, its subcommand (Redis's `lookupCommand`:
-/// an unknown subcommand is no command).
+/// an unknown subcommand is no command; a container alone is itself).
 fn lookup_with_sub(argv: &[Bytes]) -> Option<&'static Command> {
     let cmd = table().get(&argv[0])?;
     if cmd.subcommands.is_empty() {
         return Some(cmd);
     }
-    let sub = argv.get(1)?;
-    cmd.subcommands.get(&sub.to_ascii_lowercase())
+    match argv.get(1) {
+        Some(sub) => cmd.subcommands.get(&sub.to_ascii_lowercase()),
+        None => Some(cmd),
+    }
 }
 
 /// `ACL LOG [count | RESET]`.
