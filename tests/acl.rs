@@ -301,3 +301,37 @@ fn aclfile_load_and_save_match_redis() {
     }
     assert_eq!(outputs[0], outputs[1]);
 }
+
+/// Time a command takes to answer.
+fn timed(c: &mut RawConn, args: &[&str]) -> (String, Duration) {
+    let started = Instant::now();
+    let reply = text(&c.cmd_str(args));
+    (reply, started.elapsed())
+}
+
+#[test]
+fn client_pause_write_holds_queueing_writes_and_publish() {
+    let server = start_redsql(&[]);
+    let mut admin = server.conn();
+    let mut c = server.conn();
+    let held = Duration::from_millis(250);
+
+    // Queueing a write in MULTI waits (as in Redis); EXEC after the pause does not.
+    ok(&mut admin, &["CLIENT", "PAUSE", "400", "WRITE"]);
+    ok(&mut c, &["MULTI"]);
+    let (got, waited) = timed(&mut c, &["SET", "k", "1"]);
+    assert_eq!(got, "+QUEUED\r\n");
+    assert!(waited >= held, "{waited:?}");
+    let (got, waited) = timed(&mut c, &["EXEC"]);
+    assert_eq!(got, "*1\r\n+OK\r\n");
+    assert!(waited < held, "{waited:?}");
+
+    // PUBLISH counts as a write; GET does not.
+    ok(&mut admin, &["CLIENT", "PAUSE", "400", "WRITE"]);
+    let (got, waited) = timed(&mut c, &["GET", "k"]);
+    assert_eq!(got, "$1\r\n1\r\n");
+    assert!(waited < held, "{waited:?}");
+    let (got, waited) = timed(&mut c, &["PUBLISH", "ch", "m"]);
+    assert_eq!(got, ":0\r\n");
+    assert!(waited >= held, "{waited:?}");
+}

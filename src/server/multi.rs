@@ -106,7 +106,7 @@ pub fn refused(s: &mut Session, args: &[Bytes], reply: Reply) -> Reply {
 pub fn queued_may_replicate(s: &Session) -> bool {
     s.multi
         .as_ref()
-        .is_some_and(|m| m.queue.iter().any(|c| c.cmd.write || c.cmd.has_flag("may_replicate")))
+        .is_some_and(|m| m.queue.iter().any(|c| super::pause::is_write_like(c.cmd)))
 }
 
 /// Leaves MULTI (dropping the queue) and forgets every watched key:

@@ -62,12 +62,32 @@ impl Pause {
     }
 }
 
+/// Commands Redis marks `may_replicate` internally without saying so in
+/// `COMMAND INFO` (PUBLISH reaches replicas, PFCOUNT may rewrite its key,
+/// scripts may write): `CLIENT PAUSE WRITE` holds them too.
+const ALSO_PAUSED_BY_WRITE: &[&str] = &[
+    "publish",
+    "spublish",
+    "pfcount",
+    "eval",
+    "evalsha",
+    "eval_ro",
+    "evalsha_ro",
+    "fcall",
+    "fcall_ro",
+];
+
 /// Whether the command counts as a write for `CLIENT PAUSE WRITE`.
 fn may_replicate(s: &Session, cmd: &Command) -> bool {
     if cmd.name == "exec" {
         return super::multi::queued_may_replicate(s);
     }
-    cmd.write || cmd.has_flag("may_replicate")
+    is_write_like(cmd)
+}
+
+/// A write, `may_replicate`, or one of [`ALSO_PAUSED_BY_WRITE`].
+pub fn is_write_like(cmd: &Command) -> bool {
+    cmd.write || cmd.has_flag("may_replicate") || ALSO_PAUSED_BY_WRITE.contains(&cmd.name.as_str())
 }
 
 /// Waits while a pause stops this command. Returns early if the client is
