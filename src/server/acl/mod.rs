@@ -412,10 +412,12 @@ fn setuser(s: &mut Session, args: &[Bytes]) -> Reply {
     };
     let acl = &s.server.acl;
     let existing = acl.get(name);
+    let pubsub_all = pubsub_default_all(&s.server.config);
     let mut rules = match &existing {
         Some(u) => u.rules().clone(),
-        None => Rules::new(pubsub_default_all(&s.server.config)),
+        None => Rules::new(pubsub_all),
     };
+    rules.set_pubsub_default(pubsub_all);
     for op in &ops {
         if let Err(e) = rules.apply(op) {
             return rule_error(op, e);

@@ -394,8 +394,8 @@ pub struct Rules {
     pub passwords: Vec<String>,
     /// The root selector first.
     pub selectors: Vec<Selector>,
-    /// `acl-pubsub-default` when the user was created: new selectors start
-    /// with all channels if it was `allchannels`.
+    /// `acl-pubsub-default` is `allchannels`: new selectors (and `reset`)
+    /// start with all channels.
     allchannels_default: bool,
 }
 
@@ -417,6 +417,11 @@ impl Rules {
             r.apply(op.as_bytes()).expect("valid rule");
         }
         r
+    }
+
+    /// Follows `acl-pubsub-default` as it is now (for `reset` and new selectors).
+    pub fn set_pubsub_default(&mut self, allchannels: bool) {
+        self.allchannels_default = allchannels;
     }
 
     pub fn enabled(&self) -> bool {
