@@ -335,3 +335,43 @@ fn client_pause_write_holds_queueing_writes_and_publish() {
     assert_eq!(got, ":0\r\n");
     assert!(waited >= held, "{waited:?}");
 }
+
+/// EXEC checks queued commands again: one the user may no longer run answers
+/// Redis's error in its slot, the others run. Compared with real Redis.
+#[test]
+fn exec_rechecks_permissions_like_redis() {
+    let mut outputs = Vec::new();
+    for server in [support::start_redis(), start_redsql(&[])] {
+        let mut admin = server.conn();
+        let mut c = server.conn();
+        let mut out = Vec::new();
+        ok(
+            &mut admin,
+            &["ACL", "SETUSER", "ex", "on", "nopass", "~*", "&*", "+@all"],
+        );
+        ok(&mut c, &["AUTH", "ex", "x"]);
+        ok(&mut c, &["MULTI"]);
+        for args in [
+            &["SET", "a", "1"][..],
+            &["GET", "a"],
+            &["PUBLISH", "ch", "m"],
+            &["SET", "b", "1"],
+            &["ECHO", "e"],
+        ] {
+            out.push(text(&c.cmd_str(args)));
+        }
+        ok(
+            &mut admin,
+            &["ACL", "SETUSER", "ex", "resetkeys", "~a", "resetchannels", "-echo"],
+        );
+        out.push(text(&c.cmd_str(&["EXEC"])));
+        out.push(text(&admin.cmd_str(&["MGET", "a", "b"])));
+        outputs.push(out);
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    assert!(
+        outputs[1][5].contains("no permission to touch the specified keys"),
+        "{:?}",
+        outputs[1]
+    );
+}

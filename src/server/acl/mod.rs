@@ -282,18 +282,47 @@ pub fn check_command(s: &Session, cmd: &Command, args: &[Bytes]) -> Result<(), R
     // Redis records a refused command as the client's last one (`cmd=` in
     // the log's client info and in CLIENT LIST).
     *s.client.last_cmd.lock().unwrap_or_else(|e| e.into_inner()) = cmd.name.clone();
-    log_event(s, reason, object, user.name.clone());
+    log_event(s, reason, object, user.name.clone(), s.multi.is_some());
     Err(Reply::error(msg))
 }
 
-fn log_event(s: &Session, reason: Reason, object: Bytes, username: Bytes) {
+/// EXEC checks each queued command again, in case the user's rules changed
+/// since it was queued; a refused one answers Redis's error in its slot (and
+/// is logged in the `multi` context) while the others run.
+pub fn recheck_queued(s: &Session, cmd: &Command, args: &[Bytes]) -> Result<(), Reply> {
+    let user = s.client.user.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let denied = match check::check(&user.rules(), cmd, args) {
+        Ok(()) => return Ok(()),
+        Err(d) => d,
+    };
+    let (reason, object, why) = match denied {
+        Denied::Command => (
+            Reason::Command,
+            Bytes::from(cmd.name.clone()),
+            "no permission to execute the command or subcommand",
+        ),
+        Denied::Key(i) => (
+            Reason::Key,
+            args[i].clone(),
+            "no permission to touch the specified keys",
+        ),
+        Denied::Channel(i) => (
+            Reason::Channel,
+            args[i].clone(),
+            "no permission to access one of the channels used as arguments",
+        ),
+    };
+    log_event(s, reason, object, user.name.clone(), true);
+    Err(Reply::error(format!(
+        "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {why}"
+    )))
+}
+
+/// Logs a refusal; `multi`: the command was queued in (or run by) a transaction.
+fn log_event(s: &Session, reason: Reason, object: Bytes, username: Bytes, multi: bool) {
     let event = Event {
         reason,
-        context: if s.multi.is_some() {
-            Context::Multi
-        } else {
-            Context::Toplevel
-        },
+        context: if multi { Context::Multi } else { Context::Toplevel },
         object,
         username,
         client_info: s.client.describe(crate::util::now_ms()),
@@ -315,12 +344,9 @@ pub fn authenticate(s: &mut Session, command: &[u8], user: &[u8], password: &[u8
             Ok(())
         }
         None => {
-            log_event(
-                s,
-                Reason::Auth,
-                Bytes::copy_from_slice(command),
-                Bytes::copy_from_slice(user),
-            );
+            let multi = s.multi.is_some();
+            let (object, username) = (Bytes::copy_from_slice(command), Bytes::copy_from_slice(user));
+            log_event(s, Reason::Auth, object, username, multi);
             Err(Reply::error(
                 "WRONGPASS invalid username-password pair or user is disabled.",
             ))
