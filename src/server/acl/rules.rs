@@ -500,10 +500,10 @@ impl Rules {
             self.passwords.remove(i);
         } else if op[0] == b'(' && op[op.len() - 1] == b')' {
             let mut selector = Selector::new(false, self.allchannels_default);
-            for part in op[1..op.len() - 1]
-                .split(|c| c.is_ascii_whitespace())
-                .filter(|p| !p.is_empty())
-            {
+            // Split like Redis's sdssplitargs (quotes allowed); unbalanced
+            // quotes leave the selector empty, as in Redis.
+            let parts = crate::resp::request::split_args(&op[1..op.len() - 1]).unwrap_or_default();
+            for part in parts.iter().filter(|p| !p.is_empty()) {
                 selector.apply(part)?;
             }
             self.selectors.push(selector);
