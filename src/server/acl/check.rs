@@ -95,17 +95,43 @@ fn command_allowed(s: &Selector, cmd: &Command, args: &[Bytes]) -> bool {
         .is_some_and(|(_, allowed)| allowed.iter().any(|a| a.eq_ignore_ascii_case(arg)))
 }
 
-/// The keys and what the command does with them. SET declares its key
-/// read-write, but Redis's own procedure reads it only with `GET`.
+/// The keys and what the command does with them. SET and BITFIELD declare
+/// "variable flags": Redis's own procedures decide from the arguments (SET
+/// reads its key only with `GET`; BITFIELD with only `GET`s does not write).
 fn command_keys(cmd: &Command, args: &[Bytes]) -> Vec<(usize, KeyAccess)> {
     let mut keys = keyspec::with_access(&cmd.name, &cmd.key_specs, args).unwrap_or_default();
-    if cmd.name == "set" {
-        let get = args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"GET"));
-        for (_, access) in &mut keys {
-            access.read = get;
-        }
+    let access = match cmd.name.as_str() {
+        "set" => KeyAccess {
+            read: args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"GET")),
+            write: true,
+        },
+        "bitfield" => KeyAccess {
+            read: true,
+            write: !bitfield_read_only(args),
+        },
+        _ => return keys,
+    };
+    for (_, a) in &mut keys {
+        *a = access;
     }
     keys
+}
+
+/// Redis's `bitfieldGetKeys`: only well-formed GET and OVERFLOW operations.
+fn bitfield_read_only(args: &[Bytes]) -> bool {
+    let mut i = 2;
+    while i < args.len() {
+        let rest = args.len() - i - 1;
+        let op = &args[i];
+        if op.eq_ignore_ascii_case(b"GET") && rest >= 2 {
+            i += 3;
+        } else if op.eq_ignore_ascii_case(b"OVERFLOW") && rest >= 1 {
+            i += 2;
+        } else {
+            return false;
+        }
+    }
+    true
 }
 
 fn key_allowed(s: &Selector, key: &[u8], access: KeyAccess) -> bool {
