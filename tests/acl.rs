@@ -375,3 +375,38 @@ fn exec_rechecks_permissions_like_redis() {
         outputs[1]
     );
 }
+
+/// Losing channel permissions disconnects the user's subscribers whose
+/// subscriptions are no longer allowed; the others stay (as in Redis).
+#[test]
+fn revoked_channels_disconnect_subscribers() {
+    let server = start_redsql(&[]);
+    let mut admin = server.conn();
+    ok(
+        &mut admin,
+        &[
+            "ACL",
+            "SETUSER",
+            "sub",
+            "on",
+            "nopass",
+            "+@all",
+            "resetchannels",
+            "&news*",
+            "&sports",
+        ],
+    );
+    let mut news = server.conn();
+    let mut sports = server.conn();
+    for (c, channel) in [(&mut news, "news.1"), (&mut sports, "sports")] {
+        ok(c, &["AUTH", "sub", "x"]);
+        let reply = text(&c.cmd_str(&["SUBSCRIBE", channel]));
+        assert!(reply.starts_with("*3\r\n$9\r\nsubscribe\r\n"), "{reply}");
+    }
+    ok(&mut admin, &["ACL", "SETUSER", "sub", "resetchannels", "&sports"]);
+    news.send_raw(b"PING\r\n");
+    assert_eq!(news.read_reply(), b"", "the news subscriber must be disconnected");
+    assert_eq!(text(&admin.cmd_str(&["PUBLISH", "sports", "goal"])), ":1\r\n");
+    let msg = text(&sports.read_reply());
+    assert!(msg.ends_with("$4\r\ngoal\r\n"), "{msg}");
+}
