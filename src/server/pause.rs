@@ -10,7 +10,7 @@ use crate::commands::Command;
 use crate::resp::Reply;
 use bytes::Bytes;
 use std::sync::Mutex;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
@@ -26,6 +26,9 @@ pub enum Mode {
 pub struct Pause {
     /// The pause in force: its mode and when it ends.
     state: Mutex<Option<(Mode, Instant)>>,
+    /// Whether `state` may hold a pause: read before every command, so that
+    /// no lock is taken when nothing is paused.
+    on: AtomicBool,
     /// Notified when the pause ends early (UNPAUSE) or changes.
     changed: Notify,
 }
@@ -39,26 +42,34 @@ impl Pause {
             Some((m, end)) if end > Instant::now() => (m.max(mode), end.max(until)),
             _ => (mode, until),
         });
+        self.on.store(true, Ordering::SeqCst);
         self.changed.notify_waiters();
     }
 
     pub fn unpause(&self) {
         *self.state.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.on.store(false, Ordering::SeqCst);
         self.changed.notify_waiters();
     }
 
     /// The deadline of the pause that stops `mode` commands, if one is in force.
+    /// A pause that has run out is forgotten here.
     fn stops(&self, write: bool) -> Option<Instant> {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         match *state {
-            Some((mode, end)) if end > Instant::now() && (mode == Mode::All || write) => Some(end),
+            Some((_, end)) if end <= Instant::now() => {
+                *state = None;
+                self.on.store(false, Ordering::SeqCst);
+                None
+            }
+            Some((mode, end)) if mode == Mode::All || write => Some(end),
             _ => None,
         }
     }
 
-    /// Whether any pause is in force (a fast check before each command).
+    /// Whether a pause may be in force (a lock-free check before each command).
     pub fn active(&self) -> bool {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+        self.on.load(Ordering::Relaxed)
     }
 }
 

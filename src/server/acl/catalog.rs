@@ -90,8 +90,13 @@ pub struct Catalog {
 impl Catalog {
     /// A command or subcommand by its case-insensitive full name.
     pub fn lookup(&self, name: &[u8]) -> Option<&Entry> {
-        let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
-        self.by_name.get(&lower).map(|&id| &self.entries[id])
+        // Names from the command table are already lowercase: no allocation then.
+        let exact = std::str::from_utf8(name).ok().and_then(|n| self.by_name.get(n));
+        let id = match exact {
+            Some(&id) => id,
+            None => *self.by_name.get(&String::from_utf8_lossy(name).to_ascii_lowercase())?,
+        };
+        Some(&self.entries[id])
     }
 
     /// The top-level commands, in name order.
