@@ -410,3 +410,19 @@ fn revoked_channels_disconnect_subscribers() {
     let msg = text(&sports.read_reply());
     assert!(msg.ends_with("$4\r\ngoal\r\n"), "{msg}");
 }
+
+/// ACL SETUSER's rules hold passwords: SLOWLOG shows them redacted, as Redis does.
+#[test]
+fn setuser_is_redacted_in_the_slow_log() {
+    let server = start_redsql(&[]);
+    let mut c = server.conn();
+    ok(&mut c, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+    ok(&mut c, &["SLOWLOG", "RESET"]);
+    ok(&mut c, &["ACL", "SETUSER", "red", "on", ">secret", "+get"]);
+    let log = text(&c.cmd_str(&["SLOWLOG", "GET", "1"]));
+    assert!(!log.contains("secret"), "{log}");
+    assert!(
+        log.contains("$3\r\nACL\r\n$7\r\nSETUSER\r\n$10\r\n(redacted)\r\n$10\r\n(redacted)\r\n$10\r\n(redacted)\r\n$10\r\n(redacted)\r\n"),
+        "{log}"
+    );
+}
