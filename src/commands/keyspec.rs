@@ -46,6 +46,17 @@ pub struct KeySpec {
     find: Find,
     /// NOT_KEY: the argument is not really a key (e.g. a channel).
     not_key: bool,
+    /// What the command does with these keys, for ACL `%R~` / `%W~` patterns.
+    access: KeyAccess,
+}
+
+/// What a command does with a key, from its key spec's flags: `ACCESS`
+/// reads the value; `INSERT`, `DELETE` or `UPDATE` write it. A key with
+/// neither (e.g. EXISTS) passes any ACL key pattern that matches its name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyAccess {
+    pub read: bool,
+    pub write: bool,
 }
 
 /// Parses the key specs of a `COMMAND INFO` entry (its field 8).
@@ -106,10 +117,15 @@ fn parse_one(spec: &Reply) -> Option<KeySpec> {
         },
         _ => Find::Unknown,
     };
+    let has = |f: &[u8]| flags.iter().any(|x| x.eq_ignore_ascii_case(f));
     Some(KeySpec {
         begin,
         find,
-        not_key: flags.contains(&&b"not_key"[..]),
+        not_key: has(b"not_key"),
+        access: KeyAccess {
+            read: has(b"access"),
+            write: has(b"insert") || has(b"delete") || has(b"update"),
+        },
     })
 }
 
@@ -124,19 +140,39 @@ pub fn has_keys(name: &str, specs: &[KeySpec]) -> bool {
 /// procedure when its specs have VARIABLE_FLAGS, but that is about the keys'
 /// access flags; the positions are the same, so the specs serve here.
 pub fn positions(name: &str, specs: &[KeySpec], args: &[Bytes]) -> Option<Vec<usize>> {
+    with_access(name, specs, args).map(|keys| keys.into_iter().map(|(i, _)| i).collect())
+}
+
+/// Like [`positions`], with what the command does with each key (for ACL
+/// checks). The fallback procedures read their first key and write the others.
+pub fn with_access(name: &str, specs: &[KeySpec], args: &[Bytes]) -> Option<Vec<(usize, KeyAccess)>> {
     let has_specs = specs.iter().any(|s| !s.not_key);
     if has_specs && let Some(keys) = from_specs(specs, args) {
         return Some(keys);
     }
+    let read = KeyAccess {
+        read: true,
+        write: false,
+    };
+    let write = KeyAccess {
+        read: false,
+        write: true,
+    };
     match fallback(name) {
-        Some(proc_) => Some(proc_(args)),
+        Some(proc_) => Some(
+            proc_(args)
+                .into_iter()
+                .enumerate()
+                .map(|(n, i)| (i, if n == 0 { read } else { write }))
+                .collect(),
+        ),
         None if has_specs => None,
         None => Some(Vec::new()),
     }
 }
 
 /// `getKeysUsingKeySpecs` without partial results: any invalid spec fails the whole lookup.
-fn from_specs(specs: &[KeySpec], args: &[Bytes]) -> Option<Vec<usize>> {
+fn from_specs(specs: &[KeySpec], args: &[Bytes]) -> Option<Vec<(usize, KeyAccess)>> {
     let argc = args.len() as i64;
     let mut keys = Vec::new();
     for spec in specs.iter().filter(|s| !s.not_key) {
@@ -202,7 +238,7 @@ fn from_specs(specs: &[KeySpec], args: &[Bytes]) -> Option<Vec<usize>> {
         }
         let mut i = first;
         while i <= last {
-            keys.push(i as usize);
+            keys.push((i as usize, spec.access));
             i += step.max(1);
         }
     }

@@ -12,7 +12,7 @@ use crate::resp::{Reply, value};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-static DATA: &[u8] = include_bytes!("redis-commands.resp");
+pub(crate) static DATA: &[u8] = include_bytes!("redis-commands.resp");
 
 /// One command (or subcommand, named `parent|sub`).
 pub struct Command {

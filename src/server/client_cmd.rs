@@ -1,5 +1,5 @@
 //! CLIENT subcommands (Redis 7.0): ID, INFO, LIST, KILL, SETNAME, GETNAME,
-//! REPLY, NO-EVICT, UNBLOCK, HELP.
+//! REPLY, NO-EVICT, UNBLOCK, PAUSE, UNPAUSE (see `pause`), HELP.
 //!
 //! `CLIENT SETINFO` (Redis 7.2) is deliberately not implemented: redsql
 //! answers it as Redis 7.0 does (unknown subcommand). Clients that send it
@@ -42,6 +42,16 @@ pub fn run(s: &mut Session, sub: &str, args: &[Bytes]) -> Reply {
             },
         ),
         "unblock" => unblock(s, args),
+        "pause" => {
+            if args.len() > 4 {
+                return subcommand_syntax_error(args);
+            }
+            super::pause::client_pause(s, args)
+        }
+        "unpause" => {
+            s.server.pause.unpause();
+            Reply::ok()
+        }
         "help" => help("CLIENT", HELP),
         other => Reply::error(format!("ERR unknown subcommand '{other}'. Try CLIENT HELP.")),
     }
@@ -52,11 +62,7 @@ pub fn run(s: &mut Session, sub: &str, args: &[Bytes]) -> Reply {
 /// client was blocked, else 0. Redis checks the reason before the id.
 fn unblock(s: &Session, args: &[Bytes]) -> Reply {
     if args.len() > 4 {
-        // Redis names the subcommand as the client spelled it.
-        let mut msg = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
-        msg.extend_from_slice(&args[1]);
-        msg.extend_from_slice(b"'. Try CLIENT HELP.");
-        return Reply::Error(msg.into());
+        return subcommand_syntax_error(args);
     }
     let how = match args.get(3) {
         None => Unblock::Timeout,
@@ -69,6 +75,14 @@ fn unblock(s: &Session, args: &[Bytes]) -> Reply {
     };
     let done = u64::try_from(id).is_ok_and(|id| s.server.blocking.unblock(id, how));
     Reply::Int(done as i64)
+}
+
+/// Redis's error for extra arguments, naming the subcommand as the client spelled it.
+fn subcommand_syntax_error(args: &[Bytes]) -> Reply {
+    let mut msg = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
+    msg.extend_from_slice(&args[1]);
+    msg.extend_from_slice(b"'. Try CLIENT HELP.");
+    Reply::Error(msg.into())
 }
 
 /// `ON` / `OFF`, anything else is a syntax error.
@@ -155,6 +169,8 @@ struct KillFilter {
     id: Option<u64>,
     /// `TYPE`: false when the type can match no redsql client.
     type_matches: Option<bool>,
+    /// `USER`: clients authenticated as this user.
+    user: Option<std::sync::Arc<super::acl::User>>,
     skipme: bool,
 }
 
@@ -168,7 +184,7 @@ fn kill(s: &mut Session, args: &[Bytes]) -> Reply {
             ..Default::default()
         }
     } else {
-        match parse_kill_filter(&args[2..]) {
+        match parse_kill_filter(s, &args[2..]) {
             Ok(f) => f,
             Err(e) => return e,
         }
@@ -179,6 +195,10 @@ fn kill(s: &mut Session, args: &[Bytes]) -> Reply {
             && filter.laddr.as_ref().is_none_or(|a| a[..] == *c.laddr.as_bytes())
             && filter.id.is_none_or(|id| id == c.id)
             && filter.type_matches != Some(false)
+            && filter
+                .user
+                .as_ref()
+                .is_none_or(|u| std::sync::Arc::ptr_eq(u, &c.user.lock().unwrap()))
             && !(filter.skipme && c.id == s.client.id);
         if !matches {
             continue;
@@ -202,7 +222,7 @@ fn kill(s: &mut Session, args: &[Bytes]) -> Reply {
     }
 }
 
-fn parse_kill_filter(opts: &[Bytes]) -> Result<KillFilter, Reply> {
+fn parse_kill_filter(s: &Session, opts: &[Bytes]) -> Result<KillFilter, Reply> {
     let mut f = KillFilter {
         skipme: true,
         ..Default::default()
@@ -221,13 +241,14 @@ fn parse_kill_filter(opts: &[Bytes]) -> Result<KillFilter, Reply> {
             b"type" => f.type_matches = Some(client_type(value)?),
             b"addr" => f.addr = Some(value.clone()),
             b"laddr" => f.laddr = Some(value.clone()),
-            b"user" => {
-                if &value[..] != b"default" {
+            b"user" => match s.server.acl.user(value) {
+                Some(u) => f.user = Some(u),
+                None => {
                     return Err(Reply::Error(
                         [b"ERR No such user '".as_slice(), value, b"'"].concat().into(),
                     ));
                 }
-            }
+            },
             b"skipme" => f.skipme = on_off_yes_no(value)?,
             _ => return Err(Reply::error(SYNTAX)),
         }

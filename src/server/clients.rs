@@ -1,5 +1,6 @@
 //! The client registry: what `CLIENT LIST`, `CLIENT KILL` and INFO see.
 
+use super::acl::User;
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -16,7 +17,8 @@ pub struct ClientHandle {
     /// Unix ms of the last command.
     pub last_cmd_ms: AtomicI64,
     pub name: Mutex<Option<Bytes>>,
-    pub user: Mutex<String>,
+    /// The ACL user the connection is authenticated as.
+    pub user: Mutex<Arc<User>>,
     pub db: AtomicU32,
     pub resp: AtomicU8,
     /// Last command name, lowercased (`client|list` for subcommands).
@@ -98,7 +100,7 @@ impl ClientHandle {
             ssub,
             multi,
             self.last_cmd.lock().unwrap(),
-            self.user.lock().unwrap(),
+            String::from_utf8_lossy(&self.user.lock().unwrap().name),
             self.resp.load(Ordering::Relaxed),
         )
     }
@@ -112,7 +114,8 @@ pub struct Clients {
 }
 
 impl Clients {
-    pub fn register(&self, addr: String, laddr: String) -> Arc<ClientHandle> {
+    /// A new connection, authenticated as `user` (the default user).
+    pub fn register(&self, addr: String, laddr: String, user: Arc<User>) -> Arc<ClientHandle> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let now = crate::util::now_ms();
         let h = Arc::new(ClientHandle {
@@ -122,7 +125,7 @@ impl Clients {
             created_ms: now,
             last_cmd_ms: AtomicI64::new(now),
             name: Mutex::new(None),
-            user: Mutex::new("default".into()),
+            user: Mutex::new(user),
             db: AtomicU32::new(0),
             resp: AtomicU8::new(2),
             last_cmd: Mutex::new("NULL".into()),

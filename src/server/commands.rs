@@ -1,7 +1,6 @@
 //! Commands that need the connection or the server: HELLO, AUTH, QUIT, RESET,
 //! COMMAND, CLIENT, CONFIG, INFO, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, SLOWLOG
-//! (see `slowlog`), MONITOR (see `monitor`), ACL WHOAMI, USERS and CAT (see
-//! `acl`), the blocking commands (BLPOP, BLMOVE, BZPOPMIN, ... in
+//! (see `slowlog`), MONITOR (see `monitor`), ACL (see `acl`), the blocking commands (BLPOP, BLMOVE, BZPOPMIN, ... in
 //! [`super::blocking`]), the transaction commands (MULTI, EXEC, DISCARD,
 //! WATCH, UNWATCH: see `multi`) and Pub/Sub (see `pubsub`).
 //!
@@ -81,6 +80,18 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("acl|whoami", Handler::Server),
     ("acl|cat", Handler::Server),
     ("acl|users", Handler::Server),
+    ("acl|setuser", Handler::Server),
+    ("acl|deluser", Handler::Server),
+    ("acl|getuser", Handler::Server),
+    ("acl|list", Handler::Server),
+    ("acl|genpass", Handler::Server),
+    ("acl|dryrun", Handler::Server),
+    ("acl|log", Handler::Server),
+    ("acl|load", Handler::Server),
+    ("acl|save", Handler::Server),
+    ("acl|help", Handler::Server),
+    ("client|pause", Handler::Server),
+    ("client|unpause", Handler::Server),
     ("slowlog|get", Handler::Server),
     ("slowlog|len", Handler::Server),
     ("slowlog|reset", Handler::Server),
@@ -228,7 +239,7 @@ fn reset(s: &mut Session) -> Reply {
     s.reply_mode = super::connection::ReplyMode::On;
     s.monitor = None;
     s.client.monitor.store(false, Ordering::Relaxed);
-    s.authenticated = s.server.config.requirepass().is_none();
+    super::acl::reset(s);
     super::multi::discard_state(s);
     super::pubsub::leave_all(s);
     Reply::status("RESET")
@@ -395,11 +406,10 @@ fn hello(s: &mut Session, args: &[Bytes]) -> Reply {
             );
         }
     }
-    if let Some((user, pass)) = auth {
-        if let Err(e) = check_password(s, &user, &pass) {
-            return e;
-        }
-        s.authenticated = true;
+    if let Some((user, pass)) = auth
+        && let Err(e) = super::acl::authenticate(s, &args[0], &user, &pass)
+    {
+        return e;
     }
     if !s.authenticated {
         return Reply::error(
@@ -435,25 +445,13 @@ pub fn valid_client_name(name: &[u8]) -> Result<(), Reply> {
     Ok(())
 }
 
-fn check_password(s: &Session, user: &[u8], pass: &[u8]) -> Result<(), Reply> {
-    let wrong = || Reply::error("WRONGPASS invalid username-password pair or user is disabled.");
-    if user != b"default" {
-        return Err(wrong());
-    }
-    match s.server.config.requirepass() {
-        None => Ok(()),
-        Some(p) if p.as_bytes() == pass => Ok(()),
-        Some(_) => Err(wrong()),
-    }
-}
-
 /// AUTH [username] password
 fn auth(s: &mut Session, args: &[Bytes]) -> Reply {
     if args.len() > 3 {
         return Reply::error(crate::commands::SYNTAX);
     }
     let (user, pass) = if args.len() == 2 {
-        if s.server.config.requirepass().is_none() {
+        if s.server.acl.default_nopass() {
             return Reply::error(
                 "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
             );
@@ -462,11 +460,8 @@ fn auth(s: &mut Session, args: &[Bytes]) -> Reply {
     } else {
         (&args[1][..], &args[2][..])
     };
-    match check_password(s, user, pass) {
-        Ok(()) => {
-            s.authenticated = true;
-            Reply::ok()
-        }
+    match super::acl::authenticate(s, &args[0], user, pass) {
+        Ok(()) => Reply::ok(),
         Err(e) => e,
     }
 }

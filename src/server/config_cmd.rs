@@ -42,7 +42,13 @@ pub fn run(s: &mut Session, sub: &str, args: &[Bytes]) -> Reply {
                 })
                 .collect();
             match config.set_many(&pairs) {
-                Ok(()) => Reply::ok(),
+                Ok(()) => {
+                    // `requirepass` is the default user's password.
+                    if pairs.iter().any(|(k, _)| k.eq_ignore_ascii_case("requirepass")) {
+                        s.server.acl.apply_requirepass(config);
+                    }
+                    Reply::ok()
+                }
                 Err(e) => Reply::error(format!("ERR {e}")),
             }
         }

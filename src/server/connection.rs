@@ -29,12 +29,12 @@ const WATCH_LIMIT: usize = 64 * BUF_SIZE;
 const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
 /// Protected mode (Redis's `protected-mode yes`, the default): while the
-/// default user has no password, only loopback clients are served. `peer` is
+/// default user is `nopass`, only loopback clients are served. `peer` is
 /// the client's address as `ip:port`; anything else (a Unix socket path) is
 /// local. The setting and the password are read per connection, so
 /// `CONFIG SET protected-mode no` applies to the next connection.
 fn denied_by_protected_mode(server: &Server, peer: &str) -> bool {
-    if !server.config.get_bool("protected-mode") || server.config.requirepass().is_some() {
+    if !server.config.get_bool("protected-mode") || !server.acl.default_nopass() {
         return false;
     }
     peer.parse::<std::net::SocketAddr>().is_ok_and(|a| !is_loopback(&a))
@@ -82,7 +82,7 @@ pub struct Session {
 }
 
 pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut stream: S, addr: String, laddr: String) {
-    let client = server.clients.register(addr, laddr);
+    let client = server.clients.register(addr, laddr, server.acl.default_user());
     server.stats.connections_received.fetch_add(1, Ordering::Relaxed);
     if server.clients.count() > server.config.maxclients() {
         server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
@@ -96,7 +96,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
         server.clients.unregister(client.id);
         return;
     }
-    let authenticated = server.config.requirepass().is_none();
+    let authenticated = super::acl::starts_authenticated(&server);
     let mut session = Session {
         server: server.clone(),
         client: client.clone(),
@@ -264,6 +264,11 @@ impl Session {
                     continue;
                 }
             };
+            if self.server.pause.active() {
+                // CLIENT PAUSE: earlier commands finish, this one waits.
+                self.flush(&mut pending, out).await;
+                super::pause::wait(self, cmd).await;
+            }
             self.client.last_cmd_ms.store(crate::util::now_ms(), Ordering::Relaxed);
             *self.client.last_cmd.lock().unwrap() = cmd.name.clone();
             if self.multi.is_some() && !multi::runs_immediately(cmd) {
@@ -394,9 +399,7 @@ impl Session {
                 cmd.name
             )));
         }
-        if !self.authenticated && !cmd.no_auth {
-            return Err(Reply::error("NOAUTH Authentication required."));
-        }
+        super::acl::check_command(self, cmd, args)?;
         if self.monitor.is_some() && ["write", "readonly", "may_replicate"].iter().any(|f| cmd.has_flag(f)) {
             // Redis treats a monitor as a replica, which may not use keys.
             return Err(Reply::error("ERR Replica can't interact with the keyspace"));

@@ -6,7 +6,7 @@
 //! engine, runs connection and server commands itself, and writes the replies
 //! of a pipeline back in one flush.
 
-mod acl;
+pub mod acl;
 pub mod blocking;
 mod client_cmd;
 pub mod clients;
@@ -17,6 +17,7 @@ mod connection;
 pub mod info;
 pub mod monitor;
 mod multi;
+pub mod pause;
 pub mod pubsub;
 pub mod slowlog;
 
@@ -55,6 +56,10 @@ pub struct Server {
     pub slowlog: slowlog::SlowLog,
     /// MONITOR's channel.
     pub monitors: monitor::Monitors,
+    /// ACL users and log.
+    pub acl: acl::Acl,
+    /// CLIENT PAUSE.
+    pub pause: pause::Pause,
     /// Last sample of `commands_processed` for `instantaneous_ops_per_sec`.
     ops_sample: Mutex<OpsSample>,
 }
@@ -106,7 +111,10 @@ impl Server {
         let blocking = Arc::new(blocking::Blocking::default());
         let observer = blocking.clone();
         engine.on_commit(Arc::new(move |writes| observer.committed(writes)));
+        let acl = acl::Acl::new(&config);
         Arc::new(Server {
+            acl,
+            pause: pause::Pause::default(),
             engine,
             blocking,
             config,

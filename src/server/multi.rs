@@ -101,6 +101,14 @@ pub fn refused(s: &mut Session, args: &[Bytes], reply: Reply) -> Reply {
     )
 }
 
+/// Whether the queued transaction holds a command that may change data
+/// (EXEC then waits during `CLIENT PAUSE WRITE`).
+pub fn queued_may_replicate(s: &Session) -> bool {
+    s.multi
+        .as_ref()
+        .is_some_and(|m| m.queue.iter().any(|c| super::pause::is_write_like(c.cmd)))
+}
+
 /// Leaves MULTI (dropping the queue) and forgets every watched key:
 /// DISCARD, RESET, and the end of every EXEC.
 pub fn discard_state(s: &mut Session) {
@@ -165,7 +173,12 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
     // The storage commands, in order, and the server commands with their positions.
     let mut calls = Vec::new();
     let mut server_calls = Vec::new();
+    let mut refused = Vec::new();
     for (pos, call) in queue.into_iter().enumerate() {
+        if let Err(reply) = super::acl::recheck_queued(s, call.cmd, &call.args) {
+            refused.push((pos, reply));
+            continue;
+        }
         // A blocking command never blocks inside MULTI: its storage step
         // (pop, or nil) runs with the other storage commands.
         let call = super::blocking::step_call(&call).unwrap_or(call);
@@ -205,11 +218,15 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
         storage_replies = outcome.replies.into_iter();
     }
     let mut server_calls = server_calls.into_iter().peekable();
+    let mut refused = refused.into_iter().peekable();
     let mut replies = Vec::with_capacity(total);
     for i in 0..total {
-        let reply = match server_calls.next_if(|(pos, _)| *pos == i) {
-            Some((_, call)) => run_server_command(s, &call).await,
-            None => storage_replies.next().unwrap_or(Reply::Nil),
+        let reply = if let Some((_, reply)) = refused.next_if(|(pos, _)| *pos == i) {
+            reply
+        } else if let Some((_, call)) = server_calls.next_if(|(pos, _)| *pos == i) {
+            run_server_command(s, &call).await
+        } else {
+            storage_replies.next().unwrap_or(Reply::Nil)
         };
         replies.push(reply);
     }

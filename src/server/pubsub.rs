@@ -147,6 +147,22 @@ impl Hub {
             .map_or(0, |s| s.len() as i64)
     }
 
+    /// A client's subscriptions: (channels and shard channels, patterns).
+    /// ACL SETUSER checks them when a user loses channel permissions.
+    pub fn subscriptions_of(&self, client: u64) -> (Vec<Bytes>, Vec<Bytes>) {
+        let maps = self.maps.lock().unwrap();
+        let of = |kind: Kind| -> Vec<Bytes> {
+            maps[kind.index()]
+                .iter()
+                .filter(|(_, subs)| subs.contains_key(&client))
+                .map(|(name, _)| name.clone())
+                .collect()
+        };
+        let mut channels = of(Kind::Channel);
+        channels.extend(of(Kind::Shard));
+        (channels, of(Kind::Pattern))
+    }
+
     /// Number of distinct patterns subscribed to (INFO's `pubsub_patterns`).
     pub fn numpat(&self) -> i64 {
         self.maps.lock().unwrap()[Kind::Pattern.index()].len() as i64

@@ -136,14 +136,21 @@ impl SlowLog {
     }
 }
 
-/// The arguments as logs show them (SLOWLOG, MONITOR): AUTH's arguments and
-/// HELLO's `AUTH username password` replaced by `(redacted)`, as Redis 7.0 does.
+/// The arguments as logs show them (SLOWLOG, MONITOR): AUTH's arguments,
+/// HELLO's `AUTH username password` and ACL SETUSER's user and rules replaced
+/// by `(redacted)`, as Redis 7.0 does.
 pub fn redacted<'a>(cmd: &Command, args: &'a [Bytes]) -> Cow<'a, [Bytes]> {
     const REDACTED: Bytes = Bytes::from_static(b"(redacted)");
     match cmd.name.as_str() {
         "auth" => {
             let mut v = args.to_vec();
             v[1..].fill(REDACTED);
+            Cow::Owned(v)
+        }
+        // Passwords are among the rules: Redis hides the name and every rule.
+        "acl|setuser" => {
+            let mut v = args.to_vec();
+            v[2..].fill(REDACTED);
             Cow::Owned(v)
         }
         "hello" => {
