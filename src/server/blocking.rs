@@ -17,6 +17,14 @@
 //! elements, or may have been meant for a key it was no longer first on.
 //! Spurious wake-ups only cost a retry, and a wake-up is never lost, so
 //! clients are served in the order they blocked.
+//!
+//! **Several processes on one PostgreSQL store.** A commit in another
+//! process wakes clients here too: each process sends the keys its commits
+//! may have fed ([`wakeups`]) to the others over the store's message bus
+//! (`pg_bus`), and each wakes its own first waiters on them ([`Blocking::wake`]).
+//! A woken client that loses the pop to a client of another process waits
+//! again. Clients are served in the order they blocked among the clients of
+//! one process; between processes, whichever retries first wins.
 
 use super::connection::Session;
 use crate::commands::blocking::{is_empty_reply, step, timeout_ms};
@@ -175,19 +183,97 @@ impl Blocking {
             return;
         }
         let reg = self.registry.lock().unwrap();
-        for w in writes {
-            if matches!(w.reply, Reply::Error(_) | Reply::Nil | Reply::NilArray) {
-                continue;
-            }
-            touched(w, &mut |target| match target {
-                Target::Key(db, key) => reg.wake_first(db, key),
-                Target::Db(db) => reg.wake_db(db),
+        for w in writes.iter().filter(|w| changed_something(w)) {
+            touched(w, &mut |target| reg.wake(target));
+        }
+    }
+
+    /// Wakes the first wait on each of `targets`: keys that a write committed
+    /// by another process sharing the store may have given elements to.
+    pub fn wake(&self, targets: &[Wakeup]) {
+        if self.waits.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let reg = self.registry.lock().unwrap();
+        for t in targets {
+            reg.wake(match t {
+                Wakeup::Key(db, key) => Target::Key(*db, key),
+                Wakeup::Db(db) => Target::Db(*db),
             });
+        }
+    }
+
+    /// Wakes the first wait on every key: after wake-ups may have been missed
+    /// (the connection that brings other processes' wake-ups was lost).
+    pub fn wake_all(&self) {
+        let reg = self.registry.lock().unwrap();
+        for line in reg.lines.values().flat_map(|l| l.values()) {
+            if let Some(w) = line.front().and_then(|id| reg.waits.get(id)) {
+                w.wake.notify_one();
+            }
         }
     }
 }
 
+/// What a write committed here may have given elements to, for the clients
+/// blocked in other processes sharing the store (see `pg_bus`): the targets
+/// of the writes that changed something and that can create list or sorted
+/// set elements or move keys (ACL categories `@list`, `@sortedset`, `@geo`,
+/// `@keyspace`). String, hash and set writes cannot wake a blocked pop.
+pub fn wakeups(writes: &[Committed<'_>]) -> Vec<Wakeup> {
+    let mut out = Vec::new();
+    for w in writes
+        .iter()
+        .filter(|w| changed_something(w) && may_feed_waiters(w.call.cmd))
+    {
+        touched(w, &mut |target| {
+            out.push(match target {
+                Target::Key(db, key) => Wakeup::Key(db, Bytes::copy_from_slice(key)),
+                Target::Db(db) => Wakeup::Db(db),
+            })
+        });
+    }
+    out
+}
+
+/// A key (or every key of a database) that may have elements for a blocked
+/// client, as one process tells another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wakeup {
+    Key(u32, Bytes),
+    Db(u32),
+}
+
+/// False for a command that failed or found nothing to do (error or nil reply).
+fn changed_something(w: &Committed<'_>) -> bool {
+    !matches!(w.reply, Reply::Error(_) | Reply::Nil | Reply::NilArray)
+}
+
+/// True if `cmd`'s ACL categories (from Redis's command table) include one
+/// whose writes can give a blocked pop something: lists, sorted sets (and
+/// geo, stored as sorted sets), and keyspace commands (RENAME, MOVE, COPY,
+/// RESTORE, SWAPDB). True when the categories are unknown.
+fn may_feed_waiters(cmd: &Command) -> bool {
+    let Reply::Array(info) = &cmd.info else { return true };
+    let Some(Reply::Array(categories) | Reply::Set(categories)) = info.get(6) else {
+        return true;
+    };
+    categories.iter().any(|c| {
+        matches!(
+            crate::commands::table::bytes_of(c),
+            Some(b"@list" | b"@sortedset" | b"@geo" | b"@keyspace")
+        )
+    })
+}
+
 impl Registry {
+    fn wake(&self, target: Target<'_>) {
+        match target {
+            Target::Key(db, key) => self.wake_first(db, key),
+            Target::Db(db) => self.wake_db(db),
+        }
+    }
+
     fn wake_first(&self, db: u32, key: &[u8]) {
         let first = self.lines.get(&db).and_then(|l| l.get(key)).and_then(|l| l.front());
         if let Some(w) = first.and_then(|id| self.waits.get(id)) {
