@@ -45,6 +45,8 @@ const CLEAN_EVERY: Duration = Duration::from_secs(20);
 /// should go on (and, when idle for [`PING_EVERY`], that its connection lives).
 const POLL: Duration = Duration::from_millis(500);
 const PING_EVERY: Duration = Duration::from_secs(5);
+/// Longest [`Notifier::start`] waits for the listener to listen.
+const READY_WITHIN: Duration = Duration::from_secs(5);
 /// Pause between two attempts to reconnect.
 const RECONNECT_EVERY: Duration = Duration::from_millis(250);
 /// Most messages sent in one transaction.
@@ -78,9 +80,12 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    /// Starts the sender and listener threads. They connect by themselves
-    /// and keep reconnecting while PostgreSQL is unreachable, so this does
-    /// not fail; `on_incoming` runs on the listener thread.
+    /// Starts the sender and listener threads, and waits (at most
+    /// [`READY_WITHIN`]) until the listener listens, so that a process that
+    /// is ready receives what the others send from then on. The threads
+    /// connect by themselves and keep reconnecting while PostgreSQL is
+    /// unreachable, so this does not fail; `on_incoming` runs on the
+    /// listener thread.
     pub fn start(settings: &PgSettings, on_incoming: impl Fn(Incoming) + Send + 'static) -> Notifier {
         let me = format!("{:016x}", crate::util::random_u64());
         let channel_name = channel_name(&settings.schema);
@@ -94,11 +99,13 @@ impl Notifier {
             seq: 0,
             last_clean: None,
         };
+        let (ready_tx, ready) = channel();
         let listener = Listener {
             settings: settings.clone(),
             channel: channel_name,
             me,
             stop: stop.clone(),
+            ready: Some(ready_tx),
         };
         let spawned = std::thread::Builder::new()
             .name("redsql-notify-send".into())
@@ -108,8 +115,13 @@ impl Notifier {
                     .name("redsql-notify-listen".into())
                     .spawn(move || listener.run(&on_incoming))
             });
-        if let Err(e) = spawned {
-            crate::log::warn(&format!("cannot start the PostgreSQL notification threads: {e}"));
+        match spawned {
+            Ok(_) => {
+                if ready.recv_timeout(READY_WITHIN).is_err() {
+                    crate::log::warn("PostgreSQL notifications: not listening yet; going on without waiting");
+                }
+            }
+            Err(e) => crate::log::warn(&format!("cannot start the PostgreSQL notification threads: {e}")),
         }
         Notifier {
             queue: Mutex::new(tx),
@@ -241,11 +253,13 @@ struct Listener {
     channel: String,
     me: String,
     stop: Arc<AtomicBool>,
+    /// Told once, when the listener first listens.
+    ready: Option<Sender<()>>,
 }
 
 impl Listener {
     /// Listens (reconnecting as needed) until the notifier is dropped.
-    fn run(self, on_incoming: &dyn Fn(Incoming)) {
+    fn run(mut self, on_incoming: &dyn Fn(Incoming)) {
         let mut connected_before = false;
         let mut failing_since: Option<Instant> = None;
         while !self.stop.load(Ordering::SeqCst) {
@@ -262,6 +276,9 @@ impl Listener {
             };
             if failing_since.take().is_some() {
                 crate::log::notice("PostgreSQL notifications: listening again");
+            }
+            if let Some(ready) = self.ready.take() {
+                let _ = ready.send(());
             }
             if std::mem::replace(&mut connected_before, true) {
                 on_incoming(Incoming::Reconnected);
