@@ -138,7 +138,7 @@ fn messages_keep_their_order_per_publisher() {
     let mut pipeline = Vec::new();
     let body = |i: usize| -> Vec<u8> {
         let mut m = format!("{i}:").into_bytes();
-        m.resize(if i % 50 == 0 { 9000 } else { 10 }, b'.');
+        m.resize(if i.is_multiple_of(50) { 9000 } else { 10 }, b'.');
         m
     };
     for i in 0..500 {
