@@ -55,7 +55,9 @@ fn rq_runs_jobs_through_redsql() {
 /// worker takes them through another sharing the store.
 #[test]
 fn rq_runs_jobs_across_two_processes_on_postgresql() {
-    let Some(base) = pg::url_or_skip("rq on postgres") else { return };
+    let Some(base) = pg::url_or_skip("rq on postgres") else {
+        return;
+    };
     let schema = pg::TestSchema::new(&base, "rq");
     let a = pg::start_redsql_pg(&schema.url(), &[]);
     let b = pg::start_redsql_pg(&schema.url(), &[]);

@@ -171,17 +171,31 @@ impl Outbox {
                     Err(_) => break,
                 }
             }
-            // One retry on a new connection: the old one may have died idle.
-            if let Err(first_error) = self.send(&batch) {
-                self.client = None;
-                if let Err(e) = self.send(&batch) {
+            // One retry on a new connection (the old one may have died
+            // idle), unless the failure came at COMMIT: then the messages
+            // may have gone out, and sending them again could deliver twice.
+            let outcome = match self.send(&batch) {
+                Err(Failed {
+                    error,
+                    commit_sent: false,
+                }) => {
                     self.client = None;
-                    crate::log::warn(&format!(
-                        "PostgreSQL notifications lost ({} messages): {first_error}; then {e}",
-                        batch.len()
-                    ));
-                    std::thread::sleep(RECONNECT_EVERY);
+                    self.send(&batch).map_err(|e| Failed {
+                        error: format!("{error}; then {}", e.error),
+                        ..e
+                    })
                 }
+                other => other,
+            };
+            if let Err(e) = outcome {
+                self.client = None;
+                let how = if e.commit_sent { "may be lost" } else { "lost" };
+                crate::log::warn(&format!(
+                    "PostgreSQL notifications {how} ({} messages): {}",
+                    batch.len(),
+                    e.error
+                ));
+                std::thread::sleep(RECONNECT_EVERY);
             }
             self.clean();
         }
@@ -195,7 +209,11 @@ impl Outbox {
     }
 
     /// Sends `batch` in one transaction, large messages through `rpubsub`.
-    fn send(&mut self, batch: &[Vec<u8>]) -> Result<(), String> {
+    fn send(&mut self, batch: &[Vec<u8>]) -> Result<(), Failed> {
+        let failed = |error: String| Failed {
+            error,
+            commit_sent: false,
+        };
         let mut payloads = Vec::with_capacity(batch.len());
         let mut large = Vec::new();
         for m in batch {
@@ -209,12 +227,12 @@ impl Outbox {
         }
         let channel = self.channel.clone();
         let (me, seq0) = (self.me.clone(), self.seq - batch.len() as u64);
-        let client = self.client()?;
-        let mut tx = client.transaction().map_err(|e| describe(&e))?;
+        let client = self.client().map_err(failed)?;
+        let mut tx = client.transaction().map_err(|e| failed(describe(&e)))?;
         for (i, m) in large {
             let row = tx
                 .query_one("INSERT INTO rpubsub (payload) VALUES ($1) RETURNING id", &[m])
-                .map_err(|e| describe(&e))?;
+                .map_err(|e| failed(describe(&e)))?;
             let id: i64 = row.get(0);
             payloads[i] = format!("{me}:{}#{id}", seq0 + i as u64 + 1);
         }
@@ -223,8 +241,11 @@ impl Outbox {
             "SELECT count(pg_notify($1, p)) FROM unnest($2::text[]) AS p",
             &[&channel, &payloads],
         )
-        .map_err(|e| describe(&e))?;
-        tx.commit().map_err(|e| describe(&e))
+        .map_err(|e| failed(describe(&e)))?;
+        tx.commit().map_err(|e| Failed {
+            error: describe(&e),
+            commit_sent: true,
+        })
     }
 
     /// Deletes old `rpubsub` rows, at most every [`CLEAN_EVERY`] (any process
@@ -245,6 +266,13 @@ impl Outbox {
             self.client = None;
         }
     }
+}
+
+/// Why a batch was not sent.
+struct Failed {
+    error: String,
+    /// COMMIT was sent: the messages may have gone out.
+    commit_sent: bool,
 }
 
 /// The listener thread's state.
