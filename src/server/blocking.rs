@@ -218,8 +218,8 @@ impl Blocking {
 /// What a write committed here may have given elements to, for the clients
 /// blocked in other processes sharing the store (see `pg_bus`): the targets
 /// of the writes that changed something and that can create list or sorted
-/// set elements or move keys (ACL categories `@list`, `@sortedset`, `@geo`,
-/// `@keyspace`). String, hash and set writes cannot wake a blocked pop.
+/// set elements or move keys ([`may_feed_waiters`]). String, hash and set
+/// writes, DEL and EXPIRE cannot wake a blocked pop, and send nothing.
 pub fn wakeups(writes: &[Committed<'_>]) -> Vec<Wakeup> {
     let mut out = Vec::new();
     for w in writes
@@ -249,11 +249,17 @@ fn changed_something(w: &Committed<'_>) -> bool {
     !matches!(w.reply, Reply::Error(_) | Reply::Nil | Reply::NilArray)
 }
 
-/// True if `cmd`'s ACL categories (from Redis's command table) include one
-/// whose writes can give a blocked pop something: lists, sorted sets (and
-/// geo, stored as sorted sets), and keyspace commands (RENAME, MOVE, COPY,
-/// RESTORE, SWAPDB). True when the categories are unknown.
+/// True if a write of `cmd` can give a blocked pop something: its ACL
+/// categories (from Redis's command table) include lists, sorted sets or
+/// geo (stored as sorted sets), or it puts a whole key somewhere (RENAME,
+/// MOVE, COPY, RESTORE, SWAPDB). True when the categories are unknown.
 fn may_feed_waiters(cmd: &Command) -> bool {
+    if matches!(
+        cmd.name.as_str(),
+        "rename" | "renamenx" | "move" | "copy" | "restore" | "swapdb"
+    ) {
+        return true;
+    }
     let Reply::Array(info) = &cmd.info else { return true };
     let Some(Reply::Array(categories) | Reply::Set(categories)) = info.get(6) else {
         return true;
@@ -261,7 +267,7 @@ fn may_feed_waiters(cmd: &Command) -> bool {
     categories.iter().any(|c| {
         matches!(
             crate::commands::table::bytes_of(c),
-            Some(b"@list" | b"@sortedset" | b"@geo" | b"@keyspace")
+            Some(b"@list" | b"@sortedset" | b"@geo")
         )
     })
 }
@@ -460,4 +466,22 @@ async fn attempt(s: &Session, call: &Call) -> Reply {
         s.server.dirty.fetch_add(1, Ordering::Relaxed);
     }
     reply
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::table::lookup;
+
+    #[test]
+    fn only_writes_that_can_feed_a_pop_are_told_to_other_processes() {
+        for name in [
+            "lpush", "rpush", "lmove", "linsert", "zadd", "zincrby", "sort", "rename", "swapdb",
+        ] {
+            assert!(may_feed_waiters(lookup(name.as_bytes()).unwrap()), "{name}");
+        }
+        for name in ["set", "del", "expire", "hset", "sadd", "incr", "flushall"] {
+            assert!(!may_feed_waiters(lookup(name.as_bytes()).unwrap()), "{name}");
+        }
+    }
 }
