@@ -10,12 +10,17 @@
 #      the differential tests compare redsql with a real redis-server)
 #
 # Needs: a Rust toolchain (cargo, rustfmt, clippy). Installs when missing:
-# Debian's redis-server and redis-tools (apt-get), and the Python `redis`
-# client 5.x (pip) for the client tests.
+# Debian's redis-server and redis-tools (apt-get), PostgreSQL 15 (apt-get),
+# the Python `redis` client 5.x (pip) for the client tests, and RQ 1.11.1
+# (pip) for the job queue test.
+#
+# It starts a throwaway PostgreSQL 15 cluster for the PostgreSQL backend's
+# tests, exports its URL as REDSQL_TEST_POSTGRES_URL and a command that
+# restarts it as REDSQL_TEST_POSTGRES_RESTART, and removes it on exit.
 #
 # Environment:
-#   REDSQL_WITH_POSTGRES=1   also start a throwaway PostgreSQL 15 cluster and
-#                            export its URL as REDSQL_TEST_POSTGRES_URL.
+#   REDSQL_WITH_POSTGRES=0   do not start PostgreSQL: the PostgreSQL tests
+#                            skip (loudly).
 #   Anything else is passed through to cargo (e.g. DIFF_ONLY=name).
 #
 # Exit status: 0 when every step passed; otherwise 1, after a summary of
@@ -162,6 +167,22 @@ ensure_python_redis() {
     python3 -c 'import redis' || die "the Python redis client is still not importable"
 }
 
+# RQ, the Python job queue, for tests/jobqueue.rs. Pinned: RQ 1.12 and later
+# keep job results in streams (XADD, XREVRANGE), which redsql does not have.
+RQ_VERSION=1.11.1
+ensure_rq() {
+    if python3 -c "import rq, sys; sys.exit(rq.VERSION != '$RQ_VERSION')" >/dev/null 2>&1; then
+        return
+    fi
+    local user_flag=()
+    is_root || user_flag=(--user)
+    say "python3 -m pip install 'rq==$RQ_VERSION'"
+    python3 -m pip install -q --disable-pip-version-check "${user_flag[@]}" "rq==$RQ_VERSION" ||
+        python3 -m pip install -q --disable-pip-version-check --break-system-packages "${user_flag[@]}" "rq==$RQ_VERSION" ||
+        die "cannot install RQ $RQ_VERSION"
+    python3 -c "import rq, sys; sys.exit(rq.VERSION != '$RQ_VERSION')" || die "RQ $RQ_VERSION is still not importable"
+}
+
 # ---------------------------------------------------------------------------
 # A throwaway PostgreSQL 15 cluster (for the PostgreSQL backend's tests)
 #
@@ -169,13 +190,19 @@ ensure_python_redis() {
 # starts it on a free loopback port with trust authentication, creates the
 # database `redsql_test`, checks that it answers, and exports
 #   REDSQL_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:PORT/redsql_test
-# The cluster is stopped and its directory removed when this script exits.
+#   REDSQL_TEST_POSTGRES_RESTART=<a shell command restarting the cluster>
+# (tests/postgres_restart.rs and tests/postgres_pubsub_restart.rs restart it
+# under running redsql processes; its log stays in DIR/postgres.log). The
+# cluster is stopped and its directory removed when this script exits.
 # initdb refuses to run as root, so as root the cluster belongs to the
 # unprivileged user `redsql-test` (created if missing).
 # ---------------------------------------------------------------------------
 
 PG_BIN=/usr/lib/postgresql/15/bin
 PG_USER=redsql-test
+# Enough for the PostgreSQL tests running in parallel: each redsql process
+# opens 4 writers, a read pool, and 2 connections for pub/sub across processes.
+PG_MAX_CONNECTIONS=400
 
 # pg_as_owner COMMAND...: runs a command as the cluster's owner.
 pg_as_owner() {
@@ -223,7 +250,7 @@ start_throwaway_postgres() {
         # Sockets in the temp dir (the default /var/run/postgresql may not be
         # writable); fsync off: a test cluster need not survive power loss.
         if pg_as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 \
-            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off" \
+            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=$PG_MAX_CONNECTIONS" \
             start >/dev/null; then
             started=1
             break
@@ -237,7 +264,11 @@ start_throwaway_postgres() {
         die "PostgreSQL does not answer queries"
     [ "$one" = 1 ] || die "PostgreSQL answered '$one' to SELECT 1"
     export REDSQL_TEST_POSTGRES_URL="postgresql://postgres@127.0.0.1:$port/redsql_test"
-    say "PostgreSQL 15 ready: REDSQL_TEST_POSTGRES_URL=$REDSQL_TEST_POSTGRES_URL"
+    # pg_ctl restart keeps the options the cluster was started with.
+    local restart="'$PG_BIN/pg_ctl' -D '$dir/data' -l '$dir/postgres.log' -w -t 30 -m fast restart >/dev/null"
+    is_root && restart="runuser -u '$PG_USER' -- $restart"
+    export REDSQL_TEST_POSTGRES_RESTART="$restart"
+    say "PostgreSQL 15 ready: REDSQL_TEST_POSTGRES_URL=$REDSQL_TEST_POSTGRES_URL (log: $dir/postgres.log)"
 }
 
 # ---------------------------------------------------------------------------
@@ -248,11 +279,16 @@ say "preparing the machine"
 ensure_rust
 ensure_redis
 ensure_python_redis
-if [ "${REDSQL_WITH_POSTGRES:-0}" = 1 ]; then
+ensure_rq
+if [ "${REDSQL_WITH_POSTGRES:-1}" != 0 ]; then
     start_throwaway_postgres
+else
+    unset REDSQL_TEST_POSTGRES_URL REDSQL_TEST_POSTGRES_RESTART
+    say "REDSQL_WITH_POSTGRES=0: no PostgreSQL; its tests skip"
 fi
-printf 'cargo: %s\nredis-server: %s\npython redis: %s\n' \
-    "$(cargo --version)" "$(redis-server --version)" "$(python3 -c 'import redis; print(redis.__version__)')"
+printf 'cargo: %s\nredis-server: %s\npython redis: %s\nrq: %s\n' \
+    "$(cargo --version)" "$(redis-server --version)" "$(python3 -c 'import redis; print(redis.__version__)')" \
+    "$(python3 -c 'import rq; print(rq.VERSION)')"
 
 # cargo test's output is also kept, to count the tests for the summary.
 TEST_LOG=$(mktemp "${TMPDIR:-/tmp}/redsql-test-log.XXXXXX")

@@ -17,6 +17,14 @@
 //! elements, or may have been meant for a key it was no longer first on.
 //! Spurious wake-ups only cost a retry, and a wake-up is never lost, so
 //! clients are served in the order they blocked.
+//!
+//! **Several processes on one PostgreSQL store.** A commit in another
+//! process wakes clients here too: each process sends the keys its commits
+//! may have fed ([`wakeups`]) to the others over the store's message bus
+//! (`pg_bus`), and each wakes its own first waiters on them ([`Blocking::wake`]).
+//! A woken client that loses the pop to a client of another process waits
+//! again. Clients are served in the order they blocked among the clients of
+//! one process; between processes, whichever retries first wins.
 
 use super::connection::Session;
 use crate::commands::blocking::{is_empty_reply, step, timeout_ms};
@@ -175,19 +183,103 @@ impl Blocking {
             return;
         }
         let reg = self.registry.lock().unwrap();
-        for w in writes {
-            if matches!(w.reply, Reply::Error(_) | Reply::Nil | Reply::NilArray) {
-                continue;
-            }
-            touched(w, &mut |target| match target {
-                Target::Key(db, key) => reg.wake_first(db, key),
-                Target::Db(db) => reg.wake_db(db),
+        for w in writes.iter().filter(|w| changed_something(w)) {
+            touched(w, &mut |target| reg.wake(target));
+        }
+    }
+
+    /// Wakes the first wait on each of `targets`: keys that a write committed
+    /// by another process sharing the store may have given elements to.
+    pub fn wake(&self, targets: &[Wakeup]) {
+        if self.waits.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let reg = self.registry.lock().unwrap();
+        for t in targets {
+            reg.wake(match t {
+                Wakeup::Key(db, key) => Target::Key(*db, key),
+                Wakeup::Db(db) => Target::Db(*db),
             });
+        }
+    }
+
+    /// Wakes the first wait on every key: after wake-ups may have been missed
+    /// (the connection that brings other processes' wake-ups was lost).
+    pub fn wake_all(&self) {
+        let reg = self.registry.lock().unwrap();
+        for line in reg.lines.values().flat_map(|l| l.values()) {
+            if let Some(w) = line.front().and_then(|id| reg.waits.get(id)) {
+                w.wake.notify_one();
+            }
         }
     }
 }
 
+/// What a write committed here may have given elements to, for the clients
+/// blocked in other processes sharing the store (see `pg_bus`): the targets
+/// of the writes that changed something and that can create list or sorted
+/// set elements or move keys ([`may_feed_waiters`]). String, hash and set
+/// writes, DEL and EXPIRE cannot wake a blocked pop, and send nothing.
+pub fn wakeups(writes: &[Committed<'_>]) -> Vec<Wakeup> {
+    let mut out = Vec::new();
+    for w in writes
+        .iter()
+        .filter(|w| changed_something(w) && may_feed_waiters(w.call.cmd))
+    {
+        touched(w, &mut |target| {
+            out.push(match target {
+                Target::Key(db, key) => Wakeup::Key(db, Bytes::copy_from_slice(key)),
+                Target::Db(db) => Wakeup::Db(db),
+            })
+        });
+    }
+    out
+}
+
+/// A key (or every key of a database) that may have elements for a blocked
+/// client, as one process tells another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wakeup {
+    Key(u32, Bytes),
+    Db(u32),
+}
+
+/// False for a command that failed or found nothing to do (error or nil reply).
+fn changed_something(w: &Committed<'_>) -> bool {
+    !matches!(w.reply, Reply::Error(_) | Reply::Nil | Reply::NilArray)
+}
+
+/// True if a write of `cmd` can give a blocked pop something: its ACL
+/// categories (from Redis's command table) include lists, sorted sets or
+/// geo (stored as sorted sets), or it puts a whole key somewhere (RENAME,
+/// MOVE, COPY, RESTORE, SWAPDB). True when the categories are unknown.
+fn may_feed_waiters(cmd: &Command) -> bool {
+    if matches!(
+        cmd.name.as_str(),
+        "rename" | "renamenx" | "move" | "copy" | "restore" | "swapdb"
+    ) {
+        return true;
+    }
+    let Reply::Array(info) = &cmd.info else { return true };
+    let Some(Reply::Array(categories) | Reply::Set(categories)) = info.get(6) else {
+        return true;
+    };
+    categories.iter().any(|c| {
+        matches!(
+            crate::commands::table::bytes_of(c),
+            Some(b"@list" | b"@sortedset" | b"@geo")
+        )
+    })
+}
+
 impl Registry {
+    fn wake(&self, target: Target<'_>) {
+        match target {
+            Target::Key(db, key) => self.wake_first(db, key),
+            Target::Db(db) => self.wake_db(db),
+        }
+    }
+
     fn wake_first(&self, db: u32, key: &[u8]) {
         let first = self.lines.get(&db).and_then(|l| l.get(key)).and_then(|l| l.front());
         if let Some(w) = first.and_then(|id| self.waits.get(id)) {
@@ -374,4 +466,22 @@ async fn attempt(s: &Session, call: &Call) -> Reply {
         s.server.dirty.fetch_add(1, Ordering::Relaxed);
     }
     reply
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::table::lookup;
+
+    #[test]
+    fn only_writes_that_can_feed_a_pop_are_told_to_other_processes() {
+        for name in [
+            "lpush", "rpush", "lmove", "linsert", "zadd", "zincrby", "sort", "rename", "swapdb",
+        ] {
+            assert!(may_feed_waiters(lookup(name.as_bytes()).unwrap()), "{name}");
+        }
+        for name in ["set", "del", "expire", "hset", "sadd", "incr", "flushall"] {
+            assert!(!may_feed_waiters(lookup(name.as_bytes()).unwrap()), "{name}");
+        }
+    }
 }

@@ -18,6 +18,7 @@ pub mod info;
 pub mod monitor;
 mod multi;
 pub mod pause;
+pub mod pg_bus;
 pub mod pubsub;
 pub mod slowlog;
 
@@ -38,7 +39,10 @@ pub struct Server {
     pub clients: Clients,
     pub stats: Stats,
     /// Pub/Sub subscriptions of every connection.
-    pub pubsub: pubsub::Hub,
+    pub pubsub: Arc<pubsub::Hub>,
+    /// On PostgreSQL: pub/sub messages and blocked-client wake-ups to and
+    /// from the other redsql processes sharing the store.
+    pub bus: Option<Arc<pg_bus::Bus>>,
     /// Unix time in seconds of the last successful SAVE.
     pub last_save: AtomicI64,
     /// Set when SHUTDOWN was requested.
@@ -109,8 +113,20 @@ impl Server {
     pub fn new(engine: Engine, config: Config) -> Arc<Server> {
         let now = crate::util::now_ms();
         let blocking = Arc::new(blocking::Blocking::default());
-        let observer = blocking.clone();
-        engine.on_commit(Arc::new(move |writes| observer.committed(writes)));
+        let pubsub = Arc::new(pubsub::Hub::default());
+        // The store's location (with its password) is the `db` setting, when
+        // it is the one the engine opened.
+        let bus = config
+            .get("db")
+            .filter(|db| crate::engine::display_location(db) == engine.location())
+            .and_then(|db| pg_bus::Bus::start(&db, pubsub.clone(), blocking.clone()));
+        let (observer, forward) = (blocking.clone(), bus.clone());
+        engine.on_commit(Arc::new(move |writes| {
+            observer.committed(writes);
+            if let Some(bus) = &forward {
+                bus.committed(writes);
+            }
+        }));
         let acl = acl::Acl::new(&config);
         Arc::new(Server {
             acl,
@@ -120,7 +136,8 @@ impl Server {
             config,
             clients: Clients::default(),
             stats: Stats::default(),
-            pubsub: pubsub::Hub::default(),
+            pubsub,
+            bus,
             last_save: AtomicI64::new(now / 1000),
             shutting_down: AtomicBool::new(false),
             shutdown: Notify::new(),

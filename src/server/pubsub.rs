@@ -22,6 +22,10 @@
 //!   channels alone for the shard ones); an UNSUBSCRIBE with no argument
 //!   leaves everything, and with nothing to leave answers `[unsubscribe, nil,
 //!   0]`. RESET and closing the connection leave everything silently.
+//! * **Several processes on one PostgreSQL store**: a message published in
+//!   one reaches the subscribers of all (see `pg_bus`); PUBLISH's reply
+//!   counts the receivers in the publishing process only, as in Redis
+//!   Cluster. PUBSUB CHANNELS / NUMSUB / NUMPAT describe this process.
 
 use super::connection::Session;
 use crate::commands::Command;
@@ -336,8 +340,14 @@ fn publish_counts(s: &Session) {
 pub fn run(s: &Session, name: &str, args: &[Bytes]) -> Reply {
     let hub = &s.server.pubsub;
     match name {
-        "publish" => Reply::Int(hub.publish(false, &args[1], &args[2])),
-        "spublish" => Reply::Int(hub.publish(true, &args[1], &args[2])),
+        "publish" | "spublish" => {
+            let shard = name == "spublish";
+            let receivers = hub.publish(shard, &args[1], &args[2]);
+            if let Some(bus) = &s.server.bus {
+                bus.publish(shard, &args[1], &args[2]);
+            }
+            Reply::Int(receivers)
+        }
         "pubsub|channels" | "pubsub|shardchannels" => {
             if args.len() > 3 {
                 let mut msg = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
