@@ -42,7 +42,10 @@ pub fn run(s: &mut Session, sub: &str, args: &[Bytes]) -> Reply {
                 })
                 .collect();
             match config.set_many(&pairs) {
-                Ok(()) => Reply::ok(),
+                Ok(()) => {
+                    s.server.engine.set_keyspace_events(config.keyspace_events());
+                    Reply::ok()
+                }
                 Err(e) => Reply::error(format!("ERR {e}")),
             }
         }

@@ -17,6 +17,7 @@ mod connection;
 pub mod info;
 pub mod monitor;
 mod multi;
+pub mod notify;
 pub mod pubsub;
 pub mod slowlog;
 
@@ -36,8 +37,9 @@ pub struct Server {
     pub config: Config,
     pub clients: Clients,
     pub stats: Stats,
-    /// Pub/Sub subscriptions of every connection.
-    pub pubsub: pubsub::Hub,
+    /// Pub/Sub subscriptions of every connection (shared with the commit
+    /// observer, which publishes keyspace events).
+    pub pubsub: Arc<pubsub::Hub>,
     /// Unix time in seconds of the last successful SAVE.
     pub last_save: AtomicI64,
     /// Set when SHUTDOWN was requested.
@@ -104,15 +106,20 @@ impl Server {
     pub fn new(engine: Engine, config: Config) -> Arc<Server> {
         let now = crate::util::now_ms();
         let blocking = Arc::new(blocking::Blocking::default());
-        let observer = blocking.clone();
-        engine.on_commit(Arc::new(move |writes| observer.committed(writes)));
+        let hub = Arc::new(pubsub::Hub::default());
+        let (waiters, events_hub) = (blocking.clone(), hub.clone());
+        engine.on_commit(Arc::new(move |commit| {
+            notify::publish(&events_hub, commit);
+            waiters.committed(commit.writes);
+        }));
+        engine.set_keyspace_events(config.keyspace_events());
         Arc::new(Server {
             engine,
             blocking,
             config,
             clients: Clients::default(),
             stats: Stats::default(),
-            pubsub: pubsub::Hub::default(),
+            pubsub: hub,
             last_save: AtomicI64::new(now / 1000),
             shutting_down: AtomicBool::new(false),
             shutdown: Notify::new(),

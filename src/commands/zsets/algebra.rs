@@ -339,12 +339,7 @@ mod tests {
         let (Handler::Read(f) | Handler::Write(f)) = handler else {
             panic!("not a storage command");
         };
-        let mut ctx = Ctx {
-            db: 0,
-            proto: 2,
-            databases: 16,
-            store,
-        };
+        let mut ctx = Ctx::new(0, 2, 16, store);
         f(&mut ctx, &args)
             .unwrap_or_else(|e| Reply::error(format!("{e:?}")))
             .to_bytes(2)
