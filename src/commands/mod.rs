@@ -87,6 +87,34 @@ impl<'a> Ctx<'a> {
     pub fn created(&mut self, key: &Bytes) {
         self.notify(Class::New, "new", key);
     }
+
+    /// Whether `key` is missing, asked before a write that does not look at
+    /// the key first but may create it, so that it can report `new`. False,
+    /// without a lookup, while `new` events are off.
+    pub fn will_create(&mut self, key: &[u8]) -> Result<bool, StoreError> {
+        Ok(self.notify.has(Class::New) && self.store.meta(self.db, key)?.is_none())
+    }
+
+    /// Whether `key` exists (any type), asked by a command that replaces the
+    /// key without looking at it first, to report `new` or `del`. False,
+    /// without a lookup, while no event is reported.
+    pub fn exists_for_events(&mut self, key: &[u8]) -> Result<bool, StoreError> {
+        Ok(self.notify != Classes::default() && self.store.meta(self.db, key)?.is_some())
+    }
+
+    /// Reports how a command that stores its result at `key` (replacing any
+    /// old key) ended: `new` (if there was no key) and `event` when it stored
+    /// something, or `del` when the empty result deleted an old key.
+    pub fn stored(&mut self, class: Class, event: &'static str, key: &Bytes, existed: bool, stored: bool) {
+        if stored {
+            if !existed {
+                self.created(key);
+            }
+            self.notify(class, event, key);
+        } else if existed {
+            self.notify(Class::Generic, "del", key);
+        }
+    }
 }
 
 /// An error while running a command.

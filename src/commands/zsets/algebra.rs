@@ -195,7 +195,12 @@ fn generic(ctx: &mut Ctx, args: &[Bytes], numkeys_idx: usize, op: Op, output: Ou
     items.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
     if output == Output::Store {
         let n = items.len() as i64;
-        store_result(ctx, &args[1], &items)?;
+        let event = match op {
+            Op::Union => "zunionstore",
+            Op::Inter => "zinterstore",
+            Op::Diff => "zdiffstore",
+        };
+        store_result(ctx, &args[1], &items, event)?;
         return Ok(Reply::Int(n));
     }
     Ok(scored_reply(ctx, items, withscores))
