@@ -12,6 +12,8 @@
 //! that reply), `@sleep <ms>`. `#` starts a comment. A command after `?` has
 //! a reply that may differ (random picks): only its events are compared.
 
+#[path = "support/pg.rs"]
+mod pg;
 mod support;
 
 use redsql::resp::request::split_args;
@@ -505,27 +507,57 @@ fn invalid_settings_are_refused_as_redis_does() {
 fn expired_keys_notify() {
     let redis = start_redis();
     let redsql = start_redsql(&[]);
-    let script = "
-        SET e1 v PX 50
-        RPUSH e2 a
-        PEXPIRE e2 50
-        SET e3 v PX 100000
-        SET e5 v PXAT 1
-        SELECT 5
-        SET e4 v PX 60
-        SADD e6 a
-        PEXPIREAT e6 1
-        SELECT 0
-        @sleep 800
-    ";
-    for flags in ["KEA", "Ex", "Kg", "KEx", "KEAn"] {
+    compare_expiry(&redis, &redsql, EXPIRY_SCRIPT, &["KEA", "Ex", "Kg", "KEx", "KEAn"]);
+}
+
+/// The same on PostgreSQL (its own writer and sweeper SQL), for the commands
+/// its backend supports.
+#[test]
+fn postgres_notifies_as_redis_does() {
+    let Some(url) = pg::url_or_skip("postgres_notifies_as_redis_does") else {
+        return;
+    };
+    let schema = pg::TestSchema::new(&url, "notify");
+    let redis = start_redis();
+    let redsql = pg::start_redsql_pg(&schema.url(), &[]);
+    // The string and generic commands (the PostgreSQL backend has no lists yet).
+    let strings_and_keys = SCRIPT.split("RPUSH l3").next().unwrap_or_default();
+    compare("KEAn", strings_and_keys, &redis, &redsql);
+    let strings: String = EXPIRY_SCRIPT
+        .lines()
+        .filter(|l| !["e2", "e6", "e7"].iter().any(|k| l.contains(k)))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    compare_expiry(&redis, &redsql, &strings, &["KEA", "KEAn"]);
+}
+
+/// Keys of every kind that expire soon (or at once), in two databases.
+const EXPIRY_SCRIPT: &str = "
+    SET e1 v PX 50
+    RPUSH e2 a
+    PEXPIRE e2 50
+    SET e3 v PX 100000
+    SET e5 v PXAT 1
+    SELECT 5
+    SET e4 v PX 60
+    SADD e6 a
+    PEXPIREAT e6 1
+    HSET e7 f v
+    EXPIRE e7 1
+    SELECT 0
+    @sleep 1300
+";
+
+/// Runs an expiry script with each setting; compares the messages as a set.
+fn compare_expiry(redis: &Server, redsql: &Server, script: &str, settings: &[&str]) {
+    for flags in settings {
         let unordered = |s: &Server| {
             let r = record(s, flags, script);
             let mut m: Vec<String> = r.messages.into_iter().filter(|m| !m.contains("@99__")).collect();
             m.sort();
             (r.replies, m)
         };
-        let (a, b) = (unordered(&redis), unordered(&redsql));
+        let (a, b) = (unordered(redis), unordered(redsql));
         assert_same(&format!("replies with {flags:?}"), &a.0, &b.0);
         assert_same(&format!("messages with {flags:?}"), &a.1, &b.1);
     }
