@@ -12,7 +12,8 @@
 //! Settings with real effect: `requirepass` (new connections and AUTH),
 //! `maxclients` (new connections), `proto-max-bulk-len` (next request read),
 //! `loglevel` (immediately), `slowlog-log-slower-than` and `slowlog-max-len`
-//! (next command), `protected-mode` (next connection). `appendfsync` and `databases` act at start-up only
+//! (next command), `protected-mode` (next connection), `notify-keyspace-events`
+//! (next write; see `server::notify`). `appendfsync` and `databases` act at start-up only
 //! (the engine opens with them). `port`, `bind` and `unixsocket` cannot change
 //! at run time in redsql (Redis can rebind; redsql refuses as for an immutable
 //! parameter). Every other parameter is accepted, validated and reported.
