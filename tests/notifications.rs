@@ -282,8 +282,36 @@ ZMPOP 2 noz z1 MIN
 ZMPOP 1 z1 MAX COUNT 5
 ZMPOP 1 noz MAX
 ZREMRANGEBYSCORE z2 -inf +inf
+# overwrites and edge cases
+SET r1 a
+SET r2 b
+RENAME r1 r2
+BITFIELD bf3 OVERFLOW FAIL INCRBY u8 0 1000
+SET g1 v GET
+SADD sm1 a
+SADD sm2 a
+SMOVE sm1 sm2 a
+ZADD zx GT 1 a
+ZADD zx LT 1 a
+ZINCRBY zx 0 a
+SETBIT sb 3 0
+SETBIT sb 3 1
+INCRBYFLOAT g1 1
+HSET hx f notanumber
+HINCRBY hx f 1
+HINCRBYFLOAT hx f 1
+HINCRBY hx g 9223372036854775807
+HINCRBY hx g 1
+INCRBY big 9223372036854775807
+INCR big
+GETDEL sb
+COPY r2 r2 DB 0
 # wrong types: no events
 SET str x
+RPUSH lw a
+LMOVE lw str LEFT LEFT
+SMOVE sm2 str a
+GETDEL lw
 LPUSH str a
 SADD str a
 HSET str f v
