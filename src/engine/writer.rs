@@ -133,7 +133,8 @@ fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases: u32, hooks
     }
 }
 
-/// Tells the observer which write commands of `jobs` were just committed.
+/// Tells the observer which write commands of `jobs` were just committed,
+/// with the keyspace events each reported (of the `notify` classes).
 fn tell(observer: &CommitObserver, jobs: &[Job], outcomes: &[JobResult], notify: Classes) {
     let committed: Vec<Committed> = jobs
         .iter()
