@@ -233,8 +233,9 @@ pub trait Store: ListStore + HashStore + SetStore + ZSetStore {
     /// Exchanges the contents of two databases.
     fn swap_db(&mut self, a: u32, b: u32) -> StoreResult<()>;
 
-    /// Deletes up to `limit` keys whose expiry has passed; returns how many.
-    fn purge_expired(&mut self, limit: usize) -> StoreResult<usize>;
+    /// Deletes up to `limit` keys whose expiry has passed; returns them
+    /// (database, key), for the `expired` keyspace events.
+    fn purge_expired(&mut self, limit: usize) -> StoreResult<Vec<(u32, Bytes)>>;
 }
 
 #[cfg(test)]

@@ -341,9 +341,9 @@ fn a_batch_runs_blocking_commands_without_blocking() {
     let engine = Engine::open(&EngineOptions::default()).unwrap();
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
     let log = seen.clone();
-    assert!(engine.on_commit(Arc::new(move |writes| {
+    assert!(engine.on_commit(Arc::new(move |commit| {
         let mut log = log.lock().unwrap();
-        for w in writes {
+        for w in commit.writes {
             log.push(format!("{} {:?}", w.call.cmd.name, w.reply.is_error()));
         }
     })));

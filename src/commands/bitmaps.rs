@@ -6,7 +6,7 @@ mod bitfield;
 
 use super::args::int;
 use super::strings::{MAX_STRING_LEN, get_string, opt};
-use super::{CmdError, CmdResult, Ctx, Handler, SYNTAX, err};
+use super::{Class, CmdError, CmdResult, Ctx, Handler, SYNTAX, err};
 use crate::resp::Reply;
 use crate::resp::request::parse_i64;
 use crate::store::Ttl;
@@ -42,14 +42,36 @@ fn bit_offset(arg: &[u8], field_bits: Option<u32>) -> Result<u64, CmdError> {
 }
 
 /// The string at `key` grown with zero bytes so that bit `max_bit` exists,
-/// for commands that write bits (Redis's `lookupStringForBitCommand`).
-fn string_for_bits(ctx: &mut Ctx, key: &[u8], max_bit: u64) -> Result<Vec<u8>, CmdError> {
-    let mut v = get_string(ctx, key)?.map(|b| b.to_vec()).unwrap_or_default();
+/// for commands that write bits (Redis's `lookupStringForBitCommand`), and
+/// how it was found ([`Found`]). A missing key is created: `new` is reported.
+fn string_for_bits(ctx: &mut Ctx, key: &Bytes, max_bit: u64) -> Result<(Vec<u8>, Found), CmdError> {
+    let old = get_string(ctx, key)?;
+    let found = match &old {
+        None => {
+            ctx.created(key);
+            Found::Missing
+        }
+        Some(v) if v.len() <= (max_bit >> 3) as usize => Found::Grown,
+        Some(_) => Found::Whole,
+    };
+    let mut v = old.map(|b| b.to_vec()).unwrap_or_default();
     let need = (max_bit >> 3) as usize + 1;
     if v.len() < need {
         v.resize(need, 0);
     }
-    Ok(v)
+    Ok((v, found))
+}
+
+/// How [`string_for_bits`] found the string: Redis's `dirty` flag (the key
+/// changes even if no bit does) is set unless it was `Whole`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// No such key: it is created.
+    Missing,
+    /// Too short: it was padded with zero bytes.
+    Grown,
+    /// Long enough already.
+    Whole,
 }
 
 /// SETBIT key offset value: the previous bit. Keeps the TTL.
@@ -59,12 +81,16 @@ fn setbit(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Some(b @ (0 | 1)) => b as u8,
         _ => return err("ERR bit is not an integer or out of range"),
     };
-    let mut v = string_for_bits(ctx, &args[1], offset)?;
+    let (mut v, found) = string_for_bits(ctx, &args[1], offset)?;
     let byte = (offset >> 3) as usize;
     let mask = 1u8 << (7 - (offset & 7));
     let old = v[byte] & mask != 0;
     v[byte] = (v[byte] & !mask) | if on == 1 { mask } else { 0 };
     ctx.store.set_string(ctx.db, &args[1], &v, Ttl::Keep)?;
+    // As Redis: no event when neither the bit nor the string changed.
+    if found != Found::Whole || old != (on == 1) {
+        ctx.notify(Class::String, "setbit", &args[1]);
+    }
     Ok(Reply::Int(old as i64))
 }
 
@@ -262,7 +288,9 @@ fn bitop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let maxlen = sources.iter().map(Bytes::len).max().unwrap_or(0);
     let dest = &args[2];
     if maxlen == 0 {
-        ctx.store.delete(ctx.db, dest)?;
+        if ctx.store.delete(ctx.db, dest)? {
+            ctx.notify(Class::Generic, "del", dest);
+        }
         return Ok(Reply::Int(0));
     }
     let byte = |s: &Bytes, j: usize| s.get(j).copied().unwrap_or(0);
@@ -278,6 +306,11 @@ fn bitop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
         })
         .collect();
+    let created = ctx.will_create(dest)?;
     ctx.store.set_string(ctx.db, dest, &res, Ttl::Persist)?;
+    if created {
+        ctx.created(dest);
+    }
+    ctx.notify(Class::String, "set", dest);
     Ok(Reply::Int(maxlen as i64))
 }

@@ -9,7 +9,7 @@
 
 use super::args::{int, int_or, is};
 use super::longdouble::LongDouble;
-use super::{CmdError, CmdResult, Ctx, Handler, SYNTAX, WRONGTYPE, err};
+use super::{Class, CmdError, CmdResult, Ctx, Handler, SYNTAX, WRONGTYPE, err};
 use crate::resp::Reply;
 use crate::store::{Entry, KeyType};
 use bytes::Bytes;
@@ -49,12 +49,19 @@ fn lookup(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Entry>, CmdError> {
 }
 
 /// The id of the hash at `key`, creating an empty one if missing (the caller
-/// adds a field in the same command).
-fn lookup_or_create(ctx: &mut Ctx, key: &[u8]) -> Result<i64, CmdError> {
+/// adds a field in the same command; `new` is reported).
+fn lookup_or_create(ctx: &mut Ctx, key: &Bytes) -> Result<i64, CmdError> {
     match lookup(ctx, key)? {
         Some(e) => Ok(e.id),
-        None => Ok(ctx.store.create_key(ctx.db, key, KeyType::Hash)?),
+        None => create(ctx, key),
     }
+}
+
+/// Creates an empty hash at `key` and reports `new`.
+fn create(ctx: &mut Ctx, key: &Bytes) -> Result<i64, CmdError> {
+    let id = ctx.store.create_key(ctx.db, key, KeyType::Hash)?;
+    ctx.created(key);
+    Ok(id)
 }
 
 /// What OBJECT ENCODING answers for a hash, judged from its current contents
@@ -89,7 +96,9 @@ fn pairs<'a>(args: &'a [Bytes], cmd: &str) -> Result<Vec<Pair<'a>>, CmdError> {
 fn set_pairs(ctx: &mut Ctx, args: &[Bytes], cmd: &str) -> Result<i64, CmdError> {
     let pairs = pairs(args, cmd)?;
     let id = lookup_or_create(ctx, &args[1])?;
-    Ok(ctx.store.hash_set(id, &pairs)?)
+    let added = ctx.store.hash_set(id, &pairs)?;
+    ctx.notify(Class::Hash, "hset", &args[1]);
+    Ok(added)
 }
 
 /// HSET key field value [field value ...]: the number of new fields. O(k log n).
@@ -109,9 +118,10 @@ fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let id = match lookup(ctx, key)? {
         Some(e) if ctx.store.hash_value_len(e.id, field)?.is_some() => return Ok(Reply::Int(0)),
         Some(e) => e.id,
-        None => ctx.store.create_key(ctx.db, key, KeyType::Hash)?,
+        None => create(ctx, key)?,
     };
     ctx.store.hash_set(id, &[(field, value)])?;
+    ctx.notify(Class::Hash, "hset", key);
     Ok(Reply::Int(1))
 }
 
@@ -140,7 +150,14 @@ fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let Some(e) = lookup(ctx, &args[1])? else {
         return Ok(Reply::Int(0));
     };
-    Ok(Reply::Int(ctx.store.hash_delete(e.id, &args[2..])?))
+    let removed = ctx.store.hash_delete(e.id, &args[2..])?;
+    if removed > 0 {
+        ctx.notify(Class::Hash, "hdel", &args[1]);
+        if removed >= e.len {
+            ctx.notify(Class::Generic, "del", &args[1]);
+        }
+    }
+    Ok(Reply::Int(removed))
 }
 
 /// HEXISTS key field: 1 or 0. O(log n).
@@ -207,13 +224,22 @@ fn current_value(ctx: &mut Ctx, key: &[u8], field: &[u8]) -> Result<(Option<i64>
     }
 }
 
-/// Stores the new value of a field, creating the hash if it did not exist.
-fn store_value(ctx: &mut Ctx, id: Option<i64>, key: &[u8], field: &[u8], value: &[u8]) -> Result<(), CmdError> {
+/// Stores the new value of a field, creating the hash if it did not exist,
+/// and reports `event`.
+fn store_value(
+    ctx: &mut Ctx,
+    id: Option<i64>,
+    key: &Bytes,
+    field: &[u8],
+    value: &[u8],
+    event: &'static str,
+) -> Result<(), CmdError> {
     let id = match id {
         Some(id) => id,
-        None => ctx.store.create_key(ctx.db, key, KeyType::Hash)?,
+        None => create(ctx, key)?,
     };
     ctx.store.hash_set(id, &[(field, value)])?;
+    ctx.notify(Class::Hash, event, key);
     Ok(())
 }
 
@@ -229,7 +255,7 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let Some(new) = current.checked_add(incr) else {
         return err("ERR increment or decrement would overflow");
     };
-    store_value(ctx, id, key, field, new.to_string().as_bytes())?;
+    store_value(ctx, id, key, field, new.to_string().as_bytes(), "hincrby")?;
     Ok(Reply::Int(new))
 }
 
@@ -256,7 +282,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return err("ERR increment would produce NaN or Infinity");
     }
     let new = sum.to_human();
-    store_value(ctx, id, key, field, new.as_bytes())?;
+    store_value(ctx, id, key, field, new.as_bytes(), "hincrbyfloat")?;
     Ok(Reply::bulk(new))
 }
 

@@ -6,7 +6,7 @@
 //! `object.c`, `cluster.c` for DUMP/RESTORE).
 
 use super::args::{int, is};
-use super::{CmdError, CmdResult, Ctx, Handler, SYNTAX, err};
+use super::{Class, CmdError, CmdResult, Ctx, Handler, SYNTAX, err};
 use crate::rdb;
 use crate::resp::Reply;
 use crate::resp::request::parse_i64;
@@ -103,6 +103,7 @@ fn del(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut n = 0;
     for k in &args[1..] {
         if ctx.store.delete(ctx.db, k)? {
+            ctx.notify(Class::Generic, "del", k);
             n += 1;
         }
     }
@@ -235,6 +236,10 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) -> CmdResult {
         return Ok(Reply::Int(0));
     }
     ctx.store.rename(ctx.db, src, dst)?;
+    // Redis deletes `dst` silently and adds it anew.
+    ctx.created(dst);
+    ctx.notify(Class::Generic, "rename_from", src);
+    ctx.notify(Class::Generic, "rename_to", dst);
     Ok(done(true))
 }
 
@@ -265,6 +270,8 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Int(0));
     }
     ctx.store.copy(ctx.db, src, dst_db, dst)?;
+    ctx.notify_in(dst_db, Class::New, "new", dst);
+    ctx.notify_in(dst_db, Class::Generic, "copy_to", dst);
     Ok(Reply::Int(1))
 }
 
@@ -279,6 +286,9 @@ fn move_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Int(0));
     }
     ctx.store.move_key(ctx.db, key, dst_db)?;
+    ctx.notify_in(dst_db, Class::New, "new", key);
+    ctx.notify(Class::Generic, "move_from", key);
+    ctx.notify_in(dst_db, Class::Generic, "move_to", key);
     Ok(Reply::Int(1))
 }
 
@@ -379,8 +389,10 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], unit: TimeArg, name: &str) -> C
     }
     if when <= now {
         ctx.store.delete(ctx.db, key)?;
+        ctx.notify(Class::Generic, "del", key);
     } else {
         ctx.store.set_expire(ctx.db, key, Some(when))?;
+        ctx.notify(Class::Generic, "expire", key);
     }
     Ok(Reply::Int(1))
 }
@@ -441,6 +453,7 @@ fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     match lookup(ctx, key)? {
         Some(e) if e.expire_at.is_some() => {
             ctx.store.set_expire(ctx.db, key, None)?;
+            ctx.notify(Class::Generic, "persist", key);
             Ok(Reply::Int(1))
         }
         _ => Ok(Reply::Int(0)),
@@ -625,9 +638,7 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return err("ERR Invalid TTL value, must be >= 0");
     }
     let value = rdb::load(&args[3]).or_else(|e| err(e.message()))?;
-    if replace {
-        ctx.store.delete(ctx.db, key)?;
-    }
+    let deleted = replace && ctx.store.delete(ctx.db, key)?;
     let now = ctx.now();
     if ttl != 0 && !absttl {
         // Redis adds without an overflow check; a wrapped time is in the past.
@@ -635,10 +646,15 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     if ttl != 0 && ttl <= now {
         // Already expired: the key is gone (REPLACE deleted any old one).
+        if deleted {
+            ctx.notify(Class::Generic, "del", key);
+        }
         return Ok(Reply::ok());
     }
     let ttl = if ttl == 0 { Ttl::Persist } else { Ttl::At(ttl) };
     write_rdb_value(ctx, key, &value, ttl)?;
+    ctx.created(key);
+    ctx.notify(Class::Generic, "restore", key);
     Ok(Reply::ok())
 }
 

@@ -10,7 +10,7 @@
 
 use super::args::{int, is};
 use super::blocking::timeout_ms;
-use super::{CmdError, CmdResult, Ctx, Handler, SYNTAX, WRONGTYPE, err};
+use super::{Class, CmdError, CmdResult, Ctx, Handler, SYNTAX, WRONGTYPE, err};
 use crate::resp::Reply;
 use crate::resp::request::parse_i64;
 use crate::store::{End, Entry, KeyType, PosSearch};
@@ -93,6 +93,29 @@ fn bulks(values: Vec<Bytes>) -> Reply {
     Reply::Array(values.into_iter().map(Reply::Bulk).collect())
 }
 
+/// The event of a push at `end`.
+fn push_event(end: End) -> &'static str {
+    if end == End::Head { "lpush" } else { "rpush" }
+}
+
+/// Reports that `popped` elements were popped at `end` of the list `key`
+/// that had `len` of them: `lpop` or `rpop`, then `del` if it is now empty.
+fn report_pop(ctx: &mut Ctx, key: &Bytes, end: End, popped: usize, len: i64) {
+    ctx.notify(Class::List, if end == End::Head { "lpop" } else { "rpop" }, key);
+    if popped as i64 >= len {
+        ctx.notify(Class::Generic, "del", key);
+    }
+}
+
+/// Reports that the list `key`, which had `len` elements, lost `removed` of
+/// them to command `event`: the event, then `del` if it is now empty.
+fn report_removal(ctx: &mut Ctx, key: &Bytes, event: &'static str, removed: i64, len: i64) {
+    ctx.notify(Class::List, event, key);
+    if removed >= len {
+        ctx.notify(Class::Generic, "del", key);
+    }
+}
+
 /// LPUSH / RPUSH / LPUSHX / RPUSHX: pushes `args[2..]` at `end`; with
 /// `only_existing`, does nothing to a missing key. O(k log n).
 fn push(ctx: &mut Ctx, args: &[Bytes], end: End, only_existing: bool) -> CmdResult {
@@ -100,9 +123,15 @@ fn push(ctx: &mut Ctx, args: &[Bytes], end: End, only_existing: bool) -> CmdResu
     let id = match list_entry(ctx, key)? {
         Some(e) => e.id,
         None if only_existing => return Ok(Reply::Int(0)),
-        None => ctx.store.create_key(ctx.db, key, KeyType::List)?,
+        None => {
+            let id = ctx.store.create_key(ctx.db, key, KeyType::List)?;
+            ctx.created(key);
+            id
+        }
     };
-    Ok(Reply::Int(ctx.store.list_push(id, end, &args[2..])?))
+    let len = ctx.store.list_push(id, end, &args[2..])?;
+    ctx.notify(Class::List, push_event(end), key);
+    Ok(Reply::Int(len))
 }
 
 /// LPUSH key element [element ...]
@@ -141,11 +170,15 @@ fn pop(ctx: &mut Ctx, args: &[Bytes], end: End) -> CmdResult {
     let Some(e) = list_entry(ctx, &args[1])? else {
         return Ok(if count.is_some() { Reply::NilArray } else { Reply::Nil });
     };
-    match count {
-        Some(0) => Ok(Reply::Array(Vec::new())),
-        Some(n) => Ok(bulks(ctx.store.list_pop(e.id, end, n as u64)?)),
-        None => Ok(ctx.store.list_pop(e.id, end, 1)?.pop().map_or(Reply::Nil, Reply::Bulk)),
-    }
+    let values = match count {
+        Some(0) => return Ok(Reply::Array(Vec::new())),
+        n => ctx.store.list_pop(e.id, end, n.unwrap_or(1) as u64)?,
+    };
+    report_pop(ctx, &args[1], end, values.len(), e.len);
+    Ok(match count {
+        Some(_) => bulks(values),
+        None => values.into_iter().next().map_or(Reply::Nil, Reply::Bulk),
+    })
 }
 
 /// LPOP key [count]
@@ -193,7 +226,10 @@ fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     };
     let index = int(&args[2])?;
     match index_in(index, e.len) {
-        Some(i) if ctx.store.list_set(e.id, i, &args[3])? => Ok(Reply::ok()),
+        Some(i) if ctx.store.list_set(e.id, i, &args[3])? => {
+            ctx.notify(Class::List, "lset", &args[1]);
+            Ok(Reply::ok())
+        }
         _ => err("ERR index out of range"),
     }
 }
@@ -213,6 +249,9 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Int(0));
     };
     let len = ctx.store.list_insert(e.id, &args[3], &args[4], after)?;
+    if len.is_some() {
+        ctx.notify(Class::List, "linsert", &args[1]);
+    }
     Ok(Reply::Int(len.unwrap_or(-1)))
 }
 
@@ -224,7 +263,11 @@ fn lrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let Some(e) = list_entry(ctx, &args[1])? else {
         return Ok(Reply::Int(0));
     };
-    Ok(Reply::Int(ctx.store.list_remove(e.id, &args[3], count)?))
+    let removed = ctx.store.list_remove(e.id, &args[3], count)?;
+    if removed > 0 {
+        report_removal(ctx, &args[1], "lrem", removed, e.len);
+    }
+    Ok(Reply::Int(removed))
 }
 
 /// LTRIM key start stop. O(log n + removed).
@@ -236,6 +279,7 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     // An empty range empties the list (start > stop).
     let (start, stop) = range_in(start, stop, e.len).unwrap_or((0, -1));
     ctx.store.list_trim(e.id, start, stop)?;
+    report_removal(ctx, &args[1], "ltrim", e.len - (stop - start + 1), e.len);
     Ok(Reply::ok())
 }
 
@@ -297,14 +341,22 @@ fn move_one(ctx: &mut Ctx, args: &[Bytes], from: End, to: End) -> CmdResult {
     let Some(src) = list_entry(ctx, &args[1])? else {
         return Ok(Reply::Nil);
     };
-    let dst = match list_entry(ctx, &args[2])? {
-        Some(d) => d.id,
-        None => ctx.store.create_key(ctx.db, &args[2], KeyType::List)?,
+    let (dst, created) = match list_entry(ctx, &args[2])? {
+        Some(d) => (d.id, false),
+        None => (ctx.store.create_key(ctx.db, &args[2], KeyType::List)?, true),
     };
-    Ok(ctx
-        .store
-        .list_move(src.id, dst, from, to)?
-        .map_or(Reply::Nil, Reply::Bulk))
+    let moved = ctx.store.list_move(src.id, dst, from, to)?;
+    if moved.is_some() {
+        // As Redis: the push, then the pop (a list rotating onto itself
+        // keeps its element).
+        if created {
+            ctx.created(&args[2]);
+        }
+        ctx.notify(Class::List, push_event(to), &args[2]);
+        let popped = if src.id == dst { 0 } else { 1 };
+        report_pop(ctx, &args[1], from, popped, src.len);
+    }
+    Ok(moved.map_or(Reply::Nil, Reply::Bulk))
 }
 
 /// LMOVE source destination LEFT | RIGHT LEFT | RIGHT
@@ -354,6 +406,7 @@ fn mpop(ctx: &mut Ctx, args: &[Bytes], numkeys_at: usize, timeout_at: Option<usi
     for key in &args[numkeys_at + 1..where_at] {
         if let Some(e) = list_entry(ctx, key)? {
             let values = ctx.store.list_pop(e.id, end, count.unwrap_or(1) as u64)?;
+            report_pop(ctx, key, end, values.len(), e.len);
             return Ok(Reply::Array(vec![Reply::Bulk(key.clone()), bulks(values)]));
         }
     }
@@ -372,6 +425,7 @@ fn bpop(ctx: &mut Ctx, args: &[Bytes], end: End) -> CmdResult {
         if let Some(e) = list_entry(ctx, key)?
             && let Some(value) = ctx.store.list_pop(e.id, end, 1)?.pop()
         {
+            report_pop(ctx, key, end, 1, e.len);
             return Ok(Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Bulk(value)]));
         }
     }

@@ -9,6 +9,7 @@ pub mod args;
 pub mod bitmaps;
 pub mod blocking;
 pub mod connection;
+pub mod events;
 pub mod hashes;
 pub mod keys;
 pub mod keyspec;
@@ -25,6 +26,7 @@ use crate::resp::Reply;
 use crate::store::{Store, StoreError};
 use bytes::Bytes;
 
+pub use events::{Class, Classes, Event};
 pub use table::{Command, lookup};
 
 /// What a command needs to run.
@@ -36,11 +38,82 @@ pub struct Ctx<'a> {
     /// Number of databases (`--databases`).
     pub databases: u32,
     pub store: &'a mut dyn Store,
+    /// The keyspace event classes to report (none by default; see [`events`]).
+    pub notify: Classes,
+    /// The events reported so far, in order; the engine takes them after each command.
+    pub events: Vec<Event>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// A context that reports no keyspace events.
+    pub fn new(db: u32, proto: u8, databases: u32, store: &'a mut dyn Store) -> Self {
+        Ctx {
+            db,
+            proto,
+            databases,
+            store,
+            notify: Classes::default(),
+            events: Vec::new(),
+        }
+    }
+
     pub fn now(&self) -> i64 {
         self.store.now()
+    }
+
+    /// Reports that event `name` of `class` happened to `key` in the selected
+    /// database (Redis's `notifyKeyspaceEvent`). Free when the class is off.
+    #[inline]
+    pub fn notify(&mut self, class: Class, name: &'static str, key: &Bytes) {
+        self.notify_in(self.db, class, name, key);
+    }
+
+    /// [`Ctx::notify`] for a key of database `db` (MOVE, COPY ... DB).
+    #[inline]
+    pub fn notify_in(&mut self, db: u32, class: Class, name: &'static str, key: &Bytes) {
+        if self.notify.has(class) {
+            self.events.push(Event {
+                db,
+                class,
+                name,
+                key: key.clone(),
+            });
+        }
+    }
+
+    /// Reports that `key` was created in the selected database (the `new`
+    /// event, which Redis's `dbAdd` sends before the command's own event).
+    #[inline]
+    pub fn created(&mut self, key: &Bytes) {
+        self.notify(Class::New, "new", key);
+    }
+
+    /// Whether `key` is missing, asked before a write that does not look at
+    /// the key first but may create it, so that it can report `new`. False,
+    /// without a lookup, while `new` events are off.
+    pub fn will_create(&mut self, key: &[u8]) -> Result<bool, StoreError> {
+        Ok(self.notify.has(Class::New) && self.store.meta(self.db, key)?.is_none())
+    }
+
+    /// Whether `key` exists (any type), asked by a command that replaces the
+    /// key without looking at it first, to report `new` or `del`. False,
+    /// without a lookup, while no event is reported.
+    pub fn exists_for_events(&mut self, key: &[u8]) -> Result<bool, StoreError> {
+        Ok(self.notify != Classes::default() && self.store.meta(self.db, key)?.is_some())
+    }
+
+    /// Reports how a command that stores its result at `key` (replacing any
+    /// old key) ended: `new` (if there was no key) and `event` when it stored
+    /// something, or `del` when the empty result deleted an old key.
+    pub fn stored(&mut self, class: Class, event: &'static str, key: &Bytes, existed: bool, stored: bool) {
+        if stored {
+            if !existed {
+                self.created(key);
+            }
+            self.notify(class, event, key);
+        } else if existed {
+            self.notify(Class::Generic, "del", key);
+        }
     }
 }
 

@@ -15,7 +15,7 @@
 //! key is an empty set.
 
 use super::args::{int, is};
-use super::{CmdError, CmdResult, Ctx, Handler, SYNTAX, WRONGTYPE, err};
+use super::{Class, CmdError, CmdResult, Ctx, Handler, SYNTAX, WRONGTYPE, err};
 use crate::resp::Reply;
 use crate::resp::request::parse_i64;
 use crate::store::{Entry, KeyType, SetOp};
@@ -54,6 +54,15 @@ fn lookup(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Entry>, CmdError> {
 }
 
 /// A RESP3 set (an array in RESP2) of members.
+/// Reports that the set `key`, which had `len` members, lost `removed` of
+/// them to command `event`: the event, then `del` if it is now empty.
+fn report_removal(ctx: &mut Ctx, key: &Bytes, event: &'static str, removed: i64, len: i64) {
+    ctx.notify(Class::Set, event, key);
+    if removed >= len {
+        ctx.notify(Class::Generic, "del", key);
+    }
+}
+
 fn set_reply(members: Vec<Bytes>) -> Reply {
     Reply::Set(members.into_iter().map(Reply::Bulk).collect())
 }
@@ -66,9 +75,17 @@ fn array_reply(members: Vec<Bytes>) -> Reply {
 fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let id = match lookup(ctx, &args[1])? {
         Some(e) => e.id,
-        None => ctx.store.create_key(ctx.db, &args[1], KeyType::Set)?,
+        None => {
+            let id = ctx.store.create_key(ctx.db, &args[1], KeyType::Set)?;
+            ctx.created(&args[1]);
+            id
+        }
     };
-    Ok(Reply::Int(ctx.store.set_add(id, &args[2..])?))
+    let added = ctx.store.set_add(id, &args[2..])?;
+    if added > 0 {
+        ctx.notify(Class::Set, "sadd", &args[1]);
+    }
+    Ok(Reply::Int(added))
 }
 
 /// SREM key member [member ...]
@@ -76,7 +93,11 @@ fn srem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let Some(e) = lookup(ctx, &args[1])? else {
         return Ok(Reply::Int(0));
     };
-    Ok(Reply::Int(ctx.store.set_remove(e.id, &args[2..])?))
+    let removed = ctx.store.set_remove(e.id, &args[2..])?;
+    if removed > 0 {
+        report_removal(ctx, &args[1], "srem", removed, e.len);
+    }
+    Ok(Reply::Int(removed))
 }
 
 /// SISMEMBER key member
@@ -119,6 +140,9 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 return Ok(Reply::Nil);
             };
             let popped = ctx.store.set_pop(e.id, 1)?;
+            if !popped.is_empty() {
+                report_removal(ctx, &args[1], "spop", popped.len() as i64, e.len);
+            }
             Ok(popped.into_iter().next().map_or(Reply::Nil, Reply::Bulk))
         }
         3 => {
@@ -129,7 +153,11 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let Some(e) = lookup(ctx, &args[1])? else {
                 return Ok(set_reply(Vec::new()));
             };
-            Ok(set_reply(ctx.store.set_pop(e.id, count)?))
+            let popped = ctx.store.set_pop(e.id, count)?;
+            if !popped.is_empty() {
+                report_removal(ctx, &args[1], "spop", popped.len() as i64, e.len);
+            }
+            Ok(set_reply(popped))
         }
         _ => err(SYNTAX),
     }
@@ -184,11 +212,18 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if ctx.store.set_remove(src.id, member)? == 0 {
         return Ok(Reply::Int(0));
     }
+    report_removal(ctx, &args[1], "srem", 1, src.len);
     let dst_id = match dst {
         Some(d) => d.id,
-        None => ctx.store.create_key(db, &args[2], KeyType::Set)?,
+        None => {
+            let id = ctx.store.create_key(db, &args[2], KeyType::Set)?;
+            ctx.created(&args[2]);
+            id
+        }
     };
-    ctx.store.set_add(dst_id, member)?;
+    if ctx.store.set_add(dst_id, member)? > 0 {
+        ctx.notify(Class::Set, "sadd", &args[2]);
+    }
     Ok(Reply::Int(1))
 }
 
@@ -232,9 +267,17 @@ fn combine(ctx: &mut Ctx, op: SetOp, keys: &[Bytes]) -> CmdResult {
 
 /// SINTERSTORE/SUNIONSTORE/SDIFFSTORE: replaces `dst` (whatever its type)
 /// with the result, or deletes it when the result is empty; replies the size.
-fn combine_store(ctx: &mut Ctx, op: SetOp, dst: &[u8], keys: &[Bytes]) -> CmdResult {
+fn combine_store(ctx: &mut Ctx, op: SetOp, dst: &Bytes, keys: &[Bytes]) -> CmdResult {
     let ids = operands(ctx, op, keys)?.unwrap_or_default();
-    Ok(Reply::Int(ctx.store.set_store(ctx.db, dst, op, &ids)?))
+    let existed = ctx.exists_for_events(dst)?;
+    let stored = ctx.store.set_store(ctx.db, dst, op, &ids)?;
+    let event = match op {
+        SetOp::Inter => "sinterstore",
+        SetOp::Union => "sunionstore",
+        SetOp::Diff => "sdiffstore",
+    };
+    ctx.stored(Class::Set, event, dst, existed, stored > 0);
+    Ok(Reply::Int(stored))
 }
 
 /// SINTER key [key ...]

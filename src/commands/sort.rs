@@ -41,7 +41,7 @@
 mod strtod;
 
 use super::args::{int, is};
-use super::{CmdError, CmdResult, Ctx, Handler, SYNTAX, WRONGTYPE, err};
+use super::{Class, CmdError, CmdResult, Ctx, Handler, SYNTAX, WRONGTYPE, err};
 use crate::resp::Reply;
 use crate::store::{End, Entry, KeyType, ZQuery, ZSpan};
 use bytes::Bytes;
@@ -374,13 +374,15 @@ fn output(ctx: &mut Ctx, gets: &[Pattern], selected: Vec<Bytes>) -> Result<Vec<O
 }
 
 /// STORE: replaces `dst` (any type, any expiry) with a list of `values`, or
-/// deletes it if there are none. O(k log k).
-fn store_list(ctx: &mut Ctx, dst: &[u8], values: &[Bytes]) -> Result<(), CmdError> {
-    ctx.store.delete(ctx.db, dst)?;
+/// deletes it if there are none. O(k log k). Reports `sortstore` (after
+/// `new` for a new key), or `del` if an old key was deleted for nothing.
+fn store_list(ctx: &mut Ctx, dst: &Bytes, values: &[Bytes]) -> Result<(), CmdError> {
+    let existed = ctx.store.delete(ctx.db, dst)?;
     if !values.is_empty() {
         let id = ctx.store.create_key(ctx.db, dst, KeyType::List)?;
         ctx.store.list_push(id, End::Tail, values)?;
     }
+    ctx.stored(Class::List, "sortstore", dst, existed, !values.is_empty());
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 
 use super::args::int;
 use super::longdouble::LongDouble;
-use super::{CmdError, CmdResult, Ctx, Handler, NOT_INTEGER, SYNTAX, WRONGTYPE, err};
+use super::{Class, CmdError, CmdResult, Ctx, Handler, NOT_INTEGER, SYNTAX, WRONGTYPE, err};
 use crate::resp::Reply;
 use crate::resp::request::{DEFAULT_MAX_BULK, parse_i64};
 use crate::store::{KeyType, Ttl};
@@ -186,9 +186,10 @@ enum SetOutcome {
 
 /// Redis's `setGenericCommand` without the reply: writes unless NX/XX forbid
 /// it, with the already validated expiry. `exists` says whether the key is live.
+/// Reports `new` (if the key did not exist), `set`, and `expire` with an expiry.
 fn set_generic(
     ctx: &mut Ctx,
-    key: &[u8],
+    key: &Bytes,
     value: &[u8],
     o: &StringOptions,
     exists: bool,
@@ -203,6 +204,13 @@ fn set_generic(
         None => Ttl::Persist,
     };
     ctx.store.set_string(ctx.db, key, value, ttl)?;
+    if !exists {
+        ctx.created(key);
+    }
+    ctx.notify(Class::String, "set", key);
+    if expire_ms.is_some() {
+        ctx.notify(Class::Generic, "expire", key);
+    }
     Ok(SetOutcome::Written)
 }
 
@@ -226,7 +234,13 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Some(e) => e.value.clone(),
         None => None,
     };
-    let outcome = set_generic(ctx, key, &args[2], &o, entry.is_some(), expire_ms)?;
+    // A plain SET asks whether the key exists only to report `new`.
+    let exists = if o.get || o.nx || o.xx {
+        entry.is_some()
+    } else {
+        !ctx.will_create(key)?
+    };
+    let outcome = set_generic(ctx, key, &args[2], &o, exists, expire_ms)?;
     Ok(match outcome {
         _ if o.get => bulk_or_nil(old),
         SetOutcome::Written => Reply::ok(),
@@ -251,7 +265,13 @@ fn setnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn set_expiring(ctx: &mut Ctx, args: &[Bytes], unit: Unit, cmd: &str) -> CmdResult {
     let now = ctx.now();
     let at = expire_at(unit, &args[2], now, cmd)?;
+    let created = ctx.will_create(&args[1])?;
     ctx.store.set_string(ctx.db, &args[1], &args[3], Ttl::At(at))?;
+    if created {
+        ctx.created(&args[1]);
+    }
+    ctx.notify(Class::String, "set", &args[1]);
+    ctx.notify(Class::Generic, "expire", &args[1]);
     Ok(Reply::ok())
 }
 
@@ -267,6 +287,10 @@ fn psetex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let old = get_string(ctx, &args[1])?;
     ctx.store.set_string(ctx.db, &args[1], &args[2], Ttl::Persist)?;
+    if old.is_none() {
+        ctx.created(&args[1]);
+    }
+    ctx.notify(Class::String, "set", &args[1]);
     Ok(bulk_or_nil(old))
 }
 
@@ -275,6 +299,7 @@ fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let old = get_string(ctx, &args[1])?;
     if old.is_some() {
         ctx.store.delete(ctx.db, &args[1])?;
+        ctx.notify(Class::Generic, "del", &args[1]);
     }
     Ok(bulk_or_nil(old))
 }
@@ -291,11 +316,19 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         let at = expire_at(unit, n, now, "getex")?;
         if matches!(unit, Unit::ExAt | Unit::PxAt) && at <= now {
             ctx.store.delete(ctx.db, key)?;
+            ctx.notify(Class::Generic, "del", key);
         } else {
             ctx.store.set_expire(ctx.db, key, Some(at))?;
+            ctx.notify(Class::Generic, "expire", key);
         }
     } else if o.persist {
+        // `persist` is reported only if there was an expiry to remove.
+        let had_ttl =
+            ctx.notify.has(Class::Generic) && ctx.store.meta(ctx.db, key)?.is_some_and(|e| e.expire_at.is_some());
         ctx.store.set_expire(ctx.db, key, None)?;
+        if had_ttl {
+            ctx.notify(Class::Generic, "persist", key);
+        }
     }
     Ok(Reply::Bulk(value))
 }
@@ -323,7 +356,12 @@ fn pairs<'a>(args: &'a [Bytes], cmd: &str) -> Result<std::slice::ChunksExact<'a,
 /// MSET key value [key value ...]
 fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     for kv in pairs(args, "mset")? {
+        let created = ctx.will_create(&kv[0])?;
         ctx.store.set_string(ctx.db, &kv[0], &kv[1], Ttl::Persist)?;
+        if created {
+            ctx.created(&kv[0]);
+        }
+        ctx.notify(Class::String, "set", &kv[0]);
     }
     Ok(Reply::ok())
 }
@@ -338,6 +376,8 @@ fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     for kv in kvs {
         ctx.store.set_string(ctx.db, &kv[0], &kv[1], Ttl::Persist)?;
+        ctx.created(&kv[0]);
+        ctx.notify(Class::String, "set", &kv[0]);
     }
     Ok(Reply::Int(1))
 }
@@ -347,6 +387,8 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (key, tail) = (&args[1], &args[2]);
     let Some(old) = get_string(ctx, key)? else {
         ctx.store.set_string(ctx.db, key, tail, Ttl::Persist)?;
+        ctx.created(key);
+        ctx.notify(Class::String, "append", key);
         return Ok(Reply::Int(tail.len() as i64));
     };
     check_length(old.len() as i64, tail.len() as i64)?;
@@ -354,6 +396,7 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     v.extend_from_slice(&old);
     v.extend_from_slice(tail);
     ctx.store.set_string(ctx.db, key, &v, Ttl::Keep)?;
+    ctx.notify(Class::String, "append", key);
     Ok(Reply::Int(v.len() as i64))
 }
 
@@ -408,22 +451,31 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     v[offset..offset + value.len()].copy_from_slice(value);
     ctx.store.set_string(ctx.db, key, &v, Ttl::Keep)?;
+    if old.is_none() {
+        ctx.created(key);
+    }
+    ctx.notify(Class::String, "setrange", key);
     Ok(Reply::Int(v.len() as i64))
 }
 
 // ---- counters -------------------------------------------------------------
 
 /// Adds `incr` to the integer at `key` (Redis's `incrDecrCommand`).
-fn incr_decr(ctx: &mut Ctx, key: &[u8], incr: i64) -> CmdResult {
-    let old = match get_string(ctx, key)? {
+fn incr_decr(ctx: &mut Ctx, key: &Bytes, incr: i64) -> CmdResult {
+    let found = get_string(ctx, key)?;
+    let old = match &found {
         None => 0,
-        Some(v) => parse_i64(&v).map_or_else(|| err(NOT_INTEGER), Ok)?,
+        Some(v) => parse_i64(v).map_or_else(|| err(NOT_INTEGER), Ok)?,
     };
     let Some(new) = old.checked_add(incr) else {
         return err("ERR increment or decrement would overflow");
     };
     ctx.store
         .set_string(ctx.db, key, new.to_string().as_bytes(), Ttl::Keep)?;
+    if found.is_none() {
+        ctx.created(key);
+    }
+    ctx.notify(Class::String, "incrby", key);
     Ok(Reply::Int(new))
 }
 
@@ -465,6 +517,10 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     let text = Bytes::from(sum.to_human());
     ctx.store.set_string(ctx.db, key, &text, Ttl::Keep)?;
+    if old.is_none() {
+        ctx.created(key);
+    }
+    ctx.notify(Class::String, "incrbyfloat", key);
     Ok(Reply::Bulk(text))
 }
 

@@ -15,7 +15,7 @@ mod numbers;
 mod range;
 
 use super::args::{int, is};
-use super::{CmdError, CmdResult, Ctx, Handler, NOT_INTEGER, SYNTAX, WRONGTYPE, err};
+use super::{Class, CmdError, CmdResult, Ctx, Handler, NOT_INTEGER, SYNTAX, WRONGTYPE, err};
 use crate::resp::Reply;
 use crate::store::{Entry, KeyType, ZQuery, ZSpan};
 use bytes::Bytes;
@@ -78,14 +78,39 @@ pub(crate) fn lookup(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Entry>, CmdErro
 
 /// Replaces whatever is at `dst` with a sorted set of `items` (deleting
 /// `dst` if there are none): how the STORE variants write their result.
-pub(crate) fn store_result(ctx: &mut Ctx, dst: &[u8], items: &[(Bytes, f64)]) -> Result<(), CmdError> {
+/// Reports `event` (or `del`, see [`Ctx::stored`]).
+pub(crate) fn store_result(
+    ctx: &mut Ctx,
+    dst: &Bytes,
+    items: &[(Bytes, f64)],
+    event: &'static str,
+) -> Result<(), CmdError> {
+    let existed = ctx.exists_for_events(dst)?;
     if items.is_empty() {
         ctx.store.delete(ctx.db, dst)?;
     } else {
         let id = ctx.store.create_key(ctx.db, dst, KeyType::ZSet)?;
         ctx.store.zset_put(id, items)?;
     }
+    ctx.stored(Class::ZSet, event, dst, existed, !items.is_empty());
     Ok(())
+}
+
+/// Reports that the sorted set `key`, which had `len` members, lost
+/// `removed` of them to command `event`: the event, then `del` if it is now
+/// empty. Nothing if nothing was removed.
+pub(crate) fn report_removal(ctx: &mut Ctx, key: &Bytes, event: &'static str, removed: usize, len: i64) {
+    if removed > 0 {
+        ctx.notify(Class::ZSet, event, key);
+        if removed as i64 >= len {
+            ctx.notify(Class::Generic, "del", key);
+        }
+    }
+}
+
+/// The event of a pop from the low (`zpopmin`) or high (`zpopmax`) end.
+fn pop_event(max: bool) -> &'static str {
+    if max { "zpopmax" } else { "zpopmin" }
 }
 
 /// Members with optional scores, shaped as Redis shapes them: scores
@@ -282,9 +307,14 @@ fn zadd_generic(ctx: &mut Ctx, args: &[Bytes], mut flags: AddFlags) -> CmdResult
     if !changes.is_empty() {
         let id = match entry {
             Some(e) => e.id,
-            None => ctx.store.create_key(ctx.db, &args[1], KeyType::ZSet)?,
+            None => {
+                let id = ctx.store.create_key(ctx.db, &args[1], KeyType::ZSet)?;
+                ctx.created(&args[1]);
+                id
+            }
         };
         ctx.store.zset_put(id, &changes)?;
+        ctx.notify(Class::ZSet, if flags.incr { "zincr" } else { "zadd" }, &args[1]);
     }
     Ok(if flags.incr {
         if processed > 0 { Reply::Double(last) } else { Reply::Nil }
@@ -300,7 +330,9 @@ fn zrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let Some(e) = lookup(ctx, &args[1])? else {
         return Ok(Reply::Int(0));
     };
-    Ok(Reply::Int(ctx.store.zset_remove(e.id, &args[2..])?))
+    let removed = ctx.store.zset_remove(e.id, &args[2..])?;
+    report_removal(ctx, &args[1], "zrem", removed as usize, e.len);
+    Ok(Reply::Int(removed))
 }
 
 /// ZCARD key — O(1) (the key's stored length).
@@ -376,6 +408,7 @@ fn zpop(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CmdResult {
         return Ok(Reply::Array(vec![]));
     };
     let items = pop(ctx, e.id, max, count.unwrap_or(1))?;
+    report_removal(ctx, &args[1], pop_event(max), items.len(), e.len);
     // RESP3 nests pairs only when a count was given.
     if ctx.proto >= 3 && count.is_some() {
         Ok(scored_reply(ctx, items, true))
@@ -443,6 +476,7 @@ fn mpop(ctx: &mut Ctx, args: &[Bytes], numkeys_at: usize, timeout_at: Option<usi
     for key in &args[numkeys_at + 1..where_idx] {
         if let Some(e) = lookup(ctx, key)? {
             let items = pop(ctx, e.id, max, count.unwrap_or(1))?;
+            report_removal(ctx, key, pop_event(max), items.len(), e.len);
             let pairs = items
                 .into_iter()
                 .map(|(m, s)| Reply::Array(vec![Reply::Bulk(m), Reply::Double(s)]))
@@ -465,6 +499,7 @@ fn bzpop(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CmdResult {
         if let Some(e) = lookup(ctx, key)?
             && let Some((member, score)) = pop(ctx, e.id, max, 1)?.pop()
         {
+            report_removal(ctx, key, pop_event(max), 1, e.len);
             return Ok(Reply::Array(vec![
                 Reply::Bulk(key.clone()),
                 Reply::Bulk(member),

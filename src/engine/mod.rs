@@ -27,11 +27,12 @@ mod writer;
 
 use crate::backend::postgres::PgSettings;
 use crate::backend::sqlite::{Location, Sync};
-use crate::commands::{CmdError, Command, Ctx, Handler};
+use crate::commands::{Classes, CmdError, Command, Ctx, Event, Handler};
 use crate::resp::Reply;
 use crate::store::{Store, StoreError};
 use bytes::Bytes;
 use conn::Reads;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -93,17 +94,52 @@ pub struct Watch {
 }
 
 /// A write command that a commit made durable: the database it ran in, the
-/// call, and its reply.
+/// call, its reply, and the keyspace events it reported.
 pub struct Committed<'a> {
     pub db: u32,
     pub call: &'a Call,
     pub reply: &'a Reply,
+    pub events: &'a [Event],
+}
+
+/// What one commit made durable.
+pub struct Commit<'a> {
+    /// The write commands, in the order they ran.
+    pub writes: &'a [Committed<'a>],
+    /// The keys the expiry sweeper deleted, as `expired` events (only while
+    /// that class is reported, see [`Engine::set_keyspace_events`]).
+    pub expired: &'a [Event],
+    /// The event classes reported, with `K`/`E` (where to publish them).
+    pub notify: Classes,
 }
 
 /// Told by the writer, after each commit and before the clients are
-/// answered, which write commands the commit made durable. The server uses it
-/// to wake clients blocked on the keys those commands touched.
-pub type CommitObserver = Arc<dyn Fn(&[Committed<'_>]) + Send + std::marker::Sync>;
+/// answered, what the commit made durable. The server uses it to wake clients
+/// blocked on the keys the commands touched, and to publish keyspace events.
+pub type CommitObserver = Arc<dyn Fn(&Commit<'_>) + Send + std::marker::Sync>;
+
+/// What the writer threads share with the engine handle.
+#[derive(Default)]
+pub(crate) struct Hooks {
+    /// Installed once by [`Engine::on_commit`].
+    observer: OnceLock<CommitObserver>,
+    /// The keyspace event classes commands report ([`Classes::reported`]).
+    notify: AtomicU32,
+}
+
+impl Hooks {
+    fn observer(&self) -> Option<&CommitObserver> {
+        self.observer.get()
+    }
+
+    /// The event classes to report; none while nobody observes commits.
+    fn notify(&self) -> Classes {
+        match self.observer.get() {
+            Some(_) => Classes(self.notify.load(Ordering::Relaxed)),
+            None => Classes::default(),
+        }
+    }
+}
 
 pub(crate) struct Job {
     batch: Batch,
@@ -128,8 +164,8 @@ struct Shared {
     /// One writer (SQLite), or several sharing the job queue (PostgreSQL).
     writer_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     checkpointer: Mutex<Option<checkpoint::Checkpointer>>,
-    /// Installed once by [`Engine::on_commit`]; read by the writer threads.
-    observer: Arc<OnceLock<CommitObserver>>,
+    /// The commit observer and the event classes; read by the writer threads.
+    hooks: Arc<Hooks>,
 }
 
 /// A handle to the engine; cheap to clone.
@@ -160,18 +196,18 @@ impl Engine {
         let databases = opts.databases;
         let (tx, rx) = mpsc::channel::<Msg>();
         let queue: writer::Queue = Arc::new(Mutex::new(rx));
-        let observer: Arc<OnceLock<CommitObserver>> = Arc::new(OnceLock::new());
+        let hooks = Arc::new(Hooks::default());
         let (reads, checkpointer, handles) = if is_postgres_url(&opts.location) {
             let settings = PgSettings::parse(&opts.location)?;
             let opened = postgres::open(settings, opts.sync, opts.readers)?;
             let mut handles = Vec::new();
             for (i, w) in opened.writers.into_iter().enumerate() {
-                handles.push(spawn_writer(w, queue.clone(), databases, i == 0, observer.clone())?);
+                handles.push(spawn_writer(w, queue.clone(), databases, i == 0, hooks.clone())?);
             }
             (Some(opened.reads), None, handles)
         } else {
             let opened = sqlite::open(&Location::parse(&opts.location), opts.sync, opts.readers)?;
-            let handle = spawn_writer(opened.writer, queue, databases, true, observer.clone())?;
+            let handle = spawn_writer(opened.writer, queue, databases, true, hooks.clone())?;
             (opened.reads, opened.checkpointer, vec![handle])
         };
         let display = match opts.location.as_str() {
@@ -184,7 +220,7 @@ impl Engine {
             databases,
             writer_threads: Mutex::new(handles),
             checkpointer: Mutex::new(checkpointer),
-            observer,
+            hooks,
         });
         Ok(Engine { shared, sender: tx })
     }
@@ -201,7 +237,14 @@ impl Engine {
     /// Installs the observer told of every commit (see [`CommitObserver`]).
     /// There is one per engine: a second call is ignored and returns false.
     pub fn on_commit(&self, observer: CommitObserver) -> bool {
-        self.shared.observer.set(observer).is_ok()
+        self.shared.hooks.observer.set(observer).is_ok()
+    }
+
+    /// Sets the keyspace event classes (`notify-keyspace-events`) that write
+    /// commands and the expiry sweeper report to the commit observer, from
+    /// the next batch on. Nothing is reported without `K` or `E`.
+    pub fn set_keyspace_events(&self, classes: Classes) {
+        self.shared.hooks.notify.store(classes.reported().0, Ordering::Relaxed);
     }
 
     /// How a batch must run.
@@ -303,11 +346,11 @@ fn spawn_writer<W: conn::WriteConn>(
     queue: writer::Queue,
     databases: u32,
     sweeps: bool,
-    observer: Arc<OnceLock<CommitObserver>>,
+    hooks: Arc<Hooks>,
 ) -> Result<std::thread::JoinHandle<()>, StoreError> {
     std::thread::Builder::new()
         .name("redsql-writer".into())
-        .spawn(move || writer::run(conn, queue, databases, sweeps, observer))
+        .spawn(move || writer::run(conn, queue, databases, sweeps, hooks))
         .map_err(|e| StoreError(format!("cannot start writer thread: {e}")))
 }
 
@@ -345,12 +388,7 @@ pub(crate) fn storage_error(batch: &Batch, e: &StoreError) -> Outcome {
 /// Runs each call in order against `store`. Storage errors become error
 /// replies here; the writer handles them itself (see `writer`).
 pub(crate) fn run_calls(batch: &Batch, databases: u32, store: &mut dyn Store) -> Outcome {
-    let mut ctx = Ctx {
-        db: batch.db,
-        proto: batch.proto,
-        databases,
-        store,
-    };
+    let mut ctx = Ctx::new(batch.db, batch.proto, databases, store);
     let replies = batch
         .calls
         .iter()

@@ -3,13 +3,13 @@
 //! Written once for every backend against [`WriteConn`].
 
 use super::conn::{Fault, WriteConn};
-use super::{CommitObserver, Committed, Job, Msg, Outcome, call, storage_error, watch_holds};
-use crate::commands::{CmdError, Ctx, Handler};
+use super::{Commit, CommitObserver, Committed, Hooks, Job, Msg, Outcome, call, storage_error, watch_holds};
+use crate::commands::{Class, Classes, CmdError, Ctx, Event, Handler};
 use crate::resp::Reply;
 use crate::store::{Store, StoreError};
 use crate::util::now_ms;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Most jobs committed in one transaction.
@@ -55,13 +55,7 @@ fn next_batch(queue: &Queue, stop: &mut bool) -> Result<Vec<Job>, RecvTimeoutErr
 
 /// Runs one writer until it takes a Stop. Only a writer that `sweeps` deletes
 /// expired keys (one sweeper per process is plenty).
-pub(super) fn run<W: WriteConn>(
-    mut conn: W,
-    queue: Queue,
-    databases: u32,
-    sweeps: bool,
-    observer: Arc<OnceLock<CommitObserver>>,
-) {
+pub(super) fn run<W: WriteConn>(mut conn: W, queue: Queue, databases: u32, sweeps: bool, hooks: Arc<Hooks>) {
     let mut last_sweep = Instant::now();
     let mut stop = false;
     while !stop {
@@ -69,7 +63,7 @@ pub(super) fn run<W: WriteConn>(
             Ok(jobs) if jobs.is_empty() => {}
             Ok(jobs) => match conn.ensure_connected() {
                 Ok(()) => {
-                    commit_jobs(&mut conn, jobs, databases, observer.get());
+                    commit_jobs(&mut conn, jobs, databases, &hooks);
                     conn.after_commit();
                 }
                 Err(e) => fail_all(jobs, &e),
@@ -78,7 +72,7 @@ pub(super) fn run<W: WriteConn>(
             Err(RecvTimeoutError::Disconnected) => break,
         }
         if sweeps && last_sweep.elapsed() >= SWEEP_EVERY {
-            sweep(&mut conn);
+            sweep(&mut conn, &hooks);
             last_sweep = Instant::now();
         }
     }
@@ -99,14 +93,15 @@ fn fail_all(jobs: Vec<Job>, e: &StoreError) {
 ///   the next batch reconnects.
 /// * Any other storage failure rolls back, and each job is retried in a
 ///   transaction of its own, so one bad job cannot fail the others.
-fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases: u32, observer: Option<&CommitObserver>) {
+fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases: u32, hooks: &Hooks) {
     let mut retries = 0;
     let mut reconnected = false;
+    let notify = hooks.notify();
     loop {
-        let (err, commit_sent) = match run_in_tx(conn, &jobs, databases) {
+        let (err, commit_sent) = match run_in_tx(conn, &jobs, databases, notify) {
             Ok(outcomes) => {
-                if let Some(observer) = observer {
-                    tell(observer, &jobs, &outcomes);
+                if let Some(observer) = hooks.observer() {
+                    tell(observer, &jobs, &outcomes, notify);
                 }
                 for (job, (out, _)) in jobs.into_iter().zip(outcomes) {
                     let _ = job.done.send(out);
@@ -130,7 +125,7 @@ fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases: u32, obser
             _ if jobs.len() == 1 => return fail_all(jobs, &err),
             _ => {
                 for job in jobs {
-                    commit_jobs(conn, vec![job], databases, observer);
+                    commit_jobs(conn, vec![job], databases, hooks);
                 }
                 return;
             }
@@ -138,26 +133,40 @@ fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases: u32, obser
     }
 }
 
-/// Tells the observer which write commands of `jobs` were just committed.
-fn tell(observer: &CommitObserver, jobs: &[Job], outcomes: &[(Outcome, Vec<(u32, usize)>)]) {
+/// Tells the observer which write commands of `jobs` were just committed,
+/// with the keyspace events each reported (of the `notify` classes).
+fn tell(observer: &CommitObserver, jobs: &[Job], outcomes: &[JobResult], notify: Classes) {
     let committed: Vec<Committed> = jobs
         .iter()
         .zip(outcomes)
         .flat_map(|(job, (out, writes))| {
-            writes.iter().map(|&(db, i)| Committed {
-                db,
-                call: &job.batch.calls[i],
-                reply: &out.replies[i],
+            writes.iter().map(|w| Committed {
+                db: w.db,
+                call: &job.batch.calls[w.index],
+                reply: &out.replies[w.index],
+                events: &w.events,
             })
         })
         .collect();
     if !committed.is_empty() {
-        observer(&committed);
+        observer(&Commit {
+            writes: &committed,
+            expired: &[],
+            notify,
+        });
     }
 }
 
-/// Each job's outcome, with the write calls it ran: (database, call index).
-type JobResult = (Outcome, Vec<(u32, usize)>);
+/// A write call a job ran: the database it ran in, its index in the batch,
+/// and the keyspace events it reported.
+struct Write {
+    db: u32,
+    index: usize,
+    events: Vec<Event>,
+}
+
+/// Each job's outcome, with the write calls it ran.
+type JobResult = (Outcome, Vec<Write>);
 
 /// The key arguments of every command in `jobs`, from the command table's
 /// key specs (every argument, to be safe, where the arguments do not fit them).
@@ -174,14 +183,19 @@ fn keys_of(jobs: &[Job]) -> Vec<&[u8]> {
 
 /// Runs the jobs in one transaction. On failure, also tells whether COMMIT
 /// had been sent (then the outcome is unknown if the connection died).
-fn run_in_tx<W: WriteConn>(conn: &mut W, jobs: &[Job], databases: u32) -> Result<Vec<JobResult>, (StoreError, bool)> {
+fn run_in_tx<W: WriteConn>(
+    conn: &mut W,
+    jobs: &[Job],
+    databases: u32,
+    notify: Classes,
+) -> Result<Vec<JobResult>, (StoreError, bool)> {
     let keys = if W::LOCKS_KEYS { keys_of(jobs) } else { Vec::new() };
     conn.begin(&keys).map_err(|e| (e, false))?;
     let result = (|| {
         let now = now_ms();
         let mut outs = Vec::with_capacity(jobs.len());
         for job in jobs {
-            outs.push(conn.with_store(now, |store| run_strict(job, databases, store))?);
+            outs.push(conn.with_store(now, |store| run_strict(job, databases, notify, store))?);
         }
         Ok(outs)
     })();
@@ -202,8 +216,9 @@ fn run_in_tx<W: WriteConn>(conn: &mut W, jobs: &[Job], databases: u32) -> Result
 
 /// Runs a job's batch, stopping at the first storage error (the caller rolls
 /// back). An EXEC whose watched keys changed runs nothing and is `aborted`.
-/// Also returns the write calls it ran, with the database each ran in.
-fn run_strict(job: &Job, databases: u32, store: &mut dyn Store) -> Result<JobResult, StoreError> {
+/// Also returns the write calls it ran, with the database each ran in and
+/// the events (of the `notify` classes) each reported.
+fn run_strict(job: &Job, databases: u32, notify: Classes, store: &mut dyn Store) -> Result<JobResult, StoreError> {
     let batch = &job.batch;
     if !watch_holds(store, &job.watch)? {
         let aborted = Outcome {
@@ -213,23 +228,21 @@ fn run_strict(job: &Job, databases: u32, store: &mut dyn Store) -> Result<JobRes
         };
         return Ok((aborted, Vec::new()));
     }
-    let mut ctx = Ctx {
-        db: batch.db,
-        proto: batch.proto,
-        databases,
-        store,
-    };
+    let mut ctx = Ctx::new(batch.db, batch.proto, databases, store);
+    ctx.notify = notify;
     let mut replies = Vec::with_capacity(batch.calls.len());
     let mut writes = Vec::new();
-    for (i, c) in batch.calls.iter().enumerate() {
-        if matches!(c.cmd.handler, Handler::Write(_)) {
-            writes.push((ctx.db, i));
-        }
+    for (index, c) in batch.calls.iter().enumerate() {
+        let db = ctx.db;
         replies.push(match call(&mut ctx, c) {
             Ok(r) => r,
             Err(CmdError::Reply(e)) => Reply::error(e),
             Err(CmdError::Store(e)) => return Err(e),
         });
+        if matches!(c.cmd.handler, Handler::Write(_)) {
+            let events = std::mem::take(&mut ctx.events);
+            writes.push(Write { db, index, events });
+        }
     }
     let outcome = Outcome {
         replies,
@@ -239,14 +252,16 @@ fn run_strict(job: &Job, databases: u32, store: &mut dyn Store) -> Result<JobRes
     Ok((outcome, writes))
 }
 
-/// Deletes expired keys in small transactions, for at most SWEEP_BUDGET.
-fn sweep<W: WriteConn>(conn: &mut W) {
+/// Deletes expired keys in small transactions, for at most SWEEP_BUDGET,
+/// and tells the observer of each transaction's keys (`expired` events)
+/// while that class is reported.
+fn sweep<W: WriteConn>(conn: &mut W, hooks: &Hooks) {
     if conn.ensure_connected().is_err() {
         return;
     }
     let start = Instant::now();
     loop {
-        let purged = (|| -> Result<usize, StoreError> {
+        let purged = (|| -> Result<Vec<(u32, bytes::Bytes)>, StoreError> {
             conn.begin(&[])?;
             match conn.with_store(now_ms(), |s| s.purge_expired(SWEEP_LIMIT)) {
                 Ok(n) => match conn.commit() {
@@ -262,9 +277,30 @@ fn sweep<W: WriteConn>(conn: &mut W) {
                 }
             }
         })();
-        match purged {
-            Ok(n) if n == SWEEP_LIMIT && start.elapsed() < SWEEP_BUDGET => continue,
-            _ => break,
+        let Ok(keys) = purged else { break };
+        let n = keys.len();
+        let notify = hooks.notify();
+        if let Some(observer) = hooks.observer()
+            && n > 0
+            && notify.has(Class::Expired)
+        {
+            let expired: Vec<Event> = keys
+                .into_iter()
+                .map(|(db, key)| Event {
+                    db,
+                    class: Class::Expired,
+                    name: "expired",
+                    key,
+                })
+                .collect();
+            observer(&Commit {
+                writes: &[],
+                expired: &expired,
+                notify,
+            });
+        }
+        if n < SWEEP_LIMIT || start.elapsed() >= SWEEP_BUDGET {
+            break;
         }
     }
 }

@@ -12,7 +12,8 @@
 //! Settings with real effect: `requirepass` (new connections and AUTH),
 //! `maxclients` (new connections), `proto-max-bulk-len` (next request read),
 //! `loglevel` (immediately), `slowlog-log-slower-than` and `slowlog-max-len`
-//! (next command), `protected-mode` (next connection). `appendfsync` and `databases` act at start-up only
+//! (next command), `protected-mode` (next connection), `notify-keyspace-events`
+//! (next write; see `server::notify`). `appendfsync` and `databases` act at start-up only
 //! (the engine opens with them). `port`, `bind` and `unixsocket` cannot change
 //! at run time in redsql (Redis can rebind; redsql refuses as for an immutable
 //! parameter). Every other parameter is accepted, validated and reported.
@@ -20,7 +21,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::RwLock;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
 static REDIS_DEFAULTS: &str = include_str!("redis-config.tsv");
 static REDIS_TYPES: &str = include_str!("redis-config-types.tsv");
@@ -54,6 +55,9 @@ pub struct Config {
     proto_max_bulk_len: AtomicI64,
     slowlog_log_slower_than: AtomicI64,
     slowlog_max_len: AtomicI64,
+    /// `notify-keyspace-events` as a set of classes. Kept apart from its
+    /// text, which does not always show every flag (`An` reads back `A`).
+    keyspace_events: AtomicU32,
 }
 
 impl Default for Config {
@@ -101,6 +105,7 @@ impl Config {
             proto_max_bulk_len: AtomicI64::new(512 * 1024 * 1024),
             slowlog_log_slower_than: AtomicI64::new(10000),
             slowlog_max_len: AtomicI64::new(128),
+            keyspace_events: AtomicU32::new(0),
         };
         config.refresh_hot();
         config
@@ -139,6 +144,11 @@ impl Config {
     /// `slowlog-max-len`: most entries the slow log keeps.
     pub fn slowlog_max_len(&self) -> i64 {
         self.slowlog_max_len.load(Ordering::Relaxed)
+    }
+
+    /// `notify-keyspace-events`: the keyspace event classes to publish.
+    pub fn keyspace_events(&self) -> crate::commands::Classes {
+        crate::commands::Classes(self.keyspace_events.load(Ordering::Relaxed))
     }
 
     /// The config file given at start-up.
@@ -181,6 +191,7 @@ impl Config {
             return Err(format!("Bad directive or wrong number of arguments: '{name}'"));
         }
         let value = self.normalize(&name, value, true)?;
+        self.note_keyspace_events(&name, value.as_str());
         self.values.write().unwrap().insert(name, value);
         self.refresh_hot();
         Ok(())
@@ -189,7 +200,8 @@ impl Config {
     /// `CONFIG SET name value [name value ...]`: all or nothing, with Redis's
     /// error texts (without the `ERR ` prefix).
     pub fn set_many(&self, pairs: &[(String, String)]) -> Result<(), String> {
-        let mut checked: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+        // (name, value as stored, value as given)
+        let mut checked: Vec<(String, String, &str)> = Vec::with_capacity(pairs.len());
         for (typed, value) in pairs {
             let name = typed.to_ascii_lowercase();
             if !self.exists(&name) {
@@ -198,7 +210,7 @@ impl Config {
                 ));
             }
             let fail = |e: &str| format!("CONFIG SET failed (possibly related to argument '{typed}') - {e}");
-            if checked.iter().any(|(n, _)| *n == name) {
+            if checked.iter().any(|(n, _, _)| *n == name) {
                 return Err(fail("duplicate parameter"));
             }
             match self.kinds.get(&name) {
@@ -208,13 +220,14 @@ impl Config {
                 _ => {}
             }
             // Invalid values are reported with the parameter's own (lowercase) name.
-            let value = self
+            let normal = self
                 .normalize(&name, value, false)
                 .map_err(|e| format!("CONFIG SET failed (possibly related to argument '{name}') - {e}"))?;
-            checked.push((name, value));
+            checked.push((name, normal, value));
         }
         let mut values = self.values.write().unwrap();
-        for (name, value) in checked {
+        for (name, value, given) in checked {
+            self.note_keyspace_events(&name, given);
             if name == "loglevel" {
                 let _ = crate::log::set_level(&value);
             }
@@ -225,8 +238,21 @@ impl Config {
         Ok(())
     }
 
+    /// Keeps the classes of a validated `notify-keyspace-events` value.
+    fn note_keyspace_events(&self, name: &str, value: &str) {
+        if name == "notify-keyspace-events"
+            && let Some(set) = super::notify::parse(value.as_bytes())
+        {
+            self.keyspace_events.store(set.0, Ordering::Relaxed);
+        }
+    }
+
     /// Validates `value` for `name` and returns it as Redis stores it.
     fn normalize(&self, name: &str, value: &str, startup: bool) -> Result<String, String> {
+        if name == "notify-keyspace-events" {
+            let set = super::notify::parse(value.as_bytes()).ok_or(super::notify::INVALID)?;
+            return Ok(super::notify::render(set));
+        }
         let kind = self.kinds.get(name).cloned().unwrap_or(Kind::String);
         match kind {
             Kind::Bool => match value.to_ascii_lowercase().as_str() {

@@ -47,6 +47,7 @@ pub fn run(s: &mut Session, sub: &str, args: &[Bytes]) -> Reply {
                     if pairs.iter().any(|(k, _)| k.eq_ignore_ascii_case("requirepass")) {
                         s.server.acl.apply_requirepass(config);
                     }
+                    s.server.engine.set_keyspace_events(config.keyspace_events());
                     Reply::ok()
                 }
                 Err(e) => Reply::error(format!("ERR {e}")),

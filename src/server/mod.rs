@@ -17,6 +17,7 @@ mod connection;
 pub mod info;
 pub mod monitor;
 mod multi;
+pub mod notify;
 pub mod pause;
 pub mod pg_bus;
 pub mod pubsub;
@@ -120,13 +121,15 @@ impl Server {
             .get("db")
             .filter(|db| crate::engine::display_location(db) == engine.location())
             .and_then(|db| pg_bus::Bus::start(&db, pubsub.clone(), blocking.clone()));
-        let (observer, forward) = (blocking.clone(), bus.clone());
-        engine.on_commit(Arc::new(move |writes| {
-            observer.committed(writes);
+        let (waiters, hub, forward) = (blocking.clone(), pubsub.clone(), bus.clone());
+        engine.on_commit(Arc::new(move |commit| {
+            notify::publish(&hub, forward.as_deref(), commit);
+            waiters.committed(commit.writes);
             if let Some(bus) = &forward {
-                bus.committed(writes);
+                bus.committed(commit.writes);
             }
         }));
+        engine.set_keyspace_events(config.keyspace_events());
         let acl = acl::Acl::new(&config);
         Arc::new(Server {
             acl,

@@ -425,23 +425,22 @@ impl Store for PgStore<'_> {
         Ok(())
     }
 
-    fn purge_expired(&mut self, limit: usize) -> StoreResult<usize> {
+    fn purge_expired(&mut self, limit: usize) -> StoreResult<Vec<(u32, Bytes)>> {
         self.check_write()?;
         // SKIP LOCKED: keys another process is working on are left for later,
         // so concurrent sweepers never wait on each other or on writers.
-        let n: i64 = self
-            .conn
-            .query_one(
-                concat!(
-                    "WITH gone AS (DELETE FROM rkey WHERE expire_at <= $1 AND id IN
-                       (SELECT id FROM rkey WHERE expire_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
-                       RETURNING id, type)",
-                    clear_gone!(),
-                    "SELECT count(*) FROM gone"
-                ),
-                &[&self.now, &(limit as i64)],
-            )?
-            .try_get(0)?;
-        Ok(n as usize)
+        let rows = self.conn.query(
+            concat!(
+                "WITH gone AS (DELETE FROM rkey WHERE expire_at <= $1 AND id IN
+                   (SELECT id FROM rkey WHERE expire_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+                   RETURNING id, type, db, key)",
+                clear_gone!(),
+                "SELECT db, key FROM gone"
+            ),
+            &[&self.now, &(limit as i64)],
+        )?;
+        rows.iter()
+            .map(|r| Ok((r.try_get::<_, i32>(0)? as u32, Bytes::from(r.try_get::<_, Vec<u8>>(1)?))))
+            .collect()
     }
 }

@@ -376,11 +376,14 @@ impl Store for SqliteStore<'_> {
         Ok(())
     }
 
-    fn purge_expired(&mut self, limit: usize) -> StoreResult<usize> {
-        Ok(self
-            .conn
-            .prepare_cached("DELETE FROM rkey WHERE id IN (SELECT id FROM rkey WHERE expire_at<=?1 LIMIT ?2)")?
-            .execute(params![self.now, limit as i64])?)
+    fn purge_expired(&mut self, limit: usize) -> StoreResult<Vec<(u32, Bytes)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "DELETE FROM rkey WHERE id IN (SELECT id FROM rkey WHERE expire_at<=?1 LIMIT ?2) RETURNING db, key",
+        )?;
+        let rows = stmt.query_map(params![self.now, limit as i64], |r| {
+            Ok((r.get::<_, i64>(0)? as u32, Bytes::from(r.get::<_, Vec<u8>>(1)?)))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 

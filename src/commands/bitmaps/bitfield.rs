@@ -3,7 +3,7 @@
 use super::{bit_offset, string_for_bits};
 use crate::commands::args::int;
 use crate::commands::strings::{get_string, opt};
-use crate::commands::{CmdError, CmdResult, Ctx, SYNTAX, err};
+use crate::commands::{Class, CmdError, CmdResult, Ctx, SYNTAX, err};
 use crate::resp::Reply;
 use crate::resp::request::parse_i64;
 use crate::store::Ttl;
@@ -126,9 +126,17 @@ fn run(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult {
     if read_only {
         return err("ERR BITFIELD_RO only supports the GET subcommand");
     }
-    let mut v = string_for_bits(ctx, key, highest)?;
-    let replies = ops.iter().map(|op| apply(&mut v, op)).collect();
+    let (mut v, _) = string_for_bits(ctx, key, highest)?;
+    let replies: Vec<Reply> = ops.iter().map(|op| apply(&mut v, op)).collect();
     ctx.store.set_string(ctx.db, key, &v, Ttl::Keep)?;
+    // As Redis: `setbit` once if any SET or INCRBY was applied (not refused by FAIL).
+    let applied = ops
+        .iter()
+        .zip(&replies)
+        .any(|(op, r)| op.kind != OpKind::Get && *r != Reply::Nil);
+    if applied {
+        ctx.notify(Class::String, "setbit", key);
+    }
     Ok(Reply::Array(replies))
 }
 

@@ -195,7 +195,12 @@ fn generic(ctx: &mut Ctx, args: &[Bytes], numkeys_idx: usize, op: Op, output: Ou
     items.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
     if output == Output::Store {
         let n = items.len() as i64;
-        store_result(ctx, &args[1], &items)?;
+        let event = match op {
+            Op::Union => "zunionstore",
+            Op::Inter => "zinterstore",
+            Op::Diff => "zdiffstore",
+        };
+        store_result(ctx, &args[1], &items, event)?;
         return Ok(Reply::Int(n));
     }
     Ok(scored_reply(ctx, items, withscores))
@@ -339,12 +344,7 @@ mod tests {
         let (Handler::Read(f) | Handler::Write(f)) = handler else {
             panic!("not a storage command");
         };
-        let mut ctx = Ctx {
-            db: 0,
-            proto: 2,
-            databases: 16,
-            store,
-        };
+        let mut ctx = Ctx::new(0, 2, 16, store);
         f(&mut ctx, &args)
             .unwrap_or_else(|e| Reply::error(format!("{e:?}")))
             .to_bytes(2)

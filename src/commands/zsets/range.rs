@@ -9,7 +9,7 @@
 //! range: O(log n + count).
 
 use super::numbers::{parse_lex_range, parse_score_range};
-use super::{lookup, scored_reply, store_result};
+use super::{lookup, report_removal, scored_reply, store_result};
 use crate::commands::args::{int, is};
 use crate::commands::{CmdResult, Ctx, SYNTAX, err};
 use crate::resp::Reply;
@@ -153,7 +153,7 @@ fn range_generic(ctx: &mut Ctx, args: &[Bytes], first: usize, store: bool, mut b
     };
     if store {
         let n = items.len() as i64;
-        store_result(ctx, &args[1], &items)?;
+        store_result(ctx, &args[1], &items, "zrangestore")?;
         return Ok(Reply::Int(n));
     }
     Ok(scored_reply(ctx, items, withscores))
@@ -223,26 +223,30 @@ pub(super) fn zremrangebyrank(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Int(0));
     };
     let (query, _) = rank_query(e.len, false, first, count);
-    Ok(Reply::Int(ctx.store.zset_take(e.id, &query)?.len() as i64))
+    let removed = ctx.store.zset_take(e.id, &query)?.len();
+    report_removal(ctx, &args[1], "zremrangebyrank", removed, e.len);
+    Ok(Reply::Int(removed as i64))
 }
 
 /// ZREMRANGEBYSCORE key min max — the score seek plus O(log n) per removal.
 pub(super) fn zremrangebyscore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (min, max) = parse_score_range(&args[2], &args[3])?;
-    remove_span(ctx, &args[1], ZSpan::Score(min, max))
+    remove_span(ctx, &args[1], ZSpan::Score(min, max), "zremrangebyscore")
 }
 
 /// ZREMRANGEBYLEX key min max — the lex range plus O(log n) per removal.
 pub(super) fn zremrangebylex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (min, max) = parse_lex_range(&args[2], &args[3])?;
-    remove_span(ctx, &args[1], ZSpan::Lex(min, max))
+    remove_span(ctx, &args[1], ZSpan::Lex(min, max), "zremrangebylex")
 }
 
-fn remove_span(ctx: &mut Ctx, key: &[u8], span: ZSpan) -> CmdResult {
+fn remove_span(ctx: &mut Ctx, key: &Bytes, span: ZSpan, event: &'static str) -> CmdResult {
     let Some(e) = lookup(ctx, key)? else {
         return Ok(Reply::Int(0));
     };
-    Ok(Reply::Int(ctx.store.zset_take(e.id, &ZQuery::span(span))?.len() as i64))
+    let removed = ctx.store.zset_take(e.id, &ZQuery::span(span))?.len();
+    report_removal(ctx, key, event, removed, e.len);
+    Ok(Reply::Int(removed as i64))
 }
 
 #[cfg(test)]

@@ -1,0 +1,171 @@
+//! Keyspace notifications (`notify-keyspace-events`), as in Redis 7.0.
+//!
+//! How events flow:
+//!
+//! 1. `CONFIG SET notify-keyspace-events <flags>` parses the flags
+//!    ([`parse`]) and hands the enabled classes to the engine
+//!    (`Engine::set_keyspace_events`). With neither `K` nor `E` the engine
+//!    reports nothing, and reporting costs a bit test per event.
+//! 2. Write commands report their events in their context
+//!    (`Ctx::notify`); the writer keeps each command's events with its
+//!    outcome. The expiry sweeper reports the keys it deleted (`expired`).
+//! 3. After the commit, before any client of the batch is answered, the
+//!    writer tells the commit observer, which [`publish`]es the events in
+//!    command order through the Pub/Sub hub. A transaction that failed or was
+//!    retried was never committed, so its events never go out twice.
+//! 4. Each subscriber's connection writes the messages as they arrive; a
+//!    connection running the command itself writes queued messages before
+//!    the command's reply (`Session::emit`), as Redis does.
+
+use super::pg_bus::Bus;
+use super::pubsub::Hub;
+use crate::commands::{Class, Classes, Event};
+use crate::engine::Commit;
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// The flag characters, with the bits they set (Redis's
+/// `keyspaceEventsStringToFlags`).
+const FLAGS: &[(u8, u32)] = &[
+    (b'A', Classes::ALL),
+    (b'g', Class::Generic as u32),
+    (b'$', Class::String as u32),
+    (b'l', Class::List as u32),
+    (b's', Class::Set as u32),
+    (b'h', Class::Hash as u32),
+    (b'z', Class::ZSet as u32),
+    (b'x', Class::Expired as u32),
+    (b'e', Classes::EVICTED),
+    (b'K', Classes::KEYSPACE),
+    (b'E', Classes::KEYEVENT),
+    (b't', Classes::STREAM),
+    (b'm', Classes::KEY_MISS),
+    (b'd', Classes::MODULE),
+    (b'n', Class::New as u32),
+];
+
+/// Redis's error for a flag it does not know (after `CONFIG SET failed ... - `).
+pub const INVALID: &str = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+
+/// Parses `notify-keyspace-events` flags; `None` if a character is not a flag.
+pub fn parse(flags: &[u8]) -> Option<Classes> {
+    flags.iter().try_fold(Classes(0), |set, c| {
+        FLAGS
+            .iter()
+            .find(|(f, _)| f == c)
+            .map(|(_, bits)| Classes(set.0 | bits))
+    })
+}
+
+/// The flags as `CONFIG GET` shows them (Redis's
+/// `keyspaceEventsFlagsToString`): `A` when every class of `A` is on (then
+/// `n` is not shown, even if set), else one character per class in a fixed
+/// order, then `K`, `E` and `m`.
+pub fn render(set: Classes) -> String {
+    let has = |bits: u32| set.0 & bits == bits;
+    let mut out = String::new();
+    if has(Classes::ALL) {
+        out.push('A');
+    } else {
+        for &(c, bits) in FLAGS {
+            if !matches!(c, b'A' | b'K' | b'E' | b'm') && has(bits) {
+                out.push(c as char);
+            }
+        }
+    }
+    for (c, bits) in [
+        ('K', Classes::KEYSPACE),
+        ('E', Classes::KEYEVENT),
+        ('m', Classes::KEY_MISS),
+    ] {
+        if has(bits) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The commit observer's part: publishes the events of a commit, in the
+/// order the commands (or the sweeper) reported them. On PostgreSQL, `bus`
+/// carries them to the subscribers of the other redsql processes too (each
+/// process publishes the events of its own commits and sweeps).
+pub fn publish(hub: &Hub, bus: Option<&Bus>, commit: &Commit<'_>) {
+    if commit.notify == Classes::default() {
+        return;
+    }
+    for w in commit.writes {
+        publish_events(hub, bus, commit.notify, w.events);
+    }
+    publish_events(hub, bus, commit.notify, commit.expired);
+}
+
+/// Publishes events through the hub: for each, on `__keyspace@<db>__:<key>`
+/// (message: the event name) if `K` is set, then on
+/// `__keyevent@<db>__:<event>` (message: the key) if `E` is set.
+fn publish_events(hub: &Hub, bus: Option<&Bus>, set: Classes, events: &[Event]) {
+    let send = |channel: &Bytes, message: &Bytes| {
+        hub.publish(false, channel, message);
+        if let Some(bus) = bus {
+            bus.publish(false, channel, message);
+        }
+    };
+    for e in events {
+        if !set.has(e.class) {
+            continue;
+        }
+        if set.0 & Classes::KEYSPACE != 0 {
+            send(&channel("__keyspace@", e.db, &e.key), &Bytes::from_static(e.name.as_bytes()));
+        }
+        if set.0 & Classes::KEYEVENT != 0 {
+            send(&channel("__keyevent@", e.db, e.name.as_bytes()), &e.key);
+        }
+    }
+}
+
+/// `<prefix><db>__:<suffix>`.
+fn channel(prefix: &str, db: u32, suffix: &[u8]) -> Bytes {
+    let db = db.to_string();
+    let mut c = BytesMut::with_capacity(prefix.len() + db.len() + 3 + suffix.len());
+    c.put_slice(prefix.as_bytes());
+    c.put_slice(db.as_bytes());
+    c.put_slice(b"__:");
+    c.put_slice(suffix);
+    c.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Canonical renderings, as real Redis 7.0 answers CONFIG GET.
+    #[test]
+    fn flags_render_as_redis_does() {
+        for (set, shown) in [
+            ("KEA", "AKE"),
+            ("Eg$", "g$E"),
+            ("A", "A"),
+            ("An", "A"),
+            ("", ""),
+            ("K", "K"),
+            ("m", "m"),
+            ("Am", "Am"),
+            ("gg", "g"),
+            ("KEn", "nKE"),
+            ("Ag$lshzxeKEtmdn", "AKEm"),
+            ("g$lshzxetd", "A"),
+            ("nd tex", ""),
+            ("ndtexlE", "lxetdnE"),
+        ] {
+            match parse(set.as_bytes()) {
+                Some(s) => assert_eq!(render(s), shown, "{set}"),
+                None => assert_eq!(shown, "", "{set} refused"),
+            }
+        }
+        assert!(parse(b"xyz").is_none());
+        assert_eq!(parse(b"An").map(|s| s.has(Class::New)), Some(true));
+    }
+
+    #[test]
+    fn channels_are_named_as_in_redis() {
+        assert_eq!(&channel("__keyspace@", 3, b"k\0")[..], b"__keyspace@3__:k\0");
+    }
+}
