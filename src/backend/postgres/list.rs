@@ -133,14 +133,16 @@ impl ListStore for PgStore<'_> {
     fn list_pop(&mut self, id: i64, end: End, count: u64) -> StoreResult<Vec<Bytes>> {
         let sql = match end {
             End::Head => concat!(
-                "WITH del AS (DELETE FROM rlist WHERE key_id = $1
-                   AND pos < (SELECT min(pos) FROM rlist WHERE key_id = $1) + $2 RETURNING pos, value)",
+                "WITH f AS (SELECT min(pos) AS p FROM rlist WHERE key_id = $1),
+                 del AS (DELETE FROM rlist WHERE key_id = $1
+                   AND pos BETWEEN (SELECT p FROM f) AND (SELECT p FROM f) + $2 - 1 RETURNING pos, value)",
                 touch!("-(SELECT count(*) FROM del)", "EXISTS (SELECT 1 FROM del)"),
                 "SELECT pos, value FROM del"
             ),
             End::Tail => concat!(
-                "WITH del AS (DELETE FROM rlist WHERE key_id = $1
-                   AND pos > (SELECT max(pos) FROM rlist WHERE key_id = $1) - $2 RETURNING pos, value)",
+                "WITH l AS (SELECT max(pos) AS p FROM rlist WHERE key_id = $1),
+                 del AS (DELETE FROM rlist WHERE key_id = $1
+                   AND pos BETWEEN (SELECT p FROM l) - $2 + 1 AND (SELECT p FROM l) RETURNING pos, value)",
                 touch!("-(SELECT count(*) FROM del)", "EXISTS (SELECT 1 FROM del)"),
                 "SELECT pos, value FROM del"
             ),
@@ -271,13 +273,18 @@ impl ListStore for PgStore<'_> {
 
     fn list_trim(&mut self, id: i64, start: i64, stop: i64) -> StoreResult<()> {
         // Two index ranges: before the kept span and after it. An empty span
-        // (start > stop) keeps nothing: everything is "before" it.
+        // (start > stop) keeps nothing: everything is "before" it. (Every
+        // range here and in pops is bounded on both sides: positions beyond
+        // the ends may still hold index entries of rows popped earlier, dead
+        // until vacuumed, which a half-open range would walk through.)
         let (start, stop) = if start > stop { (ALL, ALL) } else { (start, stop) };
         self.conn.execute(
             concat!(
-                "WITH f AS (SELECT min(pos) AS p FROM rlist WHERE key_id = $1),
-                 del1 AS (DELETE FROM rlist WHERE key_id = $1 AND pos < (SELECT p FROM f) + $2 RETURNING 1),
-                 del2 AS (DELETE FROM rlist WHERE key_id = $1 AND pos > (SELECT p FROM f) + $3 RETURNING 1)",
+                "WITH b AS (SELECT min(pos) AS lo, max(pos) AS hi FROM rlist WHERE key_id = $1),
+                 del1 AS (DELETE FROM rlist WHERE key_id = $1
+                   AND pos BETWEEN (SELECT lo FROM b) AND (SELECT lo FROM b) + $2 - 1 RETURNING 1),
+                 del2 AS (DELETE FROM rlist WHERE key_id = $1
+                   AND pos BETWEEN (SELECT lo FROM b) + $3 + 1 AND (SELECT hi FROM b) RETURNING 1)",
                 touch!("-((SELECT count(*) FROM del1) + (SELECT count(*) FROM del2))", "true"),
                 "SELECT 1"
             ),
