@@ -53,14 +53,15 @@ impl HashStore for PgStore<'_> {
         let hs: Vec<i64> = keep.iter().map(|&i| member_hash(pairs[i].0)).collect();
         let fs: Vec<&[u8]> = keep.iter().map(|&i| pairs[i].0).collect();
         let vs: Vec<&[u8]> = keep.iter().map(|&i| pairs[i].1).collect();
-        // `xmax = 0` tells a freshly inserted row from an updated one.
+        // `xmax = 0` tells a freshly inserted row from an updated one. An
+        // unchanged value is not rewritten (no dead row version to vacuum).
         Ok(self
             .conn
             .query_one(
                 concat!(
                     "WITH up AS (INSERT INTO rhash AS t (key_id, h, field, value)
                        SELECT $1, u.h, u.f, u.v FROM unnest($2::int8[], $3::bytea[], $4::bytea[]) AS u(h, f, v)
-                       ON CONFLICT (key_id, h, field) DO UPDATE SET value = EXCLUDED.value
+                       ON CONFLICT (key_id, h, field) DO UPDATE SET value = EXCLUDED.value WHERE t.value IS DISTINCT FROM EXCLUDED.value
                        RETURNING (t.xmax = 0) AS added),
                      n AS (SELECT count(*) FILTER (WHERE added) AS d FROM up)",
                     touch!("(SELECT d FROM n)", "true"),

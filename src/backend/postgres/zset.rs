@@ -252,14 +252,15 @@ impl ZSetStore for PgStore<'_> {
         // 0, and both backends must answer alike (Redis itself answers "0"
         // for small sorted sets, whose listpack encoding also loses the sign).
         let ss: Vec<f64> = keep.iter().map(|&i| items[i].1 + 0.0).collect();
-        // `xmax = 0` tells a freshly inserted row from an updated one.
+        // `xmax = 0` tells a freshly inserted row from an updated one. An
+        // unchanged score is not rewritten (no dead row version to vacuum).
         Ok(self
             .conn
             .query_one(
                 concat!(
                     "WITH up AS (INSERT INTO rzset AS t (key_id, h, member, score)
                        SELECT $1, u.h, u.m, u.s FROM unnest($2::int8[], $3::bytea[], $4::float8[]) AS u(h, m, s)
-                       ON CONFLICT (key_id, h, member) DO UPDATE SET score = EXCLUDED.score
+                       ON CONFLICT (key_id, h, member) DO UPDATE SET score = EXCLUDED.score WHERE t.score IS DISTINCT FROM EXCLUDED.score
                        RETURNING (t.xmax = 0) AS added),
                      n AS (SELECT count(*) FILTER (WHERE added) AS d FROM up)",
                     touch!("(SELECT d FROM n)", "true"),
