@@ -4,7 +4,11 @@
 //! operations are one B-tree seek, scans walk the key's range in `h` order.
 //! Multi-field operations (HMGET, HSET, HDEL) send the fields as arrays and
 //! are one statement each, the key's length and version included (see
-//! [`touch!`]).
+//! [`touch!`]). They look each field up with a correlated subquery on the
+//! full primary key rather than a join, so the plan is one index seek per
+//! field whatever the planner's statistics say (a join planned while the
+//! table was small may read the whole key instead); deletions then remove
+//! the rows found by `ctid`.
 
 use super::PgStore;
 use super::coll::{bytes_at, bytes_col, hashed, last_wins, random_hash};
@@ -28,9 +32,8 @@ impl HashStore for PgStore<'_> {
     fn hash_get_many(&mut self, id: i64, fields: &[Bytes]) -> StoreResult<Vec<Option<Bytes>>> {
         let (hs, fs) = hashed(fields);
         let rows = self.conn.query(
-            "SELECT r.value FROM unnest($2::int8[], $3::bytea[]) WITH ORDINALITY AS u(h, f, i)
-             LEFT JOIN rhash r ON r.key_id = $1 AND r.h = u.h AND r.field = u.f
-             ORDER BY u.i",
+            "SELECT (SELECT r.value FROM rhash r WHERE r.key_id = $1 AND r.h = u.h AND r.field = u.f)
+             FROM unnest($2::int8[], $3::bytea[]) WITH ORDINALITY AS u(h, f, i) ORDER BY u.i",
             &[&id, &hs, &fs],
         )?;
         Ok(rows
@@ -78,8 +81,9 @@ impl HashStore for PgStore<'_> {
             .conn
             .query_one(
                 concat!(
-                    "WITH del AS (DELETE FROM rhash WHERE key_id = $1
-                       AND (h, field) IN (SELECT * FROM unnest($2::int8[], $3::bytea[])) RETURNING 1)",
+                    "WITH del AS (DELETE FROM rhash WHERE ctid = ANY (ARRAY(
+                       SELECT (SELECT r.ctid FROM rhash r WHERE r.key_id = $1 AND r.h = u.h AND r.field = u.f)
+                       FROM unnest($2::int8[], $3::bytea[]) AS u(h, f))) RETURNING 1)",
                     touch!("-(SELECT count(*) FROM del)", "EXISTS (SELECT 1 FROM del)"),
                     "SELECT count(*) FROM del"
                 ),

@@ -3,6 +3,9 @@
 //! Point operations use the primary key `(key_id, h, member)`; multi-member
 //! ones (SADD, SREM, SMISMEMBER) send the members as arrays and are one
 //! statement each, the key's length and version included (see [`touch!`]).
+//! Members are looked up by correlated subqueries on the full primary key,
+//! never joins, and rows to delete are found first and deleted by `ctid` (as
+//! in `hash.rs`), so plans stay index seeks whatever the statistics say.
 //! Random picks seek the first member at or after a random hash; many picks
 //! go in one statement, one seek per element of an array of random hashes.
 //!
@@ -169,8 +172,9 @@ impl PgStore<'_> {
             .conn
             .query_one(
                 concat!(
-                    "WITH del AS (DELETE FROM rset WHERE key_id = $1
-                       AND (h, member) IN (SELECT * FROM unnest($2::int8[], $3::bytea[])) RETURNING 1)",
+                    "WITH del AS (DELETE FROM rset WHERE ctid = ANY (ARRAY(
+                       SELECT (SELECT s.ctid FROM rset s WHERE s.key_id = $1 AND s.h = u.h AND s.member = u.m)
+                       FROM unnest($2::int8[], $3::bytea[]) AS u(h, m))) RETURNING 1)",
                     touch!("-(SELECT count(*) FROM del)", "EXISTS (SELECT 1 FROM del)"),
                     "SELECT count(*) FROM del"
                 ),
@@ -241,12 +245,11 @@ impl SetStore for PgStore<'_> {
             let row = self.conn.query_opt(
                 concat!(
                     "WITH pick AS (
-                       (SELECT h, member FROM rset WHERE key_id = $1 AND h >= $2 ORDER BY h, member LIMIT 1)
+                       (SELECT ctid FROM rset WHERE key_id = $1 AND h >= $2 ORDER BY h, member LIMIT 1)
                        UNION ALL
-                       (SELECT h, member FROM rset WHERE key_id = $1 ORDER BY h, member LIMIT 1)
+                       (SELECT ctid FROM rset WHERE key_id = $1 ORDER BY h, member LIMIT 1)
                        LIMIT 1),
-                     del AS (DELETE FROM rset s USING pick
-                       WHERE s.key_id = $1 AND s.h = pick.h AND s.member = pick.member RETURNING s.member)",
+                     del AS (DELETE FROM rset WHERE ctid = (SELECT ctid FROM pick) RETURNING member)",
                     touch!("-(SELECT count(*) FROM del)", "EXISTS (SELECT 1 FROM del)"),
                     "SELECT member FROM del"
                 ),

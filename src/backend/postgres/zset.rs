@@ -7,6 +7,10 @@
 //! and read in binary, so they round-trip exactly (inf and -inf included; a
 //! -0 score is stored as 0, as on SQLite: see `zset_put`).
 //!
+//! Members are looked up by correlated subqueries on the full primary key,
+//! never joins, and rows to delete are found first and deleted by `ctid` (as
+//! in `hash.rs`), so plans stay index seeks whatever the statistics say.
+//!
 //! Range statements are assembled at compile time from a small, fixed set of
 //! span conditions ([`SpanSql`]) and directions, so each distinct SQL text is
 //! a `'static` string, prepared once and cached. Their parameters: `$1` the
@@ -50,20 +54,18 @@ macro_rules! span_sql {
                 " LIMIT $2 OFFSET $3) x"
             ),
             take_asc: concat!(
-                "WITH sel AS (SELECT h, member, score FROM rzset WHERE key_id = $1 ",
+                "WITH sel AS (SELECT ctid, member, score FROM rzset WHERE key_id = $1 ",
                 $cond,
                 " ORDER BY score, member LIMIT $2 OFFSET $3),
-                 del AS (DELETE FROM rzset z USING sel WHERE z.key_id = $1 AND z.h = sel.h AND z.member = sel.member
-                   RETURNING 1)",
+                 del AS (DELETE FROM rzset WHERE ctid = ANY (ARRAY(SELECT ctid FROM sel)) RETURNING 1)",
                 touch!("-(SELECT count(*) FROM del)", "EXISTS (SELECT 1 FROM del)"),
                 "SELECT member, score FROM sel ORDER BY score, member"
             ),
             take_desc: concat!(
-                "WITH sel AS (SELECT h, member, score FROM rzset WHERE key_id = $1 ",
+                "WITH sel AS (SELECT ctid, member, score FROM rzset WHERE key_id = $1 ",
                 $cond,
                 " ORDER BY score DESC, member DESC LIMIT $2 OFFSET $3),
-                 del AS (DELETE FROM rzset z USING sel WHERE z.key_id = $1 AND z.h = sel.h AND z.member = sel.member
-                   RETURNING 1)",
+                 del AS (DELETE FROM rzset WHERE ctid = ANY (ARRAY(SELECT ctid FROM sel)) RETURNING 1)",
                 touch!("-(SELECT count(*) FROM del)", "EXISTS (SELECT 1 FROM del)"),
                 "SELECT member, score FROM sel ORDER BY score DESC, member DESC"
             ),
@@ -232,9 +234,8 @@ impl ZSetStore for PgStore<'_> {
     fn zset_scores(&mut self, id: i64, members: &[Bytes]) -> StoreResult<Vec<Option<f64>>> {
         let (hs, ms) = hashed(members);
         let rows = self.conn.query(
-            "SELECT z.score FROM unnest($2::int8[], $3::bytea[]) WITH ORDINALITY AS u(h, m, i)
-             LEFT JOIN rzset z ON z.key_id = $1 AND z.h = u.h AND z.member = u.m
-             ORDER BY u.i",
+            "SELECT (SELECT z.score FROM rzset z WHERE z.key_id = $1 AND z.h = u.h AND z.member = u.m)
+             FROM unnest($2::int8[], $3::bytea[]) WITH ORDINALITY AS u(h, m, i) ORDER BY u.i",
             &[&id, &hs, &ms],
         )?;
         Ok(rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?)
@@ -277,8 +278,9 @@ impl ZSetStore for PgStore<'_> {
             .conn
             .query_one(
                 concat!(
-                    "WITH del AS (DELETE FROM rzset WHERE key_id = $1
-                       AND (h, member) IN (SELECT * FROM unnest($2::int8[], $3::bytea[])) RETURNING 1)",
+                    "WITH del AS (DELETE FROM rzset WHERE ctid = ANY (ARRAY(
+                       SELECT (SELECT z.ctid FROM rzset z WHERE z.key_id = $1 AND z.h = u.h AND z.member = u.m)
+                       FROM unnest($2::int8[], $3::bytea[]) AS u(h, m))) RETURNING 1)",
                     touch!("-(SELECT count(*) FROM del)", "EXISTS (SELECT 1 FROM del)"),
                     "SELECT count(*) FROM del"
                 ),
