@@ -74,15 +74,6 @@ impl PgStore<'_> {
         }
         Ok(())
     }
-
-    /// The element at one end, if any.
-    fn list_end(&mut self, id: i64, end: End) -> StoreResult<Option<Bytes>> {
-        let sql = match end {
-            End::Head => "SELECT value FROM rlist WHERE key_id = $1 ORDER BY pos LIMIT 1",
-            End::Tail => "SELECT value FROM rlist WHERE key_id = $1 ORDER BY pos DESC LIMIT 1",
-        };
-        Ok(self.conn.query_opt(sql, &[&id])?.map(|r| bytes_at(&r, 0)).transpose()?)
-    }
 }
 
 /// LMOVE between two different lists, one statement per (from, to): the
@@ -357,7 +348,11 @@ impl PgStore<'_> {
 
     /// The element at `end`, with the key touched as a move onto itself does.
     fn list_end_touching(&mut self, id: i64, end: End) -> StoreResult<Option<Bytes>> {
-        let value = self.list_end(id, end)?;
+        let sql = match end {
+            End::Head => "SELECT value FROM rlist WHERE key_id = $1 ORDER BY pos LIMIT 1",
+            End::Tail => "SELECT value FROM rlist WHERE key_id = $1 ORDER BY pos DESC LIMIT 1",
+        };
+        let value = self.conn.query_opt(sql, &[&id])?.map(|r| bytes_at(&r, 0)).transpose()?;
         if value.is_some() {
             self.touch(id, 0)?;
         }
