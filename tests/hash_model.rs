@@ -4,6 +4,8 @@
 //! fields are added and removed between pages returns every field that was
 //! present for the whole scan.
 
+#[path = "support/pg.rs"]
+mod pg;
 mod support;
 
 use bytes::Bytes;
@@ -127,19 +129,25 @@ fn step(db: &Db, model: &mut Model, rng: &mut XorShift) {
 #[test]
 fn hashes_match_hashmap_models() {
     for seed in [1u64, 42, 0x5eed] {
-        let db = Db::open(":memory:").unwrap();
-        let mut model = Model::new();
-        let mut rng = XorShift(seed);
-        for i in 0..1500 {
-            step(&db, &mut model, &mut rng);
-            check(&db, &model, i);
+        for (_backend, db, _schema) in pg::model_dbs("hash") {
+            let mut model = Model::new();
+            let mut rng = XorShift(seed);
+            for i in 0..1500 {
+                step(&db, &mut model, &mut rng);
+                check(&db, &model, i);
+            }
         }
     }
 }
 
 #[test]
 fn hscan_returns_every_field_present_for_the_whole_scan() {
-    let db = Db::open(":memory:").unwrap();
+    for (_backend, db, _schema) in pg::model_dbs("hscan") {
+        hscan_under_churn(db);
+    }
+}
+
+fn hscan_under_churn(db: Db) {
     let h = db.hashes();
     // Beyond hash-max-listpack-entries, so HSCAN pages by cursor.
     let stable: Vec<String> = (0..3000).map(|i| format!("stable:{i}")).collect();

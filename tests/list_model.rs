@@ -3,6 +3,8 @@
 //! bookkeeping bugs (dense positions, shifts, renumbering) that hand-written
 //! cases miss.
 
+#[path = "support/pg.rs"]
+mod pg;
 mod support;
 
 use bytes::Bytes;
@@ -189,7 +191,12 @@ fn step(db: &Db, rng: &mut XorShift, model: &mut VecDeque<String>) -> String {
 
 #[test]
 fn random_operations_match_a_vecdeque() {
-    let db = Db::open(":memory:").expect("open");
+    for (_backend, db, _schema) in pg::model_dbs("list") {
+        random_operations(db);
+    }
+}
+
+fn random_operations(db: Db) {
     for seed in 1..=8u64 {
         let mut rng = XorShift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
         let mut model: VecDeque<String> = VecDeque::new();
@@ -218,7 +225,12 @@ fn random_operations_match_a_vecdeque() {
 
 #[test]
 fn lindex_in_a_large_list_matches_a_vec() {
-    let db = Db::open(":memory:").expect("open");
+    for (_backend, db, _schema) in pg::model_dbs("biglist") {
+        large_list(db);
+    }
+}
+
+fn large_list(db: Db) {
     let n = 100_000;
     let model: Vec<String> = (0..n).map(|i| format!("e{i}")).collect();
     // Built from both ends so that positions are negative and positive.

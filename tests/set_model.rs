@@ -3,6 +3,8 @@
 //! calls against redsql, checked after every step against `HashSet` models.
 //! A string key takes part, for WRONGTYPE and for STORE overwriting it.
 
+#[path = "support/pg.rs"]
+mod pg;
 mod support;
 
 use bytes::Bytes;
@@ -255,21 +257,27 @@ fn step(db: &Db, model: &mut Model, rng: &mut XorShift) {
 #[test]
 fn sets_match_hashset_models() {
     for seed in 1..=6u64 {
-        let db = Db::open(":memory:").unwrap();
-        db.strings().set(b"str", b"a string").unwrap();
-        let mut model = Model::new();
-        model.insert("str", Value::Str);
-        let mut rng = XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-        for i in 0..1500 {
-            step(&db, &mut model, &mut rng);
-            check_state(&db, &model, i);
+        for (_backend, db, _schema) in pg::model_dbs("set") {
+            db.strings().set(b"str", b"a string").unwrap();
+            let mut model = Model::new();
+            model.insert("str", Value::Str);
+            let mut rng = XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            for i in 0..1500 {
+                step(&db, &mut model, &mut rng);
+                check_state(&db, &model, i);
+            }
         }
     }
 }
 
 #[test]
 fn large_set_scan_pop_and_algebra() {
-    let db = Db::open(":memory:").unwrap();
+    for (_backend, db, _schema) in pg::model_dbs("bigset") {
+        large_set(db);
+    }
+}
+
+fn large_set(db: Db) {
     let s = db.sets();
     let members: Vec<Vec<u8>> = (0..5000).map(|i| format!("member:{i}").into_bytes()).collect();
     let refs: Vec<&[u8]> = members.iter().map(|m| m.as_slice()).collect();

@@ -85,3 +85,17 @@ pub fn start_redsql_pg(url: &str, extra: &[&str]) -> Server {
     args.extend_from_slice(extra);
     start_redsql(&args)
 }
+
+/// Fresh databases for a model test to run on, each with its backend's name:
+/// an in-memory SQLite one and, when the test cluster is configured, one in
+/// a private PostgreSQL schema (dropped with the returned [`TestSchema`],
+/// after the database, which is dropped first).
+pub fn model_dbs(tag: &str) -> Vec<(&'static str, redsql::Db, Option<TestSchema>)> {
+    let mut out = vec![("sqlite", redsql::Db::open(":memory:").expect("open SQLite"), None)];
+    if let Some(base) = url_or_skip(&format!("{tag} model test on PostgreSQL")) {
+        let schema = TestSchema::new(&base, tag);
+        let db = redsql::Db::open(&schema.url()).expect("open PostgreSQL");
+        out.push(("postgres", db, Some(schema)));
+    }
+    out
+}

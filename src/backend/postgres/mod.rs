@@ -11,11 +11,15 @@
 //! transaction again. The tables live in their own schema (`?schema=name`,
 //! default `redsql`), so several stores can share one database.
 
+// Macros first: `touch!` (coll) and `clear_gone!` (store) serve the collection modules.
+#[macro_use]
+mod coll;
+#[macro_use]
+mod store;
 mod hash;
 mod list;
 pub mod notify;
 mod set;
-mod store;
 mod zset;
 
 pub use store::PgStore;

@@ -1,52 +1,381 @@
-//! [`SetStore`] on PostgreSQL: not written yet. Every operation fails with a
-//! clear storage error until it is (the SQLite backend has them all).
+//! [`SetStore`] on PostgreSQL (table `rset`, see schema.sql).
+//!
+//! Point operations use the primary key `(key_id, h, member)`; multi-member
+//! ones (SADD, SREM, SMISMEMBER) send the members as arrays and are one
+//! statement each, the key's length and version included (see [`touch!`]).
+//! Members are looked up by correlated subqueries on the full primary key,
+//! never joins, and rows to delete are found first and deleted by `ctid` (as
+//! in `hash.rs`), so plans stay index seeks whatever the statistics say.
+//! Random picks seek the first member at or after a random hash; many picks
+//! go in one statement, one seek per element of an array of random hashes.
+//!
+//! The set algebra runs inside PostgreSQL, as on SQLite: the operand key ids
+//! are one `int8[]` parameter, and each member of the first set is probed in
+//! the others with primary-key lookups (`NOT EXISTS`, which stops at the first
+//! miss). The STORE forms are a single statement: in PostgreSQL every part of
+//! a statement reads the same snapshot, so the result is computed from the
+//! operands as they were even when the destination is one of them and is
+//! replaced by that same statement.
 
 use super::PgStore;
-use crate::store::{SetOp, SetStore, StoreError, StoreResult};
+use super::coll::{bytes_at, bytes_col, hashed, random_hash, sql_count};
+use crate::store::{SetOp, SetStore, Store, StoreResult};
+use crate::util::random_u64;
 use bytes::Bytes;
+use std::collections::HashSet;
 
-fn unsupported() -> StoreError {
-    StoreError("sets are not supported on the PostgreSQL backend yet".into())
+/// Most random picks sent in one statement.
+const PICKS_PER_STATEMENT: usize = 1024;
+
+/// `WHERE` clause keeping the members `a` of the first set (`$1`) that are in
+/// every set of the array `$2`.
+macro_rules! inter_where {
+    () => {
+        "a.key_id = $1 AND NOT EXISTS (SELECT 1 FROM unnest($2::int8[]) AS j(id) WHERE NOT EXISTS
+           (SELECT 1 FROM rset b WHERE b.key_id = j.id AND b.h = a.h AND b.member = a.member))"
+    };
+}
+
+/// `WHERE` clause keeping the members `a` of the first set (`$1`) that are in
+/// no set of the array `$2`.
+macro_rules! diff_where {
+    () => {
+        "a.key_id = $1 AND NOT EXISTS (SELECT 1 FROM unnest($2::int8[]) AS j(id)
+           JOIN rset b ON b.key_id = j.id AND b.h = a.h AND b.member = a.member)"
+    };
+}
+
+/// The rows `(h, member)` of the result of each operation, over `$1` (first
+/// set) and `$2` (the other sets).
+macro_rules! inter_rows {
+    () => {
+        concat!("SELECT a.h, a.member FROM rset a WHERE ", inter_where!())
+    };
+}
+macro_rules! diff_rows {
+    () => {
+        concat!("SELECT a.h, a.member FROM rset a WHERE ", diff_where!())
+    };
+}
+macro_rules! union_rows {
+    () => {
+        "SELECT s.h, s.member FROM unnest(array_prepend($1::int8, $2::int8[])) AS j(id)
+         JOIN rset s ON s.key_id = j.id GROUP BY s.h, s.member"
+    };
+}
+
+/// A statement replacing key `$4` of database `$3` by the set `res` (rows
+/// `h, member`), or deleting it when `res` is empty; `$5` false forbids
+/// replacing a key that another process created meanwhile (the insert then
+/// fails on the unique (db, key) index, a retryable fault). Returns the size
+/// of the result. `gone` is complete before the insert (the insert reads it),
+/// so the new row never meets the old one in the index.
+macro_rules! store_sql {
+    ($rows:expr) => {
+        concat!(
+            "WITH res AS (",
+            $rows,
+            "), gone AS (DELETE FROM rkey WHERE db = $3 AND key = $4 AND $5 RETURNING id, type)",
+            clear_gone!(),
+            ", made AS (INSERT INTO rkey (db, key, type, version, len)
+               SELECT $3, $4, 2, nextval('rkey_version'), c.n
+               FROM (SELECT count(*) AS n FROM res) c, (SELECT count(*) FROM gone) g WHERE c.n > 0 RETURNING id)
+             , ins AS (INSERT INTO rset (key_id, h, member) SELECT made.id, res.h, res.member FROM made, res)
+             SELECT count(*) FROM res"
+        )
+    };
+}
+
+/// Picks `count` distinct items of `items` at random (partial Fisher-Yates).
+fn sample(mut items: Vec<Bytes>, count: usize) -> Vec<Bytes> {
+    let count = count.min(items.len());
+    for i in 0..count {
+        let j = i + (random_u64() % (items.len() - i) as u64) as usize;
+        items.swap(i, j);
+    }
+    items.truncate(count);
+    items
+}
+
+impl PgStore<'_> {
+    /// Number of members of set `id` (from `rkey.len`).
+    fn set_len(&mut self, id: i64) -> StoreResult<usize> {
+        let len: Option<i64> = self
+            .conn
+            .query_opt("SELECT len FROM rkey WHERE id = $1", &[&id])?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        Ok(len.unwrap_or(0).max(0) as usize)
+    }
+
+    /// `n` independent random members (fewer only if the set is empty), each
+    /// the first member at or after a random hash, wrapping to the first
+    /// member. One statement per [`PICKS_PER_STATEMENT`] picks.
+    fn set_picks(&mut self, id: i64, n: usize) -> StoreResult<Vec<Bytes>> {
+        let mut picks = Vec::with_capacity(n.min(PICKS_PER_STATEMENT));
+        let mut left = n;
+        while left > 0 {
+            let batch = left.min(PICKS_PER_STATEMENT);
+            left -= batch;
+            let points: Vec<i64> = (0..batch).map(|_| random_hash()).collect();
+            let rows = self.conn.query(
+                "SELECT coalesce(
+                     (SELECT member FROM rset WHERE key_id = $1 AND h >= u.r ORDER BY h, member LIMIT 1),
+                     (SELECT member FROM rset WHERE key_id = $1 ORDER BY h, member LIMIT 1))
+                 FROM unnest($2::int8[]) WITH ORDINALITY AS u(r, i) ORDER BY u.i",
+                &[&id, &points],
+            )?;
+            for r in &rows {
+                match r.try_get::<_, Option<Vec<u8>>>(0)? {
+                    Some(m) => picks.push(Bytes::from(m)),
+                    None => return Ok(picks), // the set is empty
+                }
+            }
+        }
+        Ok(picks)
+    }
+
+    /// `count` distinct random members of a set of `len` members, `count < len`.
+    fn set_sample(&mut self, id: i64, count: usize, len: usize) -> StoreResult<Vec<Bytes>> {
+        // Large samples: read the set once and shuffle (Redis copies the set too).
+        if count.saturating_mul(3) > len {
+            return Ok(sample(self.set_members(id)?, count));
+        }
+        // Small samples: rounds of independent random seeks until enough
+        // distinct ones (each is new with probability > 2/3). Bounded, then
+        // read the set.
+        let mut seen = HashSet::with_capacity(count);
+        let mut picks = Vec::with_capacity(count);
+        for _ in 0..16 {
+            let missing = count - picks.len();
+            let batch = self.set_picks(id, missing + missing / 2 + 1)?;
+            if batch.is_empty() {
+                return Ok(picks);
+            }
+            for m in batch {
+                if picks.len() < count && seen.insert(m.clone()) {
+                    picks.push(m);
+                }
+            }
+            if picks.len() == count {
+                return Ok(picks);
+            }
+        }
+        Ok(sample(self.set_members(id)?, count))
+    }
+
+    /// Deletes the given members (present or not) and touches the key;
+    /// returns how many were deleted.
+    fn set_delete_members(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
+        let (hs, ms) = hashed(members);
+        Ok(self
+            .conn
+            .query_one(
+                concat!(
+                    "WITH del AS (DELETE FROM rset WHERE ctid = ANY (ARRAY(
+                       SELECT (SELECT s.ctid FROM rset s WHERE s.key_id = $1 AND s.h = u.h AND s.member = u.m)
+                       FROM unnest($2::int8[], $3::bytea[]) AS u(h, m))) RETURNING 1)",
+                    touch!("-(SELECT count(*) FROM del)", "EXISTS (SELECT 1 FROM del)"),
+                    "SELECT count(*) FROM del"
+                ),
+                &[&id, &hs, &ms],
+            )?
+            .try_get(0)?)
+    }
 }
 
 impl SetStore for PgStore<'_> {
-    fn set_add(&mut self, _id: i64, _members: &[Bytes]) -> StoreResult<i64> {
-        Err(unsupported())
+    fn set_add(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
+        let (hs, ms) = hashed(members);
+        // DO NOTHING also skips a member listed twice.
+        Ok(self
+            .conn
+            .query_one(
+                concat!(
+                    "WITH ins AS (INSERT INTO rset (key_id, h, member)
+                       SELECT $1, u.h, u.m FROM unnest($2::int8[], $3::bytea[]) AS u(h, m)
+                       ON CONFLICT DO NOTHING RETURNING 1)",
+                    touch!("(SELECT count(*) FROM ins)", "EXISTS (SELECT 1 FROM ins)"),
+                    "SELECT count(*) FROM ins"
+                ),
+                &[&id, &hs, &ms],
+            )?
+            .try_get(0)?)
     }
 
-    fn set_remove(&mut self, _id: i64, _members: &[Bytes]) -> StoreResult<i64> {
-        Err(unsupported())
+    fn set_remove(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
+        self.set_delete_members(id, members)
     }
 
-    fn set_contains(&mut self, _id: i64, _members: &[Bytes]) -> StoreResult<Vec<bool>> {
-        Err(unsupported())
+    fn set_contains(&mut self, id: i64, members: &[Bytes]) -> StoreResult<Vec<bool>> {
+        let (hs, ms) = hashed(members);
+        let rows = self.conn.query(
+            "SELECT EXISTS (SELECT 1 FROM rset s WHERE s.key_id = $1 AND s.h = u.h AND s.member = u.m)
+             FROM unnest($2::int8[], $3::bytea[]) WITH ORDINALITY AS u(h, m, i) ORDER BY u.i",
+            &[&id, &hs, &ms],
+        )?;
+        Ok(rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?)
     }
 
-    fn set_members(&mut self, _id: i64) -> StoreResult<Vec<Bytes>> {
-        Err(unsupported())
+    fn set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
+        let rows = self
+            .conn
+            .query("SELECT member FROM rset WHERE key_id = $1 ORDER BY h, member", &[&id])?;
+        Ok(bytes_col(&rows)?)
     }
 
-    fn set_random(&mut self, _id: i64, _count: usize, _distinct: bool) -> StoreResult<Vec<Bytes>> {
-        Err(unsupported())
+    fn set_random(&mut self, id: i64, count: usize, distinct: bool) -> StoreResult<Vec<Bytes>> {
+        if !distinct {
+            return self.set_picks(id, count);
+        }
+        let len = self.set_len(id)?;
+        if count >= len {
+            self.set_members(id)
+        } else {
+            self.set_sample(id, count, len)
+        }
     }
 
-    fn set_pop(&mut self, _id: i64, _count: usize) -> StoreResult<Vec<Bytes>> {
-        Err(unsupported())
+    fn set_pop(&mut self, id: i64, count: usize) -> StoreResult<Vec<Bytes>> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        if count == 1 {
+            // SPOP without a count: pick, delete and touch in one statement.
+            let row = self.conn.query_opt(
+                concat!(
+                    "WITH pick AS (
+                       (SELECT ctid FROM rset WHERE key_id = $1 AND h >= $2 ORDER BY h, member LIMIT 1)
+                       UNION ALL
+                       (SELECT ctid FROM rset WHERE key_id = $1 ORDER BY h, member LIMIT 1)
+                       LIMIT 1),
+                     del AS (DELETE FROM rset WHERE ctid = (SELECT ctid FROM pick) RETURNING member)",
+                    touch!("-(SELECT count(*) FROM del)", "EXISTS (SELECT 1 FROM del)"),
+                    "SELECT member FROM del"
+                ),
+                &[&id, &random_hash()],
+            )?;
+            return Ok(row.map(|r| bytes_at(&r, 0)).transpose()?.into_iter().collect());
+        }
+        let len = self.set_len(id)?;
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        if count >= len {
+            // The whole set: one range delete, and the key goes.
+            let rows = self.conn.query(
+                concat!(
+                    "WITH del AS (DELETE FROM rset WHERE key_id = $1 RETURNING h, member)",
+                    touch!("-(SELECT count(*) FROM del)", "EXISTS (SELECT 1 FROM del)"),
+                    "SELECT member FROM del ORDER BY h, member"
+                ),
+                &[&id],
+            )?;
+            return Ok(bytes_col(&rows)?);
+        }
+        let picks = self.set_sample(id, count, len)?;
+        self.set_delete_members(id, &picks)?;
+        Ok(picks)
     }
 
-    fn set_scan(&mut self, _id: i64, _cursor: u64, _count: usize) -> StoreResult<(u64, Vec<Bytes>)> {
-        Err(unsupported())
+    fn set_scan(&mut self, id: i64, cursor: u64, count: usize) -> StoreResult<(u64, Vec<Bytes>)> {
+        // Hashes are 63-bit: a larger cursor is past every member.
+        let Ok(from) = i64::try_from(cursor) else {
+            return Ok((0, Vec::new()));
+        };
+        let count = count.clamp(1, i64::MAX as usize - 1);
+        let rows = self.conn.query(
+            "SELECT h, member FROM rset WHERE key_id = $1 AND h >= $2 ORDER BY h, member LIMIT $3",
+            &[&id, &from, &(count as i64 + 1)],
+        )?;
+        let mut page = rows
+            .iter()
+            .map(|r| Ok((r.try_get::<_, i64>(0)?, bytes_at(r, 1)?)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        if page.len() <= count {
+            return Ok((0, page.into_iter().map(|(_, m)| m).collect()));
+        }
+        // One row beyond the page was read to know the set goes on; if it
+        // shares the last hash, finish that run so the cursor can skip it.
+        let (next_h, _) = page.pop().unwrap_or_default();
+        let (last_h, last_member) = page.last().cloned().unwrap_or_default();
+        if next_h == last_h {
+            let run = self.conn.query(
+                "SELECT member FROM rset WHERE key_id = $1 AND h = $2 AND member > $3 ORDER BY member",
+                &[&id, &last_h, &&last_member[..]],
+            )?;
+            for r in &run {
+                page.push((last_h, bytes_at(r, 0)?));
+            }
+        }
+        Ok((last_h as u64 + 1, page.into_iter().map(|(_, m)| m).collect()))
     }
 
-    fn set_combine(&mut self, _op: SetOp, _ids: &[i64]) -> StoreResult<Vec<Bytes>> {
-        Err(unsupported())
+    fn set_combine(&mut self, op: SetOp, ids: &[i64]) -> StoreResult<Vec<Bytes>> {
+        let Some((&first, rest)) = ids.split_first() else {
+            return Ok(Vec::new());
+        };
+        let rows = match op {
+            SetOp::Inter => self.conn.query(
+                concat!(
+                    "SELECT a.member FROM rset a WHERE ",
+                    inter_where!(),
+                    " ORDER BY a.h, a.member"
+                ),
+                &[&first, &rest],
+            )?,
+            SetOp::Diff => self.conn.query(
+                concat!(
+                    "SELECT a.member FROM rset a WHERE ",
+                    diff_where!(),
+                    " ORDER BY a.h, a.member"
+                ),
+                &[&first, &rest],
+            )?,
+            SetOp::Union => self.conn.query(
+                concat!("SELECT u.member FROM (", union_rows!(), ") u ORDER BY u.h, u.member"),
+                &[&first, &rest],
+            )?,
+        };
+        Ok(bytes_col(&rows)?)
     }
 
-    fn set_inter_card(&mut self, _ids: &[i64], _limit: Option<u64>) -> StoreResult<i64> {
-        Err(unsupported())
+    fn set_inter_card(&mut self, ids: &[i64], limit: Option<u64>) -> StoreResult<i64> {
+        let Some((&first, rest)) = ids.split_first() else {
+            return Ok(0);
+        };
+        // LIMIT NULL is no limit.
+        let limit = limit.map(sql_count);
+        Ok(self
+            .conn
+            .query_one(
+                concat!(
+                    "SELECT count(*) FROM (SELECT 1 FROM rset a WHERE ",
+                    inter_where!(),
+                    " LIMIT $3) x"
+                ),
+                &[&first, &rest, &limit],
+            )?
+            .try_get(0)?)
     }
 
-    fn set_store(&mut self, _db: u32, _dst: &[u8], _op: SetOp, _ids: &[i64]) -> StoreResult<i64> {
-        Err(unsupported())
+    fn set_store(&mut self, db: u32, dst: &[u8], op: SetOp, ids: &[i64]) -> StoreResult<i64> {
+        let Some((&first, rest)) = ids.split_first() else {
+            self.delete(db, dst)?;
+            return Ok(0);
+        };
+        // As `PgStore::create_key`: if this transaction saw `dst` missing, a
+        // `dst` created meanwhile by another process is not replaced.
+        let replace = !self.conn.absent.remove(&(db, dst.to_vec()));
+        let dbi = db as i32;
+        let sql = match op {
+            SetOp::Inter => store_sql!(inter_rows!()),
+            SetOp::Diff => store_sql!(diff_rows!()),
+            SetOp::Union => store_sql!(union_rows!()),
+        };
+        Ok(self
+            .conn
+            .query_one(sql, &[&first, &rest, &dbi, &dst, &replace])?
+            .try_get(0)?)
     }
 }

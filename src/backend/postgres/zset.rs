@@ -1,52 +1,380 @@
-//! [`ZSetStore`] on PostgreSQL: not written yet. Every operation fails with a
-//! clear storage error until it is (the SQLite backend has them all).
+//! [`ZSetStore`] on PostgreSQL (table `rzset`, see schema.sql).
+//!
+//! Point operations use the primary key `(key_id, h, member)`; everything
+//! ordered uses the index `rzset_score (key_id, score, member)`, which
+//! PostgreSQL walks in either direction. `member` is `bytea`, compared
+//! bytewise like Redis compares members; scores are `double precision` sent
+//! and read in binary, so they round-trip exactly (inf and -inf included; a
+//! -0 score is stored as 0, as on SQLite: see `zset_put`).
+//!
+//! Members are looked up by correlated subqueries on the full primary key,
+//! never joins, and rows to delete are found first and deleted by `ctid` (as
+//! in `hash.rs`), so plans stay index seeks whatever the statistics say.
+//!
+//! Range statements are assembled at compile time from a small, fixed set of
+//! span conditions ([`SpanSql`]) and directions, so each distinct SQL text is
+//! a `'static` string, prepared once and cached. Their parameters: `$1` the
+//! key id, `$2` the limit (NULL: none), `$3` the offset, `$4...` the span's.
 
 use super::PgStore;
-use crate::store::{StoreError, StoreResult, ZQuery, ZScanPage, ZSetStore, ZSpan};
+use super::coll::{bytes_at, hashed, last_wins, random_hash, sql_count};
+use crate::store::{LexBound, ScoreBound, StoreResult, ZQuery, ZScanPage, ZSetStore, ZSpan, member_hash};
 use bytes::Bytes;
+use postgres::Row;
+use postgres::types::ToSql;
 
-fn unsupported() -> StoreError {
-    StoreError("sorted sets are not supported on the PostgreSQL backend yet".into())
+/// The statements for one kind of span condition.
+struct SpanSql {
+    asc: &'static str,
+    desc: &'static str,
+    /// Counts the span (with `$2` NULL and `$3` 0).
+    count: &'static str,
+    /// Deletes the selection and returns it, touching the key.
+    take_asc: &'static str,
+    take_desc: &'static str,
+}
+
+/// The [`SpanSql`] for a condition on `rzset` (following `key_id = $1`).
+macro_rules! span_sql {
+    ($cond:literal) => {
+        SpanSql {
+            asc: concat!(
+                "SELECT member, score FROM rzset WHERE key_id = $1 ",
+                $cond,
+                " ORDER BY score, member LIMIT $2 OFFSET $3"
+            ),
+            desc: concat!(
+                "SELECT member, score FROM rzset WHERE key_id = $1 ",
+                $cond,
+                " ORDER BY score DESC, member DESC LIMIT $2 OFFSET $3"
+            ),
+            count: concat!(
+                "SELECT count(*) FROM (SELECT 1 FROM rzset WHERE key_id = $1 ",
+                $cond,
+                " LIMIT $2 OFFSET $3) x"
+            ),
+            take_asc: concat!(
+                "WITH sel AS (SELECT ctid, member, score FROM rzset WHERE key_id = $1 ",
+                $cond,
+                " ORDER BY score, member LIMIT $2 OFFSET $3),
+                 del AS (DELETE FROM rzset WHERE ctid = ANY (ARRAY(SELECT ctid FROM sel)) RETURNING 1)",
+                touch!("-(SELECT count(*) FROM del)", "EXISTS (SELECT 1 FROM del)"),
+                "SELECT member, score FROM sel ORDER BY score, member"
+            ),
+            take_desc: concat!(
+                "WITH sel AS (SELECT ctid, member, score FROM rzset WHERE key_id = $1 ",
+                $cond,
+                " ORDER BY score DESC, member DESC LIMIT $2 OFFSET $3),
+                 del AS (DELETE FROM rzset WHERE ctid = ANY (ARRAY(SELECT ctid FROM sel)) RETURNING 1)",
+                touch!("-(SELECT count(*) FROM del)", "EXISTS (SELECT 1 FROM del)"),
+                "SELECT member, score FROM sel ORDER BY score DESC, member DESC"
+            ),
+        }
+    };
+}
+
+/// Every element.
+static ALL: SpanSql = span_sql!("");
+/// `$4 <= score <= $5`.
+static SCORE: SpanSql = span_sql!("AND score >= $4 AND score <= $5");
+/// A lex span over a single score `$6`: `$4 <= member < $5`.
+static LEX_SINGLE_TO: SpanSql = span_sql!("AND score = $6 AND member >= $4 AND member < $5");
+/// A lex span over a single score `$5`: `$4 <= member`.
+static LEX_SINGLE: SpanSql = span_sql!("AND score = $5 AND member >= $4");
+/// A lex span over mixed scores (undefined in Redis; filtered): `$4 <= member < $5`.
+static LEX_MIXED_TO: SpanSql = span_sql!("AND member >= $4 AND member < $5");
+/// A lex span over mixed scores: `$4 <= member`.
+static LEX_MIXED: SpanSql = span_sql!("AND member >= $4");
+
+/// A span resolved to one of the statement kinds and its parameters.
+enum SpanArgs {
+    All,
+    Score(f64, f64),
+    LexSingleTo(Vec<u8>, Vec<u8>, f64),
+    LexSingle(Vec<u8>, f64),
+    LexMixedTo(Vec<u8>, Vec<u8>),
+    LexMixed(Vec<u8>),
+}
+
+impl SpanArgs {
+    fn sql(&self) -> &'static SpanSql {
+        match self {
+            SpanArgs::All => &ALL,
+            SpanArgs::Score(..) => &SCORE,
+            SpanArgs::LexSingleTo(..) => &LEX_SINGLE_TO,
+            SpanArgs::LexSingle(..) => &LEX_SINGLE,
+            SpanArgs::LexMixedTo(..) => &LEX_MIXED_TO,
+            SpanArgs::LexMixed(..) => &LEX_MIXED,
+        }
+    }
+
+    /// The parameters `$4...`.
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        match self {
+            SpanArgs::All => vec![],
+            SpanArgs::Score(lo, hi) => vec![lo, hi],
+            SpanArgs::LexSingleTo(lo, hi, s) => vec![lo, hi, s],
+            SpanArgs::LexSingle(lo, s) => vec![lo, s],
+            SpanArgs::LexMixedTo(lo, hi) => vec![lo, hi],
+            SpanArgs::LexMixed(lo) => vec![lo],
+        }
+    }
+}
+
+/// Inclusive score limits equivalent to a score span; None if it is empty.
+/// `(x` becomes the next representable double, so one SQL text serves all
+/// bound kinds.
+fn score_limits(min: ScoreBound, max: ScoreBound) -> Option<(f64, f64)> {
+    let lo = if min.exclusive {
+        if min.value == f64::INFINITY {
+            return None;
+        }
+        min.value.next_up()
+    } else {
+        min.value
+    };
+    let hi = if max.exclusive {
+        if max.value == f64::NEG_INFINITY {
+            return None;
+        }
+        max.value.next_down()
+    } else {
+        max.value
+    };
+    Some((lo, hi))
+}
+
+/// The smallest byte string greater than `b`: `b` followed by a zero byte.
+fn successor(b: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(b.len() + 1);
+    v.extend_from_slice(b);
+    v.push(0);
+    v
+}
+
+fn item(r: &Row) -> Result<(Bytes, f64), postgres::Error> {
+    Ok((bytes_at(r, 0)?, r.try_get(1)?))
+}
+
+fn items(rows: &[Row]) -> StoreResult<Vec<(Bytes, f64)>> {
+    Ok(rows.iter().map(item).collect::<Result<_, _>>()?)
+}
+
+impl PgStore<'_> {
+    /// The score shared by every element of key `id`, if they all have the same one.
+    fn single_score(&mut self, id: i64) -> StoreResult<Option<f64>> {
+        let r = self
+            .conn
+            .query_one("SELECT min(score), max(score) FROM rzset WHERE key_id = $1", &[&id])?;
+        let (lo, hi): (Option<f64>, Option<f64>) = (r.try_get(0)?, r.try_get(1)?);
+        Ok(match (lo, hi) {
+            (Some(a), Some(b)) if a == b => Some(a),
+            _ => None,
+        })
+    }
+
+    /// The statement kind and parameters selecting `span`; None if the span is empty.
+    ///
+    /// Lex spans are index seeks when every element has the same score (the
+    /// only case Redis defines); otherwise the key's elements are filtered.
+    /// `member > a` is written `member >= a||0x00` and `member <= b` as
+    /// `member < b||0x00`, so two texts cover all lex bound kinds.
+    fn span_args(&mut self, id: i64, span: &ZSpan) -> StoreResult<Option<SpanArgs>> {
+        Ok(Some(match span {
+            ZSpan::All => SpanArgs::All,
+            ZSpan::Score(min, max) => match score_limits(*min, *max) {
+                Some((lo, hi)) => SpanArgs::Score(lo, hi),
+                None => return Ok(None),
+            },
+            ZSpan::Lex(min, max) => {
+                let lo = match min {
+                    LexBound::Min => vec![],
+                    LexBound::Inclusive(b) => b.to_vec(),
+                    LexBound::Exclusive(b) => successor(b),
+                    LexBound::Max => return Ok(None),
+                };
+                let hi = match max {
+                    LexBound::Max => None,
+                    LexBound::Inclusive(b) => Some(successor(b)),
+                    LexBound::Exclusive(b) => Some(b.to_vec()),
+                    LexBound::Min => return Ok(None),
+                };
+                match (self.single_score(id)?, hi) {
+                    (Some(s), Some(hi)) => SpanArgs::LexSingleTo(lo, hi, s),
+                    (Some(s), None) => SpanArgs::LexSingle(lo, s),
+                    (None, Some(hi)) => SpanArgs::LexMixedTo(lo, hi),
+                    (None, None) => SpanArgs::LexMixed(lo),
+                }
+            }
+        }))
+    }
+
+    /// Runs the range or take statement for `query`.
+    fn zset_walk(&mut self, id: i64, query: &ZQuery, take: bool) -> StoreResult<Vec<(Bytes, f64)>> {
+        let Some(args) = self.span_args(id, &query.span)? else {
+            return Ok(vec![]);
+        };
+        let sql = args.sql();
+        let sql = match (take, query.rev) {
+            (false, false) => sql.asc,
+            (false, true) => sql.desc,
+            (true, false) => sql.take_asc,
+            (true, true) => sql.take_desc,
+        };
+        let limit = query.limit.map(sql_count);
+        let offset = sql_count(query.offset);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &limit, &offset];
+        params.extend(args.params());
+        let rows = self.conn.query(sql, &params)?;
+        items(&rows)
+    }
 }
 
 impl ZSetStore for PgStore<'_> {
-    fn zset_scores(&mut self, _id: i64, _members: &[Bytes]) -> StoreResult<Vec<Option<f64>>> {
-        Err(unsupported())
+    fn zset_scores(&mut self, id: i64, members: &[Bytes]) -> StoreResult<Vec<Option<f64>>> {
+        let (hs, ms) = hashed(members);
+        let rows = self.conn.query(
+            "SELECT (SELECT z.score FROM rzset z WHERE z.key_id = $1 AND z.h = u.h AND z.member = u.m)
+             FROM unnest($2::int8[], $3::bytea[]) WITH ORDINALITY AS u(h, m, i) ORDER BY u.i",
+            &[&id, &hs, &ms],
+        )?;
+        Ok(rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?)
     }
 
-    fn zset_put(&mut self, _id: i64, _items: &[(Bytes, f64)]) -> StoreResult<i64> {
-        Err(unsupported())
+    fn zset_put(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<i64> {
+        if items.is_empty() {
+            return Ok(0);
+        }
+        // One row per member (the last score wins): an upsert may not touch a row twice.
+        let keep = last_wins(items.iter().map(|(m, _)| &m[..]));
+        let hs: Vec<i64> = keep.iter().map(|&i| member_hash(&items[i].0)).collect();
+        let ms: Vec<&[u8]> = keep.iter().map(|&i| &items[i].0[..]).collect();
+        // `+ 0.0` turns -0 into 0: SQLite stores a zero score as the integer
+        // 0, and both backends must answer alike (Redis itself answers "0"
+        // for small sorted sets, whose listpack encoding also loses the sign).
+        let ss: Vec<f64> = keep.iter().map(|&i| items[i].1 + 0.0).collect();
+        // `xmax = 0` tells a freshly inserted row from an updated one. An
+        // unchanged score is not rewritten (no dead row version to vacuum).
+        Ok(self
+            .conn
+            .query_one(
+                concat!(
+                    "WITH up AS (INSERT INTO rzset AS t (key_id, h, member, score)
+                       SELECT $1, u.h, u.m, u.s FROM unnest($2::int8[], $3::bytea[], $4::float8[]) AS u(h, m, s)
+                       ON CONFLICT (key_id, h, member) DO UPDATE SET score = EXCLUDED.score WHERE t.score IS DISTINCT FROM EXCLUDED.score
+                       RETURNING (t.xmax = 0) AS added),
+                     n AS (SELECT count(*) FILTER (WHERE added) AS d FROM up)",
+                    touch!("(SELECT d FROM n)", "true"),
+                    "SELECT d FROM n"
+                ),
+                &[&id, &hs, &ms, &ss],
+            )?
+            .try_get(0)?)
     }
 
-    fn zset_remove(&mut self, _id: i64, _members: &[Bytes]) -> StoreResult<i64> {
-        Err(unsupported())
+    fn zset_remove(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
+        let (hs, ms) = hashed(members);
+        Ok(self
+            .conn
+            .query_one(
+                concat!(
+                    "WITH del AS (DELETE FROM rzset WHERE ctid = ANY (ARRAY(
+                       SELECT (SELECT z.ctid FROM rzset z WHERE z.key_id = $1 AND z.h = u.h AND z.member = u.m)
+                       FROM unnest($2::int8[], $3::bytea[]) AS u(h, m))) RETURNING 1)",
+                    touch!("-(SELECT count(*) FROM del)", "EXISTS (SELECT 1 FROM del)"),
+                    "SELECT count(*) FROM del"
+                ),
+                &[&id, &hs, &ms],
+            )?
+            .try_get(0)?)
     }
 
-    fn zset_rank(&mut self, _id: i64, _member: &[u8]) -> StoreResult<Option<(u64, f64)>> {
-        Err(unsupported())
+    fn zset_rank(&mut self, id: i64, member: &[u8]) -> StoreResult<Option<(u64, f64)>> {
+        // The rank counts the elements before (score, member) along the score
+        // index; the row comparison is one index range.
+        let row = self.conn.query_opt(
+            "WITH s AS (SELECT score FROM rzset WHERE key_id = $1 AND h = $2 AND member = $3)
+             SELECT (SELECT count(*) FROM rzset WHERE key_id = $1 AND (score, member) < (s.score, $3)), s.score
+             FROM s",
+            &[&id, &member_hash(member), &member],
+        )?;
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        Ok(Some((r.try_get::<_, i64>(0)? as u64, r.try_get(1)?)))
     }
 
-    fn zset_count(&mut self, _id: i64, _span: &ZSpan) -> StoreResult<u64> {
-        Err(unsupported())
+    fn zset_count(&mut self, id: i64, span: &ZSpan) -> StoreResult<u64> {
+        let Some(args) = self.span_args(id, span)? else {
+            return Ok(0);
+        };
+        let (limit, offset): (Option<i64>, i64) = (None, 0);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &limit, &offset];
+        params.extend(args.params());
+        let n: i64 = self.conn.query_one(args.sql().count, &params)?.try_get(0)?;
+        Ok(n as u64)
     }
 
-    fn zset_range(&mut self, _id: i64, _query: &ZQuery) -> StoreResult<Vec<(Bytes, f64)>> {
-        Err(unsupported())
+    fn zset_range(&mut self, id: i64, query: &ZQuery) -> StoreResult<Vec<(Bytes, f64)>> {
+        self.zset_walk(id, query, false)
     }
 
-    fn zset_take(&mut self, _id: i64, _query: &ZQuery) -> StoreResult<Vec<(Bytes, f64)>> {
-        Err(unsupported())
+    fn zset_take(&mut self, id: i64, query: &ZQuery) -> StoreResult<Vec<(Bytes, f64)>> {
+        self.zset_walk(id, query, true)
     }
 
-    fn zset_random(&mut self, _id: i64) -> StoreResult<Option<(Bytes, f64)>> {
-        Err(unsupported())
+    fn zset_random(&mut self, id: i64) -> StoreResult<Option<(Bytes, f64)>> {
+        // The first element at or after a random member hash, else the first one.
+        let row = self.conn.query_opt(
+            "(SELECT member, score FROM rzset WHERE key_id = $1 AND h >= $2 ORDER BY h, member LIMIT 1)
+             UNION ALL
+             (SELECT member, score FROM rzset WHERE key_id = $1 ORDER BY h, member LIMIT 1)
+             LIMIT 1",
+            &[&id, &random_hash()],
+        )?;
+        Ok(row.map(|r| item(&r)).transpose()?)
     }
 
-    fn zset_scan(&mut self, _id: i64, _cursor: u64, _count: usize) -> StoreResult<ZScanPage> {
-        Err(unsupported())
+    fn zset_scan(&mut self, id: i64, cursor: u64, count: usize) -> StoreResult<ZScanPage> {
+        let Ok(start) = i64::try_from(cursor) else {
+            return Ok(ZScanPage::default());
+        };
+        let count = count.clamp(1, i64::MAX as usize);
+        let rows = self.conn.query(
+            "SELECT h, member, score FROM rzset WHERE key_id = $1 AND h >= $2 ORDER BY h, member LIMIT $3",
+            &[&id, &start, &(count as i64)],
+        )?;
+        let page = rows
+            .iter()
+            .map(|r| Ok((r.try_get::<_, i64>(0)?, bytes_at(r, 1)?, r.try_get::<_, f64>(2)?)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        if page.len() < count {
+            return Ok(ZScanPage {
+                cursor: 0,
+                items: page.into_iter().map(|(_, m, s)| (m, s)).collect(),
+            });
+        }
+        // Finish the run of equal hashes the page ended in, so the next page
+        // can start strictly after it.
+        let Some((last_h, last_member)) = page.last().map(|(h, m, _)| (*h, m.clone())) else {
+            return Ok(ZScanPage::default());
+        };
+        let run = self.conn.query(
+            "SELECT member, score FROM rzset WHERE key_id = $1 AND h = $2 AND member > $3 ORDER BY member",
+            &[&id, &last_h, &&last_member[..]],
+        )?;
+        let mut out: Vec<(Bytes, f64)> = page.into_iter().map(|(_, m, s)| (m, s)).collect();
+        out.extend(items(&run)?);
+        Ok(ZScanPage {
+            cursor: last_h as u64 + 1,
+            items: out,
+        })
     }
 
-    fn zset_read_set_members(&mut self, _id: i64) -> StoreResult<Vec<Bytes>> {
-        Err(unsupported())
+    fn zset_read_set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
+        let rows = self
+            .conn
+            .query("SELECT member FROM rset WHERE key_id = $1 ORDER BY h, member", &[&id])?;
+        Ok(rows.iter().map(|r| bytes_at(r, 0)).collect::<Result<_, _>>()?)
     }
 }
