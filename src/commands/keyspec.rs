@@ -229,7 +229,7 @@ fn from_specs(specs: &[KeySpec], args: &[Bytes]) -> Option<Vec<(usize, KeyAccess
                 }
                 let numkeys = parse_i64(&args[idx as usize]).filter(|&n| n >= 0)?;
                 first += firstkey;
-                (first + numkeys - 1, keystep)
+                (first.saturating_add(numkeys).saturating_sub(1), keystep)
             }
             Find::Unknown => return None,
         };
@@ -284,7 +284,8 @@ fn sort_keys(args: &[Bytes]) -> Vec<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::sort_keys;
+    use super::{positions, sort_keys};
+    use crate::commands::lookup;
     use bytes::Bytes;
 
     fn args(s: &str) -> Vec<Bytes> {
@@ -299,5 +300,16 @@ mod tests {
         assert_eq!(sort_keys(&args("sort k limit 0 1 store d")), vec![1, 6]);
         assert_eq!(sort_keys(&args("sort k")), vec![1]);
         assert_eq!(sort_keys(&args("sort a store get store x")), vec![1, 3]);
+    }
+
+    /// A key count near i64::MAX names no keys (it used to overflow, and a
+    /// panic there killed the PostgreSQL writer that computes lock keys).
+    #[test]
+    fn huge_numkeys_names_no_keys() {
+        for line in ["lmpop 9223372036854775807 a left", "blmpop 0 9223372036854775807 a left"] {
+            let a = args(line);
+            let cmd = lookup(&a[0]).unwrap();
+            assert_eq!(positions(&cmd.name, &cmd.key_specs, &a), None, "{line}");
+        }
     }
 }
