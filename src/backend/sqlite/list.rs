@@ -14,7 +14,7 @@
 
 use super::SqliteStore;
 use crate::store::{End, ListStore, PosSearch, StoreResult};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use rusqlite::{OptionalExtension, params};
 
 /// Offset of the parking area used while moving rows (far beyond any list's
@@ -151,8 +151,18 @@ impl SqliteStore<'_> {
             "SELECT value FROM rlist WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3 ORDER BY pos"
         };
         let mut st = self.conn.prepare_cached(sql)?;
-        let rows = st.query_map(params![id, lo, hi], |r| r.get::<_, Vec<u8>>(0).map(Bytes::from))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut rows = st.query(params![id, lo, hi])?;
+        // All values go into one buffer, then are handed out as slices of it:
+        // one allocation for the range instead of one per element.
+        let mut arena = BytesMut::new();
+        let mut lens = Vec::new();
+        while let Some(row) = rows.next()? {
+            let value = row.get_ref(0)?.as_bytes().map_err(rusqlite::Error::from)?;
+            arena.extend_from_slice(value);
+            lens.push(value.len());
+        }
+        let mut arena = arena.freeze();
+        Ok(lens.into_iter().map(|n| arena.split_to(n)).collect())
     }
 }
 
