@@ -1,9 +1,12 @@
 //! The engine: runs batches of commands against the backend.
 //!
-//! * **Writes are group-committed.** One writer thread owns the write
-//!   connection. It drains every pending job from every connection, runs them
-//!   in one transaction, commits once, then answers them all. Throughput grows
-//!   with the number of concurrent clients instead of being bounded by commits.
+//! * **Writes are group-committed.** One writer owns the write connection.
+//!   It drains every pending job from every connection, runs them in one
+//!   transaction, commits once, then answers them all. Throughput grows with
+//!   the number of concurrent clients instead of being bounded by commits.
+//!   The writer is a thread of its own, or (SQLite, `writer_task`) a task on
+//!   the server's single runtime thread, which saves a thread handoff per
+//!   batch and commits once per turn of the event loop.
 //! * **Reads never write** and run on a pool of read connections (SQLite: WAL
 //!   snapshots), in parallel with the writer. Expired keys are filtered by
 //!   time; the writer's sweeper deletes them in small batches between writes.
