@@ -56,7 +56,9 @@ pub struct EngineOptions {
     /// handoff, and a batch gathers every job queued in one turn of the event
     /// loop. Meant for a current-thread runtime whose commits do not wait for
     /// the disk (the writer's work blocks the runtime while it runs). It ends
-    /// after [`Engine::shutdown`] or with its runtime.
+    /// after [`Engine::shutdown`] or with its runtime. [`Engine::run_blocking`]
+    /// still works from other threads, never from the runtime's own thread
+    /// (it would wait for a writer that cannot run).
     pub writer_task: bool,
 }
 
