@@ -31,6 +31,7 @@ Options (Redis's names; a config file takes the same names, one per line):
                            loss), everysec (default; survives kill -9 of redsql),
                            no (leave flushing to the OS)
   --maxclients N           most connected clients (default 10000)
+  --io-threads N           threads serving clients (default 1, as in Redis)
   --loglevel LEVEL         debug, verbose, notice (default), warning
   --protected-mode yes|no  refuse non-loopback clients when no password is set
   --NAME VALUE             any other Redis configuration parameter
@@ -161,29 +162,63 @@ fn run() -> Result<(), String> {
         _ => redsql::backend::sqlite::Sync::Normal,
     };
     let databases = config.get_int("databases").unwrap_or(16) as u32;
-    let engine = Engine::open(&EngineOptions {
-        location: location.clone(),
-        databases,
-        sync,
-        ..Default::default()
-    })
+    let io_threads = config.get_int("io-threads").unwrap_or(1);
+    let runtime = build_runtime(io_threads)?;
+    // On one runtime thread, the SQLite writer runs as a task beside the
+    // connections (no thread handoff per batch), unless every commit waits
+    // for an fsync: that would stall every other client's reads.
+    let writer_task =
+        io_threads <= 1 && sync != redsql::backend::sqlite::Sync::Full && !redsql::engine::is_postgres_url(&location);
+    let engine = {
+        let _inside = runtime.enter();
+        Engine::open(&EngineOptions {
+            location: location.clone(),
+            databases,
+            sync,
+            writer_task,
+            ..Default::default()
+        })
+    }
     .map_err(|e| {
         format!(
             "cannot open database {}: {e}",
             redsql::engine::display_location(&location)
         )
     })?;
+    let server = Server::new(engine.clone(), config);
+    let result = runtime.block_on(serve(server.clone()));
+    // No connection may run once the writer stops (it would answer errors):
+    // a multi-thread runtime goes first; a current-thread one runs nothing
+    // outside block_on, and must outlive the shutdown of the checkpointer
+    // (a writer task closes its connection when the runtime drops it).
+    let runtime = if io_threads > 1 {
+        drop(runtime);
+        None
+    } else {
+        Some(runtime)
+    };
+    engine.shutdown();
+    drop(runtime);
+    result
+}
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+/// The runtime that runs every connection. Redis's `io-threads` (default 1,
+/// as in Redis) is the number of runtime threads. With one, the runtime runs
+/// on this thread alone: on a machine where the client and the server share
+/// few cores, a second worker only adds wakeups and lock contention.
+fn build_runtime(io_threads: i64) -> Result<tokio::runtime::Runtime, String> {
+    let mut builder = if io_threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(io_threads as usize);
+        b
+    };
+    builder
         .enable_all()
         .thread_name("redsql-io")
         .build()
-        .map_err(|e| format!("cannot start runtime: {e}"))?;
-    let server = Server::new(engine.clone(), config);
-    let result = runtime.block_on(serve(server.clone()));
-    drop(runtime);
-    engine.shutdown();
-    result
+        .map_err(|e| format!("cannot start runtime: {e}"))
 }
 
 async fn serve(server: Arc<Server>) -> Result<(), String> {

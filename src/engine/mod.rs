@@ -1,9 +1,12 @@
 //! The engine: runs batches of commands against the backend.
 //!
-//! * **Writes are group-committed.** One writer thread owns the write
-//!   connection. It drains every pending job from every connection, runs them
-//!   in one transaction, commits once, then answers them all. Throughput grows
-//!   with the number of concurrent clients instead of being bounded by commits.
+//! * **Writes are group-committed.** One writer owns the write connection.
+//!   It drains every pending job from every connection, runs them in one
+//!   transaction, commits once, then answers them all. Throughput grows with
+//!   the number of concurrent clients instead of being bounded by commits.
+//!   The writer is a thread of its own, or (SQLite, `writer_task`) a task on
+//!   the server's single runtime thread, which saves a thread handoff per
+//!   batch and commits once per turn of the event loop.
 //! * **Reads never write** and run on a pool of read connections (SQLite: WAL
 //!   snapshots), in parallel with the writer. Expired keys are filtered by
 //!   time; the writer's sweeper deletes them in small batches between writes.
@@ -48,6 +51,16 @@ pub struct EngineOptions {
     /// Read connections kept open (SQLite file databases open more on demand;
     /// PostgreSQL opens up to four times as many under load).
     pub readers: usize,
+    /// SQLite only: run the writer as a task on the tokio runtime that calls
+    /// [`Engine::open`] (which must then run inside that runtime) instead of
+    /// on a thread of its own. Jobs then reach the writer without a thread
+    /// handoff, and a batch gathers every job queued in one turn of the event
+    /// loop. Meant for a current-thread runtime whose commits do not wait for
+    /// the disk (the writer's work blocks the runtime while it runs). It ends
+    /// after [`Engine::shutdown`] or with its runtime. [`Engine::run_blocking`]
+    /// still works from other threads, never from the runtime's own thread
+    /// (it would wait for a writer that cannot run).
+    pub writer_task: bool,
 }
 
 impl Default for EngineOptions {
@@ -57,6 +70,7 @@ impl Default for EngineOptions {
             databases: 16,
             sync: Sync::Normal,
             readers: 4,
+            writer_task: false,
         }
     }
 }
@@ -172,7 +186,24 @@ struct Shared {
 #[derive(Clone)]
 pub struct Engine {
     shared: Arc<Shared>,
-    sender: mpsc::Sender<Msg>,
+    sender: Sender,
+}
+
+/// The way to the writer(s): a channel to threads, or to the writer task.
+#[derive(Clone)]
+enum Sender {
+    Thread(mpsc::Sender<Msg>),
+    Task(tokio::sync::mpsc::UnboundedSender<Msg>),
+}
+
+impl Sender {
+    /// Queues a message; false when the writer is gone.
+    fn send(&self, msg: Msg) -> bool {
+        match self {
+            Sender::Thread(s) => s.send(msg).is_ok(),
+            Sender::Task(s) => s.send(msg).is_ok(),
+        }
+    }
 }
 
 /// True for a PostgreSQL URL (`postgres://...` or `postgresql://...`).
@@ -197,6 +228,7 @@ impl Engine {
         let (tx, rx) = mpsc::channel::<Msg>();
         let queue: writer::Queue = Arc::new(Mutex::new(rx));
         let hooks = Arc::new(Hooks::default());
+        let mut task = None;
         let (reads, checkpointer, handles) = if is_postgres_url(&opts.location) {
             let settings = PgSettings::parse(&opts.location)?;
             let opened = postgres::open(settings, opts.sync, opts.readers)?;
@@ -207,8 +239,20 @@ impl Engine {
             (Some(opened.reads), None, handles)
         } else {
             let opened = sqlite::open(&Location::parse(&opts.location), opts.sync, opts.readers)?;
-            let handle = spawn_writer(opened.writer, queue, databases, true, hooks.clone())?;
-            (opened.reads, opened.checkpointer, vec![handle])
+            if opts.writer_task {
+                let (task_tx, task_rx) = tokio::sync::mpsc::unbounded_channel();
+                let run = writer::run_task(opened.writer, task_rx, databases, hooks.clone());
+                tokio::spawn(run);
+                task = Some(task_tx);
+                (opened.reads, opened.checkpointer, Vec::new())
+            } else {
+                let handle = spawn_writer(opened.writer, queue, databases, true, hooks.clone())?;
+                (opened.reads, opened.checkpointer, vec![handle])
+            }
+        };
+        let sender = match task {
+            Some(task_tx) => Sender::Task(task_tx),
+            None => Sender::Thread(tx),
         };
         let display = match opts.location.as_str() {
             "" => ":memory:".to_string(),
@@ -222,7 +266,7 @@ impl Engine {
             checkpointer: Mutex::new(checkpointer),
             hooks,
         });
-        Ok(Engine { shared, sender: tx })
+        Ok(Engine { shared, sender })
     }
 
     pub fn databases(&self) -> u32 {
@@ -292,7 +336,7 @@ impl Engine {
     async fn run_on_writer(&self, batch: Batch, watch: Vec<Watch>) -> Outcome {
         let shape = (batch.db, batch.calls.len());
         let (done, rx) = tokio::sync::oneshot::channel();
-        if self.sender.send(Msg::Job(Job { batch, watch, done })).is_err() {
+        if !self.sender.send(Msg::Job(Job { batch, watch, done })) {
             return internal_error(shape, "server is shutting down".into());
         }
         rx.await
@@ -307,7 +351,7 @@ impl Engine {
             Route::Writer => {
                 let (done, rx) = tokio::sync::oneshot::channel();
                 let watch = Vec::new();
-                if self.sender.send(Msg::Job(Job { batch, watch, done })).is_err() {
+                if !self.sender.send(Msg::Job(Job { batch, watch, done })) {
                     return internal_error(shape, "server is shutting down".into());
                 }
                 rx.blocking_recv()
@@ -325,18 +369,28 @@ impl Engine {
 
     /// Stops the writer after it has committed everything sent before, and
     /// waits for it. Later writes fail with "server is shutting down".
+    ///
+    /// A writer task (`writer_task`) is told to stop too, but is not waited
+    /// for: it commits what it took at its next turn, or ends when its runtime
+    /// is dropped; either way it closes its connection then. Call this before
+    /// dropping a current-thread runtime, so that the checkpointer has stopped
+    /// when the writer's closing checkpoint runs.
     pub fn shutdown(&self) {
-        if let Some(mut c) = self.shared.checkpointer.lock().unwrap().take() {
-            c.stop();
-        }
+        self.stop_checkpointer();
         let handles = std::mem::take(&mut *self.shared.writer_threads.lock().unwrap());
         // One Stop per writer, behind every job sent before: each writer
         // commits what it took, then takes a Stop and exits.
-        for _ in &handles {
-            let _ = self.sender.send(Msg::Stop);
+        for _ in 0..handles.len().max(1) {
+            self.sender.send(Msg::Stop);
         }
         for h in handles {
             let _ = h.join();
+        }
+    }
+
+    fn stop_checkpointer(&self) {
+        if let Some(mut c) = self.shared.checkpointer.lock().unwrap().take() {
+            c.stop();
         }
     }
 }

@@ -10,6 +10,13 @@ use rusqlite::Connection;
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 
+/// Runs a statement without parameters from the connection's statement
+/// cache (`execute_batch` would parse the SQL again on every call).
+fn exec_cached(conn: &Connection, sql: &str) -> StoreResult<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
 /// The writer's connection and the last key version it handed out.
 pub(super) struct Writer {
     conn: Connection,
@@ -60,11 +67,11 @@ pub(super) fn open(location: &Location, sync: Sync, readers: usize) -> StoreResu
 impl WriteConn for Writer {
     fn begin(&mut self, _keys: &[&[u8]]) -> StoreResult<()> {
         // One writer: BEGIN IMMEDIATE excludes every other writer already.
-        Ok(self.conn.execute_batch("BEGIN IMMEDIATE")?)
+        exec_cached(&self.conn, "BEGIN IMMEDIATE")
     }
 
     fn commit(&mut self) -> StoreResult<()> {
-        Ok(self.conn.execute_batch("COMMIT")?)
+        exec_cached(&self.conn, "COMMIT")
     }
 
     fn rollback(&mut self) {
@@ -103,11 +110,11 @@ struct Reader(Connection);
 impl ReadConn for Reader {
     fn read<R>(&mut self, now: i64, snapshot: bool, f: impl FnOnce(&mut dyn Store) -> R) -> StoreResult<R> {
         if snapshot {
-            self.0.execute_batch("BEGIN")?;
+            exec_cached(&self.0, "BEGIN")?;
         }
         let out = f(&mut SqliteStore::reader(&self.0, now));
         if snapshot {
-            let _ = self.0.execute_batch("COMMIT");
+            let _ = exec_cached(&self.0, "COMMIT");
         }
         Ok(out)
     }

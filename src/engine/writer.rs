@@ -53,30 +53,130 @@ fn next_batch(queue: &Queue, stop: &mut bool) -> Result<Vec<Job>, RecvTimeoutErr
     Ok(jobs)
 }
 
-/// Runs one writer until it takes a Stop. Only a writer that `sweeps` deletes
-/// expired keys (one sweeper per process is plenty).
-pub(super) fn run<W: WriteConn>(mut conn: W, queue: Queue, databases: u32, sweeps: bool, hooks: Arc<Hooks>) {
-    let mut last_sweep = Instant::now();
+/// A writer's state between batches: its connection and when it last swept.
+/// Driven either by a thread of its own ([`run`]) or by a task on the
+/// server's runtime ([`run_task`]); both run batches the same way.
+struct Writer<W: WriteConn> {
+    conn: W,
+    databases: u32,
+    /// Only one writer per process deletes expired keys (plenty).
+    sweeps: bool,
+    last_sweep: Instant,
+    hooks: Arc<Hooks>,
+}
+
+/// However the writer ends (a Stop, or its task dropped with its runtime),
+/// its connection shuts down cleanly. Nothing is in flight then: a batch runs
+/// within one call, and jobs still queued were never acknowledged.
+impl<W: WriteConn> Drop for Writer<W> {
+    fn drop(&mut self) {
+        self.conn.close();
+    }
+}
+
+impl<W: WriteConn> Writer<W> {
+    fn new(conn: W, databases: u32, sweeps: bool, hooks: Arc<Hooks>) -> Self {
+        let last_sweep = Instant::now();
+        Writer {
+            conn,
+            databases,
+            sweeps,
+            last_sweep,
+            hooks,
+        }
+    }
+
+    /// Runs `jobs` as one transaction and answers them.
+    fn run_batch(&mut self, jobs: Vec<Job>) {
+        if jobs.is_empty() {
+            return;
+        }
+        match self.conn.ensure_connected() {
+            Ok(()) => {
+                commit_jobs(&mut self.conn, jobs, self.databases, &self.hooks);
+                self.conn.after_commit();
+            }
+            Err(e) => fail_all(jobs, &e),
+        }
+    }
+
+    /// When the next sweep is due.
+    fn next_sweep(&self) -> Instant {
+        self.last_sweep + SWEEP_EVERY
+    }
+
+    fn sweep_if_due(&mut self) {
+        if self.sweeps && self.last_sweep.elapsed() >= SWEEP_EVERY {
+            sweep(&mut self.conn, &self.hooks);
+            self.last_sweep = Instant::now();
+        }
+    }
+}
+
+/// Runs one writer thread until it takes a Stop. Only a writer that `sweeps`
+/// deletes expired keys (one sweeper per process is plenty).
+pub(super) fn run<W: WriteConn>(
+    conn: W,
+    queue: Queue,
+    databases: u32,
+    sweeps: bool,
+    hooks: Arc<Hooks>,
+) {
+    let mut writer = Writer::new(conn, databases, sweeps, hooks);
     let mut stop = false;
     while !stop {
         match next_batch(&queue, &mut stop) {
-            Ok(jobs) if jobs.is_empty() => {}
-            Ok(jobs) => match conn.ensure_connected() {
-                Ok(()) => {
-                    commit_jobs(&mut conn, jobs, databases, &hooks);
-                    conn.after_commit();
-                }
-                Err(e) => fail_all(jobs, &e),
-            },
+            Ok(jobs) => writer.run_batch(jobs),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
-        if sweeps && last_sweep.elapsed() >= SWEEP_EVERY {
-            sweep(&mut conn, &hooks);
-            last_sweep = Instant::now();
-        }
+        writer.sweep_if_due();
     }
-    conn.close();
+}
+
+/// Runs the writer as a task on the (current-thread) runtime that serves the
+/// connections, until it takes a Stop or the runtime drops it.
+///
+/// No thread handoff per batch: a connection task queues its job and the
+/// writer task is woken on the same thread. It then yields once, so that
+/// every connection with input ready runs first and queues its own job, and
+/// commits all of them in one transaction, as Redis writes its AOF once per
+/// event-loop iteration. A commit blocks the event loop while it runs, so
+/// this suits commits that do not wait for the disk (see `Engine::open`).
+pub(super) async fn run_task<W: WriteConn>(
+    conn: W,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Msg>,
+    databases: u32,
+    hooks: Arc<Hooks>,
+) {
+    let mut writer = Writer::new(conn, databases, true, hooks);
+    let mut stop = false;
+    while !stop {
+        let first = tokio::select! {
+            m = rx.recv() => m,
+            _ = tokio::time::sleep_until(writer.next_sweep().into()) => {
+                writer.sweep_if_due();
+                continue;
+            }
+        };
+        let mut jobs = match first {
+            Some(Msg::Job(job)) => vec![job],
+            Some(Msg::Stop) | None => break,
+        };
+        tokio::task::yield_now().await;
+        while jobs.len() < MAX_JOBS {
+            match rx.try_recv() {
+                Ok(Msg::Job(job)) => jobs.push(job),
+                Ok(Msg::Stop) => {
+                    stop = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        writer.run_batch(jobs);
+        writer.sweep_if_due();
+    }
 }
 
 fn fail_all(jobs: Vec<Job>, e: &StoreError) {

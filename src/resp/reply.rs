@@ -168,14 +168,23 @@ fn bulk(out: &mut BytesMut, b: &[u8]) {
     out.put_slice(b"\r\n");
 }
 
+/// Writes `i` in decimal, without allocating (every reply header goes through here).
 fn put_int(out: &mut BytesMut, i: i64) {
-    let mut buf = itoa_buf(i);
-    out.put_slice(buf.as_bytes());
-    buf.clear();
-}
-
-fn itoa_buf(i: i64) -> String {
-    i.to_string()
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = i.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        out.put_u8(b'-');
+    }
+    out.put_slice(&digits[at..]);
 }
 
 /// Formats a double the way Redis 7.0 does in RESP2 replies (`%.17g`), with
@@ -231,6 +240,15 @@ fn strip_zeros(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers_print_like_to_string() {
+        for i in [0, 1, -1, 9, 10, -10, 99, 100, 12345, i64::MAX, i64::MIN, i64::MIN + 1] {
+            let mut out = BytesMut::new();
+            put_int(&mut out, i);
+            assert_eq!(&out[..], i.to_string().as_bytes());
+        }
+    }
 
     #[test]
     fn g17_matches_printf() {

@@ -270,7 +270,8 @@ impl Session {
                 super::pause::wait(self, cmd).await;
             }
             self.client.last_cmd_ms.store(crate::util::now_ms(), Ordering::Relaxed);
-            *self.client.last_cmd.lock().unwrap() = cmd.name.clone();
+            // clone_from reuses the buffer: no allocation per command.
+            self.client.last_cmd.lock().unwrap().clone_from(&cmd.name);
             if self.multi.is_some() && !multi::runs_immediately(cmd) {
                 // Nothing is pending in MULTI: MULTI itself flushed.
                 let reply = multi::queue(self, Call { cmd, args });

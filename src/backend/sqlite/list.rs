@@ -14,7 +14,7 @@
 
 use super::SqliteStore;
 use crate::store::{End, ListStore, PosSearch, StoreResult};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use rusqlite::{OptionalExtension, params};
 
 /// Offset of the parking area used while moving rows (far beyond any list's
@@ -73,21 +73,25 @@ impl SqliteStore<'_> {
     }
 
     /// Deletes and returns the element at `end`, without touching the key.
+    /// A read then a delete by primary key: `DELETE ... RETURNING` would run
+    /// through a temporary table and a statement journal (see `touch`).
     fn list_take(&self, id: i64, end: End) -> StoreResult<Option<Bytes>> {
         let sql = match end {
-            End::Head => {
-                "DELETE FROM rlist WHERE key_id=?1 AND pos=(SELECT min(pos) FROM rlist WHERE key_id=?1) RETURNING value"
-            }
-            End::Tail => {
-                "DELETE FROM rlist WHERE key_id=?1 AND pos=(SELECT max(pos) FROM rlist WHERE key_id=?1) RETURNING value"
-            }
+            End::Head => "SELECT pos, value FROM rlist WHERE key_id=?1 ORDER BY pos LIMIT 1",
+            End::Tail => "SELECT pos, value FROM rlist WHERE key_id=?1 ORDER BY pos DESC LIMIT 1",
         };
-        Ok(self
+        let Some((pos, value)) = self
             .conn
             .prepare_cached(sql)?
-            .query_row([id], |r| r.get::<_, Vec<u8>>(0))
+            .query_row([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
             .optional()?
-            .map(Bytes::from))
+        else {
+            return Ok(None);
+        };
+        self.conn
+            .prepare_cached("DELETE FROM rlist WHERE key_id=?1 AND pos=?2")?
+            .execute([id, pos])?;
+        Ok(Some(Bytes::from(value)))
     }
 
     /// Moves the rows at positions `lo..=hi` by `delta`; the positions they
@@ -147,8 +151,18 @@ impl SqliteStore<'_> {
             "SELECT value FROM rlist WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3 ORDER BY pos"
         };
         let mut st = self.conn.prepare_cached(sql)?;
-        let rows = st.query_map(params![id, lo, hi], |r| r.get::<_, Vec<u8>>(0).map(Bytes::from))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut rows = st.query(params![id, lo, hi])?;
+        // All values go into one buffer, then are handed out as slices of it:
+        // one allocation for the range instead of one per element.
+        let mut arena = BytesMut::new();
+        let mut lens = Vec::new();
+        while let Some(row) = rows.next()? {
+            let value = row.get_ref(0)?.as_bytes().map_err(rusqlite::Error::from)?;
+            arena.extend_from_slice(value);
+            lens.push(value.len());
+        }
+        let mut arena = arena.freeze();
+        Ok(lens.into_iter().map(|n| arena.split_to(n)).collect())
     }
 }
 

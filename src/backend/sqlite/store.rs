@@ -87,13 +87,20 @@ impl<'a> SqliteStore<'a> {
     /// Records a change of `delta` elements to collection key `id`: updates its
     /// length and version, and deletes the key if it is now empty. Every
     /// collection mutation calls this once. Returns the new length.
+    ///
+    /// Two statements rather than `UPDATE ... RETURNING len`: SQLite runs a
+    /// RETURNING statement through a temporary table and a statement journal,
+    /// which costs several times what a plain update and a rowid read do.
     #[allow(dead_code)] // used by the collection modules as they land
     pub(super) fn touch(&mut self, id: i64, delta: i64) -> StoreResult<i64> {
         let version = self.next_version();
+        self.conn
+            .prepare_cached("UPDATE rkey SET len=len+?1, version=?2 WHERE id=?3")?
+            .execute(params![delta, version, id])?;
         let len: i64 = self
             .conn
-            .prepare_cached("UPDATE rkey SET len=len+?1, version=?2 WHERE id=?3 RETURNING len")?
-            .query_row(params![delta, version, id], |r| r.get(0))?;
+            .prepare_cached("SELECT len FROM rkey WHERE id=?1")?
+            .query_row([id], |r| r.get(0))?;
         if len <= 0 {
             self.conn
                 .prepare_cached("DELETE FROM rkey WHERE id=?1")?
@@ -239,14 +246,24 @@ impl Store for SqliteStore<'_> {
     fn create_key(&mut self, db: u32, key: &[u8], kind: KeyType) -> StoreResult<i64> {
         self.remove(db, key)?;
         let version = self.next_version();
-        Ok(self
-            .conn
-            .prepare_cached("INSERT INTO rkey (db, key, type, version, len) VALUES (?1, ?2, ?3, ?4, 0) RETURNING id")?
-            .query_row(params![db, key, kind as i64, version], |r| r.get(0))?)
+        // No RETURNING (see `touch`): the new row's id is the last rowid inserted.
+        self.conn
+            .prepare_cached("INSERT INTO rkey (db, key, type, version, len) VALUES (?1, ?2, ?3, ?4, 0)")?
+            .execute(params![db, key, kind as i64, version])?;
+        Ok(self.conn.last_insert_rowid())
     }
 
-    /// One statement: insert, or overwrite whatever the key held (a type
-    /// change deletes the old value rows through a trigger).
+    /// Overwrites a string key in place, else inserts the key or overwrites
+    /// whatever it held (a type change deletes the old value rows through a
+    /// trigger).
+    ///
+    /// The common case, a string overwritten by a string, is a plain UPDATE
+    /// that does not touch `type`: no trigger can fire, so SQLite runs it
+    /// without a statement journal (a copy of every page it changes, which
+    /// the upsert below needs because its trigger may write more rows). An
+    /// expired string is overwritten the same way: its row is dead anyway.
+    /// A new key is a plain insert (no statement journal either); only a key
+    /// of another type takes the upsert.
     fn set_string(&mut self, db: u32, key: &[u8], value: &[u8], ttl: Ttl) -> StoreResult<()> {
         let version = self.next_version();
         let (expire_at, keep) = match ttl {
@@ -254,13 +271,32 @@ impl Store for SqliteStore<'_> {
             Ttl::Keep => (None, true),
             Ttl::At(t) => (Some(t), false),
         };
-        self.conn
+        let overwritten = self
+            .conn
             .prepare_cached(
-                "INSERT INTO rkey (db, key, type, expire_at, version, value, len) VALUES (?1, ?2, 0, ?3, ?4, ?5, 0)
-                 ON CONFLICT (db, key) DO UPDATE SET type=0, value=excluded.value, version=excluded.version, len=0,
-                   expire_at = CASE WHEN ?6 AND rkey.expire_at > ?7 THEN rkey.expire_at ELSE excluded.expire_at END",
+                "UPDATE rkey SET value=?5, version=?4,
+                   expire_at = CASE WHEN ?6 AND expire_at > ?7 THEN expire_at ELSE ?3 END
+                 WHERE db=?1 AND key=?2 AND type=0",
             )?
             .execute(params![db, key, expire_at, version, value, keep, self.now])?;
+        if overwritten == 0
+            && self
+                .conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO rkey (db, key, type, expire_at, version, value, len)
+                     VALUES (?1, ?2, 0, ?3, ?4, ?5, 0)",
+                )?
+                .execute(params![db, key, expire_at, version, value])?
+                == 0
+        {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO rkey (db, key, type, expire_at, version, value, len) VALUES (?1, ?2, 0, ?3, ?4, ?5, 0)
+                     ON CONFLICT (db, key) DO UPDATE SET type=0, value=excluded.value, version=excluded.version, len=0,
+                       expire_at = CASE WHEN ?6 AND rkey.expire_at > ?7 THEN rkey.expire_at ELSE excluded.expire_at END",
+                )?
+                .execute(params![db, key, expire_at, version, value, keep, self.now])?;
+        }
         Ok(())
     }
 

@@ -193,18 +193,19 @@ impl ZSetStore for SqliteStore<'_> {
         }
         let mut added = 0;
         {
-            let mut insert = self
-                .conn
-                .prepare_cached("INSERT OR IGNORE INTO rzset (key_id, h, member, score) VALUES (?1, ?2, ?3, ?4)")?;
+            // Update first: re-scoring a member is the common case, and costs
+            // one statement; a new member costs a missed update and an insert.
             let mut update = self
                 .conn
                 .prepare_cached("UPDATE rzset SET score=?4 WHERE key_id=?1 AND h=?2 AND member=?3")?;
+            let mut insert = self
+                .conn
+                .prepare_cached("INSERT INTO rzset (key_id, h, member, score) VALUES (?1, ?2, ?3, ?4)")?;
             for (m, score) in items {
                 let p = params![id, member_hash(m), &m[..], score];
-                if insert.execute(p)? > 0 {
+                if update.execute(p)? == 0 {
+                    insert.execute(p)?;
                     added += 1;
-                } else {
-                    update.execute(p)?;
                 }
             }
         }
