@@ -6,15 +6,19 @@
 # against each, one after the other, and prints one table: requests/s and p50
 # latency for each, and the ratio redsql/Redis.
 #
-# Usage: bench/compare.sh [-n REQUESTS] [--quick] [--fsync always|everysec|no] [--tests LIST]
+# Usage: bench/compare.sh [-n REQUESTS] [--quick] [--fsync always|everysec|no] [--tests LIST] [--db URL]
 #   --quick       100k requests per load instead of 1M (a 2-minute run)
 #   --fsync MODE  redsql's --appendfsync (default: everysec, the default durability)
 #   --tests LIST  only these redis-benchmark tests (comma-separated)
+#   --db URL      redsql's store instead of a temporary SQLite file, e.g.
+#                 postgresql://user@127.0.0.1:5432/db?schema=bench (the schema
+#                 is flushed before each load)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 N=1000000
 FSYNC=everysec
+DB=""
 TESTS="set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,lrange_100,mset"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -22,6 +26,7 @@ while [ $# -gt 0 ]; do
     --quick) N=100000; shift ;;
     --fsync) FSYNC="$2"; shift 2 ;;
     --tests) TESTS="$2"; shift 2 ;;
+    --db) DB="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -44,7 +49,9 @@ cleanup() {
 trap cleanup EXIT
 
 redis-server --port "$REDIS_PORT" --save '' --appendonly no --dir "$TMP" --daemonize yes >/dev/null
-"$BIN" --port "$REDSQL_PORT" --db "$TMP/redsql.db" --appendfsync "$FSYNC" --loglevel warning &
+STORE="SQLite file"
+[ -n "$DB" ] && STORE="PostgreSQL"
+"$BIN" --port "$REDSQL_PORT" --db "${DB:-$TMP/redsql.db}" --appendfsync "$FSYNC" --loglevel warning &
 REDSQL_PID=$!
 for p in "$REDIS_PORT" "$REDSQL_PORT"; do
   for _ in $(seq 100); do redis-cli -p "$p" ping >/dev/null 2>&1 && break; sleep 0.1; done
@@ -80,4 +87,4 @@ for load in "${LOADS[@]}"; do
   done <<< "$redis_out"
 done
 echo
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; redis $(redis-server --version | awk '{print $3}'); redsql --appendfsync $FSYNC; $(date -u +%Y-%m-%d)"
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; redis $(redis-server --version | awk '{print $3}'); redsql --appendfsync $FSYNC, store $STORE; $(date -u +%Y-%m-%d)"
