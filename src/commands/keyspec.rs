@@ -306,7 +306,10 @@ mod tests {
     /// panic there killed the PostgreSQL writer that computes lock keys).
     #[test]
     fn huge_numkeys_names_no_keys() {
-        for line in ["lmpop 9223372036854775807 a left", "blmpop 0 9223372036854775807 a left"] {
+        for line in [
+            "lmpop 9223372036854775807 a left",
+            "blmpop 0 9223372036854775807 a left",
+        ] {
             let a = args(line);
             let cmd = lookup(&a[0]).unwrap();
             assert_eq!(positions(&cmd.name, &cmd.key_specs, &a), None, "{line}");

@@ -115,13 +115,7 @@ impl<W: WriteConn> Writer<W> {
 
 /// Runs one writer thread until it takes a Stop. Only a writer that `sweeps`
 /// deletes expired keys (one sweeper per process is plenty).
-pub(super) fn run<W: WriteConn>(
-    conn: W,
-    queue: Queue,
-    databases: u32,
-    sweeps: bool,
-    hooks: Arc<Hooks>,
-) {
+pub(super) fn run<W: WriteConn>(conn: W, queue: Queue, databases: u32, sweeps: bool, hooks: Arc<Hooks>) {
     let mut writer = Writer::new(conn, databases, sweeps, hooks);
     let mut stop = false;
     while !stop {
@@ -289,16 +283,32 @@ fn run_in_tx<W: WriteConn>(
     databases: u32,
     notify: Classes,
 ) -> Result<Vec<JobResult>, (StoreError, bool)> {
-    let keys = if W::LOCKS_KEYS { keys_of(jobs) } else { Vec::new() };
+    // Keys whose computation panics (a bug) are simply not locked up front:
+    // the commands stay correct through row locks and retries, only slower.
+    let keys = if W::LOCKS_KEYS {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| keys_of(jobs))).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     conn.begin(&keys).map_err(|e| (e, false))?;
-    let result = (|| {
+    // A panic in command code (a bug) must cost only its own batch, not the
+    // writer: it becomes an error like a failed statement, so the
+    // transaction rolls back and the jobs are retried one by one (see
+    // `commit_jobs`), the culprit answered with the error.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let now = now_ms();
         let mut outs = Vec::with_capacity(jobs.len());
         for job in jobs {
             outs.push(conn.with_store(now, |store| run_strict(job, databases, notify, store))?);
         }
         Ok(outs)
-    })();
+    }))
+    .unwrap_or_else(|_| {
+        crate::log::warn("a command panicked in the writer; its transaction was rolled back");
+        Err(StoreError(
+            "internal error (the command panicked; this is a bug)".into(),
+        ))
+    });
     match result {
         Ok(outs) => match conn.commit() {
             Ok(()) => Ok(outs),
@@ -402,5 +412,90 @@ fn sweep<W: WriteConn>(conn: &mut W, hooks: &Hooks) {
         if n < SWEEP_LIMIT || start.elapsed() >= SWEEP_BUDGET {
             break;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::sqlite::{Location, Sync};
+    use crate::engine::{Batch, Call};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A real SQLite writer whose `with_store` panics on the calls listed.
+    struct Panicky {
+        inner: super::super::sqlite::Writer,
+        calls: Arc<AtomicUsize>,
+        panic_on: Vec<usize>,
+    }
+
+    impl WriteConn for Panicky {
+        fn begin(&mut self, keys: &[&[u8]]) -> crate::store::StoreResult<()> {
+            self.inner.begin(keys)
+        }
+        fn commit(&mut self) -> crate::store::StoreResult<()> {
+            self.inner.commit()
+        }
+        fn rollback(&mut self) {
+            self.inner.rollback()
+        }
+        fn with_store<R>(&mut self, now: i64, f: impl FnOnce(&mut dyn Store) -> R) -> R {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            if self.panic_on.contains(&n) {
+                panic!("test panic on call {n}");
+            }
+            self.inner.with_store(now, f)
+        }
+    }
+
+    fn job(args: &[&str]) -> (Job, tokio::sync::oneshot::Receiver<Outcome>) {
+        let args: Vec<bytes::Bytes> = args
+            .iter()
+            .map(|a| bytes::Bytes::copy_from_slice(a.as_bytes()))
+            .collect();
+        let cmd = crate::commands::lookup(&args[0]).unwrap();
+        let (done, rx) = tokio::sync::oneshot::channel();
+        let batch = Batch {
+            db: 0,
+            proto: 2,
+            calls: vec![Call { cmd, args }],
+        };
+        (
+            Job {
+                batch,
+                watch: Vec::new(),
+                done,
+            },
+            rx,
+        )
+    }
+
+    /// A panicking job gets an error reply; the other job of its batch still
+    /// commits, and the writer keeps working.
+    #[test]
+    fn a_panic_fails_only_its_own_job() {
+        let opened = super::super::sqlite::open(&Location::parse(":memory:"), Sync::Normal, 1).unwrap();
+        // Calls: 1 = the batch's first job (panics), then one by one:
+        // 2 = the first job again (panics), 3 = the second job.
+        let mut conn = Panicky {
+            inner: opened.writer,
+            calls: Arc::new(AtomicUsize::new(0)),
+            panic_on: vec![1, 2],
+        };
+        let hooks = Hooks::default();
+        let (a, mut ra) = job(&["set", "a", "1"]);
+        let (b, mut rb) = job(&["set", "b", "2"]);
+        commit_jobs(&mut conn, vec![a, b], 16, &hooks);
+        let out_a = ra.try_recv().unwrap();
+        assert!(matches!(&out_a.replies[0], Reply::Error(e) if e.starts_with(b"ERR storage error: internal error")));
+        let out_b = rb.try_recv().unwrap();
+        assert_eq!(out_b.replies, vec![Reply::ok()]);
+        // The writer still runs batches, and b was committed.
+        let (c, mut rc) = job(&["get", "b"]);
+        commit_jobs(&mut conn, vec![c], 16, &hooks);
+        assert_eq!(
+            rc.try_recv().unwrap().replies,
+            vec![Reply::Bulk(bytes::Bytes::from_static(b"2"))]
+        );
     }
 }

@@ -113,7 +113,10 @@ fn publish_events(hub: &Hub, bus: Option<&Bus>, set: Classes, events: &[Event]) 
             continue;
         }
         if set.0 & Classes::KEYSPACE != 0 {
-            send(&channel("__keyspace@", e.db, &e.key), &Bytes::from_static(e.name.as_bytes()));
+            send(
+                &channel("__keyspace@", e.db, &e.key),
+                &Bytes::from_static(e.name.as_bytes()),
+            );
         }
         if set.0 & Classes::KEYEVENT != 0 {
             send(&channel("__keyevent@", e.db, e.name.as_bytes()), &e.key);
