@@ -397,9 +397,12 @@ fn concurrent_pushes_serve_every_blocked_client_exactly_once() {
         let n = 12;
         let mut waiting: Vec<RawConn> = (0..n).map(|_| conn(port)).collect();
         for (i, c) in waiting.iter_mut().enumerate() {
-            // Half wait on two keys, so wake-ups cross between lines.
+            // Every client waits on both keys, in either order, so wake-ups
+            // cross between lines. (Were some to wait on one key only, a
+            // push order such as every `q` first could leave an element of
+            // `other` with nobody left to take it, in Redis as well.)
             if i % 2 == 0 {
-                send(c, &["BLPOP", "q", "0"]);
+                send(c, &["BLPOP", "q", "other", "0"]);
             } else {
                 send(c, &["BRPOP", "other", "q", "0"]);
             }

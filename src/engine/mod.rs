@@ -26,11 +26,12 @@ mod checkpoint;
 mod conn;
 mod postgres;
 mod sqlite;
+mod watch;
 mod writer;
 
 use crate::backend::postgres::PgSettings;
 use crate::backend::sqlite::{Location, Sync};
-use crate::commands::{Classes, CmdError, Command, Ctx, Event, Handler};
+use crate::commands::{Class, Classes, CmdError, Command, Ctx, Event, Handler};
 use crate::resp::Reply;
 use crate::store::{Store, StoreError};
 use bytes::Bytes;
@@ -105,7 +106,13 @@ pub struct Watch {
     pub db: u32,
     pub key: Bytes,
     pub version: Option<i64>,
+    /// For a key missing at WATCH time: counts its creations since, so that
+    /// a key created and deleted again before EXEC still aborts it
+    /// ([`Engine::watch_missing`]).
+    pub missing: Option<Arc<MissingWatch>>,
 }
+
+pub use watch::MissingWatch;
 
 /// A write command that a commit made durable: the database it ran in, the
 /// call, its reply, and the keyspace events it reported.
@@ -139,6 +146,8 @@ pub(crate) struct Hooks {
     observer: OnceLock<CommitObserver>,
     /// The keyspace event classes commands report ([`Classes::reported`]).
     notify: AtomicU32,
+    /// Keys WATCHed while missing (see `watch.rs`).
+    creations: Arc<watch::Creations>,
 }
 
 impl Hooks {
@@ -151,6 +160,16 @@ impl Hooks {
         match self.observer.get() {
             Some(_) => Classes(self.notify.load(Ordering::Relaxed)),
             None => Classes::default(),
+        }
+    }
+
+    /// The event classes commands must report: `notify`, plus `new` while
+    /// some client watches a missing key (those are counted, not published).
+    fn collect(&self, notify: Classes) -> Classes {
+        if self.creations.active() {
+            Classes(notify.0 | Class::New as u32)
+        } else {
+            notify
         }
     }
 }
@@ -287,6 +306,13 @@ impl Engine {
     /// Sets the keyspace event classes (`notify-keyspace-events`) that write
     /// commands and the expiry sweeper report to the commit observer, from
     /// the next batch on. Nothing is reported without `K` or `E`.
+    /// Starts a WATCH of `key` for the case that it does not exist: the
+    /// result counts the key's creations from now on. Take it before reading
+    /// the key's version, and keep it in the [`Watch`] if the key is missing.
+    pub fn watch_missing(&self, db: u32, key: &Bytes) -> Arc<MissingWatch> {
+        Arc::new(self.shared.hooks.creations.watch(db, key.clone()))
+    }
+
     pub fn set_keyspace_events(&self, classes: Classes) {
         self.shared.hooks.notify.store(classes.reported().0, Ordering::Relaxed);
     }
@@ -464,6 +490,9 @@ pub(crate) fn run_calls(batch: &Batch, databases: u32, store: &mut dyn Store) ->
 pub(crate) fn watch_holds(store: &mut dyn Store, watch: &[Watch]) -> Result<bool, StoreError> {
     for w in watch {
         if store.meta(w.db, &w.key)?.map(|e| e.version) != w.version {
+            return Ok(false);
+        }
+        if w.missing.as_ref().is_some_and(|m| !m.untouched()) {
             return Ok(false);
         }
     }

@@ -191,9 +191,13 @@ fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases: u32, hooks
     let mut retries = 0;
     let mut reconnected = false;
     let notify = hooks.notify();
+    let collect = hooks.collect(notify);
     loop {
-        let (err, commit_sent) = match run_in_tx(conn, &jobs, databases, notify) {
+        let (err, commit_sent) = match run_in_tx(conn, &jobs, databases, collect) {
             Ok(outcomes) => {
+                if collect.has(Class::New) {
+                    count_creations(&hooks.creations, &outcomes);
+                }
                 if let Some(observer) = hooks.observer() {
                     tell(observer, &jobs, &outcomes, notify);
                 }
@@ -223,6 +227,15 @@ fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases: u32, hooks
                 }
                 return;
             }
+        }
+    }
+}
+
+/// Counts, for the WATCHes of missing keys, the keys `outcomes` created.
+fn count_creations(creations: &super::watch::Creations, outcomes: &[JobResult]) {
+    for e in outcomes.iter().flat_map(|(_, writes)| writes).flat_map(|w| &w.events) {
+        if e.class == Class::New {
+            creations.created(e.db, &e.key);
         }
     }
 }

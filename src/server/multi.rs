@@ -262,6 +262,12 @@ async fn watch(s: &mut Session, args: &[Bytes]) -> Reply {
     if keys.is_empty() {
         return Reply::ok();
     }
+    // Taken before the read: a key created after this point is counted even
+    // if it is gone again by EXEC (kept below only for the missing keys).
+    let mut missing: Vec<_> = keys
+        .iter()
+        .map(|k| Some(s.server.engine.watch_missing(db, k)))
+        .collect();
     let mut read_args = Vec::with_capacity(keys.len() + 1);
     read_args.push(Bytes::from_static(b"watch"));
     read_args.extend(keys.iter().cloned());
@@ -276,12 +282,18 @@ async fn watch(s: &mut Session, args: &[Bytes]) -> Reply {
     let mut outcome = s.server.engine.run(batch).await;
     match outcome.replies.pop() {
         Some(Reply::Array(versions)) if versions.len() == keys.len() => {
-            for (key, v) in keys.into_iter().zip(versions) {
+            for ((key, v), missing) in keys.into_iter().zip(versions).zip(missing.iter_mut()) {
                 let version = match v {
                     Reply::Int(n) => Some(n),
                     _ => None,
                 };
-                s.watched.push(Watch { db, key, version });
+                let missing = if version.is_none() { missing.take() } else { None };
+                s.watched.push(Watch {
+                    db,
+                    key,
+                    version,
+                    missing,
+                });
             }
             Reply::ok()
         }
@@ -290,11 +302,17 @@ async fn watch(s: &mut Session, args: &[Bytes]) -> Reply {
     }
 }
 
-/// An internal read command: the versions of keys `args[1..]` in the
-/// selected database, as integers (nil for a missing key).
+/// An internal command: the versions of keys `args[1..]` in the selected
+/// database, as integers (nil for a missing key). It runs on the writer, so
+/// that it reads after every commit that began before WATCH registered its
+/// missing keys (see `engine/watch.rs`): none can slip between the two.
 fn versions_command() -> &'static Command {
     static CMD: OnceLock<Command> = OnceLock::new();
-    CMD.get_or_init(|| super::commands::internal_read_command("watch", true, key_versions))
+    CMD.get_or_init(|| {
+        let mut cmd = super::commands::internal_read_command("watch", true, key_versions);
+        cmd.handler = crate::commands::Handler::Write(key_versions);
+        cmd
+    })
 }
 
 fn key_versions(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
