@@ -573,7 +573,7 @@ const EXPIRY_SCRIPT: &str = "
     HSET e7 f v
     EXPIRE e7 1
     SELECT 0
-    @sleep 1300
+    @sleep 2000
 ";
 
 /// Runs an expiry script with each setting; compares the messages as a set.

@@ -148,6 +148,10 @@ pub(crate) struct Hooks {
     notify: AtomicU32,
     /// Keys WATCHed while missing (see `watch.rs`).
     creations: Arc<watch::Creations>,
+    /// When (Unix ms) a writer last claimed the expiry sweep: several
+    /// writers (PostgreSQL) share it, so that whichever is free sweeps and
+    /// none sweeps twice as often as needed.
+    last_sweep_ms: std::sync::atomic::AtomicI64,
 }
 
 impl Hooks {
@@ -252,8 +256,8 @@ impl Engine {
             let settings = PgSettings::parse(&opts.location)?;
             let opened = postgres::open(settings, opts.sync, opts.readers)?;
             let mut handles = Vec::new();
-            for (i, w) in opened.writers.into_iter().enumerate() {
-                handles.push(spawn_writer(w, queue.clone(), databases, i == 0, hooks.clone())?);
+            for w in opened.writers {
+                handles.push(spawn_writer(w, queue.clone(), databases, true, hooks.clone())?);
             }
             (Some(opened.reads), None, handles)
         } else {

@@ -105,16 +105,35 @@ impl<W: WriteConn> Writer<W> {
         self.last_sweep + SWEEP_EVERY
     }
 
+    /// Sweeps if this writer's sweep is due and no other writer of the
+    /// process swept within [`SWEEP_EVERY`]. Every writer sweeps: a busy one
+    /// (or one that keeps losing the queue's lock to the others) must not
+    /// hold expiry up.
     fn sweep_if_due(&mut self) {
         if self.sweeps && self.last_sweep.elapsed() >= SWEEP_EVERY {
-            sweep(&mut self.conn, &self.hooks);
             self.last_sweep = Instant::now();
+            let now = now_ms();
+            let last = self.hooks.last_sweep_ms.load(std::sync::atomic::Ordering::Relaxed);
+            let claimed = now - last >= SWEEP_EVERY.as_millis() as i64
+                && self
+                    .hooks
+                    .last_sweep_ms
+                    .compare_exchange(
+                        last,
+                        now,
+                        std::sync::atomic::Ordering::Relaxed,
+                        std::sync::atomic::Ordering::Relaxed,
+                    )
+                    .is_ok();
+            if claimed {
+                sweep(&mut self.conn, &self.hooks);
+            }
         }
     }
 }
 
-/// Runs one writer thread until it takes a Stop. Only a writer that `sweeps`
-/// deletes expired keys (one sweeper per process is plenty).
+/// Runs one writer thread until it takes a Stop. A writer that `sweeps`
+/// takes its turn deleting expired keys (see `Writer::sweep_if_due`).
 pub(super) fn run<W: WriteConn>(conn: W, queue: Queue, databases: u32, sweeps: bool, hooks: Arc<Hooks>) {
     let mut writer = Writer::new(conn, databases, sweeps, hooks);
     let mut stop = false;
