@@ -187,9 +187,33 @@ pub(super) async fn run_task<W: WriteConn>(
                 Err(_) => break,
             }
         }
-        writer.run_batch(jobs);
+        if jobs.iter().any(|j| j.batch.calls.iter().any(|c| off_the_loop(c.cmd))) {
+            // The other clients' reads go on while this batch runs; their
+            // writes wait for it, as they would for any transaction.
+            let mut moved = writer;
+            writer = match tokio::task::spawn_blocking(move || {
+                moved.run_batch(jobs);
+                moved
+            })
+            .await
+            {
+                Ok(w) => w,
+                // Only a panic gets here (command panics are caught inside).
+                Err(_) => return,
+            };
+        } else {
+            writer.run_batch(jobs);
+        }
         writer.sweep_if_due();
     }
+}
+
+/// Writes that can take seconds on a large database (FLUSHALL and FLUSHDB
+/// over millions of keys): the writer task runs their batch on a blocking
+/// thread instead of the event loop, so that other clients' reads are not
+/// held up (Redis itself blocks on a synchronous FLUSHALL).
+fn off_the_loop(cmd: &crate::commands::Command) -> bool {
+    matches!(cmd.name.as_str(), "flushall" | "flushdb")
 }
 
 fn fail_all(jobs: Vec<Job>, e: &StoreError) {
