@@ -345,7 +345,12 @@ impl Engine {
             Route::Read => self.run_read(&batch),
             Route::SlowRead => {
                 let engine = self.clone();
-                match tokio::task::spawn_blocking(move || engine.run_read(&batch)).await {
+                let run = move || {
+                    let mut outcome = engine.run_read(&batch);
+                    prerender(&mut outcome, batch.proto);
+                    outcome
+                };
+                match tokio::task::spawn_blocking(run).await {
                     Ok(o) => o,
                     Err(e) => internal_error(shape, format!("read task failed: {e}")),
                 }
@@ -447,6 +452,23 @@ pub enum Route {
     SlowRead,
     /// Anything that writes: the writer thread.
     Writer,
+}
+
+/// Arrays at least this long are rendered to RESP by the thread that read them.
+const PRERENDER_LEN: usize = 1024;
+
+/// Renders the big array replies of a slow read (KEYS over millions of keys:
+/// hundreds of MB) to their RESP bytes on the blocking thread that read
+/// them, so that the event loop, which serves every other client, only
+/// copies bytes out instead of spending a long time encoding them.
+fn prerender(outcome: &mut Outcome, proto: u8) {
+    for reply in &mut outcome.replies {
+        if matches!(reply, Reply::Array(items) if items.len() >= PRERENDER_LEN) {
+            let mut out = bytes::BytesMut::new();
+            reply.write(proto, &mut out);
+            *reply = Reply::Raw(out.freeze());
+        }
+    }
 }
 
 /// An engine failure: an error reply for each of the batch's `n` calls (so

@@ -355,7 +355,16 @@ impl Session {
             self.server.stats.total_error_replies.fetch_add(1, Ordering::Relaxed);
         }
         match self.reply_mode {
-            ReplyMode::On => reply.write(self.proto, out),
+            // A reply rendered ahead (a big slow read, see the engine's
+            // `prerender`) becomes the output buffer itself when that is
+            // empty, instead of being copied into it on the event loop.
+            ReplyMode::On => match reply {
+                Reply::Raw(raw) if out.is_empty() => match raw.try_into_mut() {
+                    Ok(raw) => *out = raw,
+                    Err(raw) => out.extend_from_slice(&raw),
+                },
+                reply => reply.write(self.proto, out),
+            },
             ReplyMode::Off => {}
             ReplyMode::Skip => self.reply_mode = ReplyMode::On,
             ReplyMode::SkipNext => self.reply_mode = ReplyMode::Skip,
