@@ -21,7 +21,9 @@ mod zset;
 pub use hash::HashStore;
 pub use list::{End, ListStore, PosSearch};
 pub use set::SetStore;
+pub(crate) use set::sample;
 pub use zset::{LexBound, ScoreBound, ZQuery, ZScanPage, ZSetStore, ZSpan};
+pub(crate) use zset::{score_limits, successor};
 
 /// A stable 63-bit hash of a collection member (hash field, set or sorted-set
 /// member), stored in the `h` column of the value tables. It must never change:

@@ -72,3 +72,15 @@ pub trait SetStore {
     /// copied out); costs as [`SetStore::set_combine`] plus the inserts.
     fn set_store(&mut self, db: u32, dst: &[u8], op: SetOp, ids: &[i64]) -> StoreResult<i64>;
 }
+
+/// Picks `count` distinct items of `items` at random (partial Fisher-Yates),
+/// for the backends' SRANDMEMBER/SPOP with a count.
+pub(crate) fn sample(mut items: Vec<Bytes>, count: usize) -> Vec<Bytes> {
+    let count = count.min(items.len());
+    for i in 0..count {
+        let j = i + (crate::util::random_u64() % (items.len() - i) as u64) as usize;
+        items.swap(i, j);
+    }
+    items.truncate(count);
+    items
+}

@@ -110,3 +110,35 @@ pub trait ZSetStore {
     /// which accept sets as inputs with score 1. O(n).
     fn zset_read_set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>>;
 }
+
+/// Inclusive score limits equivalent to a score span; None if it is empty.
+/// `(x` becomes the next representable double, so one SQL text serves all
+/// bound kinds (both backends).
+pub(crate) fn score_limits(min: ScoreBound, max: ScoreBound) -> Option<(f64, f64)> {
+    let lo = if min.exclusive {
+        if min.value == f64::INFINITY {
+            return None;
+        }
+        min.value.next_up()
+    } else {
+        min.value
+    };
+    let hi = if max.exclusive {
+        if max.value == f64::NEG_INFINITY {
+            return None;
+        }
+        max.value.next_down()
+    } else {
+        max.value
+    };
+    Some((lo, hi))
+}
+
+/// The smallest byte string greater than `b` in byte order: `b` followed by
+/// a zero byte.
+pub(crate) fn successor(b: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(b.len() + 1);
+    v.extend_from_slice(b);
+    v.push(0);
+    v
+}

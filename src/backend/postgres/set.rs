@@ -19,8 +19,7 @@
 
 use super::PgStore;
 use super::coll::{bytes_at, bytes_col, hashed, random_hash, sql_count};
-use crate::store::{SetOp, SetStore, Store, StoreResult};
-use crate::util::random_u64;
+use crate::store::{SetOp, SetStore, Store, StoreResult, sample};
 use bytes::Bytes;
 use std::collections::HashSet;
 
@@ -84,17 +83,6 @@ macro_rules! store_sql {
              SELECT count(*) FROM res"
         )
     };
-}
-
-/// Picks `count` distinct items of `items` at random (partial Fisher-Yates).
-fn sample(mut items: Vec<Bytes>, count: usize) -> Vec<Bytes> {
-    let count = count.min(items.len());
-    for i in 0..count {
-        let j = i + (random_u64() % (items.len() - i) as u64) as usize;
-        items.swap(i, j);
-    }
-    items.truncate(count);
-    items
 }
 
 impl PgStore<'_> {

@@ -18,7 +18,7 @@
 
 use super::PgStore;
 use super::coll::{bytes_at, hashed, last_wins, random_hash, sql_count};
-use crate::store::{LexBound, ScoreBound, StoreResult, ZQuery, ZScanPage, ZSetStore, ZSpan, member_hash};
+use crate::store::{LexBound, StoreResult, ZQuery, ZScanPage, ZSetStore, ZSpan, member_hash, score_limits, successor};
 use bytes::Bytes;
 use postgres::Row;
 use postgres::types::ToSql;
@@ -119,37 +119,6 @@ impl SpanArgs {
             SpanArgs::LexMixed(lo) => vec![lo],
         }
     }
-}
-
-/// Inclusive score limits equivalent to a score span; None if it is empty.
-/// `(x` becomes the next representable double, so one SQL text serves all
-/// bound kinds.
-fn score_limits(min: ScoreBound, max: ScoreBound) -> Option<(f64, f64)> {
-    let lo = if min.exclusive {
-        if min.value == f64::INFINITY {
-            return None;
-        }
-        min.value.next_up()
-    } else {
-        min.value
-    };
-    let hi = if max.exclusive {
-        if max.value == f64::NEG_INFINITY {
-            return None;
-        }
-        max.value.next_down()
-    } else {
-        max.value
-    };
-    Some((lo, hi))
-}
-
-/// The smallest byte string greater than `b`: `b` followed by a zero byte.
-fn successor(b: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(b.len() + 1);
-    v.extend_from_slice(b);
-    v.push(0);
-    v
 }
 
 fn item(r: &Row) -> Result<(Bytes, f64), postgres::Error> {

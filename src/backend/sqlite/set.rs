@@ -9,7 +9,7 @@
 //! leave the database.
 
 use super::SqliteStore;
-use crate::store::{KeyType, SetOp, SetStore, Store, StoreResult, member_hash};
+use crate::store::{KeyType, SetOp, SetStore, Store, StoreResult, member_hash, sample};
 use crate::util::random_u64;
 use bytes::Bytes;
 use rusqlite::{OptionalExtension, params};
@@ -42,17 +42,6 @@ macro_rules! diff_where {
 fn json_ids(ids: &[i64]) -> String {
     let parts: Vec<String> = ids.iter().map(i64::to_string).collect();
     format!("[{}]", parts.join(","))
-}
-
-/// Picks `count` distinct items of `items` at random (partial Fisher-Yates).
-fn sample(mut items: Vec<Bytes>, count: usize) -> Vec<Bytes> {
-    let count = count.min(items.len());
-    for i in 0..count {
-        let j = i + (random_u64() % (items.len() - i) as u64) as usize;
-        items.swap(i, j);
-    }
-    items.truncate(count);
-    items
 }
 
 impl SqliteStore<'_> {

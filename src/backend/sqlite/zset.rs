@@ -7,7 +7,7 @@
 //! of distinct SQL texts exists and each is prepared once and cached.
 
 use super::SqliteStore;
-use crate::store::{LexBound, ScoreBound, StoreResult, ZQuery, ZScanPage, ZSetStore, ZSpan, member_hash};
+use crate::store::{LexBound, StoreResult, ZQuery, ZScanPage, ZSetStore, ZSpan, member_hash, score_limits, successor};
 use bytes::Bytes;
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params, params_from_iter};
@@ -16,37 +16,6 @@ use rusqlite::{OptionalExtension, params, params_from_iter};
 struct SpanSql {
     cond: &'static str,
     params: Vec<Value>,
-}
-
-/// Inclusive score limits equivalent to a score span; None if it is empty.
-/// `(x` becomes the next representable double, so one SQL text serves all
-/// bound kinds.
-fn score_limits(min: ScoreBound, max: ScoreBound) -> Option<(f64, f64)> {
-    let lo = if min.exclusive {
-        if min.value == f64::INFINITY {
-            return None;
-        }
-        min.value.next_up()
-    } else {
-        min.value
-    };
-    let hi = if max.exclusive {
-        if max.value == f64::NEG_INFINITY {
-            return None;
-        }
-        max.value.next_down()
-    } else {
-        max.value
-    };
-    Some((lo, hi))
-}
-
-/// The smallest blob greater than `b` in byte order: `b` followed by a zero byte.
-fn successor(b: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(b.len() + 1);
-    v.extend_from_slice(b);
-    v.push(0);
-    v
 }
 
 impl SqliteStore<'_> {
