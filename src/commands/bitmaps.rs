@@ -65,7 +65,7 @@ fn string_for_bits(ctx: &mut Ctx, key: &Bytes, max_bit: u64) -> Result<(Vec<u8>,
 /// How [`string_for_bits`] found the string: Redis's `dirty` flag (the key
 /// changes even if no bit does) is set unless it was `Whole`.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Found {
+pub(super) enum Found {
     /// No such key: it is created.
     Missing,
     /// Too short: it was padded with zero bytes.
@@ -85,10 +85,12 @@ fn setbit(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let byte = (offset >> 3) as usize;
     let mask = 1u8 << (7 - (offset & 7));
     let old = v[byte] & mask != 0;
-    v[byte] = (v[byte] & !mask) | if on == 1 { mask } else { 0 };
-    ctx.store.set_string(ctx.db, &args[1], &v, Ttl::Keep)?;
-    // As Redis: no event when neither the bit nor the string changed.
+    // As Redis: when neither the bit nor the string changes, nothing is
+    // written (the key keeps its version, so a WATCH on it holds) and no
+    // event fires.
     if found != Found::Whole || old != (on == 1) {
+        v[byte] = (v[byte] & !mask) | if on == 1 { mask } else { 0 };
+        ctx.store.set_string(ctx.db, &args[1], &v, Ttl::Keep)?;
         ctx.notify(Class::String, "setbit", &args[1]);
     }
     Ok(Reply::Int(old as i64))

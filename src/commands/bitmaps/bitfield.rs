@@ -1,6 +1,6 @@
 //! BITFIELD and BITFIELD_RO: integers of 1 to 64 bits at any bit offset.
 
-use super::{bit_offset, string_for_bits};
+use super::{Found, bit_offset, string_for_bits};
 use crate::commands::args::int;
 use crate::commands::strings::{get_string, opt};
 use crate::commands::{Class, CmdError, CmdResult, Ctx, SYNTAX, err};
@@ -126,15 +126,27 @@ fn run(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult {
     if read_only {
         return err("ERR BITFIELD_RO only supports the GET subcommand");
     }
-    let (mut v, _) = string_for_bits(ctx, key, highest)?;
-    let replies: Vec<Reply> = ops.iter().map(|op| apply(&mut v, op)).collect();
-    ctx.store.set_string(ctx.db, key, &v, Ttl::Keep)?;
-    // As Redis: `setbit` once if any SET or INCRBY was applied (not refused by FAIL).
-    let applied = ops
+    let (mut v, found) = string_for_bits(ctx, key, highest)?;
+    let mut applied = false;
+    let mut changed = false;
+    let replies: Vec<Reply> = ops
         .iter()
-        .zip(&replies)
-        .any(|(op, r)| op.kind != OpKind::Get && *r != Reply::Nil);
-    if applied {
+        .map(|op| {
+            let (reply, outcome) = apply(&mut v, op);
+            applied |= outcome != Outcome::Refused;
+            changed |= outcome == Outcome::Changed;
+            reply
+        })
+        .collect();
+    // As Redis: a new or grown string is written even if no field changed;
+    // otherwise nothing is written (the key keeps its version) unless a
+    // field changed. `setbit` fires once if any SET or INCRBY applied to a
+    // new or grown string, or changed a field.
+    let dirty = found != Found::Whole;
+    if dirty || changed {
+        ctx.store.set_string(ctx.db, key, &v, Ttl::Keep)?;
+    }
+    if (dirty && applied) || changed {
         ctx.notify(Class::String, "setbit", key);
     }
     Ok(Reply::Array(replies))
@@ -181,10 +193,21 @@ fn sign_extend(raw: u64, bits: u32) -> i64 {
     }
 }
 
+/// What one BITFIELD operation did to the string.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// A GET, or a SET/INCRBY that left the field's bits as they were.
+    Unchanged,
+    /// A SET/INCRBY that changed the field.
+    Changed,
+    /// An INCRBY/SET refused by `OVERFLOW FAIL` (reply nil).
+    Refused,
+}
+
 /// Runs one GET/SET/INCRBY on the (already grown) string; nil when FAIL refused.
-fn apply(v: &mut [u8], op: &Op) -> Reply {
+fn apply(v: &mut [u8], op: &Op) -> (Reply, Outcome) {
     if op.kind == OpKind::Get {
-        return Reply::Int(get_field(v, op));
+        return (Reply::Int(get_field(v, op)), Outcome::Unchanged);
     }
     let old = get_field(v, op);
     let (value, incr) = match op.kind {
@@ -197,11 +220,17 @@ fn apply(v: &mut [u8], op: &Op) -> Reply {
         unsigned_overflow(value as u64, incr, op.bits, op.overflow)
     };
     if overflowed && op.overflow == Overflow::Fail {
-        return Reply::Nil;
+        return (Reply::Nil, Outcome::Refused);
     }
     let new = if overflowed { fitted } else { value.wrapping_add(incr) };
+    let before = read_bits(v, op.offset, op.bits);
     write_bits(v, op.offset, op.bits, new as u64);
-    Reply::Int(if op.kind == OpKind::IncrBy { new } else { old })
+    let outcome = if read_bits(v, op.offset, op.bits) == before {
+        Outcome::Unchanged
+    } else {
+        Outcome::Changed
+    };
+    (Reply::Int(if op.kind == OpKind::IncrBy { new } else { old }), outcome)
 }
 
 /// Redis's `checkUnsignedBitfieldOverflow`: whether `value + incr` leaves
