@@ -4,7 +4,7 @@ use super::Server;
 use super::clients::ClientHandle;
 use super::multi::{self, Multi};
 use super::pubsub::{self, Subscriptions};
-use crate::commands::{Command, Handler, lookup};
+use crate::commands::{Command, Event, Handler, lookup};
 use crate::engine::{Batch, Call, Watch};
 use crate::resp::{Reply, RequestParser};
 use bytes::{Bytes, BytesMut};
@@ -339,9 +339,32 @@ impl Session {
                 self.executed(cmd, args, each);
             }
         }
-        for reply in outcome.replies {
-            self.emit(reply, out);
+        self.emit_outcome(outcome.replies, &outcome.events, out);
+    }
+
+    /// Appends the replies of a batch. A connection subscribed to the
+    /// keyspace events its own commands reported gets each command's
+    /// messages right before that command's reply, as in Redis.
+    fn emit_outcome(&mut self, replies: Vec<Reply>, events: &[(usize, Event)], out: &mut BytesMut) {
+        if events.is_empty() || self.pubsub.total() == 0 {
+            for reply in replies {
+                self.emit(reply, out);
+            }
+            return;
         }
+        for (i, reply) in replies.into_iter().enumerate() {
+            self.write_own_messages(events, i, out);
+            self.emit_reply(reply, out);
+        }
+    }
+
+    /// Writes the queued Pub/Sub messages up to the last one that the events
+    /// of call `index` (in `events`, by call index) published to this connection.
+    pub fn write_own_messages(&mut self, events: &[(usize, Event)], index: usize, out: &mut BytesMut) {
+        let set = self.server.config.keyspace_events().reported();
+        let of_call = events.iter().filter(|(at, _)| *at == index).map(|(_, e)| e);
+        let want = super::notify::own_deliveries(set, &self.pubsub, of_call);
+        self.pubsub.write_until(want, self.proto, out);
     }
 
     /// Appends a reply, honouring `CLIENT REPLY`. Pub/Sub messages already
@@ -351,6 +374,11 @@ impl Session {
         while let Some(m) = self.pubsub.try_next() {
             m.write(self.proto, out);
         }
+        self.emit_reply(reply, out);
+    }
+
+    /// [`Session::emit`] without the queued messages first.
+    fn emit_reply(&mut self, reply: Reply, out: &mut BytesMut) {
         if reply.is_error() {
             self.server.stats.total_error_replies.fetch_add(1, Ordering::Relaxed);
         }

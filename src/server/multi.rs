@@ -28,7 +28,7 @@
 //!   a key missing at WATCH time, then created and deleted again before EXEC,
 //!   looks unchanged (Redis would fail the EXEC).
 
-use super::connection::Session;
+use super::connection::{ReplyMode, Session};
 use crate::commands::{CmdResult, Command, Ctx, Handler, lookup};
 use crate::engine::{Batch, Call, Watch};
 use crate::resp::Reply;
@@ -189,6 +189,7 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
         }
     }
     let mut storage_replies = Vec::new().into_iter();
+    let mut events = Vec::new();
     if !calls.is_empty() || !watch.is_empty() {
         let writes = calls
             .iter()
@@ -216,16 +217,24 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
         s.db = outcome.db;
         s.client.db.store(s.db, Ordering::Relaxed);
         storage_replies = outcome.replies.into_iter();
+        events = outcome.events;
     }
     let mut server_calls = server_calls.into_iter().peekable();
     let mut refused = refused.into_iter().peekable();
     let mut replies = Vec::with_capacity(total);
+    // For each reply, the index of its storage call, if it has one.
+    let mut storage_index = Vec::with_capacity(total);
+    let mut next_storage = 0;
     for i in 0..total {
         let reply = if let Some((_, reply)) = refused.next_if(|(pos, _)| *pos == i) {
+            storage_index.push(None);
             reply
         } else if let Some((_, call)) = server_calls.next_if(|(pos, _)| *pos == i) {
+            storage_index.push(None);
             run_server_command(s, &call).await
         } else {
+            storage_index.push(Some(next_storage));
+            next_storage += 1;
             storage_replies.next().unwrap_or(Reply::Nil)
         };
         replies.push(reply);
@@ -236,7 +245,32 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
         .stats
         .total_error_replies
         .fetch_add(errors as u64, Ordering::Relaxed);
-    Reply::Array(replies)
+    if events.is_empty() || s.pubsub.total() == 0 || s.reply_mode != ReplyMode::On {
+        return Reply::Array(replies);
+    }
+    with_own_messages(s, replies, &storage_index, &events)
+}
+
+/// EXEC's array reply for a connection subscribed to the keyspace events
+/// of its own transaction, rendered as Redis 7.0 writes it: the array's
+/// header, then, before each queued command's reply, the messages that
+/// command published to this connection (Redis writes them to the output
+/// buffer as each command runs, after the header).
+fn with_own_messages(
+    s: &mut Session,
+    replies: Vec<Reply>,
+    storage_index: &[Option<usize>],
+    events: &[(usize, crate::commands::Event)],
+) -> Reply {
+    let mut out = bytes::BytesMut::new();
+    out.extend_from_slice(format!("*{}\r\n", replies.len()).as_bytes());
+    for (reply, index) in replies.into_iter().zip(storage_index) {
+        if let Some(index) = index {
+            s.write_own_messages(events, *index, &mut out);
+        }
+        reply.write(s.proto, &mut out);
+    }
+    Reply::Raw(out.freeze())
 }
 
 /// A server command queued in MULTI (never MULTI, EXEC, DISCARD or WATCH,

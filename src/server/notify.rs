@@ -13,12 +13,19 @@
 //!    writer tells the commit observer, which [`publish`]es the events in
 //!    command order through the Pub/Sub hub. A transaction that failed or was
 //!    retried was never committed, so its events never go out twice.
-//! 4. Each subscriber's connection writes the messages as they arrive; a
-//!    connection running the command itself writes queued messages before
-//!    the command's reply (`Session::emit`), as Redis does.
+//! 4. Each subscriber's connection writes the messages as they arrive. A
+//!    connection subscribed to the events of its own commands writes each
+//!    command's messages right before that command's reply, as Redis does
+//!    (inside EXEC's array reply: before each queued command's reply). It
+//!    knows which queued messages come from which command from the events
+//!    the batch's outcome lists ([`own_deliveries`]).
+//!
+//! `keymiss` events (`m`) are reported around the read commands (see
+//! `commands::events::with_misses`); while `m` is on, reads run on the
+//! writer so that their events take the same path as the writes'.
 
 use super::pg_bus::Bus;
-use super::pubsub::Hub;
+use super::pubsub::{Hub, Subscriptions};
 use crate::commands::{Class, Classes, Event};
 use crate::engine::Commit;
 use bytes::{BufMut, Bytes, BytesMut};
@@ -102,26 +109,43 @@ pub fn publish(hub: &Hub, bus: Option<&Bus>, commit: &Commit<'_>) {
 /// (message: the event name) if `K` is set, then on
 /// `__keyevent@<db>__:<event>` (message: the key) if `E` is set.
 fn publish_events(hub: &Hub, bus: Option<&Bus>, set: Classes, events: &[Event]) {
-    let send = |channel: &Bytes, message: &Bytes| {
-        hub.publish(false, channel, message);
+    for (channel, message) in events.iter().flat_map(|e| messages(set, e)) {
+        hub.publish(false, &channel, &message);
         if let Some(bus) = bus {
-            bus.publish(false, channel, message);
-        }
-    };
-    for e in events {
-        if !set.has(e.class) {
-            continue;
-        }
-        if set.0 & Classes::KEYSPACE != 0 {
-            send(
-                &channel("__keyspace@", e.db, &e.key),
-                &Bytes::from_static(e.name.as_bytes()),
-            );
-        }
-        if set.0 & Classes::KEYEVENT != 0 {
-            send(&channel("__keyevent@", e.db, e.name.as_bytes()), &e.key);
+            bus.publish(false, &channel, &message);
         }
     }
+}
+
+/// The (channel, message) pairs that event `e` is published as, in order,
+/// with the classes and destinations of `set` (none if its class is off).
+fn messages(set: Classes, e: &Event) -> impl Iterator<Item = (Bytes, Bytes)> + '_ {
+    let on = set.has(e.class);
+    let keyspace = (on && set.0 & Classes::KEYSPACE != 0).then(|| {
+        (
+            channel("__keyspace@", e.db, &e.key),
+            Bytes::from_static(e.name.as_bytes()),
+        )
+    });
+    let keyevent =
+        (on && set.0 & Classes::KEYEVENT != 0).then(|| (channel("__keyevent@", e.db, e.name.as_bytes()), e.key.clone()));
+    keyspace.into_iter().chain(keyevent)
+}
+
+/// The channels of the messages that `events` put in the queue of a
+/// connection subscribed as `subs` (a channel once per delivery: once for
+/// the channel itself, once per matching pattern), with the published
+/// classes `set`. A connection that ran the commands itself writes these
+/// before the reply of the command that reported them (see
+/// [`Subscriptions::write_until`](super::pubsub::Subscriptions::write_until)).
+pub fn own_deliveries<'a>(set: Classes, subs: &Subscriptions, events: impl Iterator<Item = &'a Event>) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    for (channel, _) in events.flat_map(|e| messages(set, e)) {
+        for _ in 0..subs.deliveries(&channel) {
+            out.push(channel.clone());
+        }
+    }
+    out
 }
 
 /// `<prefix><db>__:<suffix>`.

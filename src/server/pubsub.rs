@@ -213,6 +213,32 @@ impl Subscriptions {
         self.rx.try_recv().ok()
     }
 
+    /// How many messages a publication on `channel` puts in this queue: one
+    /// for the channel, one per matching pattern (as [`Hub::publish`]).
+    pub fn deliveries(&self, channel: &[u8]) -> usize {
+        let exact = usize::from(self.names[Kind::Channel.index()].contains_key(channel));
+        let patterns = self.names[Kind::Pattern.index()]
+            .keys()
+            .filter(|p| crate::glob::matches(p, channel, false))
+            .count();
+        exact + patterns
+    }
+
+    /// Writes queued messages, in order, until one message on each channel
+    /// of `want` (with repeats) has been written, or the queue is empty.
+    /// `want` lists the messages a command published to this connection
+    /// (`notify::own_deliveries`): they were queued before its reply was
+    /// given back, so they are all there, maybe after others' messages.
+    pub fn write_until(&mut self, mut want: Vec<Bytes>, proto: u8, out: &mut bytes::BytesMut) {
+        while !want.is_empty() {
+            let Some(m) = self.try_next() else { break };
+            if let Some(at) = channel_of(&m).and_then(|c| want.iter().position(|w| w[..] == c[..])) {
+                want.swap_remove(at);
+            }
+            m.write(proto, out);
+        }
+    }
+
     /// Subscriptions of every kind (RESP2 subscriber mode while non-zero).
     pub fn total(&self) -> usize {
         self.names.iter().map(HashMap::len).sum()
@@ -231,6 +257,15 @@ impl Subscriptions {
         let mut names: Vec<(&Bytes, u64)> = self.names[kind.index()].iter().map(|(n, &seq)| (n, seq)).collect();
         names.sort_unstable_by_key(|&(_, seq)| seq);
         names.into_iter().map(|(n, _)| n.clone()).collect()
+    }
+}
+
+/// The channel a queued message was published on.
+fn channel_of(m: &Reply) -> Option<&Bytes> {
+    let Reply::Push(items) = m else { return None };
+    match items.as_slice() {
+        [_, Reply::Bulk(channel), _] | [_, _, Reply::Bulk(channel), _] => Some(channel),
+        _ => None,
     }
 }
 
