@@ -97,11 +97,22 @@ pub struct Outcome {
     pub db: u32,
     /// EXEC only: a WATCHed key had changed, so nothing ran (`replies` is empty).
     pub aborted: bool,
-    /// The keyspace events the calls reported, each with its call's index,
-    /// in order (empty unless notifications are on). They are published by
-    /// the commit observer; a client subscribed to them on its own
-    /// connection uses them to place each call's messages before its reply.
-    pub events: Vec<(usize, Event)>,
+    /// The keyspace events the calls reported, in order (empty unless
+    /// notifications are on). They are published by the commit observer; a
+    /// client subscribed to them on its own connection uses them to place
+    /// each call's messages around its reply, as Redis does.
+    pub events: Vec<Reported>,
+}
+
+/// A keyspace event a call of a batch reported.
+#[derive(Debug, Clone)]
+pub struct Reported {
+    /// The call's index in the batch.
+    pub call: usize,
+    /// Whether Redis sends it after the call's reply
+    /// (see [`crate::commands::events::before_reply`]).
+    pub after_reply: bool,
+    pub event: Event,
 }
 
 /// A WATCHed key and its version when WATCH read it (`None`: no such key).

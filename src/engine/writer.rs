@@ -3,7 +3,7 @@
 //! Written once for every backend against [`WriteConn`].
 
 use super::conn::{Fault, WriteConn};
-use super::{Commit, CommitObserver, Committed, Hooks, Job, Msg, Outcome, call, storage_error, watch_holds};
+use super::{Commit, CommitObserver, Committed, Hooks, Job, Msg, Outcome, Reported, call, storage_error, watch_holds};
 use crate::commands::{Class, Classes, CmdError, Ctx, Event, Handler};
 use crate::resp::Reply;
 use crate::store::{Store, StoreError};
@@ -410,7 +410,14 @@ fn run_strict(job: &Job, databases: u32, notify: Classes, store: &mut dyn Store)
         // A read is told to the observer only for its events (`keymiss`).
         if matches!(c.cmd.handler, Handler::Write(_)) || !ctx.events.is_empty() {
             let events = std::mem::take(&mut ctx.events);
-            reported.extend(events.iter().map(|e| (index, e.clone())));
+            if !events.is_empty() {
+                let before = crate::commands::events::before_reply(c.cmd, &c.args, &events);
+                reported.extend(events.iter().enumerate().map(|(i, e)| Reported {
+                    call: index,
+                    after_reply: i >= before,
+                    event: e.clone(),
+                }));
+            }
             writes.push(Write { db, index, events });
         }
     }

@@ -4,10 +4,11 @@ use super::Server;
 use super::clients::ClientHandle;
 use super::multi::{self, Multi};
 use super::pubsub::{self, Subscriptions};
-use crate::commands::{Command, Event, Handler, lookup};
-use crate::engine::{Batch, Call, Watch};
+use crate::commands::{Command, Handler, lookup};
+use crate::engine::{Batch, Call, Reported, Watch};
 use crate::resp::{Reply, RequestParser};
 use bytes::{Bytes, BytesMut};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -344,27 +345,43 @@ impl Session {
 
     /// Appends the replies of a batch. A connection subscribed to the
     /// keyspace events its own commands reported gets each command's
-    /// messages right before that command's reply, as in Redis.
-    fn emit_outcome(&mut self, replies: Vec<Reply>, events: &[(usize, Event)], out: &mut BytesMut) {
+    /// messages around that command's reply, as in Redis.
+    fn emit_outcome(&mut self, replies: Vec<Reply>, events: &[Reported], out: &mut BytesMut) {
         if events.is_empty() || self.pubsub.total() == 0 {
             for reply in replies {
                 self.emit(reply, out);
             }
             return;
         }
+        let mut backlog = self.pubsub.take_queued();
         for (i, reply) in replies.into_iter().enumerate() {
-            self.write_own_messages(events, i, out);
+            self.write_own_messages(&mut backlog, events, i, false, out);
             self.emit_reply(reply, out);
+            self.write_own_messages(&mut backlog, events, i, true, out);
+        }
+        for m in backlog {
+            m.write(self.proto, out);
         }
     }
 
-    /// Writes the queued Pub/Sub messages up to the last one that the events
-    /// of call `index` (in `events`, by call index) published to this connection.
-    pub fn write_own_messages(&mut self, events: &[(usize, Event)], index: usize, out: &mut BytesMut) {
+    /// Writes the messages of `backlog` (taken from this connection's
+    /// queue) up to the last one that the events of call `index` sent before
+    /// (or, with `after_reply`, after) its reply published to this connection.
+    pub fn write_own_messages(
+        &self,
+        backlog: &mut VecDeque<Reply>,
+        events: &[Reported],
+        index: usize,
+        after_reply: bool,
+        out: &mut BytesMut,
+    ) {
         let set = self.server.config.keyspace_events().reported();
-        let of_call = events.iter().filter(|(at, _)| *at == index).map(|(_, e)| e);
+        let of_call = events
+            .iter()
+            .filter(|r| r.call == index && r.after_reply == after_reply)
+            .map(|r| &r.event);
         let want = super::notify::own_deliveries(set, &self.pubsub, of_call);
-        self.pubsub.write_until(want, self.proto, out);
+        pubsub::write_until(backlog, want, self.proto, out);
     }
 
     /// Appends a reply, honouring `CLIENT REPLY`. Pub/Sub messages already

@@ -33,7 +33,7 @@ use crate::commands::{CmdResult, Command, Ctx, Handler, lookup};
 use crate::engine::{Batch, Call, Watch};
 use crate::resp::Reply;
 use bytes::Bytes;
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
 
@@ -221,21 +221,31 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
     }
     let mut server_calls = server_calls.into_iter().peekable();
     let mut refused = refused.into_iter().peekable();
+    // A RESP3 client subscribed to what its own commands publish gets the
+    // messages inside EXEC's array, around each command's reply, as Redis
+    // writes them while each command runs (see `Own`).
+    let mut own = (s.pubsub.total() > 0 && s.reply_mode == ReplyMode::On).then(|| Own::new(s, total, events));
     let mut replies = Vec::with_capacity(total);
-    // For each reply, the index of its storage call, if it has one.
-    let mut storage_index = Vec::with_capacity(total);
     let mut next_storage = 0;
     for i in 0..total {
         let reply = if let Some((_, reply)) = refused.next_if(|(pos, _)| *pos == i) {
-            storage_index.push(None);
+            if let Some(own) = &mut own {
+                reply.write(s.proto, &mut own.out);
+            }
             reply
         } else if let Some((_, call)) = server_calls.next_if(|(pos, _)| *pos == i) {
-            storage_index.push(None);
-            run_server_command(s, &call).await
+            let reply = run_server_command(s, &call).await;
+            if let Some(own) = &mut own {
+                own.server_reply(s, &reply);
+            }
+            reply
         } else {
-            storage_index.push(Some(next_storage));
+            let reply = storage_replies.next().unwrap_or(Reply::Nil);
+            if let Some(own) = &mut own {
+                own.storage_reply(s, next_storage, &reply);
+            }
             next_storage += 1;
-            storage_replies.next().unwrap_or(Reply::Nil)
+            reply
         };
         replies.push(reply);
     }
@@ -245,32 +255,56 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
         .stats
         .total_error_replies
         .fetch_add(errors as u64, Ordering::Relaxed);
-    if events.is_empty() || s.pubsub.total() == 0 || s.reply_mode != ReplyMode::On {
-        return Reply::Array(replies);
+    match own {
+        Some(own) => own.finish(s),
+        None => Reply::Array(replies),
     }
-    with_own_messages(s, replies, &storage_index, &events)
 }
 
-/// EXEC's array reply for a connection subscribed to the keyspace events
-/// of its own transaction, rendered as Redis 7.0 writes it: the array's
-/// header, then, before each queued command's reply, the messages that
-/// command published to this connection (Redis writes them to the output
-/// buffer as each command runs, after the header).
-fn with_own_messages(
-    s: &mut Session,
-    replies: Vec<Reply>,
-    storage_index: &[Option<usize>],
-    events: &[(usize, crate::commands::Event)],
-) -> Reply {
-    let mut out = bytes::BytesMut::new();
-    out.extend_from_slice(format!("*{}\r\n", replies.len()).as_bytes());
-    for (reply, index) in replies.into_iter().zip(storage_index) {
-        if let Some(index) = index {
-            s.write_own_messages(events, *index, &mut out);
+/// EXEC's reply for a client subscribed to what its own transaction
+/// publishes, rendered as Redis 7.0 writes it: the array's header, then each
+/// command's messages around its reply (Redis writes them to the output
+/// buffer while each command runs, after the header).
+struct Own {
+    out: bytes::BytesMut,
+    /// The messages queued before the server commands ran: those of the
+    /// storage commands (and maybe other clients').
+    backlog: VecDeque<Reply>,
+    events: Vec<crate::engine::Reported>,
+}
+
+impl Own {
+    fn new(s: &mut Session, total: usize, events: Vec<crate::engine::Reported>) -> Own {
+        let mut out = bytes::BytesMut::new();
+        out.extend_from_slice(format!("*{total}\r\n").as_bytes());
+        Own {
+            out,
+            backlog: s.pubsub.take_queued(),
+            events,
         }
-        reply.write(s.proto, &mut out);
     }
-    Reply::Raw(out.freeze())
+
+    /// The reply of the storage command `index` (of the engine's batch).
+    fn storage_reply(&mut self, s: &Session, index: usize, reply: &Reply) {
+        s.write_own_messages(&mut self.backlog, &self.events, index, false, &mut self.out);
+        reply.write(s.proto, &mut self.out);
+        s.write_own_messages(&mut self.backlog, &self.events, index, true, &mut self.out);
+    }
+
+    /// The reply of a server command that just ran, after what it published.
+    fn server_reply(&mut self, s: &mut Session, reply: &Reply) {
+        while let Some(m) = s.pubsub.try_next() {
+            m.write(s.proto, &mut self.out);
+        }
+        reply.write(s.proto, &mut self.out);
+    }
+
+    fn finish(mut self, s: &Session) -> Reply {
+        for m in self.backlog {
+            m.write(s.proto, &mut self.out);
+        }
+        Reply::Raw(self.out.freeze())
+    }
 }
 
 /// A server command queued in MULTI (never MULTI, EXEC, DISCARD or WATCH,

@@ -127,8 +127,8 @@ fn messages(set: Classes, e: &Event) -> impl Iterator<Item = (Bytes, Bytes)> + '
             Bytes::from_static(e.name.as_bytes()),
         )
     });
-    let keyevent =
-        (on && set.0 & Classes::KEYEVENT != 0).then(|| (channel("__keyevent@", e.db, e.name.as_bytes()), e.key.clone()));
+    let keyevent = (on && set.0 & Classes::KEYEVENT != 0)
+        .then(|| (channel("__keyevent@", e.db, e.name.as_bytes()), e.key.clone()));
     keyspace.into_iter().chain(keyevent)
 }
 
@@ -137,7 +137,7 @@ fn messages(set: Classes, e: &Event) -> impl Iterator<Item = (Bytes, Bytes)> + '
 /// the channel itself, once per matching pattern), with the published
 /// classes `set`. A connection that ran the commands itself writes these
 /// before the reply of the command that reported them (see
-/// [`Subscriptions::write_until`](super::pubsub::Subscriptions::write_until)).
+/// [`write_until`](super::pubsub::write_until)).
 pub fn own_deliveries<'a>(set: Classes, subs: &Subscriptions, events: impl Iterator<Item = &'a Event>) -> Vec<Bytes> {
     let mut out = Vec::new();
     for (channel, _) in events.flat_map(|e| messages(set, e)) {

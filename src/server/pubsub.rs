@@ -31,7 +31,7 @@ use super::connection::Session;
 use crate::commands::Command;
 use crate::resp::Reply;
 use bytes::Bytes;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
@@ -224,19 +224,10 @@ impl Subscriptions {
         exact + patterns
     }
 
-    /// Writes queued messages, in order, until one message on each channel
-    /// of `want` (with repeats) has been written, or the queue is empty.
-    /// `want` lists the messages a command published to this connection
-    /// (`notify::own_deliveries`): they were queued before its reply was
-    /// given back, so they are all there, maybe after others' messages.
-    pub fn write_until(&mut self, mut want: Vec<Bytes>, proto: u8, out: &mut bytes::BytesMut) {
-        while !want.is_empty() {
-            let Some(m) = self.try_next() else { break };
-            if let Some(at) = channel_of(&m).and_then(|c| want.iter().position(|w| w[..] == c[..])) {
-                want.swap_remove(at);
-            }
-            m.write(proto, out);
-        }
+    /// Takes every message queued so far (to place them among the replies
+    /// of the commands that published them, see [`write_until`]).
+    pub fn take_queued(&mut self) -> VecDeque<Reply> {
+        std::iter::from_fn(|| self.try_next()).collect()
     }
 
     /// Subscriptions of every kind (RESP2 subscriber mode while non-zero).
@@ -257,6 +248,21 @@ impl Subscriptions {
         let mut names: Vec<(&Bytes, u64)> = self.names[kind.index()].iter().map(|(n, &seq)| (n, seq)).collect();
         names.sort_unstable_by_key(|&(_, seq)| seq);
         names.into_iter().map(|(n, _)| n.clone()).collect()
+    }
+}
+
+/// Writes messages from `backlog`, in order, until one message on each
+/// channel of `want` (with repeats) has been written, or none is left.
+/// `want` lists the messages a command published to this connection
+/// (`notify::own_deliveries`): they were queued before its reply was given
+/// back, so they are all there, maybe after others' messages.
+pub fn write_until(backlog: &mut VecDeque<Reply>, mut want: Vec<Bytes>, proto: u8, out: &mut bytes::BytesMut) {
+    while !want.is_empty() {
+        let Some(m) = backlog.pop_front() else { break };
+        if let Some(at) = channel_of(&m).and_then(|c| want.iter().position(|w| w[..] == c[..])) {
+            want.swap_remove(at);
+        }
+        m.write(proto, out);
     }
 }
 
