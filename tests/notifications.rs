@@ -830,7 +830,7 @@ fn own_events_interleave_with_pipelined_and_exec_replies() {
             "PING",
         ],
         &[
-            "SADD s a b",
+            "SADD s a",
             "SPOP s 5",
             "SET k v GET",
             "GETDEL k",
