@@ -387,6 +387,119 @@ impl Listener {
     }
 }
 
+/// The ACL users shared by the processes of a store, in the table `racl`
+/// of its schema: one row per user, `name` and its `ACL LIST` line (`user
+/// <name> <rules>`). A change is written in one transaction together with a
+/// bus message ([`USERS_CHANGED`]) on the store's channel, so the other
+/// processes reload the table once the change is committed (this process
+/// hears it too, and reloads the same thing).
+///
+/// Calls connect for each change (ACL changes are rare) on a thread of their
+/// own: the synchronous PostgreSQL client cannot run inside an async task.
+pub struct SharedUsers {
+    settings: PgSettings,
+    channel: String,
+}
+
+/// The bus message that tells every process to reload the users (`U`).
+pub const USERS_CHANGED: &[u8] = b"U";
+
+/// One change to the shared users.
+pub enum UsersChange<'a> {
+    /// Insert or replace these (name, line) rows.
+    Set(&'a [(Vec<u8>, Vec<u8>)]),
+    /// Delete these users.
+    Delete(&'a [Vec<u8>]),
+    /// Replace every row by these (`ACL LOAD`).
+    ReplaceAll(&'a [(Vec<u8>, Vec<u8>)]),
+    /// Insert these rows only if the table is empty (the first process to
+    /// start seeds the table with its own users).
+    Seed(&'a [(Vec<u8>, Vec<u8>)]),
+}
+
+const USERS_TABLE: &str = "CREATE TABLE IF NOT EXISTS racl (name bytea PRIMARY KEY, line bytea NOT NULL)";
+
+impl SharedUsers {
+    pub fn new(settings: &PgSettings) -> SharedUsers {
+        SharedUsers {
+            settings: settings.clone(),
+            channel: channel_name(&settings.schema),
+        }
+    }
+
+    /// Every user's (name, line), in name order.
+    pub fn load(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+        off_runtime(|| {
+            let mut client = self.settings.connect().map_err(|e| e.0)?;
+            client.batch_execute(USERS_TABLE).map_err(|e| describe(&e))?;
+            let rows = client
+                .query("SELECT name, line FROM racl ORDER BY name", &[])
+                .map_err(|e| describe(&e))?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+
+    /// Applies `change` and tells every process, in one transaction.
+    pub fn change(&self, change: UsersChange<'_>) -> Result<(), String> {
+        off_runtime(|| {
+            let mut client = self.settings.connect().map_err(|e| e.0)?;
+            client.batch_execute(USERS_TABLE).map_err(|e| describe(&e))?;
+            let mut tx = client.transaction().map_err(|e| describe(&e))?;
+            let err = |e: postgres::Error| describe(&e);
+            let upsert = "INSERT INTO racl (name, line) VALUES ($1, $2) \
+                          ON CONFLICT (name) DO UPDATE SET line = excluded.line";
+            match change {
+                UsersChange::Set(rows) => {
+                    for (name, line) in rows {
+                        tx.execute(upsert, &[name, line]).map_err(err)?;
+                    }
+                }
+                UsersChange::Delete(names) => {
+                    for name in names {
+                        tx.execute("DELETE FROM racl WHERE name = $1", &[name]).map_err(err)?;
+                    }
+                }
+                UsersChange::ReplaceAll(rows) => {
+                    tx.execute("DELETE FROM racl", &[]).map_err(err)?;
+                    for (name, line) in rows {
+                        tx.execute(upsert, &[name, line]).map_err(err)?;
+                    }
+                }
+                UsersChange::Seed(rows) => {
+                    // Two processes starting together: one seeds, the other waits and sees rows.
+                    tx.execute("LOCK TABLE racl IN EXCLUSIVE MODE", &[]).map_err(err)?;
+                    let empty: bool = tx
+                        .query_one("SELECT NOT EXISTS (SELECT 1 FROM racl)", &[])
+                        .map_err(err)?
+                        .get(0);
+                    if !empty {
+                        return tx.commit().map_err(err);
+                    }
+                    for (name, line) in rows {
+                        tx.execute(upsert, &[name, line]).map_err(err)?;
+                    }
+                }
+            }
+            // Sent as from nobody in particular: every process, this one too, reloads.
+            let payload = format!("acl:{}:{}", crate::util::random_u64(), hex(USERS_CHANGED));
+            tx.execute("SELECT pg_notify($1, $2)", &[&self.channel, &payload])
+                .map_err(err)?;
+            tx.commit().map_err(err)
+        })
+    }
+}
+
+/// Runs `f` on a thread of its own and waits for it: the synchronous
+/// PostgreSQL client must not run on an async runtime's thread.
+fn off_runtime<T: Send>(f: impl FnOnce() -> Result<T, String> + Send) -> Result<T, String> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(f)
+            .join()
+            .unwrap_or_else(|_| Err("the ACL storage thread panicked".into()))
+    })
+}
+
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);

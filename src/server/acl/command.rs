@@ -111,6 +111,7 @@ fn setuser(s: &mut Session, args: &[Bytes]) -> Reply {
             users.insert(name.clone(), User::new(name.clone(), rules));
         }
     }
+    s.server.acl.share_users(std::slice::from_ref(name));
     Reply::ok()
 }
 
@@ -179,6 +180,9 @@ fn deluser(s: &mut Session, args: &[Bytes]) -> Reply {
             deleted += 1;
             disconnect_user(s, &u);
         }
+    }
+    if deleted > 0 {
+        s.server.acl.unshare_users(&args[2..]);
     }
     Reply::Int(deleted)
 }
@@ -365,6 +369,7 @@ fn load_or_save(s: &mut Session, sub: &str) -> Reply {
             for u in removed {
                 disconnect_user(s, &u);
             }
+            server.acl.share_all();
             Reply::ok()
         }
         Err(e) => Reply::error(format!("ERR {e}")),
