@@ -401,20 +401,23 @@ pub struct SharedUsers {
     channel: String,
 }
 
+/// A shared user: its name and its `ACL LIST` line.
+pub type UserRow = (Vec<u8>, Vec<u8>);
+
 /// The bus message that tells every process to reload the users (`U`).
 pub const USERS_CHANGED: &[u8] = b"U";
 
 /// One change to the shared users.
 pub enum UsersChange<'a> {
     /// Insert or replace these (name, line) rows.
-    Set(&'a [(Vec<u8>, Vec<u8>)]),
+    Set(&'a [UserRow]),
     /// Delete these users.
     Delete(&'a [Vec<u8>]),
     /// Replace every row by these (`ACL LOAD`).
-    ReplaceAll(&'a [(Vec<u8>, Vec<u8>)]),
+    ReplaceAll(&'a [UserRow]),
     /// Insert these rows only if the table is empty (the first process to
     /// start seeds the table with its own users).
-    Seed(&'a [(Vec<u8>, Vec<u8>)]),
+    Seed(&'a [UserRow]),
 }
 
 const USERS_TABLE: &str = "CREATE TABLE IF NOT EXISTS racl (name bytea PRIMARY KEY, line bytea NOT NULL)";
@@ -428,7 +431,7 @@ impl SharedUsers {
     }
 
     /// Every user's (name, line), in name order.
-    pub fn load(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+    pub fn load(&self) -> Result<Vec<UserRow>, String> {
         off_runtime(|| {
             let mut client = self.settings.connect().map_err(|e| e.0)?;
             client.batch_execute(USERS_TABLE).map_err(|e| describe(&e))?;

@@ -23,7 +23,7 @@
 
 use super::{Acl, User, file, pubsub_default_all};
 use crate::backend::postgres::PgSettings;
-use crate::backend::postgres::notify::{SharedUsers, UsersChange};
+use crate::backend::postgres::notify::{SharedUsers, UserRow, UsersChange};
 use crate::server::Server;
 use crate::server::config::Config;
 use bytes::Bytes;
@@ -61,7 +61,7 @@ impl Acl {
     }
 
     /// `(name, ACL LIST line)` of the users named (every user with `None`).
-    fn lines(&self, names: Option<&[Bytes]>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    fn lines(&self, names: Option<&[Bytes]>) -> Vec<UserRow> {
         let users = self.users.read().unwrap_or_else(|e| e.into_inner());
         let line = |u: &Arc<User>| {
             (
