@@ -60,6 +60,27 @@ fn users_set_on_one_process_apply_on_the_other() {
             .starts_with(b"-NOPERM this user has no permissions to run the 'get' command")
     });
 
+    // A user losing a channel on A: its subscriber on B is disconnected.
+    assert_eq!(
+        admin.cmd_str(&["ACL", "SETUSER", "carol", "on", ">c", "resetchannels", "&ch1", "+@all"]),
+        b"+OK\r\n"
+    );
+    eventually("carol known on B", || auth(&b, "carol", "c") == b"+OK\r\n");
+    let mut carol_b = b.conn();
+    carol_b.cmd_str(&["AUTH", "carol", "c"]);
+    assert_eq!(
+        carol_b.cmd_str(&["SUBSCRIBE", "ch1"]),
+        b"*3\r\n$9\r\nsubscribe\r\n$3\r\nch1\r\n:1\r\n"
+    );
+    assert_eq!(
+        admin.cmd_str(&["ACL", "SETUSER", "carol", "resetchannels", "&ch2"]),
+        b"+OK\r\n"
+    );
+    assert!(
+        carol_b.read_reply().is_empty(),
+        "carol's subscriber on B is disconnected"
+    );
+
     // CONFIG SET requirepass on A: B's new connections must authenticate.
     assert_eq!(admin.cmd_str(&["CONFIG", "SET", "requirepass", "pw"]), b"+OK\r\n");
     eventually("B requires a password", || {
@@ -108,4 +129,29 @@ fn the_first_process_seeds_the_store_with_its_startup_users() {
     eventually("A needs no password", || a.conn().cmd_str(&["PING"]) == b"+PONG\r\n");
     let mut raw = RawConn::connect(a.port);
     assert_eq!(raw.cmd_str(&["ACL", "WHOAMI"]), b"$7\r\ndefault\r\n");
+}
+
+#[test]
+fn acl_load_on_one_process_replaces_the_users_of_all() {
+    let Some(base) = url_or_skip("postgres_acl") else {
+        return;
+    };
+    let schema = TestSchema::new(&base, "acl_load");
+    let dir = std::env::temp_dir().join(format!("redsql-acl-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("users.acl");
+    std::fs::write(&file, "user default on nopass ~* &* +@all\nuser dave on >d ~* +@all\n").unwrap();
+    let path = file.display().to_string();
+    let a = start_redsql_pg(&schema.url(), &["--aclfile", &path]);
+    let b = start_redsql_pg(&schema.url(), &[]);
+    // The first process seeded the store with its file's users.
+    assert_eq!(auth(&b, "dave", "d"), b"+OK\r\n");
+    let mut dave_b = b.conn();
+    dave_b.cmd_str(&["AUTH", "dave", "d"]);
+    std::fs::write(&file, "user default on nopass ~* &* +@all\nuser erin on >e ~* +@all\n").unwrap();
+    assert_eq!(a.conn().cmd_str(&["ACL", "LOAD"]), b"+OK\r\n");
+    eventually("erin known on B", || auth(&b, "erin", "e") == b"+OK\r\n");
+    assert!(auth(&b, "dave", "d").starts_with(b"-WRONGPASS"));
+    assert!(dave_b.cmd_str(&["PING"]).is_empty(), "dave's connection on B is closed");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -126,31 +126,45 @@ fn rule_error(op: &[u8], e: RuleError) -> Reply {
 /// When a user loses channels, its subscribed clients whose subscriptions
 /// are no longer allowed are disconnected (Redis's `ACLKillPubsubClientsIfNeeded`).
 fn kill_pubsub_clients_if_needed(s: &mut Session, user: &Arc<User>, new: &Rules) {
+    let old = user.rules().clone();
+    for c in pubsub_clients_to_kill(&s.server, user, &old, new) {
+        disconnect(s, &c);
+    }
+}
+
+/// The clients of `user` subscribed to channels or patterns that its rules
+/// going from `old` to `new` no longer allow.
+pub(super) fn pubsub_clients_to_kill(
+    server: &crate::server::Server,
+    user: &Arc<User>,
+    old: &Rules,
+    new: &Rules,
+) -> Vec<Arc<ClientHandle>> {
     if new.selectors.iter().any(|sel| sel.allchannels) {
-        return;
+        return Vec::new();
     }
     let upcoming: Vec<Bytes> = new.selectors.iter().flat_map(|sel| sel.channels.clone()).collect();
-    let old = user.rules();
     let kept = old
         .selectors
         .iter()
         .all(|sel| sel.channels.iter().all(|c| upcoming.contains(c)));
     if kept {
-        return;
+        return Vec::new();
     }
-    drop(old);
-    for c in s.server.clients.all() {
+    let mut out = Vec::new();
+    for c in server.clients.all() {
         let same = Arc::ptr_eq(&c.user.lock().unwrap_or_else(|e| e.into_inner()), user);
         if !same {
             continue;
         }
-        let (channels, patterns) = s.server.pubsub.subscriptions_of(c.id);
+        let (channels, patterns) = server.pubsub.subscriptions_of(c.id);
         let violates = patterns.iter().any(|p| !check::channel_allowed(&upcoming, p, true))
             || channels.iter().any(|ch| !check::channel_allowed(&upcoming, ch, false));
         if violates {
-            disconnect(s, &c);
+            out.push(c);
         }
     }
+    out
 }
 
 /// Closes a client: at once, or after this reply if it is the current one.

@@ -107,18 +107,16 @@ impl Acl {
 
     /// Replaces the users by the store's: existing users keep their object
     /// (their connections see the new rules), missing ones are created, and
-    /// the users no longer there are removed and returned.
-    fn reload(&self, config: &Config) -> Result<Vec<Arc<User>>, String> {
+    /// the users no longer there are removed. Returns those, and the users
+    /// that were kept with their previous rules.
+    fn reload(&self, config: &Config) -> Result<Reloaded, String> {
         let Some(shared) = &self.shared else {
-            return Ok(Vec::new());
+            return Ok(Reloaded::default());
         };
         let rows = shared.load()?;
         let lines = rows.iter().enumerate().map(|(n, (_, line))| (n + 1, line.as_slice()));
-        let mut loaded = file::parse(lines, "racl", pubsub_default_all(config))?;
+        let loaded = file::parse(lines, "racl", pubsub_default_all(config))?;
         let mut users = self.users.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(rules) = loaded.remove(&self.default.name) {
-            self.default.set_rules(rules);
-        }
         let mut removed = Vec::new();
         users.retain(|name, user| {
             let keep = *name == self.default.name || loaded.contains_key(name);
@@ -127,25 +125,46 @@ impl Acl {
             }
             keep
         });
+        let mut changed = Vec::new();
         for (name, rules) in loaded {
             match users.get(&name) {
-                Some(user) => user.set_rules(rules),
+                Some(user) => {
+                    changed.push((user.clone(), user.rules().clone()));
+                    user.set_rules(rules);
+                }
                 None => {
                     users.insert(name.clone(), User::new(name, rules));
                 }
             }
         }
-        Ok(removed)
+        Ok(Reloaded { removed, changed })
     }
 }
 
+/// What a reload changed.
+#[derive(Default)]
+struct Reloaded {
+    /// Users no longer in the store.
+    removed: Vec<Arc<User>>,
+    /// Users still there, with their rules before the reload.
+    changed: Vec<(Arc<User>, super::rules::Rules)>,
+}
+
 /// The bus's hook: another process (or this one) changed the shared users.
-/// Reads them again, and disconnects the clients of the users deleted.
+/// Reads them again, and disconnects the clients of the users deleted, and
+/// those subscribed to channels their user may no longer use (as the
+/// process that ran ACL SETUSER or DELUSER does).
 pub fn users_changed(server: &Server) {
-    let removed = match server.acl.reload(&server.config) {
-        Ok(removed) => removed,
+    let Reloaded { removed, changed } = match server.acl.reload(&server.config) {
+        Ok(r) => r,
         Err(e) => return crate::log::warn(&format!("ACL users of the store not reloaded: {e}")),
     };
+    for (user, old) in &changed {
+        let new = user.rules().clone();
+        for c in super::command::pubsub_clients_to_kill(server, user, old, &new) {
+            c.kill();
+        }
+    }
     if removed.is_empty() {
         return;
     }
