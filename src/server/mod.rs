@@ -162,6 +162,7 @@ impl Server {
         });
         // Users changed by another process sharing the store are read again.
         if let Some(bus) = &server.bus {
+            server.acl.speak_as(bus.id());
             let weak = Arc::downgrade(&server);
             bus.on_users_changed(move || {
                 if let Some(server) = weak.upgrade() {

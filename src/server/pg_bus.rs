@@ -110,6 +110,11 @@ impl Bus {
         Some(Arc::new(Bus { notifier, users_hook }))
     }
 
+    /// This process's id on the bus (see `SharedUsers::speak_as`).
+    pub fn id(&self) -> &str {
+        self.notifier.id()
+    }
+
     /// Installs what runs (on the bus's listener thread) when the shared ACL
     /// users changed. There is one; a second call is ignored.
     pub fn on_users_changed(&self, hook: impl Fn() + Send + Sync + 'static) {

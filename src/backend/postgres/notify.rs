@@ -31,7 +31,7 @@ use postgres::Client;
 use postgres::fallible_iterator::FallibleIterator;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Longest NOTIFY payload PostgreSQL accepts is 7999 bytes; this leaves room
@@ -77,6 +77,8 @@ pub fn channel_name(schema: &str) -> String {
 pub struct Notifier {
     queue: Mutex<Sender<Vec<u8>>>,
     stop: Arc<AtomicBool>,
+    /// This process's id in payloads (its listener skips them).
+    me: String,
 }
 
 impl Notifier {
@@ -88,6 +90,7 @@ impl Notifier {
     /// listener thread.
     pub fn start(settings: &PgSettings, on_incoming: impl Fn(Incoming) + Send + 'static) -> Notifier {
         let me = format!("{:016x}", crate::util::random_u64());
+        let sender_id = me.clone();
         let channel_name = channel_name(&settings.schema);
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, rx) = channel();
@@ -126,7 +129,14 @@ impl Notifier {
         Notifier {
             queue: Mutex::new(tx),
             stop,
+            me: sender_id,
         }
+    }
+
+    /// This process's id in payloads: messages sent under it (see
+    /// [`SharedUsers::speak_as`]) are not handed back to this process.
+    pub fn id(&self) -> &str {
+        &self.me
     }
 
     /// Queues a message for every other process (sent in queue order).
@@ -391,14 +401,16 @@ impl Listener {
 /// of its schema: one row per user, `name` and its `ACL LIST` line (`user
 /// <name> <rules>`). A change is written in one transaction together with a
 /// bus message ([`USERS_CHANGED`]) on the store's channel, so the other
-/// processes reload the table once the change is committed (this process
-/// hears it too, and reloads the same thing).
+/// processes reload the table once the change is committed.
 ///
 /// Calls connect for each change (ACL changes are rare) on a thread of their
 /// own: the synchronous PostgreSQL client cannot run inside an async task.
 pub struct SharedUsers {
     settings: PgSettings,
     channel: String,
+    /// The id of this process's [`Notifier`], once known: its own changes
+    /// are then not handed back to it (it has them already).
+    me: OnceLock<String>,
 }
 
 /// A shared user: its name and its `ACL LIST` line.
@@ -427,7 +439,13 @@ impl SharedUsers {
         SharedUsers {
             settings: settings.clone(),
             channel: channel_name(&settings.schema),
+            me: OnceLock::new(),
         }
+    }
+
+    /// Sends the change messages as the process whose notifier has `id`.
+    pub fn speak_as(&self, id: &str) {
+        let _ = self.me.set(id.to_string());
     }
 
     /// Every user's (name, line), in name order.
@@ -483,8 +501,9 @@ impl SharedUsers {
                     }
                 }
             }
-            // Sent as from nobody in particular: every process, this one too, reloads.
-            let payload = format!("acl:{}:{}", crate::util::random_u64(), hex(USERS_CHANGED));
+            // Before `speak_as` (at start-up), as from nobody in particular.
+            let me = self.me.get().map_or("acl", String::as_str);
+            let payload = format!("{me}:{}:{}", crate::util::random_u64(), hex(USERS_CHANGED));
             tx.execute("SELECT pg_notify($1, $2)", &[&self.channel, &payload])
                 .map_err(err)?;
             tx.commit().map_err(err)

@@ -88,7 +88,9 @@ fn setuser(s: &mut Session, args: &[Bytes]) -> Reply {
             return Reply::Error(msg.into());
         }
     };
-    let acl = &s.server.acl;
+    let server = s.server.clone();
+    let _change = server.acl.lock_changes();
+    let acl = &server.acl;
     let existing = acl.get(name);
     let pubsub_all = pubsub_default_all(&s.server.config);
     let mut rules = match &existing {
@@ -181,6 +183,8 @@ fn deluser(s: &mut Session, args: &[Bytes]) -> Reply {
     if args[2..].iter().any(|n| &n[..] == b"default") {
         return Reply::error("ERR The 'default' user cannot be removed");
     }
+    let server = s.server.clone();
+    let _change = server.acl.lock_changes();
     let mut deleted = 0;
     for name in &args[2..] {
         let removed = s
@@ -378,6 +382,7 @@ fn load_or_save(s: &mut Session, sub: &str) -> Reply {
         };
     }
     let server = s.server.clone();
+    let _change = server.acl.lock_changes();
     match server.acl.load(&path, &server.config) {
         Ok(removed) => {
             for u in removed {

@@ -71,6 +71,10 @@ pub struct Acl {
     log: Mutex<log::Log>,
     /// On a PostgreSQL store: where the users are shared with the other processes.
     shared: Option<crate::backend::postgres::notify::SharedUsers>,
+    /// Held by a change from its local application to its write to the
+    /// store, and by a reload, so that a reload never reads the store
+    /// between the two and undoes the change here.
+    changes: Mutex<()>,
 }
 
 impl Acl {
@@ -83,6 +87,7 @@ impl Acl {
             default,
             log: Mutex::new(log::Log::default()),
             shared: None,
+            changes: Mutex::new(()),
         };
         if config.requirepass().is_some() {
             acl.apply_requirepass(config);
@@ -123,6 +128,7 @@ impl Acl {
     /// Makes `requirepass` the default user's password, as Redis does when
     /// it is set at start-up or by CONFIG SET (empty: `nopass`).
     pub fn apply_requirepass(&self, config: &Config) {
+        let _change = self.lock_changes();
         let mut rules = self.default.rules().clone();
         let _ = rules.apply(b"resetpass");
         let _ = match config.requirepass() {

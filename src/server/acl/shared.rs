@@ -60,6 +60,19 @@ impl Acl {
         }
     }
 
+    /// Sends this process's changes as the process with bus id `id`, so
+    /// that they are not handed back to it.
+    pub fn speak_as(&self, id: &str) {
+        if let Some(shared) = &self.shared {
+            shared.speak_as(id);
+        }
+    }
+
+    /// Taken by a change for its whole run (local application, then write).
+    pub(super) fn lock_changes(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.changes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// `(name, ACL LIST line)` of the users named (every user with `None`).
     fn lines(&self, names: Option<&[Bytes]>) -> Vec<UserRow> {
         let users = self.users.read().unwrap_or_else(|e| e.into_inner());
@@ -113,6 +126,7 @@ impl Acl {
         let Some(shared) = &self.shared else {
             return Ok(Reloaded::default());
         };
+        let _change = self.lock_changes();
         let rows = shared.load()?;
         let lines = rows.iter().enumerate().map(|(n, (_, line))| (n + 1, line.as_slice()));
         let loaded = file::parse(lines, "racl", pubsub_default_all(config))?;
