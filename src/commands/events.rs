@@ -218,17 +218,65 @@ fn family(cmd: &Command) -> Option<KeyType> {
     })
 }
 
+/// Where Redis 7.0 writes an event's message relative to the reply of the
+/// command that reported it, which matters to a client subscribed to it on
+/// its own connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    BeforeReply,
+    AfterReply,
+    /// Inside an array reply, right before the element at this path (indices
+    /// into nested arrays), after the array's header.
+    BeforeElement(Vec<usize>),
+}
+
+/// Where each of the events a command reported (in order) goes (see
+/// [`Place`]). Most commands notify and then reply, but some reply first
+/// (pushes, pops, HSET, ZADD, the *STORE commands, ...) after only the
+/// events of their lookups (`keymiss`) and of the key's creation (`new`); a
+/// few split their events around the reply (LMOVE: the push, the reply,
+/// the pop); and some write them inside their array reply as they build it
+/// (MGET's misses before each element, ZPOPMIN's after the header). Checked
+/// against real Redis command by command.
+pub fn places(cmd: &Command, args: &[Bytes], events: &[Event]) -> Vec<Place> {
+    let before = before_reply(cmd, args, events);
+    let mut places: Vec<Place> = (0..events.len())
+        .map(|i| {
+            if i < before {
+                Place::BeforeReply
+            } else {
+                Place::AfterReply
+            }
+        })
+        .collect();
+    match cmd.name.as_str() {
+        "mget" => {
+            // The k-th miss is the k-th missing key, in argument order.
+            let mut next = 1;
+            for (place, e) in places.iter_mut().zip(events) {
+                if let Some(at) = args[next..].iter().position(|k| *k == e.key) {
+                    *place = Place::BeforeElement(vec![next + at - 1]);
+                    next += at + 1;
+                }
+            }
+        }
+        "zpopmin" | "zpopmax" | "zmpop" => {
+            let path = if cmd.name == "zmpop" { vec![1, 0] } else { vec![0] };
+            for (place, e) in places.iter_mut().zip(events) {
+                *place = match e.name {
+                    "zpopmin" | "zpopmax" => Place::BeforeElement(path.clone()),
+                    _ => Place::AfterReply,
+                };
+            }
+        }
+        _ => {}
+    }
+    places
+}
+
 /// How many of the events a write reported (in order) Redis 7.0 sends
-/// before the command's reply, which matters to a client subscribed to them
-/// on its own connection: most commands notify and then reply, but some
-/// reply first (pushes, pops, HSET, ZADD, the *STORE commands, ...) after
-/// only the events of their lookups (`keymiss`) and of the key's creation
-/// (`new`), and a few split their events around the reply (LMOVE: the push,
-/// then the reply, then the pop). Checked against real Redis command by
-/// command. Not reproduced: the events Redis writes inside an array reply
-/// (MGET's `keymiss` before each element, ZPOPMIN and its kin after the
-/// header); here they come before the reply.
-pub fn before_reply(cmd: &Command, args: &[Bytes], events: &[Event]) -> usize {
+/// before the command's reply (see [`places`]).
+fn before_reply(cmd: &Command, args: &[Bytes], events: &[Event]) -> usize {
     let leading = |names: &[&str]| events.iter().take_while(|e| names.contains(&e.name)).count();
     match cmd.name.as_str() {
         "getset" | "getdel" | "getex" => leading(&["keymiss"]),

@@ -31,6 +31,7 @@ mod writer;
 
 use crate::backend::postgres::PgSettings;
 use crate::backend::sqlite::{Location, Sync};
+use crate::commands::events::Place;
 use crate::commands::{Class, Classes, CmdError, Command, Ctx, Event, Handler};
 use crate::resp::Reply;
 use crate::store::{Store, StoreError};
@@ -109,9 +110,8 @@ pub struct Outcome {
 pub struct Reported {
     /// The call's index in the batch.
     pub call: usize,
-    /// Whether Redis sends it after the call's reply
-    /// (see [`crate::commands::events::before_reply`]).
-    pub after_reply: bool,
+    /// Where Redis writes it relative to the call's reply.
+    pub place: Place,
     pub event: Event,
 }
 

@@ -411,10 +411,10 @@ fn run_strict(job: &Job, databases: u32, notify: Classes, store: &mut dyn Store)
         if matches!(c.cmd.handler, Handler::Write(_)) || !ctx.events.is_empty() {
             let events = std::mem::take(&mut ctx.events);
             if !events.is_empty() {
-                let before = crate::commands::events::before_reply(c.cmd, &c.args, &events);
-                reported.extend(events.iter().enumerate().map(|(i, e)| Reported {
+                let places = crate::commands::events::places(c.cmd, &c.args, &events);
+                reported.extend(events.iter().zip(places).map(|(e, place)| Reported {
                     call: index,
-                    after_reply: i >= before,
+                    place,
                     event: e.clone(),
                 }));
             }

@@ -286,9 +286,7 @@ impl Own {
 
     /// The reply of the storage command `index` (of the engine's batch).
     fn storage_reply(&mut self, s: &Session, index: usize, reply: &Reply) {
-        s.write_own_messages(&mut self.backlog, &self.events, index, false, &mut self.out);
-        reply.write(s.proto, &mut self.out);
-        s.write_own_messages(&mut self.backlog, &self.events, index, true, &mut self.out);
+        s.write_call_reply(&mut self.backlog, &self.events, index, reply, &mut self.out);
     }
 
     /// The reply of a server command that just ran, after what it published.
