@@ -796,12 +796,11 @@ fn events_precede_the_reply_on_the_same_connection() {
 
 /// A RESP3 client subscribed to the events of its own commands, sending
 /// them in one pipeline or in MULTI/EXEC: each command's messages come right
-/// around its reply (most commands notify then reply, some reply first),
-/// inside EXEC's array reply too (Redis writes the array's header, then each
-/// command's messages and reply as it runs). Compared byte for byte, with
-/// exact channels, patterns (a message per match) and `keymiss` events.
-/// (Not covered, see `events::before_reply`: events Redis writes inside an
-/// array reply: MGET's misses, ZPOPMIN's.)
+/// around its reply (most commands notify then reply, some reply first) or
+/// inside it (MGET's misses, ZPOPMIN's pops), inside EXEC's array reply too
+/// (Redis writes the array's header, then each command's messages and reply
+/// as it runs). Compared byte for byte, with exact channels, patterns (a
+/// message per match) and `keymiss` events.
 #[test]
 fn own_events_interleave_with_pipelined_and_exec_replies() {
     let redis = start_redis();
@@ -851,6 +850,24 @@ fn own_events_interleave_with_pipelined_and_exec_replies() {
             "LSET l 0 b",
             "GETSET g v",
             "HINCRBY h f 1",
+            "EXEC",
+            "PING",
+        ],
+        &[
+            "SET k v",
+            "MGET x k y x",
+            "ZADD z 1 a 2 b 3 c 4 d",
+            "ZPOPMIN z",
+            "ZPOPMAX z 1",
+            "PING",
+        ],
+        &[
+            "ZMPOP 1 z MIN",
+            "ZPOPMAX z 5",
+            "MULTI",
+            "ZADD z 1 a",
+            "MGET k x",
+            "ZPOPMIN z",
             "EXEC",
             "PING",
         ],
