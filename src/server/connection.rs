@@ -3,13 +3,13 @@
 use super::Server;
 use super::clients::ClientHandle;
 use super::multi::{self, Multi};
+use super::notify::OwnMessages;
 use super::pubsub::{self, Subscriptions};
 use crate::commands::events::Place;
 use crate::commands::{Command, Handler, lookup};
 use crate::engine::{Batch, Call, Reported, Watch};
 use crate::resp::{Reply, RequestParser};
 use bytes::{Bytes, BytesMut};
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -347,7 +347,7 @@ impl Session {
     /// Appends the replies of a batch. A connection subscribed to the
     /// keyspace events its own commands reported gets each command's
     /// messages where Redis writes them: around, or inside, that command's
-    /// reply (`events::places`).
+    /// reply (see `notify::OwnMessages`).
     fn emit_outcome(&mut self, replies: Vec<Reply>, events: &[Reported], out: &mut BytesMut) {
         if events.is_empty() || self.pubsub.total() == 0 {
             for reply in replies {
@@ -355,69 +355,21 @@ impl Session {
             }
             return;
         }
-        let mut backlog = self.pubsub.take_queued();
+        let set = self.server.config.keyspace_events().reported();
+        let mut own = OwnMessages::new(&mut self.pubsub, set, self.proto, events);
         for (i, reply) in replies.into_iter().enumerate() {
             if self.reply_mode == ReplyMode::On {
                 if reply.is_error() {
                     self.server.stats.total_error_replies.fetch_add(1, Ordering::Relaxed);
                 }
-                self.write_call_reply(&mut backlog, events, i, &reply, out);
+                own.write_reply(i, &reply, out);
             } else {
-                self.write_own_messages(&mut backlog, events, i, &Place::BeforeReply, out);
+                own.write(i, &Place::BeforeReply, out);
                 self.emit_reply(reply, out);
-                self.write_own_messages(&mut backlog, events, i, &Place::AfterReply, out);
+                own.write(i, &Place::AfterReply, out);
             }
         }
-        for m in backlog {
-            m.write(self.proto, out);
-        }
-    }
-
-    /// Writes the reply of call `index` of a batch with the messages its
-    /// events (in `events`) published to this connection, taken from
-    /// `backlog` (this connection's queue), where Redis writes them.
-    pub fn write_call_reply(
-        &self,
-        backlog: &mut VecDeque<Reply>,
-        events: &[Reported],
-        index: usize,
-        reply: &Reply,
-        out: &mut BytesMut,
-    ) {
-        self.write_own_messages(backlog, events, index, &Place::BeforeReply, out);
-        let inside = events
-            .iter()
-            .any(|r| r.call == index && matches!(r.place, Place::BeforeElement(_)));
-        if inside {
-            let mut path = Vec::new();
-            let mut at = |path: &[usize], out: &mut BytesMut| {
-                let place = Place::BeforeElement(path.to_vec());
-                self.write_own_messages(backlog, events, index, &place, out);
-            };
-            write_with_stops(reply, self.proto, &mut path, out, &mut at);
-        } else {
-            reply.write(self.proto, out);
-        }
-        self.write_own_messages(backlog, events, index, &Place::AfterReply, out);
-    }
-
-    /// Writes the messages of `backlog` up to the last one that the events
-    /// of call `index` placed at `place` published to this connection.
-    fn write_own_messages(
-        &self,
-        backlog: &mut VecDeque<Reply>,
-        events: &[Reported],
-        index: usize,
-        place: &Place,
-        out: &mut BytesMut,
-    ) {
-        let set = self.server.config.keyspace_events().reported();
-        let of_call = events
-            .iter()
-            .filter(|r| r.call == index && r.place == *place)
-            .map(|r| &r.event);
-        let want = super::notify::own_deliveries(set, &self.pubsub, of_call);
-        pubsub::write_until(backlog, want, self.proto, out);
+        own.finish(out);
     }
 
     /// Appends a reply, honouring `CLIENT REPLY`. Pub/Sub messages already
@@ -496,29 +448,6 @@ impl Session {
             return Err(Reply::error("ERR Replica can't interact with the keyspace"));
         }
         Ok(cmd)
-    }
-}
-
-/// Writes `reply`, calling `stop` with the path (indices into nested arrays)
-/// of each element of an array reply right before writing it.
-fn write_with_stops(
-    reply: &Reply,
-    proto: u8,
-    path: &mut Vec<usize>,
-    out: &mut BytesMut,
-    stop: &mut dyn FnMut(&[usize], &mut BytesMut),
-) {
-    match reply {
-        Reply::Array(items) => {
-            out.extend_from_slice(format!("*{}\r\n", items.len()).as_bytes());
-            for (i, item) in items.iter().enumerate() {
-                path.push(i);
-                stop(path, out);
-                write_with_stops(item, proto, path, out, stop);
-                path.pop();
-            }
-        }
-        other => other.write(proto, out),
     }
 }
 

@@ -29,11 +29,12 @@
 //!   looks unchanged (Redis would fail the EXEC).
 
 use super::connection::{ReplyMode, Session};
+use super::notify::OwnMessages;
 use crate::commands::{CmdResult, Command, Ctx, Handler, lookup};
 use crate::engine::{Batch, Call, Watch};
 use crate::resp::Reply;
 use bytes::Bytes;
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
 
@@ -242,7 +243,7 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
         } else {
             let reply = storage_replies.next().unwrap_or(Reply::Nil);
             if let Some(own) = &mut own {
-                own.storage_reply(s, next_storage, &reply);
+                own.storage_reply(next_storage, &reply);
             }
             next_storage += 1;
             reply
@@ -256,37 +257,35 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
         .total_error_replies
         .fetch_add(errors as u64, Ordering::Relaxed);
     match own {
-        Some(own) => own.finish(s),
+        Some(own) => own.finish(),
         None => Reply::Array(replies),
     }
 }
 
 /// EXEC's reply for a client subscribed to what its own transaction
 /// publishes, rendered as Redis 7.0 writes it: the array's header, then each
-/// command's messages around its reply (Redis writes them to the output
-/// buffer while each command runs, after the header).
+/// command's messages around (or inside) its reply (Redis writes them to the
+/// output buffer while each command runs, after the header).
 struct Own {
     out: bytes::BytesMut,
-    /// The messages queued before the server commands ran: those of the
-    /// storage commands (and maybe other clients').
-    backlog: VecDeque<Reply>,
-    events: Vec<crate::engine::Reported>,
+    /// The storage commands' messages (and maybe other clients').
+    messages: OwnMessages,
 }
 
 impl Own {
     fn new(s: &mut Session, total: usize, events: Vec<crate::engine::Reported>) -> Own {
         let mut out = bytes::BytesMut::new();
         out.extend_from_slice(format!("*{total}\r\n").as_bytes());
+        let set = s.server.config.keyspace_events().reported();
         Own {
             out,
-            backlog: s.pubsub.take_queued(),
-            events,
+            messages: OwnMessages::new(&mut s.pubsub, set, s.proto, &events),
         }
     }
 
     /// The reply of the storage command `index` (of the engine's batch).
-    fn storage_reply(&mut self, s: &Session, index: usize, reply: &Reply) {
-        s.write_call_reply(&mut self.backlog, &self.events, index, reply, &mut self.out);
+    fn storage_reply(&mut self, index: usize, reply: &Reply) {
+        self.messages.write_reply(index, reply, &mut self.out);
     }
 
     /// The reply of a server command that just ran, after what it published.
@@ -297,10 +296,8 @@ impl Own {
         reply.write(s.proto, &mut self.out);
     }
 
-    fn finish(mut self, s: &Session) -> Reply {
-        for m in self.backlog {
-            m.write(s.proto, &mut self.out);
-        }
+    fn finish(mut self) -> Reply {
+        self.messages.finish(&mut self.out);
         Reply::Raw(self.out.freeze())
     }
 }

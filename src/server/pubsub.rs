@@ -254,7 +254,7 @@ impl Subscriptions {
 /// Writes messages from `backlog`, in order, until one message on each
 /// channel of `want` (with repeats) has been written, or none is left.
 /// `want` lists the messages a command published to this connection
-/// (`notify::own_deliveries`): they were queued before its reply was given
+/// (see `notify::OwnMessages`): they were queued before its reply was given
 /// back, so they are all there, maybe after others' messages.
 pub fn write_until(backlog: &mut VecDeque<Reply>, mut want: Vec<Bytes>, proto: u8, out: &mut bytes::BytesMut) {
     while !want.is_empty() {
