@@ -370,6 +370,165 @@ SET k v
 FLUSHALL
 "#;
 
+/// Key lookups that miss (`m`): which commands report `keymiss` and which
+/// do not, with errors before and after the lookups, in MULTI, and in the
+/// writer's batches (a read pipelined with writes).
+const KEYMISS_SCRIPT: &str = r#"
+SET str x
+RPUSH lst a
+SADD st a
+ZADD zs 1 a
+HSET hs f v
+GET m1
+GET str
+GET lst
+MGET m1 str m2 m1
+MGET lst m1
+EXISTS m1 m2 str
+TYPE m1
+TTL m1
+PTTL m1
+EXPIRETIME m1
+PEXPIRETIME m1
+OBJECT ENCODING m1
+OBJECT FREQ m1
+OBJECT IDLETIME m1
+OBJECT REFCOUNT m1
+DUMP m1
+DUMP str
+TOUCH m1 str m2
+STRLEN m1
+GETRANGE m1 0 1
+GETRANGE m1 a b
+SUBSTR m1 0 1
+GETDEL m1
+GETEX m1
+GETEX m1 PERSIST
+GETSET m1 v
+SET m2 v GET
+SET m3 v NX GET
+SET m4 v
+SET lst v GET
+INCR m5
+APPEND m6 x
+SETRANGE m7 0 x
+LCS m8 m9
+LCS str m9
+LCS m8 str
+BITCOUNT m8
+BITPOS m8 1
+GETBIT m8 0
+BITFIELD_RO m8 GET u8 0
+BITFIELD m8 GET u8 0
+BITFIELD m8 OVERFLOW SAT GET u8 0
+BITFIELD m8 SET u8 0 1
+DEL m8
+BITOP AND d m8 m9
+BITOP OR d str m9
+LLEN m1
+LRANGE m1 0 -1
+LINDEX m1 0
+LPOS m1 a
+LPOP m1
+LMOVE m1 d LEFT LEFT
+RPOPLPUSH m1 d
+LMPOP 2 m1 m2 LEFT
+LPUSHX m1 a
+LINSERT m1 BEFORE a b
+SCARD m1
+SMEMBERS m1
+SISMEMBER m1 a
+SMISMEMBER m1 a
+SRANDMEMBER m1
+SRANDMEMBER m1 2
+SRANDMEMBER m1 x
+SINTER m1 m2
+SINTER st m1 m2
+SINTER m1 str m2
+SINTERCARD 2 m1 m2
+SUNION m1 m2
+SDIFF m1 m2
+SDIFF st m1
+SINTERSTORE d m1 m2
+SUNIONSTORE d m1 st
+SDIFFSTORE d st m1
+SMOVE m1 m2 a
+SPOP m1
+SREM m1 a
+SSCAN m1 0
+HGET m1 f
+HGET str f
+HMGET m1 f
+HGETALL m1
+HKEYS m1
+HVALS m1
+HLEN m1
+HEXISTS m1 f
+HSTRLEN m1 f
+HRANDFIELD m1
+HSCAN m1 0
+HINCRBY m10 f 1
+HDEL m1 f
+ZSCORE m1 a
+ZMSCORE m1 a
+ZCARD m1
+ZCOUNT m1 0 1
+ZLEXCOUNT m1 - +
+ZRANGE m1 0 -1
+ZRANGE m1 a b
+ZRANGEBYSCORE m1 0 1
+ZREVRANGE m1 0 1
+ZRANK m1 a
+ZREVRANK m1 a
+ZRANDMEMBER m1
+ZSCAN m1 0
+ZINTER 2 m1 m2
+ZUNION 2 m1 zs
+ZDIFF 2 zs m1
+ZINTERCARD 2 m1 m2
+ZINTERSTORE d 2 m1 m2
+ZUNIONSTORE d 2 m1 zs
+ZRANGESTORE d m1 0 -1
+ZPOPMIN m1
+ZMPOP 1 m1 MIN
+ZREM m1 a
+ZINCRBY m11 1 a
+SORT m1
+SORT_RO m1
+SORT m1 STORE d
+SORT lst STORE d
+COPY m1 d
+COPY str d2
+RENAME m1 d
+MOVE m1 3
+EXPIRE m1 10
+PERSIST m1
+DEL m1 m2
+UNLINK m1
+KEYS zz*
+SCAN 0 MATCH zz* COUNT 1000
+DBSIZE
+WATCH m1
+UNWATCH
+SELECT 2
+GET m1
+SELECT 0
+MULTI
+GET m1
+SET m1 v
+GET m1
+DEL m1
+LLEN m1
+EXEC
+MULTI
+GET m20
+GET m21
+EXEC
+"#;
+
+/// `notify-keyspace-events` settings for [`KEYMISS_SCRIPT`].
+const KEYMISS_SETTINGS: &[&str] = &["KEm", "Km", "Em", "m", "KEA", "KEAm", "Egm"];
+
 /// `notify-keyspace-events` settings: everything, one class, one channel
 /// kind, `A` without `K`/`E` (nothing at all), and `new` events.
 const SETTINGS: &[&str] = &["KEA", "El", "Kx", "Eg$", "A", "KEAn", "Ksh", "Ez", "KEn", "Kd"];
@@ -512,6 +671,17 @@ fn every_command_notifies_as_redis_does() {
 }
 
 #[test]
+fn key_misses_notify_as_redis_does() {
+    let redis = start_redis();
+    let redsql = start_redsql(&[]);
+    for flags in KEYMISS_SETTINGS {
+        compare(flags, KEYMISS_SCRIPT, &redis, &redsql);
+    }
+    // Every command of the main script, with misses reported too.
+    compare("KEAm", SCRIPT, &redis, &redsql);
+}
+
+#[test]
 fn invalid_settings_are_refused_as_redis_does() {
     let redis = start_redis();
     let redsql = start_redsql(&[]);
@@ -592,9 +762,7 @@ fn compare_expiry(redis: &Server, redsql: &Server, script: &str, settings: &[&st
 }
 
 /// A RESP3 client subscribed on the connection that runs the command gets
-/// the event before the command's reply, as in Redis. (Not tested: inside
-/// EXEC, Redis writes the events in the middle of EXEC's array reply, as
-/// each queued command runs; redsql writes them before the array.)
+/// the event before the command's reply, as in Redis.
 #[test]
 fn events_precede_the_reply_on_the_same_connection() {
     let redis = start_redis();
@@ -624,4 +792,123 @@ fn events_precede_the_reply_on_the_same_connection() {
         out
     };
     assert_eq!(run(&redis), run(&redsql));
+}
+
+/// A RESP3 client subscribed to the events of its own commands, sending
+/// them in one pipeline or in MULTI/EXEC: each command's messages come right
+/// around its reply (most commands notify then reply, some reply first) or
+/// inside it (MGET's misses, ZPOPMIN's pops), inside EXEC's array reply too
+/// (Redis writes the array's header, then each command's messages and reply
+/// as it runs). Compared byte for byte, with exact channels, patterns (a
+/// message per match) and `keymiss` events.
+#[test]
+fn own_events_interleave_with_pipelined_and_exec_replies() {
+    let redis = start_redis();
+    let redsql = start_redsql(&[]);
+    let pipelines: &[&[&str]] = &[
+        &["SET k v", "GET k", "SET k2 v", "DEL k k2", "GET k", "INCR n", "PING"],
+        &[
+            "MULTI",
+            "SET k v",
+            "GET nokey",
+            "LPUSH l a",
+            "GET k",
+            "DEL k l",
+            "EXEC",
+            "PING",
+        ],
+        &["MULTI", "GET nokey", "EXEC", "GET nokey", "SET nokey 1", "PING"],
+        &["MULTI", "SET a 1", "PUBLISH own hello", "SET b 2", "EXEC", "PING"],
+        &["RPUSH l a b", "LPOP l", "LPOP l", "LPOP l", "GET x", "PING"],
+        &[
+            "HSET h f v",
+            "ZADD z 1 a",
+            "LPUSH l1 a b",
+            "LMOVE l1 l2 LEFT RIGHT",
+            "RPOPLPUSH l1 l2",
+            "PING",
+        ],
+        &[
+            "SADD s a",
+            "SPOP s 5",
+            "SET k v GET",
+            "GETDEL k",
+            "SET k v",
+            "EXPIRE k 100",
+            "PING",
+        ],
+        &[
+            "SADD s1 a",
+            "SINTERSTORE d s1 nos",
+            "SUNIONSTORE d s1",
+            "SDIFFSTORE d s1 s1",
+            "PING",
+        ],
+        &[
+            "MULTI",
+            "RPUSH l a",
+            "LSET l 0 b",
+            "GETSET g v",
+            "HINCRBY h f 1",
+            "EXEC",
+            "PING",
+        ],
+        &[
+            "SET k v",
+            "MGET x k y x",
+            "ZADD z 1 a 2 b 3 c 4 d",
+            "ZPOPMIN z",
+            "ZPOPMAX z 1",
+            "PING",
+        ],
+        &[
+            "ZMPOP 1 z MIN",
+            "ZPOPMAX z 5",
+            "MULTI",
+            "ZADD z 1 a",
+            "MGET k x",
+            "ZPOPMIN z",
+            "EXEC",
+            "PING",
+        ],
+    ];
+    let run = |s: &Server, flags: &str| {
+        let mut c = s.conn();
+        c.cmd_str(&["FLUSHALL"]);
+        c.cmd_str(&["CONFIG", "SET", "notify-keyspace-events", flags]);
+        c.cmd_str(&["HELLO", "3"]);
+        let mut out = String::new();
+        c.send_raw(&RawConn::encode(&[
+            b"SUBSCRIBE",
+            b"__keyevent@0__:set",
+            b"__keyspace@0__:k",
+            b"own",
+        ]));
+        c.send_raw(&RawConn::encode(&[b"PSUBSCRIBE", b"__key*@0__:*"]));
+        for _ in 0..4 {
+            out.push_str(&show(&c.read_reply()));
+        }
+        for pipeline in pipelines {
+            out.push_str(&format!("\n{pipeline:?}: "));
+            let mut bytes = Vec::new();
+            for line in *pipeline {
+                let args = args_of(line);
+                let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+                bytes.extend(RawConn::encode(&refs));
+            }
+            c.send_raw(&bytes);
+            loop {
+                let frame = c.read_reply();
+                out.push_str(&show(&frame));
+                if frame.is_empty() || frame == b"+PONG\r\n" {
+                    break;
+                }
+            }
+        }
+        c.cmd_str(&["CONFIG", "SET", "notify-keyspace-events", ""]);
+        out
+    };
+    for flags in ["KEA", "KEAm", "Km", "E$"] {
+        assert_eq!(run(&redis, flags), run(&redsql, flags), "with {flags}");
+    }
 }

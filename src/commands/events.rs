@@ -10,7 +10,14 @@
 //! Reporting is free when notifications are off (the default): the
 //! command's context carries the set of enabled classes ([`Classes`]), and an
 //! event of a disabled class is dropped before anything is allocated.
+//!
+//! `keymiss` events (class `m`) are not reported by command code but around
+//! it ([`with_misses`]): which lookups of which commands report a miss is a
+//! property of Redis's lookup functions, not of what each command does.
 
+use super::{CmdError, CmdResult, Command, CommandFn, Ctx, WRONGTYPE};
+use crate::resp::Reply;
+use crate::store::KeyType;
 use bytes::Bytes;
 
 /// One class of events, with Redis's bit for it (`NOTIFY_*` in server.h), so
@@ -32,6 +39,8 @@ pub enum Class {
     ZSet = 1 << 7,
     /// `x`: a key deleted because its time to live passed.
     Expired = 1 << 8,
+    /// `m`: a read command's lookup found no key (not part of `A`).
+    KeyMiss = 1 << 11,
     /// `n`: a key created (not part of `A`).
     New = 1 << 14,
 }
@@ -53,7 +62,7 @@ impl Classes {
     /// `t`: stream commands (redsql has no streams).
     pub const STREAM: u32 = 1 << 10;
     /// `m`: key misses (not part of `A`).
-    pub const KEY_MISS: u32 = 1 << 11;
+    pub const KEY_MISS: u32 = Class::KeyMiss as u32;
     /// `d`: module events (redsql has no modules).
     pub const MODULE: u32 = 1 << 13;
     /// `A`: every class but `m` and `n`.
@@ -92,4 +101,198 @@ pub struct Event {
     pub class: Class,
     pub name: &'static str,
     pub key: Bytes,
+}
+
+/// Runs command `f` reporting `keymiss` events as Redis 7.0 does: a key
+/// that a command looks up for reading (Redis's `lookupKeyRead*`) and does
+/// not find reports `keymiss`, before the command's own events. Called only
+/// while `m` is on (see `engine::call`).
+///
+/// Which keys are looked up that way ([`read_keys`]) was checked against
+/// real Redis command by command. The misses are found before the command
+/// runs (GETDEL deletes its key) and kept only if the command got as far as
+/// its lookups: an error other than WRONGTYPE (a bad argument, checked first)
+/// reports none, and a WRONGTYPE error reports the misses before the first
+/// key of another type (where Redis stopped looking).
+pub fn with_misses(ctx: &mut Ctx, cmd: &Command, args: &[Bytes], f: CommandFn) -> CmdResult {
+    let keys = read_keys(cmd, args);
+    let mut looked = Vec::with_capacity(keys.len());
+    for &i in &keys {
+        looked.push((i, ctx.store.meta(ctx.db, &args[i])?.map(|e| e.kind)));
+    }
+    let before = ctx.events.len();
+    let result = f(ctx, args);
+    let upto = match &result {
+        Ok(Reply::Error(e)) if !e.starts_with(WRONGTYPE.as_bytes()) => 0,
+        Err(CmdError::Reply(e)) if e != WRONGTYPE => 0,
+        Ok(Reply::Error(_)) | Err(CmdError::Reply(_)) => match family(cmd) {
+            Some(kind) => looked
+                .iter()
+                .position(|(_, k)| k.is_some_and(|k| k != kind))
+                .unwrap_or(looked.len()),
+            None => looked.len(),
+        },
+        Err(CmdError::Store(_)) => 0,
+        Ok(_) => looked.len(),
+    };
+    let db = ctx.db;
+    let misses = looked[..upto]
+        .iter()
+        .filter(|(_, kind)| kind.is_none())
+        .map(|&(i, _)| Event {
+            db,
+            class: Class::KeyMiss,
+            name: "keymiss",
+            key: args[i].clone(),
+        });
+    ctx.events.splice(before..before, misses);
+    result
+}
+
+/// The positions of the keys `cmd` looks up for reading, in lookup order.
+///
+/// * Read-only commands look up every key, except OBJECT and MEMORY USAGE
+///   (which look without notifying).
+/// * Of the write commands, those that read a key before writing: GETDEL,
+///   GETEX, GETSET and SET ... GET (their key), BITFIELD with only GETs, the
+///   sources of BITOP, S*STORE, Z*STORE, ZRANGESTORE, GEOSEARCHSTORE, COPY,
+///   SORT and GEORADIUS (with STORE), and every key of PFMERGE. Other writes
+///   (INCR, LPOP, SMOVE, LMOVE, RENAME, ...) look up for writing: no event.
+///
+/// Not covered: the keys SORT reads through BY and GET patterns.
+pub fn read_keys(cmd: &Command, args: &[Bytes]) -> Vec<usize> {
+    let all = || cmd.keys(args).unwrap_or_default();
+    let name = cmd.name.as_str();
+    if cmd.readonly {
+        if name.starts_with("object|") || name.starts_with("memory|") {
+            return Vec::new();
+        }
+        return all();
+    }
+    let opt = |word: &[u8]| args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(word));
+    match name {
+        "getdel" | "getex" | "getset" | "sort" | "copy" | "georadius" | "georadiusbymember" => vec![1],
+        "set" if opt(b"GET") => vec![1],
+        "bitfield" if bitfield_reads_only(args) => vec![1],
+        "zrangestore" | "geosearchstore" => vec![2],
+        "pfmerge" => all(),
+        // The destination is the first key; the sources follow.
+        "bitop" | "sinterstore" | "sunionstore" | "sdiffstore" | "zinterstore" | "zunionstore" | "zdiffstore" => {
+            all().into_iter().skip(1).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a BITFIELD has only GET operations (Redis then reads its key with
+/// `lookupKeyRead`; with SET or INCRBY, for writing).
+fn bitfield_reads_only(args: &[Bytes]) -> bool {
+    let mut i = 2;
+    while i < args.len() {
+        let op = &args[i];
+        if op.eq_ignore_ascii_case(b"GET") {
+            i += 3;
+        } else if op.eq_ignore_ascii_case(b"OVERFLOW") {
+            i += 2;
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+/// The type of key `cmd` works on, from its ACL categories (`@list`, ...);
+/// `None` for commands on keys of any type.
+fn family(cmd: &Command) -> Option<KeyType> {
+    let Reply::Array(info) = &cmd.info else { return None };
+    let (Some(Reply::Array(categories)) | Some(Reply::Set(categories))) = info.get(6) else {
+        return None;
+    };
+    categories.iter().find_map(|c| match super::table::bytes_of(c)? {
+        b"@string" | b"@bitmap" | b"@hyperloglog" => Some(KeyType::String),
+        b"@list" => Some(KeyType::List),
+        b"@set" => Some(KeyType::Set),
+        b"@sortedset" | b"@geo" => Some(KeyType::ZSet),
+        b"@hash" => Some(KeyType::Hash),
+        _ => None,
+    })
+}
+
+/// Where Redis 7.0 writes an event's message relative to the reply of the
+/// command that reported it, which matters to a client subscribed to it on
+/// its own connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    BeforeReply,
+    AfterReply,
+    /// Inside an array reply, right before the element at this path (indices
+    /// into nested arrays), after the array's header.
+    BeforeElement(Vec<usize>),
+}
+
+/// Where each of the events a command reported (in order) goes (see
+/// [`Place`]). Most commands notify and then reply, but some reply first
+/// (pushes, pops, HSET, ZADD, the *STORE commands, ...) after only the
+/// events of their lookups (`keymiss`) and of the key's creation (`new`); a
+/// few split their events around the reply (LMOVE: the push, the reply,
+/// the pop); and some write them inside their array reply as they build it
+/// (MGET's misses before each element, ZPOPMIN's after the header). Checked
+/// against real Redis command by command.
+pub fn places(cmd: &Command, args: &[Bytes], events: &[Event]) -> Vec<Place> {
+    let before = before_reply(cmd, args, events);
+    let mut places: Vec<Place> = (0..events.len())
+        .map(|i| {
+            if i < before {
+                Place::BeforeReply
+            } else {
+                Place::AfterReply
+            }
+        })
+        .collect();
+    match cmd.name.as_str() {
+        "mget" => {
+            // The k-th miss is the k-th missing key, in argument order.
+            let mut next = 1;
+            for (place, e) in places.iter_mut().zip(events) {
+                if let Some(at) = args[next..].iter().position(|k| *k == e.key) {
+                    *place = Place::BeforeElement(vec![next + at - 1]);
+                    next += at + 1;
+                }
+            }
+        }
+        "zpopmin" | "zpopmax" | "zmpop" => {
+            let path = if cmd.name == "zmpop" { vec![1, 0] } else { vec![0] };
+            for (place, e) in places.iter_mut().zip(events) {
+                *place = match e.name {
+                    "zpopmin" | "zpopmax" => Place::BeforeElement(path.clone()),
+                    _ => Place::AfterReply,
+                };
+            }
+        }
+        _ => {}
+    }
+    places
+}
+
+/// How many of the events a write reported (in order) Redis 7.0 sends
+/// before the command's reply (see [`places`]).
+fn before_reply(cmd: &Command, args: &[Bytes], events: &[Event]) -> usize {
+    let leading = |names: &[&str]| events.iter().take_while(|e| names.contains(&e.name)).count();
+    match cmd.name.as_str() {
+        "getset" | "getdel" | "getex" => leading(&["keymiss"]),
+        "set" if args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"GET")) => leading(&["keymiss"]),
+        // A missing source ends SINTERSTORE early: it deletes, then replies.
+        "sinterstore" if events.iter().any(|e| e.name == "keymiss") => events.len(),
+        "bitfield" | "lpush" | "rpush" | "lpushx" | "rpushx" | "hset" | "hmset" | "hsetnx" | "hincrby"
+        | "hincrbyfloat" | "zadd" | "zincrby" | "sinterstore" | "sunionstore" | "sdiffstore" | "zunionstore"
+        | "zinterstore" | "zdiffstore" | "zrangestore" => leading(&["keymiss", "new"]),
+        "expire" | "pexpire" | "expireat" | "pexpireat" if events.iter().all(|e| e.name != "del") => 0,
+        "lset" | "lpop" | "rpop" | "lmpop" | "blpop" | "brpop" | "blmpop" => 0,
+        "lmove" | "rpoplpush" | "blmove" | "brpoplpush" => events
+            .iter()
+            .position(|e| matches!(e.name, "lpush" | "rpush"))
+            .map_or(0, |i| i + 1),
+        "spop" => events.len().min(1),
+        _ => events.len(),
+    }
 }

@@ -31,6 +31,7 @@ mod writer;
 
 use crate::backend::postgres::PgSettings;
 use crate::backend::sqlite::{Location, Sync};
+use crate::commands::events::Place;
 use crate::commands::{Class, Classes, CmdError, Command, Ctx, Event, Handler};
 use crate::resp::Reply;
 use crate::store::{Store, StoreError};
@@ -97,6 +98,21 @@ pub struct Outcome {
     pub db: u32,
     /// EXEC only: a WATCHed key had changed, so nothing ran (`replies` is empty).
     pub aborted: bool,
+    /// The keyspace events the calls reported, in order (empty unless
+    /// notifications are on). They are published by the commit observer; a
+    /// client subscribed to them on its own connection uses them to place
+    /// each call's messages around its reply, as Redis does.
+    pub events: Vec<Reported>,
+}
+
+/// A keyspace event a call of a batch reported.
+#[derive(Debug, Clone)]
+pub struct Reported {
+    /// The call's index in the batch.
+    pub call: usize,
+    /// Where Redis writes it relative to the call's reply.
+    pub place: Place,
+    pub event: Event,
 }
 
 /// A WATCHed key and its version when WATCH read it (`None`: no such key).
@@ -114,8 +130,9 @@ pub struct Watch {
 
 pub use watch::MissingWatch;
 
-/// A write command that a commit made durable: the database it ran in, the
-/// call, its reply, and the keyspace events it reported.
+/// A write command that a commit made durable, or a read that reported
+/// keyspace events (`keymiss`) in a batch of the writer: the database it ran
+/// in, the call, its reply, and the keyspace events it reported.
 pub struct Committed<'a> {
     pub db: u32,
     pub call: &'a Call,
@@ -327,10 +344,14 @@ impl Engine {
             // One connection: everything runs on the writer.
             return Route::Writer;
         };
+        // While `keymiss` events are on (a debugging aid), reads run on the
+        // writer too, which reports events to the commit observer.
+        let misses = self.shared.hooks.notify().has(Class::KeyMiss);
         let mut route = if reads.inline() { Route::Read } else { Route::SlowRead };
         for c in &batch.calls {
             match c.cmd.handler {
                 Handler::Write(_) => return Route::Writer,
+                Handler::Read(_) if misses => return Route::Writer,
                 Handler::Read(_) if !c.cmd.fast => route = Route::SlowRead,
                 _ => {}
             }
@@ -478,6 +499,7 @@ fn internal_error((db, n): (u32, usize), msg: String) -> Outcome {
         replies: vec![Reply::error(format!("ERR {msg}")); n.max(1)],
         db,
         aborted: false,
+        events: Vec::new(),
     }
 }
 
@@ -488,6 +510,7 @@ pub(crate) fn storage_error(batch: &Batch, e: &StoreError) -> Outcome {
         replies: vec![Reply::error(format!("ERR storage error: {e}")); n],
         db: batch.db,
         aborted: false,
+        events: Vec::new(),
     }
 }
 
@@ -508,6 +531,7 @@ pub(crate) fn run_calls(batch: &Batch, databases: u32, store: &mut dyn Store) ->
         replies,
         db: ctx.db,
         aborted: false,
+        events: Vec::new(),
     }
 }
 
@@ -527,6 +551,9 @@ pub(crate) fn watch_holds(store: &mut dyn Store, watch: &[Watch]) -> Result<bool
 
 pub(crate) fn call(ctx: &mut Ctx, c: &Call) -> Result<Reply, CmdError> {
     match c.cmd.handler {
+        Handler::Read(f) | Handler::Write(f) | Handler::Pure(f) if ctx.notify.has(Class::KeyMiss) => {
+            crate::commands::events::with_misses(ctx, c.cmd, &c.args, f)
+        }
         Handler::Read(f) | Handler::Write(f) | Handler::Pure(f) => f(ctx, &c.args),
         Handler::Server => Err(CmdError::Reply(format!("ERR '{}' cannot run here", c.cmd.name))),
     }

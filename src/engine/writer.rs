@@ -3,7 +3,7 @@
 //! Written once for every backend against [`WriteConn`].
 
 use super::conn::{Fault, WriteConn};
-use super::{Commit, CommitObserver, Committed, Hooks, Job, Msg, Outcome, call, storage_error, watch_holds};
+use super::{Commit, CommitObserver, Committed, Hooks, Job, Msg, Outcome, Reported, call, storage_error, watch_holds};
 use crate::commands::{Class, Classes, CmdError, Ctx, Event, Handler};
 use crate::resp::Reply;
 use crate::store::{Store, StoreError};
@@ -391,6 +391,7 @@ fn run_strict(job: &Job, databases: u32, notify: Classes, store: &mut dyn Store)
             replies: Vec::new(),
             db: batch.db,
             aborted: true,
+            events: Vec::new(),
         };
         return Ok((aborted, Vec::new()));
     }
@@ -398,6 +399,7 @@ fn run_strict(job: &Job, databases: u32, notify: Classes, store: &mut dyn Store)
     ctx.notify = notify;
     let mut replies = Vec::with_capacity(batch.calls.len());
     let mut writes = Vec::new();
+    let mut reported = Vec::new();
     for (index, c) in batch.calls.iter().enumerate() {
         let db = ctx.db;
         replies.push(match call(&mut ctx, c) {
@@ -405,8 +407,17 @@ fn run_strict(job: &Job, databases: u32, notify: Classes, store: &mut dyn Store)
             Err(CmdError::Reply(e)) => Reply::error(e),
             Err(CmdError::Store(e)) => return Err(e),
         });
-        if matches!(c.cmd.handler, Handler::Write(_)) {
+        // A read is told to the observer only for its events (`keymiss`).
+        if matches!(c.cmd.handler, Handler::Write(_)) || !ctx.events.is_empty() {
             let events = std::mem::take(&mut ctx.events);
+            if !events.is_empty() {
+                let places = crate::commands::events::places(c.cmd, &c.args, &events);
+                reported.extend(events.iter().zip(places).map(|(e, place)| Reported {
+                    call: index,
+                    place,
+                    event: e.clone(),
+                }));
+            }
             writes.push(Write { db, index, events });
         }
     }
@@ -414,6 +425,7 @@ fn run_strict(job: &Job, databases: u32, notify: Classes, store: &mut dyn Store)
         replies,
         db: ctx.db,
         aborted: false,
+        events: reported,
     };
     Ok((outcome, writes))
 }

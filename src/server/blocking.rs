@@ -244,9 +244,11 @@ pub enum Wakeup {
     Db(u32),
 }
 
-/// False for a command that failed or found nothing to do (error or nil reply).
+/// False for a read, or a command that failed or found nothing to do (error or nil reply).
 fn changed_something(w: &Committed<'_>) -> bool {
-    !matches!(w.reply, Reply::Error(_) | Reply::Nil | Reply::NilArray)
+    // Reads are told only for their `keymiss` events: they change nothing.
+    matches!(w.call.cmd.handler, crate::commands::Handler::Write(_))
+        && !matches!(w.reply, Reply::Error(_) | Reply::Nil | Reply::NilArray)
 }
 
 /// True if a write of `cmd` can give a blocked pop something: its ACL

@@ -3,9 +3,11 @@
 use super::Server;
 use super::clients::ClientHandle;
 use super::multi::{self, Multi};
+use super::notify::OwnMessages;
 use super::pubsub::{self, Subscriptions};
+use crate::commands::events::Place;
 use crate::commands::{Command, Handler, lookup};
-use crate::engine::{Batch, Call, Watch};
+use crate::engine::{Batch, Call, Reported, Watch};
 use crate::resp::{Reply, RequestParser};
 use bytes::{Bytes, BytesMut};
 use std::sync::Arc;
@@ -339,9 +341,35 @@ impl Session {
                 self.executed(cmd, args, each);
             }
         }
-        for reply in outcome.replies {
-            self.emit(reply, out);
+        self.emit_outcome(outcome.replies, &outcome.events, out);
+    }
+
+    /// Appends the replies of a batch. A connection subscribed to the
+    /// keyspace events its own commands reported gets each command's
+    /// messages where Redis writes them: around, or inside, that command's
+    /// reply (see `notify::OwnMessages`).
+    fn emit_outcome(&mut self, replies: Vec<Reply>, events: &[Reported], out: &mut BytesMut) {
+        if events.is_empty() || self.pubsub.total() == 0 {
+            for reply in replies {
+                self.emit(reply, out);
+            }
+            return;
         }
+        let set = self.server.config.keyspace_events().reported();
+        let mut own = OwnMessages::new(&mut self.pubsub, set, self.proto, events);
+        for (i, reply) in replies.into_iter().enumerate() {
+            if self.reply_mode == ReplyMode::On {
+                if reply.is_error() {
+                    self.server.stats.total_error_replies.fetch_add(1, Ordering::Relaxed);
+                }
+                own.write_reply(i, &reply, out);
+            } else {
+                own.write(i, &Place::BeforeReply, out);
+                self.emit_reply(reply, out);
+                own.write(i, &Place::AfterReply, out);
+            }
+        }
+        own.finish(out);
     }
 
     /// Appends a reply, honouring `CLIENT REPLY`. Pub/Sub messages already
@@ -351,6 +379,11 @@ impl Session {
         while let Some(m) = self.pubsub.try_next() {
             m.write(self.proto, out);
         }
+        self.emit_reply(reply, out);
+    }
+
+    /// [`Session::emit`] without the queued messages first.
+    fn emit_reply(&mut self, reply: Reply, out: &mut BytesMut) {
         if reply.is_error() {
             self.server.stats.total_error_replies.fetch_add(1, Ordering::Relaxed);
         }

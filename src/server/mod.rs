@@ -131,7 +131,7 @@ impl Server {
         }));
         engine.set_keyspace_events(config.keyspace_events());
         let acl = acl::Acl::new(&config);
-        Arc::new(Server {
+        let server = Arc::new(Server {
             acl,
             pause: pause::Pause::default(),
             engine,
@@ -159,7 +159,18 @@ impl Server {
                 count: 0,
                 rate: 0,
             }),
-        })
+        });
+        // Users changed by another process sharing the store are read again.
+        if let Some(bus) = &server.bus {
+            server.acl.speak_as(bus.id());
+            let weak = Arc::downgrade(&server);
+            bus.on_users_changed(move || {
+                if let Some(server) = weak.upgrade() {
+                    acl::shared::users_changed(&server);
+                }
+            });
+        }
+        server
     }
 
     /// Accepts connections on `listener` until SHUTDOWN.

@@ -28,7 +28,8 @@
 //!   a key missing at WATCH time, then created and deleted again before EXEC,
 //!   looks unchanged (Redis would fail the EXEC).
 
-use super::connection::Session;
+use super::connection::{ReplyMode, Session};
+use super::notify::OwnMessages;
 use crate::commands::{CmdResult, Command, Ctx, Handler, lookup};
 use crate::engine::{Batch, Call, Watch};
 use crate::resp::Reply;
@@ -189,6 +190,7 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
         }
     }
     let mut storage_replies = Vec::new().into_iter();
+    let mut events = Vec::new();
     if !calls.is_empty() || !watch.is_empty() {
         let writes = calls
             .iter()
@@ -216,17 +218,35 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
         s.db = outcome.db;
         s.client.db.store(s.db, Ordering::Relaxed);
         storage_replies = outcome.replies.into_iter();
+        events = outcome.events;
     }
     let mut server_calls = server_calls.into_iter().peekable();
     let mut refused = refused.into_iter().peekable();
+    // A RESP3 client subscribed to what its own commands publish gets the
+    // messages inside EXEC's array, around each command's reply, as Redis
+    // writes them while each command runs (see `Own`).
+    let mut own = (s.pubsub.total() > 0 && s.reply_mode == ReplyMode::On).then(|| Own::new(s, total, events));
     let mut replies = Vec::with_capacity(total);
+    let mut next_storage = 0;
     for i in 0..total {
         let reply = if let Some((_, reply)) = refused.next_if(|(pos, _)| *pos == i) {
+            if let Some(own) = &mut own {
+                reply.write(s.proto, &mut own.out);
+            }
             reply
         } else if let Some((_, call)) = server_calls.next_if(|(pos, _)| *pos == i) {
-            run_server_command(s, &call).await
+            let reply = run_server_command(s, &call).await;
+            if let Some(own) = &mut own {
+                own.server_reply(s, &reply);
+            }
+            reply
         } else {
-            storage_replies.next().unwrap_or(Reply::Nil)
+            let reply = storage_replies.next().unwrap_or(Reply::Nil);
+            if let Some(own) = &mut own {
+                own.storage_reply(next_storage, &reply);
+            }
+            next_storage += 1;
+            reply
         };
         replies.push(reply);
     }
@@ -236,7 +256,50 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
         .stats
         .total_error_replies
         .fetch_add(errors as u64, Ordering::Relaxed);
-    Reply::Array(replies)
+    match own {
+        Some(own) => own.finish(),
+        None => Reply::Array(replies),
+    }
+}
+
+/// EXEC's reply for a client subscribed to what its own transaction
+/// publishes, rendered as Redis 7.0 writes it: the array's header, then each
+/// command's messages around (or inside) its reply (Redis writes them to the
+/// output buffer while each command runs, after the header).
+struct Own {
+    out: bytes::BytesMut,
+    /// The storage commands' messages (and maybe other clients').
+    messages: OwnMessages,
+}
+
+impl Own {
+    fn new(s: &mut Session, total: usize, events: Vec<crate::engine::Reported>) -> Own {
+        let mut out = bytes::BytesMut::new();
+        out.extend_from_slice(format!("*{total}\r\n").as_bytes());
+        let set = s.server.config.keyspace_events().reported();
+        Own {
+            out,
+            messages: OwnMessages::new(&mut s.pubsub, set, s.proto, &events),
+        }
+    }
+
+    /// The reply of the storage command `index` (of the engine's batch).
+    fn storage_reply(&mut self, index: usize, reply: &Reply) {
+        self.messages.write_reply(index, reply, &mut self.out);
+    }
+
+    /// The reply of a server command that just ran, after what it published.
+    fn server_reply(&mut self, s: &mut Session, reply: &Reply) {
+        while let Some(m) = s.pubsub.try_next() {
+            m.write(s.proto, &mut self.out);
+        }
+        reply.write(s.proto, &mut self.out);
+    }
+
+    fn finish(mut self) -> Reply {
+        self.messages.finish(&mut self.out);
+        Reply::Raw(self.out.freeze())
+    }
 }
 
 /// A server command queued in MULTI (never MULTI, EXEC, DISCARD or WATCH,

@@ -1,6 +1,7 @@
 //! What the redsql processes sharing one PostgreSQL store tell each other, so
 //! that they behave as one Redis: published messages, and the keys a commit
-//! may have given elements to (for clients blocked in BLPOP, BZPOPMIN, ...).
+//! may have given elements to (for clients blocked in BLPOP, BZPOPMIN, ...),
+//! and that the ACL users changed.
 //!
 //! It travels on the store's message bus
 //! ([`Notifier`](crate::backend::postgres::notify), LISTEN/NOTIFY). A SQLite
@@ -23,15 +24,17 @@
 //! * `W`, then per target: database (u32), `K` + key length (u32) + key, or
 //!   `D` (every key of the database);
 //! * `A`: wake every waiter (sent instead of a `W` too long for one
-//!   notification).
+//!   notification);
+//! * `U`: the ACL users shared in the `racl` table changed: reload them
+//!   (see `acl::shared`).
 
 use super::blocking::{self, Blocking, Wakeup};
 use super::pubsub::Hub;
 use crate::backend::postgres::PgSettings;
-use crate::backend::postgres::notify::{Incoming, Notifier};
+use crate::backend::postgres::notify::{Incoming, Notifier, USERS_CHANGED};
 use crate::engine::Committed;
 use bytes::Bytes;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Longest `W` message sent as is; longer ones become `A` (a wake-up list
 /// that long is cheaper to replace by "everyone retry" than to store).
@@ -47,11 +50,18 @@ enum Event {
     },
     Wake(Vec<Wakeup>),
     WakeAll,
+    /// The shared ACL users changed (sent by `SharedUsers::change`).
+    UsersChanged,
 }
+
+/// What to do when the shared ACL users changed (or may have: the bus was down).
+type UsersHook = Box<dyn Fn() + Send + Sync>;
 
 /// This process's side of the conversation.
 pub struct Bus {
     notifier: Notifier,
+    /// Installed once the server exists ([`Bus::on_users_changed`]).
+    users_hook: Arc<OnceLock<UsersHook>>,
 }
 
 impl Bus {
@@ -69,6 +79,13 @@ impl Bus {
                 return None;
             }
         };
+        let users_hook: Arc<OnceLock<UsersHook>> = Arc::default();
+        let users_changed = users_hook.clone();
+        let reload_users = move || {
+            if let Some(hook) = users_changed.get() {
+                hook();
+            }
+        };
         let notifier = Notifier::start(&settings, move |incoming| match incoming {
             Incoming::Message(m) => match decode(&m) {
                 Some(Event::Publish {
@@ -80,12 +97,28 @@ impl Bus {
                 }
                 Some(Event::Wake(targets)) => blocking.wake(&targets),
                 Some(Event::WakeAll) => blocking.wake_all(),
+                Some(Event::UsersChanged) => reload_users(),
                 None => crate::log::warn("ignored a malformed message from another redsql process"),
             },
-            // Wake-ups may have been missed: every waiter retries.
-            Incoming::Reconnected => blocking.wake_all(),
+            // Wake-ups and user changes may have been missed: every waiter
+            // retries, and the users are read again.
+            Incoming::Reconnected => {
+                blocking.wake_all();
+                reload_users();
+            }
         });
-        Some(Arc::new(Bus { notifier }))
+        Some(Arc::new(Bus { notifier, users_hook }))
+    }
+
+    /// This process's id on the bus (see `SharedUsers::speak_as`).
+    pub fn id(&self) -> &str {
+        self.notifier.id()
+    }
+
+    /// Installs what runs (on the bus's listener thread) when the shared ACL
+    /// users changed. There is one; a second call is ignored.
+    pub fn on_users_changed(&self, hook: impl Fn() + Send + Sync + 'static) {
+        let _ = self.users_hook.set(Box::new(hook));
     }
 
     /// Sends a published message to the other processes (this one's
@@ -149,6 +182,7 @@ fn encode(event: &Event) -> Vec<u8> {
             }
         }
         Event::WakeAll => out.push(b'A'),
+        Event::UsersChanged => out.extend_from_slice(USERS_CHANGED),
     }
     out
 }
@@ -201,6 +235,7 @@ fn decode(input: &[u8]) -> Option<Event> {
             Some(Event::Wake(targets))
         }
         b'A' if rest.is_empty() => Some(Event::WakeAll),
+        b'U' if rest.is_empty() => Some(Event::UsersChanged),
         _ => None,
     }
 }
@@ -225,6 +260,7 @@ mod tests {
             Event::Wake(vec![Wakeup::Key(3, Bytes::from_static(b"k\0")), Wakeup::Db(9)]),
             Event::Wake(Vec::new()),
             Event::WakeAll,
+            Event::UsersChanged,
         ];
         for e in events {
             assert_eq!(decode(&encode(&e)), Some(e));
@@ -233,7 +269,15 @@ mod tests {
 
     #[test]
     fn malformed_messages_are_rejected() {
-        for bad in [&b""[..], b"X", b"P\0\0\0\x05ab", b"W\0\0\0\x01Z", b"W\0\0", b"Ax"] {
+        for bad in [
+            &b""[..],
+            b"X",
+            b"P\0\0\0\x05ab",
+            b"W\0\0\0\x01Z",
+            b"W\0\0",
+            b"Ax",
+            b"Ux",
+        ] {
             assert_eq!(decode(bad), None, "{bad:?}");
         }
     }

@@ -31,7 +31,7 @@ use super::connection::Session;
 use crate::commands::Command;
 use crate::resp::Reply;
 use bytes::Bytes;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
@@ -213,6 +213,23 @@ impl Subscriptions {
         self.rx.try_recv().ok()
     }
 
+    /// How many messages a publication on `channel` puts in this queue: one
+    /// for the channel, one per matching pattern (as [`Hub::publish`]).
+    pub fn deliveries(&self, channel: &[u8]) -> usize {
+        let exact = usize::from(self.names[Kind::Channel.index()].contains_key(channel));
+        let patterns = self.names[Kind::Pattern.index()]
+            .keys()
+            .filter(|p| crate::glob::matches(p, channel, false))
+            .count();
+        exact + patterns
+    }
+
+    /// Takes every message queued so far (to place them among the replies
+    /// of the commands that published them, see [`write_until`]).
+    pub fn take_queued(&mut self) -> VecDeque<Reply> {
+        std::iter::from_fn(|| self.try_next()).collect()
+    }
+
     /// Subscriptions of every kind (RESP2 subscriber mode while non-zero).
     pub fn total(&self) -> usize {
         self.names.iter().map(HashMap::len).sum()
@@ -231,6 +248,30 @@ impl Subscriptions {
         let mut names: Vec<(&Bytes, u64)> = self.names[kind.index()].iter().map(|(n, &seq)| (n, seq)).collect();
         names.sort_unstable_by_key(|&(_, seq)| seq);
         names.into_iter().map(|(n, _)| n.clone()).collect()
+    }
+}
+
+/// Writes messages from `backlog`, in order, until one message on each
+/// channel of `want` (with repeats) has been written, or none is left.
+/// `want` lists the messages a command published to this connection
+/// (see `notify::OwnMessages`): they were queued before its reply was given
+/// back, so they are all there, maybe after others' messages.
+pub fn write_until(backlog: &mut VecDeque<Reply>, mut want: Vec<Bytes>, proto: u8, out: &mut bytes::BytesMut) {
+    while !want.is_empty() {
+        let Some(m) = backlog.pop_front() else { break };
+        if let Some(at) = channel_of(&m).and_then(|c| want.iter().position(|w| w[..] == c[..])) {
+            want.swap_remove(at);
+        }
+        m.write(proto, out);
+    }
+}
+
+/// The channel a queued message was published on.
+fn channel_of(m: &Reply) -> Option<&Bytes> {
+    let Reply::Push(items) = m else { return None };
+    match items.as_slice() {
+        [_, Reply::Bulk(channel), _] | [_, _, Reply::Bulk(channel), _] => Some(channel),
+        _ => None,
     }
 }
 

@@ -31,7 +31,7 @@ use postgres::Client;
 use postgres::fallible_iterator::FallibleIterator;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Longest NOTIFY payload PostgreSQL accepts is 7999 bytes; this leaves room
@@ -77,6 +77,8 @@ pub fn channel_name(schema: &str) -> String {
 pub struct Notifier {
     queue: Mutex<Sender<Vec<u8>>>,
     stop: Arc<AtomicBool>,
+    /// This process's id in payloads (its listener skips them).
+    me: String,
 }
 
 impl Notifier {
@@ -88,6 +90,7 @@ impl Notifier {
     /// listener thread.
     pub fn start(settings: &PgSettings, on_incoming: impl Fn(Incoming) + Send + 'static) -> Notifier {
         let me = format!("{:016x}", crate::util::random_u64());
+        let sender_id = me.clone();
         let channel_name = channel_name(&settings.schema);
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, rx) = channel();
@@ -126,7 +129,14 @@ impl Notifier {
         Notifier {
             queue: Mutex::new(tx),
             stop,
+            me: sender_id,
         }
+    }
+
+    /// This process's id in payloads: messages sent under it (see
+    /// [`SharedUsers::speak_as`]) are not handed back to this process.
+    pub fn id(&self) -> &str {
+        &self.me
     }
 
     /// Queues a message for every other process (sent in queue order).
@@ -385,6 +395,131 @@ impl Listener {
             .map_err(|e| describe(&e))?;
         Ok(row.map(|r| r.get(0)))
     }
+}
+
+/// The ACL users shared by the processes of a store, in the table `racl`
+/// of its schema: one row per user, `name` and its `ACL LIST` line (`user
+/// <name> <rules>`). A change is written in one transaction together with a
+/// bus message ([`USERS_CHANGED`]) on the store's channel, so the other
+/// processes reload the table once the change is committed.
+///
+/// Calls connect for each change (ACL changes are rare) on a thread of their
+/// own: the synchronous PostgreSQL client cannot run inside an async task.
+pub struct SharedUsers {
+    settings: PgSettings,
+    channel: String,
+    /// The id of this process's [`Notifier`], once known: its own changes
+    /// are then not handed back to it (it has them already).
+    me: OnceLock<String>,
+}
+
+/// A shared user: its name and its `ACL LIST` line.
+pub type UserRow = (Vec<u8>, Vec<u8>);
+
+/// The bus message that tells every process to reload the users (`U`).
+pub const USERS_CHANGED: &[u8] = b"U";
+
+/// One change to the shared users.
+pub enum UsersChange<'a> {
+    /// Insert or replace these (name, line) rows.
+    Set(&'a [UserRow]),
+    /// Delete these users.
+    Delete(&'a [Vec<u8>]),
+    /// Replace every row by these (`ACL LOAD`).
+    ReplaceAll(&'a [UserRow]),
+    /// Insert these rows only if the table is empty (the first process to
+    /// start seeds the table with its own users).
+    Seed(&'a [UserRow]),
+}
+
+const USERS_TABLE: &str = "CREATE TABLE IF NOT EXISTS racl (name bytea PRIMARY KEY, line bytea NOT NULL)";
+
+impl SharedUsers {
+    pub fn new(settings: &PgSettings) -> SharedUsers {
+        SharedUsers {
+            settings: settings.clone(),
+            channel: channel_name(&settings.schema),
+            me: OnceLock::new(),
+        }
+    }
+
+    /// Sends the change messages as the process whose notifier has `id`.
+    pub fn speak_as(&self, id: &str) {
+        let _ = self.me.set(id.to_string());
+    }
+
+    /// Every user's (name, line), in name order.
+    pub fn load(&self) -> Result<Vec<UserRow>, String> {
+        off_runtime(|| {
+            let mut client = self.settings.connect().map_err(|e| e.0)?;
+            client.batch_execute(USERS_TABLE).map_err(|e| describe(&e))?;
+            let rows = client
+                .query("SELECT name, line FROM racl ORDER BY name", &[])
+                .map_err(|e| describe(&e))?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+
+    /// Applies `change` and tells every process, in one transaction.
+    pub fn change(&self, change: UsersChange<'_>) -> Result<(), String> {
+        off_runtime(|| {
+            let mut client = self.settings.connect().map_err(|e| e.0)?;
+            client.batch_execute(USERS_TABLE).map_err(|e| describe(&e))?;
+            let mut tx = client.transaction().map_err(|e| describe(&e))?;
+            let err = |e: postgres::Error| describe(&e);
+            let upsert = "INSERT INTO racl (name, line) VALUES ($1, $2) \
+                          ON CONFLICT (name) DO UPDATE SET line = excluded.line";
+            match change {
+                UsersChange::Set(rows) => {
+                    for (name, line) in rows {
+                        tx.execute(upsert, &[name, line]).map_err(err)?;
+                    }
+                }
+                UsersChange::Delete(names) => {
+                    for name in names {
+                        tx.execute("DELETE FROM racl WHERE name = $1", &[name]).map_err(err)?;
+                    }
+                }
+                UsersChange::ReplaceAll(rows) => {
+                    tx.execute("DELETE FROM racl", &[]).map_err(err)?;
+                    for (name, line) in rows {
+                        tx.execute(upsert, &[name, line]).map_err(err)?;
+                    }
+                }
+                UsersChange::Seed(rows) => {
+                    // Two processes starting together: one seeds, the other waits and sees rows.
+                    tx.execute("LOCK TABLE racl IN EXCLUSIVE MODE", &[]).map_err(err)?;
+                    let empty: bool = tx
+                        .query_one("SELECT NOT EXISTS (SELECT 1 FROM racl)", &[])
+                        .map_err(err)?
+                        .get(0);
+                    if !empty {
+                        return tx.commit().map_err(err);
+                    }
+                    for (name, line) in rows {
+                        tx.execute(upsert, &[name, line]).map_err(err)?;
+                    }
+                }
+            }
+            // Before `speak_as` (at start-up), as from nobody in particular.
+            let me = self.me.get().map_or("acl", String::as_str);
+            let payload = format!("{me}:{}:{}", crate::util::random_u64(), hex(USERS_CHANGED));
+            tx.execute("SELECT pg_notify($1, $2)", &[&self.channel, &payload])
+                .map_err(err)?;
+            tx.commit().map_err(err)
+        })
+    }
+}
+
+/// Runs `f` on a thread of its own and waits for it: the synchronous
+/// PostgreSQL client must not run on an async runtime's thread.
+fn off_runtime<T: Send>(f: impl FnOnce() -> Result<T, String> + Send) -> Result<T, String> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(f)
+            .join()
+            .unwrap_or_else(|_| Err("the ACL storage thread panicked".into()))
+    })
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -88,7 +88,9 @@ fn setuser(s: &mut Session, args: &[Bytes]) -> Reply {
             return Reply::Error(msg.into());
         }
     };
-    let acl = &s.server.acl;
+    let server = s.server.clone();
+    let _change = server.acl.lock_changes();
+    let acl = &server.acl;
     let existing = acl.get(name);
     let pubsub_all = pubsub_default_all(&s.server.config);
     let mut rules = match &existing {
@@ -111,6 +113,7 @@ fn setuser(s: &mut Session, args: &[Bytes]) -> Reply {
             users.insert(name.clone(), User::new(name.clone(), rules));
         }
     }
+    s.server.acl.share_users(std::slice::from_ref(name));
     Reply::ok()
 }
 
@@ -125,31 +128,45 @@ fn rule_error(op: &[u8], e: RuleError) -> Reply {
 /// When a user loses channels, its subscribed clients whose subscriptions
 /// are no longer allowed are disconnected (Redis's `ACLKillPubsubClientsIfNeeded`).
 fn kill_pubsub_clients_if_needed(s: &mut Session, user: &Arc<User>, new: &Rules) {
+    let old = user.rules().clone();
+    for c in pubsub_clients_to_kill(&s.server, user, &old, new) {
+        disconnect(s, &c);
+    }
+}
+
+/// The clients of `user` subscribed to channels or patterns that its rules
+/// going from `old` to `new` no longer allow.
+pub(super) fn pubsub_clients_to_kill(
+    server: &crate::server::Server,
+    user: &Arc<User>,
+    old: &Rules,
+    new: &Rules,
+) -> Vec<Arc<ClientHandle>> {
     if new.selectors.iter().any(|sel| sel.allchannels) {
-        return;
+        return Vec::new();
     }
     let upcoming: Vec<Bytes> = new.selectors.iter().flat_map(|sel| sel.channels.clone()).collect();
-    let old = user.rules();
     let kept = old
         .selectors
         .iter()
         .all(|sel| sel.channels.iter().all(|c| upcoming.contains(c)));
     if kept {
-        return;
+        return Vec::new();
     }
-    drop(old);
-    for c in s.server.clients.all() {
+    let mut out = Vec::new();
+    for c in server.clients.all() {
         let same = Arc::ptr_eq(&c.user.lock().unwrap_or_else(|e| e.into_inner()), user);
         if !same {
             continue;
         }
-        let (channels, patterns) = s.server.pubsub.subscriptions_of(c.id);
+        let (channels, patterns) = server.pubsub.subscriptions_of(c.id);
         let violates = patterns.iter().any(|p| !check::channel_allowed(&upcoming, p, true))
             || channels.iter().any(|ch| !check::channel_allowed(&upcoming, ch, false));
         if violates {
-            disconnect(s, &c);
+            out.push(c);
         }
     }
+    out
 }
 
 /// Closes a client: at once, or after this reply if it is the current one.
@@ -166,6 +183,8 @@ fn deluser(s: &mut Session, args: &[Bytes]) -> Reply {
     if args[2..].iter().any(|n| &n[..] == b"default") {
         return Reply::error("ERR The 'default' user cannot be removed");
     }
+    let server = s.server.clone();
+    let _change = server.acl.lock_changes();
     let mut deleted = 0;
     for name in &args[2..] {
         let removed = s
@@ -179,6 +198,9 @@ fn deluser(s: &mut Session, args: &[Bytes]) -> Reply {
             deleted += 1;
             disconnect_user(s, &u);
         }
+    }
+    if deleted > 0 {
+        s.server.acl.unshare_users(&args[2..]);
     }
     Reply::Int(deleted)
 }
@@ -360,11 +382,13 @@ fn load_or_save(s: &mut Session, sub: &str) -> Reply {
         };
     }
     let server = s.server.clone();
+    let _change = server.acl.lock_changes();
     match server.acl.load(&path, &server.config) {
         Ok(removed) => {
             for u in removed {
                 disconnect_user(s, &u);
             }
+            server.acl.share_all();
             Reply::ok()
         }
         Err(e) => Reply::error(format!("ERR {e}")),

@@ -2,8 +2,8 @@
 //!
 //! Users live in the process, as in Redis without an `aclfile` (with one,
 //! `ACL LOAD` / `ACL SAVE` read and write it, and it is loaded at start-up).
-//! Several redsql instances sharing one PostgreSQL database each have their
-//! own users: a user set on one instance is not known to the others.
+//! Several redsql instances sharing one PostgreSQL database share their
+//! users through the store ([`shared`]).
 //!
 //! - [`catalog`]: the commands and categories rules are written against;
 //! - [`rules`]: a user's flags, passwords and selectors, `ACL SETUSER`'s rules
@@ -11,7 +11,8 @@
 //! - [`check`]: whether a user may run a command on its keys and channels;
 //! - [`log`]: `ACL LOG`;
 //! - [`file`]: the `aclfile` (`ACL LOAD`, `ACL SAVE`);
-//! - [`command`]: the `ACL` subcommands.
+//! - [`command`]: the `ACL` subcommands;
+//! - [`shared`]: the users shared by the processes of a PostgreSQL store.
 //!
 //! The connection calls [`check_command`] before every command, and
 //! [`authenticate`] for AUTH and HELLO.
@@ -23,6 +24,7 @@ mod file;
 mod log;
 mod rules;
 mod sha256;
+pub mod shared;
 
 pub use command::run;
 
@@ -67,6 +69,12 @@ pub struct Acl {
     users: RwLock<BTreeMap<Bytes, Arc<User>>>,
     default: Arc<User>,
     log: Mutex<log::Log>,
+    /// On a PostgreSQL store: where the users are shared with the other processes.
+    shared: Option<crate::backend::postgres::notify::SharedUsers>,
+    /// Held by a change from its local application to its write to the
+    /// store, and by a reload, so that a reload never reads the store
+    /// between the two and undoes the change here.
+    changes: Mutex<()>,
 }
 
 impl Acl {
@@ -74,10 +82,12 @@ impl Acl {
     /// of `aclfile` if one is configured.
     pub fn new(config: &Config) -> Acl {
         let default = User::new(Bytes::from_static(b"default"), Rules::default_user());
-        let acl = Acl {
+        let mut acl = Acl {
             users: RwLock::new(BTreeMap::from([(default.name.clone(), default.clone())])),
             default,
             log: Mutex::new(log::Log::default()),
+            shared: None,
+            changes: Mutex::new(()),
         };
         if config.requirepass().is_some() {
             acl.apply_requirepass(config);
@@ -87,6 +97,7 @@ impl Acl {
         {
             crate::log::warn(&format!("ACL errors in aclfile, its users were not loaded: {e}"));
         }
+        acl.share(config);
         acl
     }
 
@@ -117,6 +128,7 @@ impl Acl {
     /// Makes `requirepass` the default user's password, as Redis does when
     /// it is set at start-up or by CONFIG SET (empty: `nopass`).
     pub fn apply_requirepass(&self, config: &Config) {
+        let _change = self.lock_changes();
         let mut rules = self.default.rules().clone();
         let _ = rules.apply(b"resetpass");
         let _ = match config.requirepass() {
@@ -124,6 +136,7 @@ impl Acl {
             None => rules.apply(b"nopass"),
         };
         self.default.set_rules(rules);
+        self.share_users(std::slice::from_ref(&self.default.name));
     }
 
     fn log(&self, config: &Config, event: Event) {
