@@ -190,7 +190,7 @@ enum SetOutcome {
 fn set_generic(
     ctx: &mut Ctx,
     key: &Bytes,
-    value: &[u8],
+    value: &Bytes,
     o: &StringOptions,
     exists: bool,
     expire_ms: Option<i64>,
@@ -198,12 +198,13 @@ fn set_generic(
     if (o.nx && exists) || (o.xx && !exists) {
         return Ok(SetOutcome::Aborted);
     }
-    let ttl = match expire_ms {
-        Some(at) => Ttl::At(at),
-        None if o.keepttl => Ttl::Keep,
-        None => Ttl::Persist,
-    };
-    ctx.store.set_string(ctx.db, key, value, ttl)?;
+    match expire_ms {
+        Some(at) => ctx.store.set_string(ctx.db, key, value, Ttl::At(at))?,
+        None if o.keepttl => ctx.store.set_string(ctx.db, key, value, Ttl::Keep)?,
+        // The common case, a plain SET, is MSET's write of one pair (a
+        // statement with fewer parameters: no expiry to keep or set).
+        None => ctx.store.set_strings(ctx.db, &[key.clone(), value.clone()])?,
+    }
     if !exists {
         ctx.created(key);
     }

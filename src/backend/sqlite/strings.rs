@@ -30,8 +30,8 @@ struct StringRow {
 
 impl SqliteStore<'_> {
     /// See [`Store::set_strings`]. A string (live or expired) is
-    /// overwritten in place; anything else (a new key, a key of another type)
-    /// takes [`Store::set_string`]'s path.
+    /// overwritten in place, a new key inserted; only a key of another type
+    /// takes [`Store::set_string`]'s path (the upsert that retypes it).
     pub(super) fn set_string_rows(&mut self, db: u32, pairs: &[Bytes]) -> StoreResult<()> {
         let conn = self.conn;
         let mut update = conn
@@ -39,7 +39,14 @@ impl SqliteStore<'_> {
         for kv in pairs.chunks_exact(2) {
             let (key, value) = (&kv[0][..], &kv[1][..]);
             let version = self.next_version();
-            if update.execute(params![db, key, value, version])? == 0 {
+            if update.execute(params![db, key, value, version])? == 0
+                && conn
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO rkey (db, key, type, version, value, len) VALUES (?1, ?2, 0, ?4, ?3, 0)",
+                    )?
+                    .execute(params![db, key, value, version])?
+                    == 0
+            {
                 self.set_string(db, key, value, Ttl::Persist)?;
             }
         }
