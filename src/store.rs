@@ -156,6 +156,11 @@ pub struct ScanPage {
     pub keys: Vec<Bytes>,
 }
 
+/// The computation of a read-modify-write of a string
+/// ([`Store::update_string`]): the current value (`None`: no key) to the
+/// value to write (`None`: write nothing).
+pub type StringUpdate<'a> = dyn FnMut(Option<&[u8]>) -> Option<Vec<u8>> + 'a;
+
 /// Storage operations. Databases are numbered like Redis's (`SELECT n`).
 ///
 /// Collection types add their operations through the supertraits
@@ -210,6 +215,40 @@ pub trait Store: ListStore + HashStore + SetStore + ZSetStore {
 
     /// Writes a string value, replacing any key of any type.
     fn set_string(&mut self, db: u32, key: &[u8], value: &[u8], ttl: Ttl) -> StoreResult<()>;
+
+    /// MSET: writes each `[key, value]` pair of the flat list `pairs` in
+    /// order, as [`Store::set_string`] with [`Ttl::Persist`] does (a key
+    /// listed twice takes its last value). The default writes them one by
+    /// one; SQLite runs one prepared statement for all of them.
+    fn set_strings(&mut self, db: u32, pairs: &[Bytes]) -> StoreResult<()> {
+        for kv in pairs.chunks_exact(2) {
+            self.set_string(db, &kv[0], &kv[1], Ttl::Persist)?;
+        }
+        Ok(())
+    }
+
+    /// Read-modify-write of a string (INCR, APPEND, SETRANGE, ...): reads the
+    /// string at `key` and, when `f` returns a new value, writes it, keeping
+    /// the key's expiry. `f` gets `None` for a missing key and is not called
+    /// for a key of another type. Returns `None` for a key of another type
+    /// (the command answers WRONGTYPE), else whether the key existed.
+    ///
+    /// What the command computes stays in `f`, written once; a backend only
+    /// chooses how to read and write (SQLite writes the row it read by its
+    /// rowid, without a second index lookup). The default reads with
+    /// [`Store::get`] and writes with [`Store::set_string`].
+    fn update_string(&mut self, db: u32, key: &[u8], f: &mut StringUpdate) -> StoreResult<Option<bool>> {
+        let entry = self.get(db, key)?;
+        let old = match &entry {
+            Some(e) if e.kind != KeyType::String => return Ok(None),
+            Some(e) => Some(e.value.as_deref().unwrap_or_default()),
+            None => None,
+        };
+        if let Some(new) = f(old) {
+            self.set_string(db, key, &new, Ttl::Keep)?;
+        }
+        Ok(Some(entry.is_some()))
+    }
 
     /// Deletes a key; true if a live key was deleted.
     fn delete(&mut self, db: u32, key: &[u8]) -> StoreResult<bool>;

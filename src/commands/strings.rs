@@ -190,7 +190,7 @@ enum SetOutcome {
 fn set_generic(
     ctx: &mut Ctx,
     key: &Bytes,
-    value: &[u8],
+    value: &Bytes,
     o: &StringOptions,
     exists: bool,
     expire_ms: Option<i64>,
@@ -198,12 +198,13 @@ fn set_generic(
     if (o.nx && exists) || (o.xx && !exists) {
         return Ok(SetOutcome::Aborted);
     }
-    let ttl = match expire_ms {
-        Some(at) => Ttl::At(at),
-        None if o.keepttl => Ttl::Keep,
-        None => Ttl::Persist,
-    };
-    ctx.store.set_string(ctx.db, key, value, ttl)?;
+    match expire_ms {
+        Some(at) => ctx.store.set_string(ctx.db, key, value, Ttl::At(at))?,
+        None if o.keepttl => ctx.store.set_string(ctx.db, key, value, Ttl::Keep)?,
+        // The common case, a plain SET, is MSET's write of one pair (a
+        // statement with fewer parameters: no expiry to keep or set).
+        None => ctx.store.set_strings(ctx.db, &[key.clone(), value.clone()])?,
+    }
     if !exists {
         ctx.created(key);
     }
@@ -355,9 +356,18 @@ fn pairs<'a>(args: &'a [Bytes], cmd: &str) -> Result<std::slice::ChunksExact<'a,
 
 /// MSET key value [key value ...]
 fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    for kv in pairs(args, "mset")? {
-        let created = ctx.will_create(&kv[0])?;
-        ctx.store.set_string(ctx.db, &kv[0], &kv[1], Ttl::Persist)?;
+    let pairs = pairs(args, "mset")?;
+    // Which pairs create their key (`new` events), found before the writes:
+    // a key's first pair, if the key did not exist.
+    let mut created = vec![false; pairs.len()];
+    if ctx.notify.has(Class::New) {
+        let mut seen = std::collections::HashSet::new();
+        for (slot, kv) in created.iter_mut().zip(pairs.clone()) {
+            *slot = seen.insert(&kv[0]) && ctx.will_create(&kv[0])?;
+        }
+    }
+    ctx.store.set_strings(ctx.db, &args[1..])?;
+    for (created, kv) in created.into_iter().zip(pairs) {
         if created {
             ctx.created(&kv[0]);
         }
@@ -385,19 +395,29 @@ fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// APPEND key value: the new length. Keeps the TTL.
 fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (key, tail) = (&args[1], &args[2]);
-    let Some(old) = get_string(ctx, key)? else {
-        ctx.store.set_string(ctx.db, key, tail, Ttl::Persist)?;
-        ctx.created(key);
-        ctx.notify(Class::String, "append", key);
-        return Ok(Reply::Int(tail.len() as i64));
-    };
-    check_length(old.len() as i64, tail.len() as i64)?;
-    let mut v = Vec::with_capacity(old.len() + tail.len());
-    v.extend_from_slice(&old);
-    v.extend_from_slice(tail);
-    ctx.store.set_string(ctx.db, key, &v, Ttl::Keep)?;
+    let mut len = Ok(0);
+    let existed = ctx.store.update_string(ctx.db, key, &mut |old| {
+        let old = old.unwrap_or_default();
+        len = check_length(old.len() as i64, tail.len() as i64).map(|()| (old.len() + tail.len()) as i64);
+        len.is_ok().then(|| [old, tail].concat())
+    })?;
+    let len = written(ctx, key, existed, len)?;
     ctx.notify(Class::String, "append", key);
-    Ok(Reply::Int(v.len() as i64))
+    Ok(Reply::Int(len))
+}
+
+/// The outcome of a read-modify-write ([`crate::store::Store::update_string`])
+/// whose closure computed `result`: WRONGTYPE for a key of another type, the
+/// closure's error, or its result, after reporting `new` if the key was created.
+fn written<T>(ctx: &mut Ctx, key: &Bytes, existed: Option<bool>, result: Result<T, CmdError>) -> Result<T, CmdError> {
+    let Some(existed) = existed else {
+        return err(WRONGTYPE);
+    };
+    let out = result?;
+    if !existed {
+        ctx.created(key);
+    }
+    Ok(out)
 }
 
 /// STRLEN key
@@ -439,44 +459,59 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if offset < 0 {
         return err("ERR offset is out of range");
     }
-    let old = get_string(ctx, key)?;
-    if value.is_empty() {
-        return Ok(Reply::Int(old.map_or(0, |v| v.len() as i64)));
+    let mut len = Ok(0);
+    let existed = ctx.store.update_string(ctx.db, key, &mut |old| {
+        let old = old.unwrap_or_default();
+        if value.is_empty() {
+            // Nothing to write: the reply is the current length.
+            len = Ok(old.len() as i64);
+            return None;
+        }
+        if let Err(e) = check_length(offset, value.len() as i64) {
+            len = Err(e);
+            return None;
+        }
+        let offset = offset as usize;
+        let mut v = old.to_vec();
+        if v.len() < offset + value.len() {
+            v.resize(offset + value.len(), 0);
+        }
+        v[offset..offset + value.len()].copy_from_slice(value);
+        len = Ok(v.len() as i64);
+        Some(v)
+    })?;
+    if existed == Some(false) && value.is_empty() {
+        return Ok(Reply::Int(0));
     }
-    check_length(offset, value.len() as i64)?;
-    let offset = offset as usize;
-    let mut v = old.as_deref().unwrap_or_default().to_vec();
-    if v.len() < offset + value.len() {
-        v.resize(offset + value.len(), 0);
+    let len = written(ctx, key, existed, len)?;
+    if !value.is_empty() {
+        ctx.notify(Class::String, "setrange", key);
     }
-    v[offset..offset + value.len()].copy_from_slice(value);
-    ctx.store.set_string(ctx.db, key, &v, Ttl::Keep)?;
-    if old.is_none() {
-        ctx.created(key);
-    }
-    ctx.notify(Class::String, "setrange", key);
-    Ok(Reply::Int(v.len() as i64))
+    Ok(Reply::Int(len))
 }
 
 // ---- counters -------------------------------------------------------------
 
 /// Adds `incr` to the integer at `key` (Redis's `incrDecrCommand`).
 fn incr_decr(ctx: &mut Ctx, key: &Bytes, incr: i64) -> CmdResult {
-    let found = get_string(ctx, key)?;
-    let old = match &found {
+    let mut new = Ok(0);
+    let existed = ctx.store.update_string(ctx.db, key, &mut |old| {
+        new = add_integer(old, incr);
+        new.as_ref().ok().map(|n| n.to_string().into_bytes())
+    })?;
+    let new = written(ctx, key, existed, new)?;
+    ctx.notify(Class::String, "incrby", key);
+    Ok(Reply::Int(new))
+}
+
+/// `old` (a missing key counts as 0) plus `incr`, with Redis's errors.
+fn add_integer(old: Option<&[u8]>, incr: i64) -> Result<i64, CmdError> {
+    let old = match old {
         None => 0,
         Some(v) => parse_i64(v).map_or_else(|| err(NOT_INTEGER), Ok)?,
     };
-    let Some(new) = old.checked_add(incr) else {
-        return err("ERR increment or decrement would overflow");
-    };
-    ctx.store
-        .set_string(ctx.db, key, new.to_string().as_bytes(), Ttl::Keep)?;
-    if found.is_none() {
-        ctx.created(key);
-    }
-    ctx.notify(Class::String, "incrby", key);
-    Ok(Reply::Int(new))
+    old.checked_add(incr)
+        .map_or_else(|| err("ERR increment or decrement would overflow"), Ok)
 }
 
 fn incr(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -504,24 +539,30 @@ fn decrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// and replied as Redis prints it (see [`super::longdouble`]). Keeps the TTL.
 fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
-    let old = get_string(ctx, key)?;
+    let mut text = Ok(Bytes::new());
+    let existed = ctx.store.update_string(ctx.db, key, &mut |old| {
+        text = add_float(old, &args[2]);
+        text.as_ref().ok().map(|t| t.to_vec())
+    })?;
+    let text = written(ctx, key, existed, text)?;
+    ctx.notify(Class::String, "incrbyfloat", key);
+    Ok(Reply::Bulk(text))
+}
+
+/// `old` (a missing key counts as 0) plus `incr`, as Redis prints the sum,
+/// with Redis's errors in Redis's order (the stored value is checked first).
+fn add_float(old: Option<&[u8]>, incr: &[u8]) -> Result<Bytes, CmdError> {
     let not_float = || err("ERR value is not a valid float");
-    let value = match &old {
+    let value = match old {
         None => LongDouble::Zero { neg: false },
         Some(v) => LongDouble::parse(v).map_or_else(not_float, Ok)?,
     };
-    let incr = LongDouble::parse(&args[2]).map_or_else(not_float, Ok)?;
+    let incr = LongDouble::parse(incr).map_or_else(not_float, Ok)?;
     let sum = value + incr;
     if !sum.is_finite() {
         return err("ERR increment would produce NaN or Infinity");
     }
-    let text = Bytes::from(sum.to_human());
-    ctx.store.set_string(ctx.db, key, &text, Ttl::Keep)?;
-    if old.is_none() {
-        ctx.created(key);
-    }
-    ctx.notify(Class::String, "incrbyfloat", key);
-    Ok(Reply::Bulk(text))
+    Ok(Bytes::from(sum.to_human()))
 }
 
 // ---- LCS ------------------------------------------------------------------

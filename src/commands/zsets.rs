@@ -269,6 +269,10 @@ fn zadd_generic(ctx: &mut Ctx, args: &[Bytes], mut flags: AddFlags) -> CmdResult
         .collect::<Result<Vec<f64>, CmdError>>()?;
     let members: Vec<Bytes> = pairs.chunks(2).map(|p| p[1].clone()).collect();
 
+    if !(flags.nx || flags.xx || flags.gt || flags.lt || flags.incr) {
+        return zadd_plain(ctx, &args[1], pairs, flags.ch);
+    }
+
     let entry = lookup(ctx, &args[1])?;
     let current = match &entry {
         Some(e) => ctx.store.zset_scores(e.id, &members)?,
@@ -321,6 +325,30 @@ fn zadd_generic(ctx: &mut Ctx, args: &[Bytes], mut flags: AddFlags) -> CmdResult
     } else {
         Reply::Int(if flags.ch { added + updated } else { added })
     })
+}
+
+/// ZADD without NX/XX/GT/LT/INCR (the common case): every member takes its
+/// score, and the store does not need the current scores first
+/// ([`crate::store::ZSetStore::zset_set_scores`]). Replies the number added
+/// (with CH: added or re-scored).
+fn zadd_plain(ctx: &mut Ctx, key: &Bytes, pairs: &[Bytes], ch: bool) -> CmdResult {
+    let items = pairs
+        .chunks(2)
+        .map(|p| Ok((p[1].clone(), parse_score(&p[0])?)))
+        .collect::<Result<Vec<(Bytes, f64)>, CmdError>>()?;
+    let id = match lookup(ctx, key)? {
+        Some(e) => e.id,
+        None => {
+            let id = ctx.store.create_key(ctx.db, key, KeyType::ZSet)?;
+            ctx.created(key);
+            id
+        }
+    };
+    let (added, updated) = ctx.store.zset_set_scores(id, &items)?;
+    if added + updated > 0 {
+        ctx.notify(Class::ZSet, "zadd", key);
+    }
+    Ok(Reply::Int(if ch { added + updated } else { added }))
 }
 
 // ---- element reads and removals ----

@@ -17,6 +17,21 @@ fn exec_cached(conn: &Connection, sql: &str) -> StoreResult<()> {
     Ok(())
 }
 
+/// Makes the query plans of `conn`'s statements independent of the values
+/// bound to them (SQLite's query planner stability guarantee).
+///
+/// Without it, SQLite marks a statement to be compiled again whenever a new
+/// value is bound to a parameter its plan looked at (a `LIMIT ?`, a range
+/// on an indexed column, with STAT4 compiled in): the expiry sweeper's
+/// `DELETE ... WHERE expire_at<=?1 ... LIMIT ?2` was parsed and compiled
+/// again, with rkey's delete trigger, on every sweep (~180k instructions).
+/// redsql's statements are written for one plan each, and it never runs
+/// ANALYZE, so the bound values have nothing to offer the planner.
+fn stable_plans(conn: Connection) -> StoreResult<Connection> {
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    Ok(conn)
+}
+
 /// The writer's connection and the last key version it handed out.
 pub(super) struct Writer {
     conn: Connection,
@@ -34,16 +49,16 @@ pub(super) struct Opened {
 }
 
 pub(super) fn open(location: &Location, sync: Sync, readers: usize) -> StoreResult<Opened> {
-    let conn = sqlite::open_writer(location, sync)?;
+    let conn = stable_plans(sqlite::open_writer(location, sync)?)?;
     let version = sqlite::max_version(&conn)?;
     let (reads, checkpointer) = match &location.path {
         Some(path) => {
             let mut idle = Vec::new();
             for _ in 0..readers {
-                idle.push(Reader(sqlite::open_reader(path)?));
+                idle.push(Reader(stable_plans(sqlite::open_reader(path)?)?));
             }
             let path = path.clone();
-            let open = Box::new(move || sqlite::open_reader(&path).map(Reader));
+            let open = Box::new(move || Ok(Reader(stable_plans(sqlite::open_reader(&path)?)?)));
             let reads: Arc<dyn Reads> = Arc::new(Pool::new(idle, open, None, true));
             (
                 Some(reads),

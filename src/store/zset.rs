@@ -80,6 +80,37 @@ pub trait ZSetStore {
     /// were added. A member listed twice takes its last score. O(k log n).
     fn zset_put(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<i64>;
 
+    /// Plain ZADD (no NX/XX/GT/LT/INCR): gives each member its score, in
+    /// order, adding the absent ones; a member whose score is already that
+    /// score is left alone. Returns (added, updated): when both are 0 nothing
+    /// was written and the key keeps its version (Redis then neither
+    /// signals the key nor reports an event). O(k log n).
+    ///
+    /// The default reads the current scores, then writes the changes with
+    /// [`ZSetStore::zset_put`]; SQLite writes without reading first.
+    fn zset_set_scores(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<(i64, i64)> {
+        let members: Vec<Bytes> = items.iter().map(|(m, _)| m.clone()).collect();
+        let mut current: std::collections::HashMap<&[u8], Option<f64>> = members
+            .iter()
+            .map(|m| m.as_ref())
+            .zip(self.zset_scores(id, &members)?)
+            .collect();
+        let (mut added, mut updated) = (0, 0);
+        let mut changes = Vec::new();
+        for (m, score) in items {
+            match current.insert(m, Some(*score)).flatten() {
+                None => added += 1,
+                Some(cur) if cur != *score => updated += 1,
+                Some(_) => continue,
+            }
+            changes.push((m.clone(), *score));
+        }
+        if !changes.is_empty() {
+            self.zset_put(id, &changes)?;
+        }
+        Ok((added, updated))
+    }
+
     /// Removes members; returns how many were present. O(k log n).
     fn zset_remove(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64>;
 

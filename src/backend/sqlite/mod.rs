@@ -8,6 +8,7 @@ mod hash;
 mod list;
 mod set;
 mod store;
+mod strings;
 mod zset;
 
 pub use store::SqliteStore;

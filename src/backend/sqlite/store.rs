@@ -1,6 +1,6 @@
 //! [`Store`] on a SQLite connection.
 
-use crate::store::{DbStats, Entry, KeyType, ScanPage, Store, StoreResult, Ttl};
+use crate::store::{DbStats, Entry, KeyType, ScanPage, Store, StoreResult, StringUpdate, Ttl};
 use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -302,6 +302,14 @@ impl Store for SqliteStore<'_> {
 
     fn delete(&mut self, db: u32, key: &[u8]) -> StoreResult<bool> {
         self.remove(db, key)
+    }
+
+    fn set_strings(&mut self, db: u32, pairs: &[Bytes]) -> StoreResult<()> {
+        self.set_string_rows(db, pairs)
+    }
+
+    fn update_string(&mut self, db: u32, key: &[u8], f: &mut StringUpdate) -> StoreResult<Option<bool>> {
+        self.update_string_row(db, key, f)
     }
 
     fn set_expire(&mut self, db: u32, key: &[u8], at: Option<i64>) -> StoreResult<bool> {

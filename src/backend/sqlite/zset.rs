@@ -120,6 +120,18 @@ impl SqliteStore<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// [`SqliteStore::touch`] for a change that cannot empty the key
+    /// (`delta >= 0` on a key that has, or just got, elements): the length
+    /// and version update alone, without reading the new length back.
+    pub(super) fn grow(&mut self, id: i64, delta: i64) -> StoreResult<()> {
+        debug_assert!(delta >= 0);
+        let version = self.next_version();
+        self.conn
+            .prepare_cached("UPDATE rkey SET len=len+?1, version=?2 WHERE id=?3")?
+            .execute(params![delta, version, id])?;
+        Ok(())
+    }
+
     /// Deletes one member's row; true if it was there.
     fn delete_member(&self, id: i64, member: &[u8]) -> StoreResult<bool> {
         let n = self
@@ -178,8 +190,37 @@ impl ZSetStore for SqliteStore<'_> {
                 }
             }
         }
-        self.touch(id, added)?;
+        self.grow(id, added)?;
         Ok(added)
+    }
+
+    /// Each member is one UPDATE that skips an unchanged score and, when it
+    /// changed nothing, one INSERT OR IGNORE: an update, the common case of
+    /// a re-score, is a single statement, and no statement reads first. A
+    /// member whose score did not change takes both statements and writes
+    /// nothing.
+    fn zset_set_scores(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<(i64, i64)> {
+        let (mut added, mut updated) = (0, 0);
+        {
+            let mut update = self
+                .conn
+                .prepare_cached("UPDATE rzset SET score=?4 WHERE key_id=?1 AND h=?2 AND member=?3 AND score<>?4")?;
+            let mut insert = self
+                .conn
+                .prepare_cached("INSERT OR IGNORE INTO rzset (key_id, h, member, score) VALUES (?1, ?2, ?3, ?4)")?;
+            for (m, score) in items {
+                let p = params![id, member_hash(m), &m[..], score];
+                if update.execute(p)? > 0 {
+                    updated += 1;
+                } else if insert.execute(p)? > 0 {
+                    added += 1;
+                }
+            }
+        }
+        if added + updated > 0 {
+            self.grow(id, added)?;
+        }
+        Ok((added, updated))
     }
 
     fn zset_remove(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
