@@ -8,9 +8,11 @@
 //! shared.
 
 use super::{Batch, Outcome, run_calls};
+use crate::commands::Handler;
 use crate::store::{Store, StoreError, StoreResult};
 use crate::util::now_ms;
-use std::sync::{Condvar, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex};
 
 /// What a failed transaction means for the jobs in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +40,12 @@ pub(crate) trait WriteConn: Send + 'static {
     /// opposite orders (no deadlocks). Commands whose keys are not declared
     /// are still correct through row locks and retries, only slower.
     fn begin(&mut self, keys: &[&[u8]]) -> StoreResult<()>;
+    /// [`WriteConn::begin`] for a batch whose commands start in the databases
+    /// `dbs` (a backend may read the keys' rows ahead there).
+    fn begin_in(&mut self, dbs: &[u32], keys: &[&[u8]]) -> StoreResult<()> {
+        let _ = dbs;
+        self.begin(keys)
+    }
     fn commit(&mut self) -> StoreResult<()>;
     /// Abandons the transaction (best effort: a lost connection has none).
     fn rollback(&mut self);
@@ -66,6 +74,19 @@ pub(crate) trait ReadConn: Send + 'static {
     fn broken(&self) -> bool {
         false
     }
+
+    /// Whether the pool should run batches that wait at the same time
+    /// together, with [`ReadConn::read_together`].
+    const COMBINES: bool = false;
+
+    /// Runs `batches` together (see [`Combine`]), each with the outcome it
+    /// would have had alone; their order does not matter.
+    fn read_together(&mut self, now: i64, batches: &[Arc<Batch>], databases: u32) -> StoreResult<Vec<Outcome>> {
+        batches
+            .iter()
+            .map(|b| self.read(now, b.calls.len() > 1, |store| run_calls(b, databases, store)))
+            .collect()
+    }
 }
 
 /// The engine's read path, whatever the backend.
@@ -87,6 +108,38 @@ pub(crate) struct Pool<C> {
     open: Opener<C>,
     max: Option<usize>,
     inline: bool,
+    /// The batches waiting to run together (connections that combine).
+    combine: Combine,
+}
+
+/// Most batches run together.
+const MAX_COMBINED: usize = 512;
+
+/// The read side of group commit (flat combining): a batch waits in a queue;
+/// the thread that gets a free connection takes every waiting batch and runs
+/// them together ([`ReadConn::read_together`]: PostgreSQL reads all their
+/// keys in one statement), then hands each its outcome. A burst of reads
+/// from many clients costs a few round trips, not one (or more) each.
+///
+/// Only batches of fast commands are combined (a slow one, such as KEYS over
+/// a big database, would hold up the others), and each batch still gets
+/// exactly the replies it would get alone: batches are only combined when
+/// they wait at the same time, so none of them can depend on another.
+#[derive(Default)]
+struct Combine {
+    state: Mutex<CombineState>,
+    /// Signalled when outcomes are ready or a connection was given back.
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct CombineState {
+    waiting: Vec<(u64, Arc<Batch>)>,
+    done: HashMap<u64, Outcome>,
+    next_ticket: u64,
+    /// Counts the connections given back, so that a thread that found none
+    /// free knows whether one was freed since.
+    returns: u64,
 }
 
 struct PoolState<C> {
@@ -104,6 +157,112 @@ impl<C: ReadConn> Pool<C> {
             open,
             max,
             inline,
+            combine: Combine::default(),
+        }
+    }
+
+    /// A connection if one is idle or may be opened, without waiting.
+    fn try_take(&self) -> Option<StoreResult<C>> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = st.idle.pop() {
+            return Some(Ok(c));
+        }
+        if self.max.is_none_or(|m| st.count < m) {
+            st.count += 1;
+            drop(st);
+            let opened = (self.open)();
+            if opened.is_err() {
+                self.forget();
+            }
+            return Some(opened);
+        }
+        None
+    }
+
+    /// Runs `batch` together with the others waiting at the same time (see [`Combine`]).
+    fn run_combined(&self, batch: &Batch, databases: u32) -> Outcome {
+        let shared = Arc::new(Batch {
+            db: batch.db,
+            proto: batch.proto,
+            calls: batch.calls.clone(),
+        });
+        let ticket = {
+            let mut st = self.combine.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.next_ticket += 1;
+            let ticket = st.next_ticket;
+            st.waiting.push((ticket, shared));
+            ticket
+        };
+        loop {
+            let returns = {
+                let mut st = self.combine.state.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(out) = st.done.remove(&ticket) {
+                    return out;
+                }
+                st.returns
+            };
+            match self.try_take() {
+                Some(Ok(conn)) => self.lead(conn, databases),
+                Some(Err(e)) => {
+                    // No connection to be had: fail this batch if nobody took it yet.
+                    let mut st = self.combine.state.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some(i) = st.waiting.iter().position(|(t, _)| *t == ticket) {
+                        st.waiting.remove(i);
+                        return super::storage_error(batch, &e);
+                    }
+                }
+                None => {
+                    let mut st = self.combine.state.lock().unwrap_or_else(|e| e.into_inner());
+                    while !st.done.contains_key(&ticket) && st.returns == returns {
+                        st = self.combine.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs every waiting batch on `conn`, hands out the outcomes, gives the
+    /// connection back.
+    fn lead(&self, mut conn: C, databases: u32) {
+        let group: Vec<(u64, Arc<Batch>)> = {
+            let mut st = self.combine.state.lock().unwrap_or_else(|e| e.into_inner());
+            let n = st.waiting.len().min(MAX_COMBINED);
+            st.waiting.drain(..n).collect()
+        };
+        let outcomes = if group.is_empty() {
+            None
+        } else {
+            let batches: Vec<Arc<Batch>> = group.iter().map(|(_, b)| b.clone()).collect();
+            conn.read_together(now_ms(), &batches, databases)
+                .ok()
+                .filter(|o| o.len() == group.len() && !conn.broken())
+        };
+        self.give_back(conn);
+        let outcomes = match outcomes {
+            Some(o) => o,
+            // A failure (a lost connection, say): each batch runs alone,
+            // with the usual retry on a fresh connection.
+            None => group.iter().map(|(_, b)| self.run_alone(b, databases)).collect(),
+        };
+        let mut st = self.combine.state.lock().unwrap_or_else(|e| e.into_inner());
+        for ((ticket, _), out) in group.into_iter().zip(outcomes) {
+            st.done.insert(ticket, out);
+        }
+        drop(st);
+        self.combine.changed.notify_all();
+    }
+
+    /// Runs a batch on a connection of its own.
+    fn run_alone(&self, batch: &Batch, databases: u32) -> Outcome {
+        // Reads have no effect, so one that met a dead connection simply runs
+        // again on a fresh one (after a database restart, say).
+        let mut result = self.attempt(batch, databases);
+        if let Err((_, true)) = result {
+            result = self.attempt(batch, databases);
+        }
+        match result {
+            Ok(o) => o,
+            Err((e, _)) => super::storage_error(batch, &e),
         }
     }
 
@@ -145,12 +304,22 @@ impl<C: ReadConn> Pool<C> {
             // Only a bounded pool has callers waiting (and waking is a system call).
             self.freed.notify_one();
         }
+        self.tell_combiners();
     }
 
     /// A lent connection was dropped (or failed to open).
     fn forget(&self) {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).count -= 1;
         self.freed.notify_one();
+        self.tell_combiners();
+    }
+
+    /// Wakes the batches waiting to be combined: a connection is free.
+    fn tell_combiners(&self) {
+        if C::COMBINES {
+            self.combine.state.lock().unwrap_or_else(|e| e.into_inner()).returns += 1;
+            self.combine.changed.notify_all();
+        }
     }
 
     fn attempt(&self, batch: &Batch, databases: u32) -> Result<Outcome, (StoreError, bool)> {
@@ -169,19 +338,22 @@ impl<C: ReadConn> Pool<C> {
 
 impl<C: ReadConn> Reads for Pool<C> {
     fn run(&self, batch: &Batch, databases: u32) -> Outcome {
-        // Reads have no effect, so one that met a dead connection simply runs
-        // again on a fresh one (after a database restart, say).
-        let mut result = self.attempt(batch, databases);
-        if let Err((_, true)) = result {
-            result = self.attempt(batch, databases);
-        }
-        match result {
-            Ok(o) => o,
-            Err((e, _)) => super::storage_error(batch, &e),
+        if C::COMBINES && combinable(batch) {
+            self.run_combined(batch, databases)
+        } else {
+            self.run_alone(batch, databases)
         }
     }
 
     fn inline(&self) -> bool {
         self.inline
     }
+}
+
+/// True for a batch of fast commands only (see [`Combine`]).
+fn combinable(batch: &Batch) -> bool {
+    batch
+        .calls
+        .iter()
+        .all(|c| c.cmd.fast || !matches!(c.cmd.handler, Handler::Read(_)))
 }
