@@ -130,6 +130,30 @@ struct Combine {
     state: Mutex<CombineState>,
     /// Signalled when outcomes are ready or a connection was given back.
     changed: Condvar,
+    /// Most threads running combined batches at once (0: as many as there
+    /// are connections). Fewer leaders make bigger groups.
+    max_leaders: usize,
+}
+
+impl Combine {
+    /// Claims a place as a leader; false when all are taken.
+    fn lead(&self) -> bool {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if self.max_leaders > 0 && st.leaders >= self.max_leaders {
+            return false;
+        }
+        st.leaders += 1;
+        true
+    }
+
+    /// Gives a leader's place back (waking the waiting threads).
+    fn unlead(&self) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.leaders -= 1;
+        st.returns += 1;
+        drop(st);
+        self.changed.notify_all();
+    }
 }
 
 #[derive(Default)]
@@ -137,9 +161,11 @@ struct CombineState {
     waiting: Vec<(u64, Arc<Batch>)>,
     done: HashMap<u64, Outcome>,
     next_ticket: u64,
-    /// Counts the connections given back, so that a thread that found none
-    /// free knows whether one was freed since.
+    /// Counts the connections and leaders' places given back, so that a
+    /// thread that found none free knows whether one was freed since.
     returns: u64,
+    /// Threads running combined batches now.
+    leaders: usize,
 }
 
 struct PoolState<C> {
@@ -159,6 +185,12 @@ impl<C: ReadConn> Pool<C> {
             inline,
             combine: Combine::default(),
         }
+    }
+
+    /// Lets at most `n` threads at a time run combined batches (see [`Combine`]).
+    pub(crate) fn with_leaders(mut self, n: usize) -> Self {
+        self.combine.max_leaders = n;
+        self
     }
 
     /// A connection if one is idle or may be opened, without waiting.
@@ -201,7 +233,12 @@ impl<C: ReadConn> Pool<C> {
                 }
                 st.returns
             };
-            match self.try_take() {
+            let leading = self.combine.lead();
+            let taken = if leading { self.try_take() } else { None };
+            if leading && !matches!(taken, Some(Ok(_))) {
+                self.combine.unlead();
+            }
+            match taken {
                 Some(Ok(conn)) => self.lead(conn, databases),
                 Some(Err(e)) => {
                     // No connection to be had: fail this batch if nobody took it yet.
@@ -237,6 +274,7 @@ impl<C: ReadConn> Pool<C> {
                 .ok()
                 .filter(|o| o.len() == group.len() && !conn.broken())
         };
+        self.combine.unlead();
         self.give_back(conn);
         let outcomes = match outcomes {
             Some(o) => o,

@@ -55,7 +55,12 @@ pub(super) fn open(settings: PgSettings, sync: Sync, readers: usize) -> StoreRes
     }
     let s = settings.clone();
     let open = Box::new(move || PgConn::open(&s).map(Reader));
-    let reads: Arc<dyn Reads> = Arc::new(Pool::new(idle, open, Some(readers * READERS_BURST), false));
+    let leaders = std::env::var("REDSQL_PG_LEADERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(readers);
+    let pool = Pool::new(idle, open, Some(readers * READERS_BURST), false).with_leaders(leaders);
+    let reads: Arc<dyn Reads> = Arc::new(pool);
     Ok(Opened { writers, reads })
 }
 

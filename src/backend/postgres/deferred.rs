@@ -14,6 +14,7 @@
 //! another process created meanwhile (that is a lost race, retried).
 
 use super::PgConn;
+use super::prefetch::bytea_array;
 use crate::store::StoreResult;
 use std::collections::HashMap;
 
@@ -77,9 +78,8 @@ impl Deferred {
 /// `ON CONFLICT`: if another process created one meanwhile, the unique index
 /// fails the statement, a lost race that the engine retries.
 ///
-/// The `$n` parameters appear once each, so that [`PgConn::commit_deferred`]
-/// can spell them out as literals.
-const FLUSH: &str = concat!(
+/// Also prepared by name, for [`PgConn::commit_deferred`].
+pub(super) const FLUSH: &str = concat!(
     "WITH q AS (SELECT * FROM unnest($1::int4[], $2::bytea[], $3::bytea[], $4::int8[], $5::bool[])
          AS q(db, key, value, expire_at, fresh)),
      ins AS (INSERT INTO rkey (db, key, type, expire_at, version, value, len)
@@ -122,39 +122,29 @@ impl<'a> Columns<'a> {
         }
     }
 
-    /// [`FLUSH`] with its parameters spelled out: numbers, booleans, and
-    /// bytes in hex (nothing from the client is quoted as text).
-    fn inline_sql(&self) -> String {
-        let list = |items: Vec<String>| items.join(",");
-        let bytes = |v: &[&[u8]]| {
-            let items: Vec<String> = v
+    /// An `EXECUTE` of [`FLUSH`] (prepared by name, see
+    /// [`NAMED`](super::NAMED)) with its parameters spelled out: numbers,
+    /// booleans, and bytes in hex (nothing from the client is quoted as text).
+    fn execute_sql(&self) -> String {
+        let list = |items: Vec<String>| format!("'{{{}}}'", items.join(","));
+        let dbs = list(self.dbs.iter().map(i32::to_string).collect());
+        let expiries = list(
+            self.expiries
                 .iter()
-                .map(|b| format!("decode('{}','hex')", super::prefetch::hex(b)))
-                .collect();
-            format!("ARRAY[{}]", items.join(","))
-        };
-        let dbs = format!("'{{{}}}'", list(self.dbs.iter().map(i32::to_string).collect()));
-        let expiries = self
-            .expiries
-            .iter()
-            .map(|e| e.map_or_else(|| "NULL".to_string(), |t| t.to_string()))
-            .collect();
-        let expiries = format!("'{{{}}}'", list(expiries));
-        let fresh = format!(
-            "'{{{}}}'",
-            list(
-                self.fresh
-                    .iter()
-                    .map(|&f| if f { "t" } else { "f" }.to_string())
-                    .collect()
-            )
+                .map(|e| e.map_or_else(|| "NULL".to_string(), |t| t.to_string()))
+                .collect(),
         );
-        FLUSH
-            .replacen("$1", &dbs, 1)
-            .replacen("$2", &bytes(&self.keys), 1)
-            .replacen("$3", &bytes(&self.values), 1)
-            .replacen("$4", &expiries, 1)
-            .replacen("$5", &fresh, 1)
+        let fresh = list(
+            self.fresh
+                .iter()
+                .map(|&f| if f { "t" } else { "f" }.to_string())
+                .collect(),
+        );
+        format!(
+            "EXECUTE redsql_flush({dbs}, {}, {}, {expiries}, {fresh})",
+            bytea_array(&self.keys),
+            bytea_array(&self.values)
+        )
     }
 }
 
@@ -187,7 +177,8 @@ impl PgConn {
             self.flush_deferred()?;
             return self.batch("COMMIT");
         }
-        let sql = Columns::of(&writes).inline_sql() + ";COMMIT";
+        self.ensure_named()?;
+        let sql = Columns::of(&writes).execute_sql() + ";COMMIT";
         self.batch(&sql)
     }
 

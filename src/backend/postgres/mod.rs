@@ -226,7 +226,21 @@ pub struct PgConn {
     session: Vec<String>,
     /// Mixed into key lock ids, so that stores in other schemas do not contend.
     schema_salt: i64,
+    /// Whether the statements of [`NAMED`] are prepared on this connection.
+    named: bool,
 }
+
+/// Statements prepared by name (SQL `PREPARE`) on a connection that needs
+/// them, so that the simple query protocol, which can send several
+/// statements in one round trip, runs them with a cached plan:
+/// `EXECUTE name(literals)`.
+const NAMED: &[(&str, &str)] = &[
+    ("redsql_read_ahead(int4[], bytea[])", prefetch::READ_AHEAD),
+    (
+        "redsql_flush(int4[], bytea[], bytea[], int8[], bool[])",
+        deferred::FLUSH,
+    ),
+];
 
 impl PgConn {
     /// Connects, and creates or migrates the schema.
@@ -251,6 +265,7 @@ impl PgConn {
             fault: PgFault::None,
             session: Vec::new(),
             schema_salt: crate::store::member_hash(settings.schema.as_bytes()),
+            named: false,
         })
     }
 
@@ -273,8 +288,22 @@ impl PgConn {
             self.client.batch_execute(sql)?;
         }
         self.statements.clear();
+        self.named = false;
         self.forget_transaction();
         self.fault = PgFault::None;
+        Ok(())
+    }
+
+    /// Prepares the statements of [`NAMED`] if they are not yet.
+    fn ensure_named(&mut self) -> StoreResult<()> {
+        if !self.named {
+            let sql: Vec<String> = NAMED
+                .iter()
+                .map(|(name, body)| format!("PREPARE {name} AS {body}"))
+                .collect();
+            self.batch(&sql.join(";"))?;
+            self.named = true;
+        }
         Ok(())
     }
 

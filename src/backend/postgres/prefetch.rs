@@ -23,10 +23,9 @@ use crate::store::{Entry, KeyType, StoreError, StoreResult};
 use bytes::Bytes;
 use std::collections::HashMap;
 
-/// Longest string value read ahead, in bytes. A bigger one is fetched by the
-/// command that needs it (commands that only check a key's type or expiry,
-/// say, never do).
-const BIG_VALUE: i32 = 64 * 1024;
+// Values longer than 64 KiB are not read ahead (the statements below say
+// 65536): a bigger one is fetched by the command that needs it (commands
+// that only check a key's type or expiry, say, never do).
 
 /// A key in a database.
 pub type KeyRef<'a> = (u32, &'a [u8]);
@@ -92,8 +91,12 @@ impl KeyCache {
     }
 }
 
-/// The columns read ahead, after the key's database and name.
-const COLUMNS: &str = "k.id, k.type, k.expire_at, k.version, k.len";
+/// The writer's read ahead (a statement prepared by name, see
+/// [`NAMED`](super::NAMED)): the rows of keys `$2` in databases `$1`, locked,
+/// in text form (keys and values in hex).
+pub(super) const READ_AHEAD: &str = "SELECT k.db, encode(k.key, 'hex'), k.id, k.type, k.expire_at, k.version, k.len,
+       encode(CASE WHEN octet_length(k.value) <= 65536 THEN k.value END, 'hex'), octet_length(k.value) > 65536
+     FROM rkey k WHERE k.db = ANY($1) AND k.key = ANY($2) FOR UPDATE";
 
 /// The read pool's statement: the rows of the keys `(db[i], key[i])`.
 const PREFETCH: &str = "SELECT q.db, q.key, k.id, k.type, k.expire_at, k.version, k.len,
@@ -155,15 +158,12 @@ impl PgConn {
         names.sort_unstable();
         names.dedup();
         let db_list: Vec<String> = dbs.iter().map(u32::to_string).collect();
-        let key_list: Vec<String> = names.iter().map(|k| format!("decode('{}','hex')", hex(k))).collect();
         sql.push_str(&format!(
-            "SELECT k.db, encode(k.key, 'hex'), {COLUMNS},
-               encode(CASE WHEN octet_length(k.value) <= {BIG_VALUE} THEN k.value END, 'hex'),
-               octet_length(k.value) > {BIG_VALUE}
-             FROM rkey k WHERE k.db = ANY('{{{}}}'::int4[]) AND k.key = ANY(ARRAY[{}]::bytea[]) FOR UPDATE",
+            "EXECUTE redsql_read_ahead('{{{}}}', {});",
             db_list.join(","),
-            key_list.join(",")
+            bytea_array(&names)
         ));
+        self.ensure_named()?;
         let r = self.client.simple_query(&sql);
         let messages = self.check(r)?;
         for &db in dbs {
@@ -204,6 +204,12 @@ fn parse_text_row(row: &postgres::SimpleQueryRow) -> StoreResult<(u32, Vec<u8>, 
         big: text(8)? == Some("t"),
     };
     Ok((db, key, cached))
+}
+
+/// An SQL `bytea[]` expression for `items`, spelled in hex.
+pub(super) fn bytea_array(items: &[&[u8]]) -> String {
+    let items: Vec<String> = items.iter().map(|b| format!("decode('{}','hex')", hex(b))).collect();
+    format!("ARRAY[{}]::bytea[]", items.join(","))
 }
 
 /// Lower-case hexadecimal digits of `bytes`.
