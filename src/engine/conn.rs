@@ -11,8 +11,9 @@ use super::{Batch, Outcome, run_calls};
 use crate::commands::Handler;
 use crate::store::{Store, StoreError, StoreResult};
 use crate::util::now_ms;
-use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex};
+use tokio::sync::oneshot;
 
 /// What a failed transaction means for the jobs in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,13 +76,9 @@ pub(crate) trait ReadConn: Send + 'static {
         false
     }
 
-    /// Whether the pool should run batches that wait at the same time
-    /// together, with [`ReadConn::read_together`].
-    const COMBINES: bool = false;
-
-    /// Runs `batches` together (see [`Combine`]), each with the outcome it
-    /// would have had alone; their order does not matter.
-    fn read_together(&mut self, now: i64, batches: &[Arc<Batch>], databases: u32) -> StoreResult<Vec<Outcome>> {
+    /// Runs `batches` together (see [`Combined`]), each with the outcome it
+    /// would have had alone.
+    fn read_together(&mut self, now: i64, batches: &[&Batch], databases: u32) -> StoreResult<Vec<Outcome>> {
         batches
             .iter()
             .map(|b| self.read(now, b.calls.len() > 1, |store| run_calls(b, databases, store)))
@@ -92,6 +89,12 @@ pub(crate) trait ReadConn: Send + 'static {
 /// The engine's read path, whatever the backend.
 pub(crate) trait Reads: Send + Sync {
     fn run(&self, batch: &Batch, databases: u32) -> Outcome;
+    /// Queues a batch for the read threads, if the backend has them and the
+    /// batch suits them (see [`Combined`]); gives it back otherwise.
+    fn submit(&self, batch: Batch, databases: u32) -> Result<oneshot::Receiver<Outcome>, Batch> {
+        let _ = databases;
+        Err(batch)
+    }
     /// True when reads are cheap enough and async-safe to run inline on a
     /// connection's task; otherwise every read runs on a blocking thread.
     fn inline(&self) -> bool;
@@ -108,64 +111,6 @@ pub(crate) struct Pool<C> {
     open: Opener<C>,
     max: Option<usize>,
     inline: bool,
-    /// The batches waiting to run together (connections that combine).
-    combine: Combine,
-}
-
-/// Most batches run together.
-const MAX_COMBINED: usize = 512;
-
-/// The read side of group commit (flat combining): a batch waits in a queue;
-/// the thread that gets a free connection takes every waiting batch and runs
-/// them together ([`ReadConn::read_together`]: PostgreSQL reads all their
-/// keys in one statement), then hands each its outcome. A burst of reads
-/// from many clients costs a few round trips, not one (or more) each.
-///
-/// Only batches of fast commands are combined (a slow one, such as KEYS over
-/// a big database, would hold up the others), and each batch still gets
-/// exactly the replies it would get alone: batches are only combined when
-/// they wait at the same time, so none of them can depend on another.
-#[derive(Default)]
-struct Combine {
-    state: Mutex<CombineState>,
-    /// Signalled when outcomes are ready or a connection was given back.
-    changed: Condvar,
-    /// Most threads running combined batches at once (0: as many as there
-    /// are connections). Fewer leaders make bigger groups.
-    max_leaders: usize,
-}
-
-impl Combine {
-    /// Claims a place as a leader; false when all are taken.
-    fn lead(&self) -> bool {
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if self.max_leaders > 0 && st.leaders >= self.max_leaders {
-            return false;
-        }
-        st.leaders += 1;
-        true
-    }
-
-    /// Gives a leader's place back (waking the waiting threads).
-    fn unlead(&self) {
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.leaders -= 1;
-        st.returns += 1;
-        drop(st);
-        self.changed.notify_all();
-    }
-}
-
-#[derive(Default)]
-struct CombineState {
-    waiting: Vec<(u64, Arc<Batch>)>,
-    done: HashMap<u64, Outcome>,
-    next_ticket: u64,
-    /// Counts the connections and leaders' places given back, so that a
-    /// thread that found none free knows whether one was freed since.
-    returns: u64,
-    /// Threads running combined batches now.
-    leaders: usize,
 }
 
 struct PoolState<C> {
@@ -183,124 +128,6 @@ impl<C: ReadConn> Pool<C> {
             open,
             max,
             inline,
-            combine: Combine::default(),
-        }
-    }
-
-    /// Lets at most `n` threads at a time run combined batches (see [`Combine`]).
-    pub(crate) fn with_leaders(mut self, n: usize) -> Self {
-        self.combine.max_leaders = n;
-        self
-    }
-
-    /// A connection if one is idle or may be opened, without waiting.
-    fn try_take(&self) -> Option<StoreResult<C>> {
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = st.idle.pop() {
-            return Some(Ok(c));
-        }
-        if self.max.is_none_or(|m| st.count < m) {
-            st.count += 1;
-            drop(st);
-            let opened = (self.open)();
-            if opened.is_err() {
-                self.forget();
-            }
-            return Some(opened);
-        }
-        None
-    }
-
-    /// Runs `batch` together with the others waiting at the same time (see [`Combine`]).
-    fn run_combined(&self, batch: &Batch, databases: u32) -> Outcome {
-        let shared = Arc::new(Batch {
-            db: batch.db,
-            proto: batch.proto,
-            calls: batch.calls.clone(),
-        });
-        let ticket = {
-            let mut st = self.combine.state.lock().unwrap_or_else(|e| e.into_inner());
-            st.next_ticket += 1;
-            let ticket = st.next_ticket;
-            st.waiting.push((ticket, shared));
-            ticket
-        };
-        loop {
-            let returns = {
-                let mut st = self.combine.state.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(out) = st.done.remove(&ticket) {
-                    return out;
-                }
-                st.returns
-            };
-            let leading = self.combine.lead();
-            let taken = if leading { self.try_take() } else { None };
-            if leading && !matches!(taken, Some(Ok(_))) {
-                self.combine.unlead();
-            }
-            match taken {
-                Some(Ok(conn)) => self.lead(conn, databases),
-                Some(Err(e)) => {
-                    // No connection to be had: fail this batch if nobody took it yet.
-                    let mut st = self.combine.state.lock().unwrap_or_else(|e| e.into_inner());
-                    if let Some(i) = st.waiting.iter().position(|(t, _)| *t == ticket) {
-                        st.waiting.remove(i);
-                        return super::storage_error(batch, &e);
-                    }
-                }
-                None => {
-                    let mut st = self.combine.state.lock().unwrap_or_else(|e| e.into_inner());
-                    while !st.done.contains_key(&ticket) && st.returns == returns {
-                        st = self.combine.changed.wait(st).unwrap_or_else(|e| e.into_inner());
-                    }
-                }
-            }
-        }
-    }
-
-    /// Runs every waiting batch on `conn`, hands out the outcomes, gives the
-    /// connection back.
-    fn lead(&self, mut conn: C, databases: u32) {
-        let group: Vec<(u64, Arc<Batch>)> = {
-            let mut st = self.combine.state.lock().unwrap_or_else(|e| e.into_inner());
-            let n = st.waiting.len().min(MAX_COMBINED);
-            st.waiting.drain(..n).collect()
-        };
-        let outcomes = if group.is_empty() {
-            None
-        } else {
-            let batches: Vec<Arc<Batch>> = group.iter().map(|(_, b)| b.clone()).collect();
-            conn.read_together(now_ms(), &batches, databases)
-                .ok()
-                .filter(|o| o.len() == group.len() && !conn.broken())
-        };
-        self.combine.unlead();
-        self.give_back(conn);
-        let outcomes = match outcomes {
-            Some(o) => o,
-            // A failure (a lost connection, say): each batch runs alone,
-            // with the usual retry on a fresh connection.
-            None => group.iter().map(|(_, b)| self.run_alone(b, databases)).collect(),
-        };
-        let mut st = self.combine.state.lock().unwrap_or_else(|e| e.into_inner());
-        for ((ticket, _), out) in group.into_iter().zip(outcomes) {
-            st.done.insert(ticket, out);
-        }
-        drop(st);
-        self.combine.changed.notify_all();
-    }
-
-    /// Runs a batch on a connection of its own.
-    fn run_alone(&self, batch: &Batch, databases: u32) -> Outcome {
-        // Reads have no effect, so one that met a dead connection simply runs
-        // again on a fresh one (after a database restart, say).
-        let mut result = self.attempt(batch, databases);
-        if let Err((_, true)) = result {
-            result = self.attempt(batch, databases);
-        }
-        match result {
-            Ok(o) => o,
-            Err((e, _)) => super::storage_error(batch, &e),
         }
     }
 
@@ -342,22 +169,12 @@ impl<C: ReadConn> Pool<C> {
             // Only a bounded pool has callers waiting (and waking is a system call).
             self.freed.notify_one();
         }
-        self.tell_combiners();
     }
 
     /// A lent connection was dropped (or failed to open).
     fn forget(&self) {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).count -= 1;
         self.freed.notify_one();
-        self.tell_combiners();
-    }
-
-    /// Wakes the batches waiting to be combined: a connection is free.
-    fn tell_combiners(&self) {
-        if C::COMBINES {
-            self.combine.state.lock().unwrap_or_else(|e| e.into_inner()).returns += 1;
-            self.combine.changed.notify_all();
-        }
     }
 
     fn attempt(&self, batch: &Batch, databases: u32) -> Result<Outcome, (StoreError, bool)> {
@@ -376,10 +193,15 @@ impl<C: ReadConn> Pool<C> {
 
 impl<C: ReadConn> Reads for Pool<C> {
     fn run(&self, batch: &Batch, databases: u32) -> Outcome {
-        if C::COMBINES && combinable(batch) {
-            self.run_combined(batch, databases)
-        } else {
-            self.run_alone(batch, databases)
+        // Reads have no effect, so one that met a dead connection simply runs
+        // again on a fresh one (after a database restart, say).
+        let mut result = self.attempt(batch, databases);
+        if let Err((_, true)) = result {
+            result = self.attempt(batch, databases);
+        }
+        match result {
+            Ok(o) => o,
+            Err((e, _)) => super::storage_error(batch, &e),
         }
     }
 
@@ -388,7 +210,120 @@ impl<C: ReadConn> Reads for Pool<C> {
     }
 }
 
-/// True for a batch of fast commands only (see [`Combine`]).
+/// Most batches run together.
+const MAX_COMBINED: usize = 1024;
+
+/// The read side of group commit: a few read threads, each taking every
+/// batch waiting in a shared queue and running them together on one pooled
+/// connection ([`ReadConn::read_together`]: PostgreSQL reads all their keys
+/// in one statement). A burst of reads from many clients costs a round trip
+/// or two, not one or more each, and a client's read costs one handoff to a
+/// read thread and one back.
+///
+/// Only batches of fast commands are queued (a slow one, such as KEYS over a
+/// big database, would hold the others up; those run on the pool as
+/// before), and each batch still gets exactly the replies it would get
+/// alone: batches are only combined when they wait at the same time, so none
+/// of them can depend on another.
+pub(crate) struct Combined<C> {
+    pool: Arc<Pool<C>>,
+    queue: Mutex<Sender<ReadJob>>,
+}
+
+/// A batch waiting for a read thread.
+struct ReadJob {
+    batch: Batch,
+    databases: u32,
+    done: oneshot::Sender<Outcome>,
+}
+
+impl<C: ReadConn> Combined<C> {
+    /// Starts `threads` read threads over `pool`. They end when this is dropped.
+    pub(crate) fn start(pool: Pool<C>, threads: usize) -> StoreResult<Combined<C>> {
+        let pool = Arc::new(pool);
+        let (tx, rx) = std::sync::mpsc::channel::<ReadJob>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let (pool, rx) = (pool.clone(), rx.clone());
+            std::thread::Builder::new()
+                .name(format!("redsql-reader-{i}"))
+                .spawn(move || read_thread(&pool, &rx))
+                .map_err(|e| StoreError(format!("cannot start a read thread: {e}")))?;
+        }
+        Ok(Combined {
+            pool,
+            queue: Mutex::new(tx),
+        })
+    }
+}
+
+/// A read thread: takes the first waiting batch and every one behind it,
+/// runs them together, answers each.
+fn read_thread<C: ReadConn>(pool: &Pool<C>, rx: &Mutex<Receiver<ReadJob>>) {
+    loop {
+        let jobs = {
+            let rx = rx.lock().unwrap_or_else(|e| e.into_inner());
+            let Ok(first) = rx.recv() else { return };
+            let mut jobs = vec![first];
+            while jobs.len() < MAX_COMBINED {
+                match rx.try_recv() {
+                    Ok(j) => jobs.push(j),
+                    Err(_) => break,
+                }
+            }
+            jobs
+        };
+        let databases = jobs[0].databases;
+        let batches: Vec<&Batch> = jobs.iter().map(|j| &j.batch).collect();
+        let outcomes = pool.run_together(&batches, databases);
+        for (job, out) in jobs.into_iter().zip(outcomes) {
+            let _ = job.done.send(out);
+        }
+    }
+}
+
+impl<C: ReadConn> Pool<C> {
+    /// Runs `batches` together on one connection; if that fails (a lost
+    /// connection, say), each runs alone, with the usual retry.
+    fn run_together(&self, batches: &[&Batch], databases: u32) -> Vec<Outcome> {
+        if let Ok(mut conn) = self.take() {
+            let out = conn.read_together(now_ms(), batches, databases);
+            let broken = conn.broken();
+            self.give_back(conn);
+            if let Ok(outcomes) = out
+                && !broken
+                && outcomes.len() == batches.len()
+            {
+                return outcomes;
+            }
+        }
+        batches.iter().map(|b| self.run(b, databases)).collect()
+    }
+}
+
+impl<C: ReadConn> Reads for Combined<C> {
+    fn run(&self, batch: &Batch, databases: u32) -> Outcome {
+        self.pool.run(batch, databases)
+    }
+
+    fn submit(&self, batch: Batch, databases: u32) -> Result<oneshot::Receiver<Outcome>, Batch> {
+        if !combinable(&batch) {
+            return Err(batch);
+        }
+        let (done, rx) = oneshot::channel();
+        let job = ReadJob { batch, databases, done };
+        match self.queue.lock().unwrap_or_else(|e| e.into_inner()).send(job) {
+            Ok(()) => Ok(rx),
+            Err(e) => Err(e.0.batch),
+        }
+    }
+
+    fn inline(&self) -> bool {
+        self.pool.inline()
+    }
+}
+
+/// True for a batch of fast commands only (see [`Combined`]).
 fn combinable(batch: &Batch) -> bool {
     batch
         .calls

@@ -5,7 +5,7 @@
 //! be used on an async task: every read runs on a blocking thread
 //! ([`Reads::inline`] is false), and the writer has its own thread.
 
-use super::conn::{Fault, Pool, ReadConn, Reads, WriteConn};
+use super::conn::{Combined, Fault, Pool, ReadConn, Reads, WriteConn};
 use super::{Batch, Outcome, run_calls};
 use crate::backend::postgres::{KeyRef, PgConn, PgFault, PgSettings, PgStore};
 use crate::backend::sqlite::Sync;
@@ -20,6 +20,10 @@ const READERS_BURST: usize = 4;
 /// keep the server busy while each writer waits for its replies. They do not
 /// conflict: a transaction locks its keys first, in a global order.
 const WRITERS: usize = 4;
+/// Threads running the fast reads of many clients together (see
+/// [`Combined`]). Fewer threads make bigger groups: on a small machine one
+/// is best; two keep a second statement in flight.
+const READ_THREADS: usize = 2;
 /// Least time between two attempts to reconnect the writer.
 const RECONNECT_EVERY: Duration = Duration::from_millis(250);
 
@@ -33,7 +37,11 @@ pub(super) struct Opened {
 /// one line.
 pub(super) fn open(settings: PgSettings, sync: Sync, readers: usize) -> StoreResult<Opened> {
     let mut writers = Vec::new();
-    for i in 0..WRITERS {
+    let writers_n = std::env::var("REDSQL_PG_WRITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(WRITERS);
+    for i in 0..writers_n {
         let mut conn = match i {
             0 => PgConn::open_migrating(&settings)?,
             _ => PgConn::open(&settings)?,
@@ -55,12 +63,12 @@ pub(super) fn open(settings: PgSettings, sync: Sync, readers: usize) -> StoreRes
     }
     let s = settings.clone();
     let open = Box::new(move || PgConn::open(&s).map(Reader));
-    let leaders = std::env::var("REDSQL_PG_LEADERS")
+    let threads = std::env::var("REDSQL_PG_LEADERS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(readers);
-    let pool = Pool::new(idle, open, Some(readers * READERS_BURST), false).with_leaders(leaders);
-    let reads: Arc<dyn Reads> = Arc::new(pool);
+        .unwrap_or(READ_THREADS);
+    let pool = Pool::new(idle, open, Some(readers * READERS_BURST), false);
+    let reads: Arc<dyn Reads> = Arc::new(Combined::start(pool, threads)?);
     Ok(Opened { writers, reads })
 }
 
@@ -163,15 +171,13 @@ impl ReadConn for Reader {
         self.0.is_closed() || self.0.fault == PgFault::Lost
     }
 
-    const COMBINES: bool = true;
-
     /// Reads the keys of all `batches` in one statement, then runs each
     /// against those rows. A batch of one command needs no more than that
     /// (it may still query what was not read ahead, as it would alone). A
     /// batch of several must see one snapshot: it runs from the rows read
     /// ahead alone, and if it needs anything else it runs again, alone, in a
     /// transaction of its own.
-    fn read_together(&mut self, now: i64, batches: &[Arc<Batch>], databases: u32) -> StoreResult<Vec<Outcome>> {
+    fn read_together(&mut self, now: i64, batches: &[&Batch], databases: u32) -> StoreResult<Vec<Outcome>> {
         let mut keys: Vec<KeyRef> = Vec::new();
         for b in batches {
             for c in &b.calls {
@@ -194,7 +200,7 @@ fn run_read_ahead(
     conn: &mut PgConn,
     now: i64,
     keys: &[KeyRef],
-    batches: &[Arc<Batch>],
+    batches: &[&Batch],
     databases: u32,
 ) -> StoreResult<Vec<Outcome>> {
     conn.prefetch(keys)?;
