@@ -8,9 +8,12 @@
 //! shared.
 
 use super::{Batch, Outcome, run_calls};
+use crate::commands::Handler;
 use crate::store::{Store, StoreError, StoreResult};
 use crate::util::now_ms;
-use std::sync::{Condvar, Mutex};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex};
+use tokio::sync::oneshot;
 
 /// What a failed transaction means for the jobs in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +41,12 @@ pub(crate) trait WriteConn: Send + 'static {
     /// opposite orders (no deadlocks). Commands whose keys are not declared
     /// are still correct through row locks and retries, only slower.
     fn begin(&mut self, keys: &[&[u8]]) -> StoreResult<()>;
+    /// [`WriteConn::begin`] for a batch whose commands start in the databases
+    /// `dbs` (a backend may read the keys' rows ahead there).
+    fn begin_in(&mut self, dbs: &[u32], keys: &[&[u8]]) -> StoreResult<()> {
+        let _ = dbs;
+        self.begin(keys)
+    }
     fn commit(&mut self) -> StoreResult<()>;
     /// Abandons the transaction (best effort: a lost connection has none).
     fn rollback(&mut self);
@@ -66,11 +75,26 @@ pub(crate) trait ReadConn: Send + 'static {
     fn broken(&self) -> bool {
         false
     }
+
+    /// Runs `batches` together (see [`Combined`]), each with the outcome it
+    /// would have had alone.
+    fn read_together(&mut self, now: i64, batches: &[&Batch], databases: u32) -> StoreResult<Vec<Outcome>> {
+        batches
+            .iter()
+            .map(|b| self.read(now, b.calls.len() > 1, |store| run_calls(b, databases, store)))
+            .collect()
+    }
 }
 
 /// The engine's read path, whatever the backend.
 pub(crate) trait Reads: Send + Sync {
     fn run(&self, batch: &Batch, databases: u32) -> Outcome;
+    /// Queues a batch for the read threads, if the backend has them and the
+    /// batch suits them (see [`Combined`]); gives it back otherwise.
+    fn submit(&self, batch: Batch, databases: u32) -> Result<oneshot::Receiver<Outcome>, Batch> {
+        let _ = databases;
+        Err(batch)
+    }
     /// True when reads are cheap enough and async-safe to run inline on a
     /// connection's task; otherwise every read runs on a blocking thread.
     fn inline(&self) -> bool;
@@ -184,4 +208,125 @@ impl<C: ReadConn> Reads for Pool<C> {
     fn inline(&self) -> bool {
         self.inline
     }
+}
+
+/// Most batches run together.
+const MAX_COMBINED: usize = 1024;
+
+/// The read side of group commit: a few read threads, each taking every
+/// batch waiting in a shared queue and running them together on one pooled
+/// connection ([`ReadConn::read_together`]: PostgreSQL reads all their keys
+/// in one statement). A burst of reads from many clients costs a round trip
+/// or two, not one or more each, and a client's read costs one handoff to a
+/// read thread and one back.
+///
+/// Only batches of fast commands are queued (a slow one, such as KEYS over a
+/// big database, would hold the others up; those run on the pool as
+/// before), and each batch still gets exactly the replies it would get
+/// alone: batches are only combined when they wait at the same time, so none
+/// of them can depend on another.
+pub(crate) struct Combined<C> {
+    pool: Arc<Pool<C>>,
+    queue: Mutex<Sender<ReadJob>>,
+}
+
+/// A batch waiting for a read thread.
+struct ReadJob {
+    batch: Batch,
+    databases: u32,
+    done: oneshot::Sender<Outcome>,
+}
+
+impl<C: ReadConn> Combined<C> {
+    /// Starts `threads` read threads over `pool`. They end when this is dropped.
+    pub(crate) fn start(pool: Pool<C>, threads: usize) -> StoreResult<Combined<C>> {
+        let pool = Arc::new(pool);
+        let (tx, rx) = std::sync::mpsc::channel::<ReadJob>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let (pool, rx) = (pool.clone(), rx.clone());
+            std::thread::Builder::new()
+                .name(format!("redsql-reader-{i}"))
+                .spawn(move || read_thread(&pool, &rx))
+                .map_err(|e| StoreError(format!("cannot start a read thread: {e}")))?;
+        }
+        Ok(Combined {
+            pool,
+            queue: Mutex::new(tx),
+        })
+    }
+}
+
+/// A read thread: takes the first waiting batch and every one behind it,
+/// runs them together, answers each.
+fn read_thread<C: ReadConn>(pool: &Pool<C>, rx: &Mutex<Receiver<ReadJob>>) {
+    loop {
+        let jobs = {
+            let rx = rx.lock().unwrap_or_else(|e| e.into_inner());
+            let Ok(first) = rx.recv() else { return };
+            let mut jobs = vec![first];
+            while jobs.len() < MAX_COMBINED {
+                match rx.try_recv() {
+                    Ok(j) => jobs.push(j),
+                    Err(_) => break,
+                }
+            }
+            jobs
+        };
+        let databases = jobs[0].databases;
+        let batches: Vec<&Batch> = jobs.iter().map(|j| &j.batch).collect();
+        let outcomes = pool.run_together(&batches, databases);
+        for (job, out) in jobs.into_iter().zip(outcomes) {
+            let _ = job.done.send(out);
+        }
+    }
+}
+
+impl<C: ReadConn> Pool<C> {
+    /// Runs `batches` together on one connection; if that fails (a lost
+    /// connection, say), each runs alone, with the usual retry.
+    fn run_together(&self, batches: &[&Batch], databases: u32) -> Vec<Outcome> {
+        if let Ok(mut conn) = self.take() {
+            let out = conn.read_together(now_ms(), batches, databases);
+            let broken = conn.broken();
+            self.give_back(conn);
+            if let Ok(outcomes) = out
+                && !broken
+                && outcomes.len() == batches.len()
+            {
+                return outcomes;
+            }
+        }
+        batches.iter().map(|b| self.run(b, databases)).collect()
+    }
+}
+
+impl<C: ReadConn> Reads for Combined<C> {
+    fn run(&self, batch: &Batch, databases: u32) -> Outcome {
+        self.pool.run(batch, databases)
+    }
+
+    fn submit(&self, batch: Batch, databases: u32) -> Result<oneshot::Receiver<Outcome>, Batch> {
+        if !combinable(&batch) {
+            return Err(batch);
+        }
+        let (done, rx) = oneshot::channel();
+        let job = ReadJob { batch, databases, done };
+        match self.queue.lock().unwrap_or_else(|e| e.into_inner()).send(job) {
+            Ok(()) => Ok(rx),
+            Err(e) => Err(e.0.batch),
+        }
+    }
+
+    fn inline(&self) -> bool {
+        self.pool.inline()
+    }
+}
+
+/// True for a batch of fast commands only (see [`Combined`]).
+fn combinable(batch: &Batch) -> bool {
+    batch
+        .calls
+        .iter()
+        .all(|c| c.cmd.fast || !matches!(c.cmd.handler, Handler::Read(_)))
 }

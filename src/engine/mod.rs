@@ -365,6 +365,17 @@ impl Engine {
         match self.route(&batch) {
             Route::Read => self.run_read(&batch),
             Route::SlowRead => {
+                // Fast reads go to the backend's read threads, if it has them.
+                let mut batch = batch;
+                if let Some(reads) = &self.shared.reads {
+                    match reads.submit(batch, self.shared.databases) {
+                        Ok(rx) => {
+                            let lost = |_| internal_error(shape, "read thread stopped".into());
+                            return rx.await.unwrap_or_else(lost);
+                        }
+                        Err(b) => batch = b,
+                    }
+                }
                 let engine = self.clone();
                 let run = move || {
                     let mut outcome = engine.run_read(&batch);

@@ -346,7 +346,10 @@ fn run_in_tx<W: WriteConn>(
     } else {
         Vec::new()
     };
-    conn.begin(&keys).map_err(|e| (e, false))?;
+    let mut dbs: Vec<u32> = jobs.iter().map(|j| j.batch.db).collect();
+    dbs.sort_unstable();
+    dbs.dedup();
+    conn.begin_in(&dbs, &keys).map_err(|e| (e, false))?;
     // A panic in command code (a bug) must cost only its own batch, not the
     // writer: it becomes an error like a failed statement, so the
     // transaction rolls back and the jobs are retried one by one (see

@@ -16,12 +16,15 @@
 mod coll;
 #[macro_use]
 mod store;
+mod deferred;
 mod hash;
 mod list;
 pub mod notify;
+mod prefetch;
 mod set;
 mod zset;
 
+pub use prefetch::KeyRef;
 pub use store::PgStore;
 
 use crate::store::{StoreError, StoreResult};
@@ -201,8 +204,18 @@ fn classify(e: &postgres::Error, client: &Client) -> PgFault {
 pub struct PgConn {
     client: Client,
     settings: PgSettings,
-    /// Prepared statements by SQL text (the texts are `'static` constants).
-    statements: HashMap<usize, Statement>,
+    /// Prepared statements by SQL text (the texts are `'static` constants),
+    /// and whether each may write rows (see [`PgConn::statement`]).
+    statements: HashMap<usize, (Statement, bool)>,
+    /// Key rows read ahead for the commands about to run (see `prefetch`).
+    pub(crate) cache: prefetch::KeyCache,
+    /// String writes not sent yet (see `deferred`).
+    pub(crate) deferred: deferred::Deferred,
+    /// Set while the commands must be answered from [`PgConn::cache`] alone
+    /// (a coalesced read that needs one snapshot): any statement then fails
+    /// and sets `missed`, and the caller runs the batch again its usual way.
+    pub(crate) strict: bool,
+    pub(crate) missed: bool,
     /// Keys that a write transaction found missing: if it goes on to create
     /// one, the creation must not silently overwrite a key another process
     /// created meanwhile (a missing row cannot be locked).
@@ -213,7 +226,21 @@ pub struct PgConn {
     session: Vec<String>,
     /// Mixed into key lock ids, so that stores in other schemas do not contend.
     schema_salt: i64,
+    /// Whether the statements of [`NAMED`] are prepared on this connection.
+    named: bool,
 }
+
+/// Statements prepared by name (SQL `PREPARE`) on a connection that needs
+/// them, so that the simple query protocol, which can send several
+/// statements in one round trip, runs them with a cached plan:
+/// `EXECUTE name(literals)`.
+const NAMED: &[(&str, &str)] = &[
+    ("redsql_read_ahead(int4[], bytea[])", prefetch::READ_AHEAD),
+    (
+        "redsql_flush(int4[], bytea[], bytea[], int8[], bool[])",
+        deferred::FLUSH,
+    ),
+];
 
 impl PgConn {
     /// Connects, and creates or migrates the schema.
@@ -230,10 +257,15 @@ impl PgConn {
             client: settings.connect()?,
             settings: settings.clone(),
             statements: HashMap::new(),
+            cache: prefetch::KeyCache::default(),
+            deferred: deferred::Deferred::default(),
+            strict: false,
+            missed: false,
             absent: HashSet::new(),
             fault: PgFault::None,
             session: Vec::new(),
             schema_salt: crate::store::member_hash(settings.schema.as_bytes()),
+            named: false,
         })
     }
 
@@ -256,7 +288,22 @@ impl PgConn {
             self.client.batch_execute(sql)?;
         }
         self.statements.clear();
+        self.named = false;
+        self.forget_transaction();
         self.fault = PgFault::None;
+        Ok(())
+    }
+
+    /// Prepares the statements of [`NAMED`] if they are not yet.
+    fn ensure_named(&mut self) -> StoreResult<()> {
+        if !self.named {
+            let sql: Vec<String> = NAMED
+                .iter()
+                .map(|(name, body)| format!("PREPARE {name} AS {body}"))
+                .collect();
+            self.batch(&sql.join(";"))?;
+            self.named = true;
+        }
         Ok(())
     }
 
@@ -266,29 +313,28 @@ impl PgConn {
         self.check(r)
     }
 
-    /// Starts a write transaction holding the key locks of `keys`: advisory
-    /// transaction locks on a hash of the schema and the key name (whatever
-    /// the database number, so MOVE, COPY ... DB and SELECT are covered),
-    /// taken in ascending order in the same round trip as BEGIN. Every
-    /// redsql process takes its locks in this one order, so their
-    /// transactions never deadlock on keys.
-    pub fn begin_locking(&mut self, keys: &[&[u8]]) -> StoreResult<()> {
+    /// The advisory lock ids of `keys`: a hash of the schema and the key name
+    /// (whatever the database number, so MOVE, COPY ... DB and SELECT are
+    /// covered), ascending and without duplicates. Every redsql process takes
+    /// its locks in this one order, so their transactions never deadlock on keys.
+    fn lock_ids(&self, keys: &[&[u8]]) -> Vec<i64> {
         let mut ids: Vec<i64> = keys
             .iter()
             .map(|k| crate::store::member_hash(k) ^ self.schema_salt)
             .collect();
         ids.sort_unstable();
         ids.dedup();
-        let mut sql = String::from("BEGIN ISOLATION LEVEL READ COMMITTED;");
-        if !ids.is_empty() {
-            // Numbers only: nothing from the client is quoted into SQL.
-            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-            sql.push_str(&format!(
-                "SELECT count(pg_advisory_xact_lock(k)) FROM unnest('{{{}}}'::int8[]) AS k;",
-                list.join(",")
-            ));
-        }
-        self.batch(&sql)
+        ids
+    }
+
+    /// Drops what the current transaction knew or had not sent yet (after a
+    /// commit, a rollback or a reconnection).
+    pub fn forget_transaction(&mut self) {
+        self.cache.clear();
+        self.deferred.clear();
+        self.absent.clear();
+        self.strict = false;
+        self.missed = false;
     }
 
     /// Records what an error means before passing it on.
@@ -299,16 +345,33 @@ impl PgConn {
         })
     }
 
-    /// The prepared statement for `sql`, preparing it on first use.
+    /// The prepared statement for `sql`, preparing it on first use, made
+    /// ready to run: the deferred string writes are sent first (the statement
+    /// must see them), and a statement that may write rows makes the
+    /// read-ahead rows stale. In strict mode there are no statements at all.
     fn statement(&mut self, sql: &'static str) -> StoreResult<Statement> {
-        let id = sql.as_ptr() as usize;
-        if let Some(s) = self.statements.get(&id) {
-            return Ok(s.clone());
+        if self.strict {
+            self.missed = true;
+            return Err(StoreError("not read ahead".into()));
         }
-        let r = self.client.prepare(sql);
-        let s = self.check(r)?;
-        self.statements.insert(id, s.clone());
-        Ok(s)
+        if !self.deferred.is_empty() {
+            self.flush_deferred()?;
+        }
+        let id = sql.as_ptr() as usize;
+        let (st, writes) = match self.statements.get(&id) {
+            Some(s) => s.clone(),
+            None => {
+                let r = self.client.prepare(sql);
+                let st = self.check(r)?;
+                let writes = may_write(sql);
+                self.statements.insert(id, (st.clone(), writes));
+                (st, writes)
+            }
+        };
+        if writes {
+            self.cache.clear();
+        }
+        Ok(st)
     }
 
     /// Runs a statement and returns its rows.
@@ -344,6 +407,13 @@ impl PgConn {
         self.fault = PgFault::Retry;
         StoreError(format!("concurrent write: {what}"))
     }
+}
+
+/// True if `sql` may change rows: it inserts, deletes, or updates a table
+/// (`SELECT ... FOR UPDATE` only locks). The SQL of this backend spells
+/// keywords in capitals and its tables' names start with `r`.
+fn may_write(sql: &str) -> bool {
+    sql.contains("INSERT ") || sql.contains("DELETE ") || sql.contains("UPDATE r")
 }
 
 // ---------------------------------------------------------------------------

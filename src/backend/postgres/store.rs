@@ -15,6 +15,8 @@
 //! second run sees the other process's key.
 
 use super::PgConn;
+use super::deferred::Expiry;
+use super::prefetch::Known;
 use crate::store::{DbStats, Entry, KeyType, ScanPage, Store, StoreError, StoreResult, Ttl};
 use bytes::Bytes;
 use postgres::Row;
@@ -63,6 +65,35 @@ impl<'a> PgStore<'a> {
         } else {
             Err(StoreError("write on a read-only connection".into()))
         }
+    }
+
+    /// The live entry of (db, key) from the rows read ahead (see `prefetch`),
+    /// if they tell: `Some(None)` for a key missing or expired.
+    fn read_ahead(&mut self, db: u32, key: &[u8], value: bool) -> Option<Option<Entry>> {
+        let found = match self.conn.cache.lookup(db, key, value)? {
+            Known::Missing => None,
+            Known::Row(e) => Some(e),
+        };
+        self.note_absent(db, key, found.is_some());
+        Some(found.filter(|e| self.live(e.expire_at)))
+    }
+
+    /// Defers a string write whose outcome is known (see `deferred`): true if
+    /// it was deferred. KEEPTTL is known from a row read ahead, and a key
+    /// with no row is inserted only if it still has none.
+    fn defer_string(&mut self, db: u32, key: &[u8], value: &[u8], ttl: Ttl) -> bool {
+        let expire_at = match ttl {
+            Ttl::Persist => None,
+            Ttl::At(t) => Some(t),
+            Ttl::Keep => match self.conn.cache.row(db, key) {
+                None => return false,
+                Some(row) => row.and_then(|e| e.expire_at).filter(|&t| t > self.now),
+            },
+        };
+        let fresh = self.was_absent(db, key);
+        self.conn.cache.forget(db, key);
+        self.conn.deferred.push(db, key, value, expire_at, fresh);
+        true
     }
 
     /// Remembers whether the writer found (db, key) without a row at all.
@@ -130,6 +161,9 @@ impl Store for PgStore<'_> {
     }
 
     fn get(&mut self, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
+        if let Some(known) = self.read_ahead(db, key, true) {
+            return Ok(known);
+        }
         let sql = if self.write {
             "SELECT id, type, expire_at, version, len, value FROM rkey WHERE db = $1 AND key = $2 FOR UPDATE"
         } else {
@@ -142,6 +176,9 @@ impl Store for PgStore<'_> {
     }
 
     fn meta(&mut self, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
+        if let Some(known) = self.read_ahead(db, key, false) {
+            return Ok(known);
+        }
         let sql = if self.write {
             "SELECT id, type, expire_at, version, len FROM rkey WHERE db = $1 AND key = $2 FOR UPDATE"
         } else {
@@ -254,6 +291,9 @@ impl Store for PgStore<'_> {
 
     fn set_string(&mut self, db: u32, key: &[u8], value: &[u8], ttl: Ttl) -> StoreResult<()> {
         self.check_write()?;
+        if self.defer_string(db, key, value, ttl) {
+            return Ok(());
+        }
         let (keep, at) = match ttl {
             Ttl::Persist => (false, None),
             Ttl::Keep => (true, None),
@@ -285,17 +325,8 @@ impl Store for PgStore<'_> {
             return Ok(());
         }
         // A collection becomes a string: its value rows go, the id stays.
-        self.conn.execute(
-            concat!(
-                "WITH gone AS (SELECT id, type FROM rkey WHERE db = $1 AND key = $2)",
-                clear_gone!(),
-                "UPDATE rkey k SET type = 0, value = $4, len = 0, version = nextval('rkey_version'),
-                   expire_at = CASE WHEN $5 THEN CASE WHEN k.expire_at > $6 THEN k.expire_at END ELSE $3 END
-                 WHERE db = $1 AND key = $2"
-            ),
-            &[&dbi(db), &key, &at, &value, &keep, &self.now],
-        )?;
-        Ok(())
+        let expiry = if keep { Expiry::KeepAt(self.now) } else { Expiry::At(at) };
+        self.conn.replace_with_string(db, key, value, expiry)
     }
 
     fn delete(&mut self, db: u32, key: &[u8]) -> StoreResult<bool> {
