@@ -871,6 +871,19 @@ fn own_events_interleave_with_pipelined_and_exec_replies() {
             "EXEC",
             "PING",
         ],
+        // Blocking pops served at once: the reply first (or the members'
+        // array header, for the sorted-set pops), then the pop's messages.
+        &[
+            "RPUSH bl a b c d",
+            "BLPOP bl 0",
+            "BRPOP bl 0",
+            "BLMOVE bl bl2 LEFT RIGHT 0",
+            "BLMPOP 0 1 bl LEFT COUNT 5",
+            "ZADD bz 1 a 2 b 3 c",
+            "BZPOPMIN bz 0",
+            "BZMPOP 0 1 bz MAX COUNT 5",
+            "PING",
+        ],
     ];
     let run = |s: &Server, flags: &str| {
         let mut c = s.conn();

@@ -260,8 +260,15 @@ pub fn places(cmd: &Command, args: &[Bytes], events: &[Event]) -> Vec<Place> {
                 }
             }
         }
-        "zpopmin" | "zpopmax" | "zmpop" => {
-            let path = if cmd.name == "zmpop" { vec![1, 0] } else { vec![0] };
+        "zpopmin" | "zpopmax" | "zmpop" | "bzpopmin" | "bzpopmax" | "bzmpop" => {
+            // Right after the header of the array of popped members: the
+            // reply itself (ZPOPMIN), after the key (BZPOPMIN's [key, member,
+            // score]), or the second element's (Z/BZMPOP's [key, [[m, s]...]]).
+            let path = match cmd.name.as_str() {
+                "zmpop" | "bzmpop" => vec![1, 0],
+                "bzpopmin" | "bzpopmax" => vec![1],
+                _ => vec![0],
+            };
             for (place, e) in places.iter_mut().zip(events) {
                 *place = match e.name {
                     "zpopmin" | "zpopmax" => Place::BeforeElement(path.clone()),

@@ -455,7 +455,11 @@ async fn sleep_until(deadline: Option<Instant>) {
 }
 
 /// Runs the storage step once, as a write batch of its own.
-async fn attempt(s: &Session, call: &Call) -> Reply {
+///
+/// When it pops, the events it reported are left in `s.own_events`, for the
+/// connection to write the client's own keyspace messages around the reply
+/// as Redis does (the reply first, then `lpop`/`rpop`...).
+async fn attempt(s: &mut Session, call: &Call) -> Reply {
     debug_assert!(matches!(call.cmd.handler, Handler::Write(_)));
     let batch = Batch {
         db: s.db,
@@ -467,6 +471,7 @@ async fn attempt(s: &Session, call: &Call) -> Reply {
     if !is_empty_reply(&reply) && !reply.is_error() {
         s.server.dirty.fetch_add(1, Ordering::Relaxed);
     }
+    s.own_events = std::mem::take(&mut outcome.events);
     reply
 }
 

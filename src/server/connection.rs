@@ -81,6 +81,10 @@ pub struct Session {
     pub pubsub: Subscriptions,
     /// Set by MONITOR: the executed commands this connection streams.
     pub monitor: Option<tokio::sync::broadcast::Receiver<Bytes>>,
+    /// The events reported by the storage step of the server command being
+    /// run (a blocking pop that popped), so that its reply is written with
+    /// its own keyspace messages where Redis writes them.
+    pub own_events: Vec<Reported>,
 }
 
 pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut stream: S, addr: String, laddr: String) {
@@ -111,6 +115,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
         watched: Vec::new(),
         pubsub: Subscriptions::default(),
         monitor: None,
+        own_events: Vec::new(),
     };
     let mut parser = RequestParser::new(server.config.proto_max_bulk_len());
     let mut buf = BytesMut::with_capacity(FIRST_BUF_SIZE);
@@ -300,8 +305,9 @@ impl Session {
                         super::commands::run(self, cmd, &args).await
                     };
                     self.executed(cmd, &args, micros_since(started));
+                    let events = std::mem::take(&mut self.own_events);
                     if let Some(reply) = reply {
-                        self.emit(reply, out);
+                        self.emit_outcome(vec![reply], &events, out);
                     }
                 }
                 handler => {
