@@ -12,9 +12,8 @@
 //!
 //! This sees the creations made through this process. Another redsql process
 //! sharing a PostgreSQL store that creates and deletes the key in between
-//! goes unnoticed (a key it creates and leaves is seen by its version); so
-//! does, on PostgreSQL (whose writers run in parallel), a creation by a
-//! transaction that began before the WATCH, if the key is gone again by EXEC.
+//! goes unnoticed (a key it creates and leaves is seen by its version); the
+//! shared design that would close that is in docs/design.md (Transactions).
 
 use bytes::Bytes;
 use std::collections::HashMap;
