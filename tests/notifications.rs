@@ -559,6 +559,26 @@ fn args_of(line: &str) -> Vec<Vec<u8>> {
     split_args(line.as_bytes()).unwrap_or_else(|| panic!("bad script line: {line}"))
 }
 
+/// Sends `lines` (the last one a PING) as one pipeline and shows every frame
+/// that comes back, up to and including the PONG.
+fn pipeline_until_pong(c: &mut RawConn, lines: &[&str]) -> String {
+    let mut bytes = Vec::new();
+    for line in lines {
+        let args = args_of(line);
+        let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+        bytes.extend(RawConn::encode(&refs));
+    }
+    c.send_raw(&bytes);
+    let mut out = String::new();
+    loop {
+        let frame = c.read_reply();
+        out.push_str(&show(&frame));
+        if frame.is_empty() || frame == b"+PONG\r\n" {
+            return out;
+        }
+    }
+}
+
 fn send(conn: &mut RawConn, line: &str) -> Vec<u8> {
     let args = args_of(line);
     let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
@@ -775,18 +795,7 @@ fn events_precede_the_reply_on_the_same_connection() {
         out.push_str(&show(&c.read_reply()));
         for line in ["SET k v", "GET k", "DEL k", "SET other v", "INCR k", "SET k 1"] {
             out.push_str(&format!("\n{line}: "));
-            // Everything up to the reply of a PING sent after the command.
-            let args = args_of(line);
-            let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
-            c.send_raw(&RawConn::encode(&refs));
-            c.send_raw(&RawConn::encode(&[b"PING"]));
-            loop {
-                let frame = c.read_reply();
-                out.push_str(&show(&frame));
-                if frame.is_empty() || frame == b"+PONG\r\n" {
-                    break;
-                }
-            }
+            out.push_str(&pipeline_until_pong(&mut c, &[line, "PING"]));
         }
         c.cmd_str(&["CONFIG", "SET", "notify-keyspace-events", ""]);
         out
@@ -903,20 +912,7 @@ fn own_events_interleave_with_pipelined_and_exec_replies() {
         }
         for pipeline in pipelines {
             out.push_str(&format!("\n{pipeline:?}: "));
-            let mut bytes = Vec::new();
-            for line in *pipeline {
-                let args = args_of(line);
-                let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
-                bytes.extend(RawConn::encode(&refs));
-            }
-            c.send_raw(&bytes);
-            loop {
-                let frame = c.read_reply();
-                out.push_str(&show(&frame));
-                if frame.is_empty() || frame == b"+PONG\r\n" {
-                    break;
-                }
-            }
+            out.push_str(&pipeline_until_pong(&mut c, pipeline));
         }
         c.cmd_str(&["CONFIG", "SET", "notify-keyspace-events", ""]);
         out
