@@ -18,6 +18,7 @@ mod coll;
 mod store;
 mod deferred;
 mod hash;
+mod hex;
 mod list;
 pub mod notify;
 mod prefetch;

@@ -26,6 +26,7 @@
 //! messages sent in one transaction distinct (PostgreSQL folds identical
 //! notifications of one transaction into one).
 
+use super::hex::{hex, unhex};
 use super::{PgSettings, describe};
 use postgres::Client;
 use postgres::fallible_iterator::FallibleIterator;
@@ -522,37 +523,9 @@ fn off_runtime<T: Send>(f: impl FnOnce() -> Result<T, String> + Send) -> Result<
     })
 }
 
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let s = s.as_bytes();
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    s.chunks(2).map(|p| Some(digit(p[0])? << 4 | digit(p[1])?)).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hex_round_trips_every_byte() {
-        let all: Vec<u8> = (0..=255).collect();
-        assert_eq!(unhex(&hex(&all)).unwrap(), all);
-        assert_eq!(unhex("0"), None);
-        assert_eq!(unhex("zz"), None);
-        assert_eq!(hex(b""), "");
-    }
 
     #[test]
     fn channel_names_fit_postgresql_identifiers() {

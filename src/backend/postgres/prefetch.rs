@@ -19,6 +19,7 @@
 //! [`BIG_VALUE`] are not read ahead: a lookup that needs one asks the server.
 
 use super::PgConn;
+use super::hex::{hex, unhex};
 use crate::store::{Entry, KeyType, StoreError, StoreResult};
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -210,39 +211,4 @@ fn parse_text_row(row: &postgres::SimpleQueryRow) -> StoreResult<(u32, Vec<u8>, 
 pub(super) fn bytea_array(items: &[&[u8]]) -> String {
     let items: Vec<String> = items.iter().map(|b| format!("decode('{}','hex')", hex(b))).collect();
     format!("ARRAY[{}]::bytea[]", items.join(","))
-}
-
-/// Lower-case hexadecimal digits of `bytes`.
-pub(super) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
-
-/// The bytes spelled by hexadecimal digits (as `encode(.., 'hex')` writes them).
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let t = text.as_bytes();
-    if !t.len().is_multiple_of(2) {
-        return None;
-    }
-    t.chunks(2).map(|p| Some(digit(p[0])? << 4 | digit(p[1])?)).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hex_round_trips() {
-        let all: Vec<u8> = (0..=255).collect();
-        assert_eq!(unhex(&hex(&all)).unwrap(), all);
-        assert_eq!(hex(b""), "");
-        assert!(unhex("abc").is_none());
-        assert!(unhex("zz").is_none());
-    }
 }
