@@ -213,10 +213,9 @@ mod tests {
     fn moving_the_connection_keeps_its_statements_valid() {
         let c = conn();
         c.cached(INSERT).unwrap().execute([7]).unwrap();
-        let mut moved = Vec::new();
-        moved.push(c);
-        let n: i64 = moved[0].cached(COUNT).unwrap().query_row([0], |r| r.get(0)).unwrap();
+        let moved = Box::new(c);
+        let n: i64 = moved.cached(COUNT).unwrap().query_row([0], |r| r.get(0)).unwrap();
         assert_eq!(n, 1);
-        moved[0].cached(INSERT).unwrap().execute([8]).unwrap();
+        moved.cached(INSERT).unwrap().execute([8]).unwrap();
     }
 }
