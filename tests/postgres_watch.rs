@@ -288,6 +288,12 @@ fn watches_end_with_unwatch_discard_reset_and_a_closed_connection() {
         }
         assert_eq!(rwatch_rows(&schema, 0, Duration::from_secs(5)), 0, "after {end:?}");
     }
+    // An EXEC that answers EXECABORT ends them too.
+    assert_eq!(ca.cmd_str(&["WATCH", "k"]), b"+OK\r\n");
+    assert_eq!(ca.cmd_str(&["MULTI"]), b"+OK\r\n");
+    assert!(ca.cmd_str(&["NOSUCHCOMMAND"]).starts_with(b"-ERR unknown command"));
+    assert!(ca.cmd_str(&["EXEC"]).starts_with(b"-EXECABORT"));
+    assert_eq!(rwatch_rows(&schema, 0, Duration::from_secs(5)), 0, "after EXECABORT");
     let mut cc = a.conn();
     assert_eq!(cc.cmd_str(&["WATCH", "k", "x", "y"]), b"+OK\r\n");
     assert_eq!(rwatch_rows(&schema, 3, Duration::from_secs(1)), 3);

@@ -166,6 +166,7 @@ async fn exec(s: &mut Session) -> Reply {
     };
     let watch = std::mem::take(&mut s.watched);
     let reply = if multi.aborted {
+        crate::engine::unwatch(watch);
         Reply::error("EXECABORT Transaction discarded because of previous errors.")
     } else {
         // The client stays flagged in MULTI while its commands run (CLIENT
@@ -212,7 +213,10 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
             proto: s.proto,
             calls,
         };
-        let outcome = s.server.engine.exec(batch, watch).await;
+        // The writer's copy of the watches is usually dropped by now: this
+        // ends the registered ones in one job (see `engine::unwatch`).
+        let outcome = s.server.engine.exec(batch, watch.clone()).await;
+        crate::engine::unwatch(watch);
         if outcome.aborted {
             return Reply::NilArray;
         }
