@@ -128,6 +128,21 @@ pub struct DbStats {
     pub expires: u64,
 }
 
+/// What [`Store::watch_missing`] did for a key that WATCH found missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchMissing {
+    /// Nothing: the store belongs to this process alone, whose engine counts
+    /// the key's creations itself (SQLite).
+    InMemory,
+    /// Registered, with this id, where every process writing the store sees
+    /// it: a creation of the key, by any of them, breaks it
+    /// ([`Store::missing_untouched`]).
+    Registered(i64),
+    /// The key exists after all (created by a commit that ended meanwhile),
+    /// with this version.
+    Exists(i64),
+}
+
 /// A failure of the storage layer (not a Redis-level error such as WRONGTYPE).
 #[derive(Debug, Clone)]
 pub struct StoreError(pub String);
@@ -277,6 +292,30 @@ pub trait Store: ListStore + HashStore + SetStore + ZSetStore {
     /// Deletes up to `limit` keys whose expiry has passed; returns them
     /// (database, key), for the `expired` keyspace events.
     fn purge_expired(&mut self, limit: usize) -> StoreResult<Vec<(u32, Bytes)>>;
+
+    // ---- WATCH of missing keys, across processes ----
+
+    /// WATCH of `key`, which this (writer's) transaction found missing: a
+    /// store shared by several processes registers the watch so that a
+    /// creation of the key by any of them breaks it, even if the key is gone
+    /// again by EXEC. The default does nothing ([`WatchMissing::InMemory`]).
+    fn watch_missing(&mut self, db: u32, key: &[u8]) -> StoreResult<WatchMissing> {
+        let _ = (db, key);
+        Ok(WatchMissing::InMemory)
+    }
+
+    /// True if the watch registered as `id` still stands: its key was not
+    /// created since (EXEC's check, in its transaction).
+    fn missing_untouched(&mut self, id: i64) -> StoreResult<bool> {
+        let _ = id;
+        Ok(true)
+    }
+
+    /// Ends the watches registered as `ids`.
+    fn unwatch_missing(&mut self, ids: &[i64]) -> StoreResult<()> {
+        let _ = ids;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

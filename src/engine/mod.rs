@@ -122,13 +122,13 @@ pub struct Watch {
     pub db: u32,
     pub key: Bytes,
     pub version: Option<i64>,
-    /// For a key missing at WATCH time: counts its creations since, so that
-    /// a key created and deleted again before EXEC still aborts it
-    /// ([`Engine::watch_missing`]).
+    /// For a key missing at WATCH time: tells whether it was created since,
+    /// so that a key created and deleted again before EXEC still aborts it
+    /// (see `watch.rs`).
     pub missing: Option<Arc<MissingWatch>>,
 }
 
-pub use watch::MissingWatch;
+pub use watch::{MissingWatch, unwatch};
 
 /// A write command that a commit made durable, or a read that reported
 /// keyspace events (`keymiss`) in a batch of the writer: the database it ran
@@ -220,6 +220,10 @@ struct Shared {
     checkpointer: Mutex<Option<checkpoint::Checkpointer>>,
     /// The commit observer and the event classes; read by the writer threads.
     hooks: Arc<Hooks>,
+    /// The store registers WATCHes of missing keys itself (PostgreSQL:
+    /// several processes may create them), instead of the engine counting
+    /// creations in memory.
+    store_watches: bool,
 }
 
 /// A handle to the engine; cheap to clone.
@@ -305,6 +309,7 @@ impl Engine {
             writer_threads: Mutex::new(handles),
             checkpointer: Mutex::new(checkpointer),
             hooks,
+            store_watches: is_postgres_url(&opts.location),
         });
         Ok(Engine { shared, sender })
     }
@@ -324,16 +329,28 @@ impl Engine {
         self.shared.hooks.observer.set(observer).is_ok()
     }
 
-    /// Sets the keyspace event classes (`notify-keyspace-events`) that write
-    /// commands and the expiry sweeper report to the commit observer, from
-    /// the next batch on. Nothing is reported without `K` or `E`.
     /// Starts a WATCH of `key` for the case that it does not exist: the
     /// result counts the key's creations from now on. Take it before reading
     /// the key's version, and keep it in the [`Watch`] if the key is missing.
-    pub fn watch_missing(&self, db: u32, key: &Bytes) -> Arc<MissingWatch> {
-        Arc::new(self.shared.hooks.creations.watch(db, key.clone()))
+    /// `None` when the store registers such watches itself, as WATCH's read
+    /// finds the key missing ([`Store::watch_missing`], then
+    /// [`Engine::registered_watch`]).
+    pub fn watch_missing(&self, db: u32, key: &Bytes) -> Option<Arc<MissingWatch>> {
+        if self.shared.store_watches {
+            return None;
+        }
+        Some(Arc::new(self.shared.hooks.creations.watch(db, key.clone())))
     }
 
+    /// The watch that the store registered as `id` ([`Store::watch_missing`]);
+    /// dropping it (or [`unwatch`]) ends the registration.
+    pub fn registered_watch(&self, id: i64) -> Arc<MissingWatch> {
+        Arc::new(MissingWatch::registered(id, self.sender.clone()))
+    }
+
+    /// Sets the keyspace event classes (`notify-keyspace-events`) that write
+    /// commands and the expiry sweeper report to the commit observer, from
+    /// the next batch on. Nothing is reported without `K` or `E`.
     pub fn set_keyspace_events(&self, classes: Classes) {
         self.shared.hooks.notify.store(classes.reported().0, Ordering::Relaxed);
     }
@@ -579,7 +596,9 @@ pub(crate) fn watch_holds(store: &mut dyn Store, watch: &[Watch]) -> Result<bool
         if store.meta(w.db, &w.key)?.map(|e| e.version) != w.version {
             return Ok(false);
         }
-        if w.missing.as_ref().is_some_and(|m| !m.untouched()) {
+        if let Some(m) = &w.missing
+            && !m.untouched(store)?
+        {
             return Ok(false);
         }
     }

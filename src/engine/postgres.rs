@@ -43,6 +43,9 @@ pub(super) fn open(settings: PgSettings, sync: Sync, readers: usize) -> StoreRes
             0 => PgConn::open_migrating(&settings)?,
             _ => PgConn::open(&settings)?,
         };
+        // The writer registers and ends this process's WATCHes of missing
+        // keys; its connection's lock tells the others the process lives.
+        conn.own_watches()?;
         if sync == Sync::Off {
             // `appendfsync no`: commits return before their WAL reaches disk.
             conn.set_session("SET synchronous_commit TO off")?;

@@ -3,22 +3,34 @@
 //! EXEC compares each watched key's version with the one WATCH saw; a key
 //! that was missing at WATCH time and is missing again at EXEC has no version
 //! either time, yet Redis aborts the transaction if the key was created (and
-//! deleted) in between. Versions cannot tell that, so the engine counts, per
-//! key that some client watches while it is missing, how many times a
-//! committed command created it (the `new` keyspace event, which command code
-//! reports while any such watch exists). WATCH takes a [`MissingWatch`]
-//! before reading the key (as a writer job, so no commit can slip between),
-//! and EXEC aborts if the count moved.
+//! deleted) in between. Versions cannot tell that, so a WATCH of a missing
+//! key also keeps a [`MissingWatch`], which EXEC's check consults in its
+//! transaction ([`MissingWatch::untouched`]). Two kinds:
 //!
-//! This sees the creations made through this process. Another redsql process
-//! sharing a PostgreSQL store that creates and deletes the key in between
-//! goes unnoticed (a key it creates and leaves is seen by its version); the
-//! shared design that would close that is in docs/design.md (Transactions).
+//! * **Counted in memory** (SQLite: one process writes the store). The engine
+//!   counts, per key that some client watches while it is missing, how many
+//!   times a committed command created it (the `new` keyspace event, which
+//!   command code reports while any such watch exists). WATCH takes the
+//!   watch ([`Engine::watch_missing`](super::Engine::watch_missing)) before
+//!   reading the key (as a writer job, so no commit can slip between), and
+//!   EXEC aborts if the count moved.
+//! * **Registered in the store** (PostgreSQL: any process sharing the store
+//!   may create the key). WATCH's read registers the watch in the same
+//!   transaction ([`Store::watch_missing`]); a creation by any process
+//!   breaks it in the creating statement (a trigger), and EXEC checks it
+//!   ([`Store::missing_untouched`]). The registration ends when the watch is
+//!   dropped (EXEC, DISCARD, UNWATCH, RESET, a closed connection): a writer
+//!   job deletes it, without anyone waiting for it ([`unwatch`] sends one
+//!   job for a connection's watches). See `backend/postgres/watch.rs`.
 
+use super::{Batch, Call, Job, Msg, Sender, Watch};
+use crate::commands::{CmdResult, Command, Ctx, Handler};
+use crate::resp::Reply;
+use crate::store::{Store, StoreResult};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The keys watched while missing, with how many clients watch each and how
 /// many times each was created since it was first watched.
@@ -43,12 +55,12 @@ impl Creations {
             (0, 0)
         });
         entry.0 += 1;
-        MissingWatch {
+        MissingWatch(Kind::Counted {
             creations: self.clone(),
             db,
             key,
             seen: entry.1,
-        }
+        })
     }
 
     /// A committed command created `key` in `db`.
@@ -63,48 +75,186 @@ impl Creations {
         let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
         keys.get(&(db, key.clone())).map_or(0, |e| e.1)
     }
-}
 
-/// One client's watch of a key that did not exist when it was watched.
-pub struct MissingWatch {
-    creations: Arc<Creations>,
-    db: u32,
-    key: Bytes,
-    /// The key's creation count when the watch began.
-    seen: u64,
-}
-
-impl MissingWatch {
-    /// True if no committed command created the key since the watch began.
-    pub(crate) fn untouched(&self) -> bool {
-        self.creations.count(self.db, &self.key) == self.seen
-    }
-}
-
-impl Drop for MissingWatch {
-    fn drop(&mut self) {
-        let mut keys = self.creations.keys.lock().unwrap_or_else(|e| e.into_inner());
-        let id = (self.db, self.key.clone());
+    fn unwatch(&self, db: u32, key: &Bytes) {
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        let id = (db, key.clone());
         if let Some(entry) = keys.get_mut(&id) {
             entry.0 -= 1;
             if entry.0 == 0 {
                 keys.remove(&id);
-                self.creations.active.fetch_sub(1, Ordering::Relaxed);
+                self.active.fetch_sub(1, Ordering::Relaxed);
             }
         }
     }
 }
 
+/// One client's watch of a key that did not exist when it was watched.
+pub struct MissingWatch(Kind);
+
+enum Kind {
+    /// Counted by this process's engine.
+    Counted {
+        creations: Arc<Creations>,
+        db: u32,
+        key: Bytes,
+        /// The key's creation count when the watch began.
+        seen: u64,
+    },
+    /// Registered in the store as `id`; `release` sends the job that ends it
+    /// (`None` once that is someone else's business).
+    Registered { id: i64, release: Option<Sender> },
+}
+
+impl MissingWatch {
+    /// A watch the store registered as `id` ([`Store::watch_missing`]),
+    /// ended through `sender`'s writer when dropped.
+    pub(super) fn registered(id: i64, sender: Sender) -> MissingWatch {
+        MissingWatch(Kind::Registered {
+            id,
+            release: Some(sender),
+        })
+    }
+
+    /// True if nothing created the key since the watch began. Runs in EXEC's
+    /// transaction.
+    pub(crate) fn untouched(&self, store: &mut dyn Store) -> StoreResult<bool> {
+        match &self.0 {
+            Kind::Counted {
+                creations,
+                db,
+                key,
+                seen,
+            } => Ok(creations.count(*db, key) == *seen),
+            Kind::Registered { id, .. } => store.missing_untouched(*id),
+        }
+    }
+}
+
+impl Drop for MissingWatch {
+    fn drop(&mut self) {
+        match &mut self.0 {
+            Kind::Counted { creations, db, key, .. } => creations.unwatch(*db, key),
+            Kind::Registered { id, release } => {
+                if let Some(sender) = release.take() {
+                    send_release(&sender, &[*id]);
+                }
+            }
+        }
+    }
+}
+
+/// Ends `watches`: the registered ones that nobody else holds go to the
+/// writer in one job (the others end as they are dropped).
+pub fn unwatch(watches: Vec<Watch>) {
+    let mut ids = Vec::new();
+    let mut sender = None;
+    for w in watches {
+        let Some(Ok(mut m)) = w.missing.map(Arc::try_unwrap) else {
+            continue;
+        };
+        if let Kind::Registered { id, release } = &mut m.0
+            && let Some(s) = release.take()
+        {
+            ids.push(*id);
+            sender = Some(s);
+        }
+    }
+    if let Some(sender) = sender {
+        send_release(&sender, &ids);
+    }
+}
+
+/// Queues a writer job deleting the registrations `ids`; nobody waits for it.
+/// If the writer is gone, the rows stay until this process's end makes them
+/// any sweeper's to delete.
+fn send_release(sender: &Sender, ids: &[i64]) {
+    let mut args = Vec::with_capacity(ids.len() + 1);
+    args.push(Bytes::from_static(b"unwatch-missing"));
+    args.extend(ids.iter().map(|id| Bytes::from(id.to_string())));
+    let (done, _) = tokio::sync::oneshot::channel();
+    let batch = Batch {
+        db: 0,
+        proto: 2,
+        calls: vec![Call {
+            cmd: release_command(),
+            args,
+        }],
+    };
+    sender.send(Msg::Job(Job {
+        batch,
+        watch: Vec::new(),
+        done,
+    }));
+}
+
+/// The internal write command that ends registered watches: ids in
+/// `args[1..]`. It names no keys, and answers nil, so that commit observers
+/// see nothing to wake or publish.
+fn release_command() -> &'static Command {
+    static CMD: OnceLock<Command> = OnceLock::new();
+    CMD.get_or_init(|| Command {
+        name: "unwatch-missing".into(),
+        arity: -1,
+        flags: Vec::new(),
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        key_specs: Vec::new(),
+        handler: Handler::Write(release),
+        info: Reply::Nil,
+        docs: Reply::Nil,
+        subcommands: Default::default(),
+        write: true,
+        readonly: false,
+        fast: true,
+        noscript: true,
+        no_auth: false,
+        no_multi: false,
+        pubsub: false,
+        blocking: false,
+        loading: true,
+    })
+}
+
+fn release(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let ids: Vec<i64> = args[1..]
+        .iter()
+        .filter_map(|a| std::str::from_utf8(a).ok()?.parse().ok())
+        .collect();
+    ctx.store.unwatch_missing(&ids)?;
+    Ok(Reply::Nil)
+}
+
 impl std::fmt::Debug for MissingWatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "MissingWatch(db {}, {:?}, seen {})", self.db, self.key, self.seen)
+        match &self.0 {
+            Kind::Counted { db, key, seen, .. } => write!(f, "MissingWatch(db {db}, {key:?}, seen {seen})"),
+            Kind::Registered { id, .. } => write!(f, "MissingWatch(registered {id})"),
+        }
     }
 }
 
 impl PartialEq for MissingWatch {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.creations, &other.creations)
-            && (self.db, &self.key, self.seen) == (other.db, &other.key, other.seen)
+        match (&self.0, &other.0) {
+            (
+                Kind::Counted {
+                    creations: a,
+                    db: da,
+                    key: ka,
+                    seen: sa,
+                },
+                Kind::Counted {
+                    creations: b,
+                    db: db_,
+                    key: kb,
+                    seen: sb,
+                },
+            ) => Arc::ptr_eq(a, b) && (da, ka, sa) == (db_, kb, sb),
+            (Kind::Registered { id: a, .. }, Kind::Registered { id: b, .. }) => a == b,
+            _ => false,
+        }
     }
 }
 
@@ -114,6 +264,19 @@ impl Eq for MissingWatch {}
 mod tests {
     use super::*;
 
+    fn untouched(w: &MissingWatch) -> bool {
+        match &w.0 {
+            Kind::Counted {
+                creations,
+                db,
+                key,
+                seen,
+                ..
+            } => creations.count(*db, key) == *seen,
+            Kind::Registered { .. } => unreachable!(),
+        }
+    }
+
     #[test]
     fn counts_creations_while_watched_and_forgets_unwatched_keys() {
         let c = Arc::new(Creations::default());
@@ -122,13 +285,13 @@ mod tests {
         assert!(!c.active());
         let w1 = c.watch(0, k.clone());
         let w2 = c.watch(0, k.clone());
-        assert!(c.active() && w1.untouched() && w2.untouched());
+        assert!(c.active() && untouched(&w1) && untouched(&w2));
         c.created(1, &k); // another database
-        assert!(w1.untouched());
+        assert!(untouched(&w1));
         c.created(0, &k);
-        assert!(!w1.untouched() && !w2.untouched());
+        assert!(!untouched(&w1) && !untouched(&w2));
         let w3 = c.watch(0, k.clone());
-        assert!(w3.untouched());
+        assert!(untouched(&w3));
         drop((w1, w2, w3));
         assert!(!c.active());
         assert!(c.keys.lock().unwrap().is_empty());

@@ -24,15 +24,19 @@
 //!   them inside EXEC's transaction before running anything; if one differs,
 //!   EXEC runs nothing and answers a null array. Every write gives a key a new
 //!   version, and a deleted, expired or flushed key has none, so writes,
-//!   deletes, expiry, FLUSHALL/FLUSHDB and SWAPDB all break a WATCH. Known gap:
-//!   a key missing at WATCH time, then created and deleted again before EXEC,
-//!   looks unchanged (Redis would fail the EXEC).
+//!   deletes, expiry, FLUSHALL/FLUSHDB and SWAPDB all break a WATCH. A key
+//!   missing at WATCH time, then created and deleted again before EXEC, has
+//!   no version either time: WATCH also keeps a
+//!   [`MissingWatch`](crate::engine::MissingWatch) for it (counted in memory,
+//!   or registered in a store shared by several processes, see
+//!   `engine/watch.rs`), which EXEC's check consults too.
 
 use super::connection::{ReplyMode, Session};
 use super::notify::OwnMessages;
 use crate::commands::{CmdResult, Command, Ctx, Handler, lookup};
 use crate::engine::{Batch, Call, Watch};
 use crate::resp::Reply;
+use crate::store::WatchMissing;
 use bytes::Bytes;
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -114,7 +118,7 @@ pub fn queued_may_replicate(s: &Session) -> bool {
 /// DISCARD, RESET, and the end of every EXEC.
 pub fn discard_state(s: &mut Session) {
     s.multi = None;
-    s.watched.clear();
+    unwatch_all(s);
     s.client.multi.store(-1, Ordering::Relaxed);
 }
 
@@ -126,11 +130,17 @@ pub async fn run(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Repl
         "discard" => discard(s),
         "watch" => watch(s, args).await,
         "unwatch" => {
-            s.watched.clear();
+            unwatch_all(s);
             Reply::ok()
         }
         other => Reply::error(format!("ERR '{other}' is not a transaction command")),
     }
+}
+
+/// Forgets every watched key, ending the watches registered in the store
+/// together.
+fn unwatch_all(s: &mut Session) {
+    crate::engine::unwatch(std::mem::take(&mut s.watched));
 }
 
 fn multi(s: &mut Session) -> Reply {
@@ -156,6 +166,7 @@ async fn exec(s: &mut Session) -> Reply {
     };
     let watch = std::mem::take(&mut s.watched);
     let reply = if multi.aborted {
+        crate::engine::unwatch(watch);
         Reply::error("EXECABORT Transaction discarded because of previous errors.")
     } else {
         // The client stays flagged in MULTI while its commands run (CLIENT
@@ -202,7 +213,10 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
             proto: s.proto,
             calls,
         };
-        let outcome = s.server.engine.exec(batch, watch).await;
+        // The writer's copy of the watches is usually dropped by now: this
+        // ends the registered ones in one job (see `engine::unwatch`).
+        let outcome = s.server.engine.exec(batch, watch.clone()).await;
+        crate::engine::unwatch(watch);
         if outcome.aborted {
             return Reply::NilArray;
         }
@@ -327,10 +341,8 @@ async fn watch(s: &mut Session, args: &[Bytes]) -> Reply {
     }
     // Taken before the read: a key created after this point is counted even
     // if it is gone again by EXEC (kept below only for the missing keys).
-    let mut missing: Vec<_> = keys
-        .iter()
-        .map(|k| Some(s.server.engine.watch_missing(db, k)))
-        .collect();
+    // None when the read registers the missing keys in the store instead.
+    let mut missing: Vec<_> = keys.iter().map(|k| s.server.engine.watch_missing(db, k)).collect();
     let mut read_args = Vec::with_capacity(keys.len() + 1);
     read_args.push(Bytes::from_static(b"watch"));
     read_args.extend(keys.iter().cloned());
@@ -346,11 +358,14 @@ async fn watch(s: &mut Session, args: &[Bytes]) -> Reply {
     match outcome.replies.pop() {
         Some(Reply::Array(versions)) if versions.len() == keys.len() => {
             for ((key, v), missing) in keys.into_iter().zip(versions).zip(missing.iter_mut()) {
-                let version = match v {
-                    Reply::Int(n) => Some(n),
-                    _ => None,
+                let (version, missing) = match v {
+                    Reply::Int(n) => (Some(n), None),
+                    Reply::Array(id) => match id.first() {
+                        Some(&Reply::Int(id)) => (None, Some(s.server.engine.registered_watch(id))),
+                        _ => (None, None),
+                    },
+                    _ => (None, missing.take()),
                 };
-                let missing = if version.is_none() { missing.take() } else { None };
                 s.watched.push(Watch {
                     db,
                     key,
@@ -366,9 +381,12 @@ async fn watch(s: &mut Session, args: &[Bytes]) -> Reply {
 }
 
 /// An internal command: the versions of keys `args[1..]` in the selected
-/// database, as integers (nil for a missing key). It runs on the writer, so
-/// that it reads after every commit that began before WATCH registered its
-/// missing keys (see `engine/watch.rs`): none can slip between the two.
+/// database, as integers; for a missing key, nil, or `[id]` when the store
+/// registered the watch ([`Store::watch_missing`](crate::store::Store::watch_missing)).
+/// It runs on the writer, so that it reads after every commit that began
+/// before WATCH counted its missing keys in memory, and registers them in
+/// the read's transaction (see `engine/watch.rs`): no creation can slip
+/// between the two.
 fn versions_command() -> &'static Command {
     static CMD: OnceLock<Command> = OnceLock::new();
     CMD.get_or_init(|| {
@@ -383,7 +401,11 @@ fn key_versions(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     for key in &args[1..] {
         out.push(match ctx.store.meta(ctx.db, key)? {
             Some(e) => Reply::Int(e.version),
-            None => Reply::Nil,
+            None => match ctx.store.watch_missing(ctx.db, key)? {
+                WatchMissing::InMemory => Reply::Nil,
+                WatchMissing::Registered(id) => Reply::Array(vec![Reply::Int(id)]),
+                WatchMissing::Exists(version) => Reply::Int(version),
+            },
         });
     }
     Ok(Reply::Array(out))

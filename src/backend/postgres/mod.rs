@@ -23,6 +23,7 @@ mod list;
 pub mod notify;
 mod prefetch;
 mod set;
+mod watch;
 mod zset;
 
 pub use prefetch::KeyRef;
@@ -36,7 +37,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// The schema version this build writes; older schemas are migrated on connect.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The schema used when the URL names none.
 pub const DEFAULT_SCHEMA: &str = "redsql";
@@ -229,6 +230,8 @@ pub struct PgConn {
     schema_salt: i64,
     /// Whether the statements of [`NAMED`] are prepared on this connection.
     named: bool,
+    /// The writer's process identity for WATCH of missing keys (see `watch`).
+    pub(crate) watch_owner: Option<watch::Owner>,
 }
 
 /// Statements prepared by name (SQL `PREPARE`) on a connection that needs
@@ -267,6 +270,7 @@ impl PgConn {
             session: Vec::new(),
             schema_salt: crate::store::member_hash(settings.schema.as_bytes()),
             named: false,
+            watch_owner: None,
         })
     }
 
@@ -454,6 +458,9 @@ fn migrate(client: &mut Client, schema: &str) -> StoreResult<()> {
     }
     if version < 1 {
         tx.batch_execute(include_str!("schema.sql"))?;
+    }
+    if version < 2 {
+        tx.batch_execute(&include_str!("watch.sql").replace("@schema@", &format!("\"{schema}\"")))?;
     }
     tx.batch_execute(NOTIFY_SCHEMA)?;
     tx.execute(

@@ -17,7 +17,7 @@
 use super::PgConn;
 use super::deferred::Expiry;
 use super::prefetch::Known;
-use crate::store::{DbStats, Entry, KeyType, ScanPage, Store, StoreError, StoreResult, Ttl};
+use crate::store::{DbStats, Entry, KeyType, ScanPage, Store, StoreError, StoreResult, Ttl, WatchMissing};
 use bytes::Bytes;
 use postgres::Row;
 
@@ -470,8 +470,24 @@ impl Store for PgStore<'_> {
             ),
             &[&self.now, &(limit as i64)],
         )?;
+        // The sweeper also removes the watches of processes that died.
+        self.conn.clean_dead_watches()?;
         rows.iter()
             .map(|r| Ok((r.try_get::<_, i32>(0)? as u32, Bytes::from(r.try_get::<_, Vec<u8>>(1)?))))
             .collect()
+    }
+
+    fn watch_missing(&mut self, db: u32, key: &[u8]) -> StoreResult<WatchMissing> {
+        self.check_write()?;
+        self.conn.watch_missing(db, key, self.now)
+    }
+
+    fn missing_untouched(&mut self, id: i64) -> StoreResult<bool> {
+        self.conn.missing_untouched(id)
+    }
+
+    fn unwatch_missing(&mut self, ids: &[i64]) -> StoreResult<()> {
+        self.check_write()?;
+        self.conn.unwatch_missing(ids)
     }
 }
