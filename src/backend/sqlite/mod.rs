@@ -204,8 +204,8 @@ fn migrate(conn: &Connection, file: bool) -> Result<(), StoreError> {
 /// fire them), and the old `rkey_expire` index (its name is reused); the old
 /// table is renamed, the schema script creates the new one with its indexes,
 /// triggers and views, the rows are copied in (db, key) order (along the old
-/// unique index: appends to the new B-tree, no sort; the triggers count
-/// them in `rcount`), and the old table goes.
+/// unique index: appends to the new B-tree, no sort), the old table goes,
+/// and `rcount` gets the number of keys of each database.
 /// Ids are kept: value rows and SCAN cursors stay valid. Version 2 hands out
 /// new ids from the version counter, which [`max_version`] keeps above every
 /// id.
@@ -220,6 +220,7 @@ const MIGRATE_1_TO_2: &str = concat!(
     "INSERT INTO rkey (id, db, key, type, expire_at, version, value, len)
        SELECT id, db, key, type, expire_at, version, value, len FROM rkey_v1 ORDER BY db, key;
      DROP TABLE rkey_v1;
+     INSERT INTO rcount (db, n) SELECT db, count(*) FROM rkey GROUP BY db;
      INSERT OR REPLACE INTO redsql_meta VALUES ('schema_version', 2);"
 );
 
@@ -341,6 +342,14 @@ mod tests {
             .map(|r| r.unwrap())
             .collect();
         assert!(!objects.iter().any(|o| o.contains("v1")), "{objects:?}");
+        let counts: Vec<(i64, i64)> = conn
+            .prepare("SELECT db, n FROM rcount ORDER BY db")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(counts, [(0, 2), (3, 1)]);
         for name in ["rkey_id", "rkey_expire", "rkey_delete_value", "rkey_retype_value"] {
             assert!(objects.iter().any(|o| o == name), "{name} missing: {objects:?}");
         }

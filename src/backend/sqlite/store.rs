@@ -16,7 +16,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 const SCAN_SQL: &str = "SELECT id, key FROM rkey INDEXED BY rkey_id WHERE id>?2 AND db=?1
      AND (expire_at IS NULL OR expire_at>?3) AND (?4 IS NULL OR type=?4) ORDER BY id LIMIT ?5";
 
-/// DBSIZE: the rows of a database, counted by the triggers of schema.sql.
+/// DBSIZE: the rows of a database, as counted in `rcount` ([`SqliteStore::count`]).
 const ROWS_SQL: &str = "SELECT coalesce((SELECT n FROM rcount WHERE db=?1), 0)";
 /// DBSIZE: the expired keys of a database not yet deleted (`+db`: found
 /// through the expiry index, which holds the keys with a TTL only, not by
@@ -79,6 +79,24 @@ impl<'a> SqliteStore<'a> {
         Ok(st.exists(params![db, key])?)
     }
 
+    /// Adds `delta` to the number of key rows of database `db` (`rcount`,
+    /// read by DBSIZE and INFO keyspace). Every statement that inserts or
+    /// deletes rows of `rkey`, or moves them to another database, calls this
+    /// in the same transaction.
+    fn count(&self, db: i64, delta: i64) -> StoreResult<()> {
+        if delta != 0 {
+            self.conn
+                .prepare_cached("INSERT INTO rcount (db, n) VALUES (?1, ?2) ON CONFLICT (db) DO UPDATE SET n = n + ?2")?
+                .execute(params![db, delta])?;
+        }
+        Ok(())
+    }
+
+    /// The number of key rows of database `db` in `rcount`.
+    fn counted(&self, db: i64) -> StoreResult<i64> {
+        Ok(self.conn.prepare_cached(ROWS_SQL)?.query_row([db], |r| r.get(0))?)
+    }
+
     /// Copies the value rows of a collection key to another key id.
     fn copy_value(&self, from: i64, to: i64, kind: KeyType) -> StoreResult<()> {
         let sql = match kind {
@@ -114,9 +132,11 @@ impl<'a> SqliteStore<'a> {
             .prepare_cached("SELECT len FROM rkey WHERE id=?1")?
             .query_row([id], |r| r.get(0))?;
         if len <= 0 {
-            self.conn
-                .prepare_cached("DELETE FROM rkey WHERE id=?1")?
-                .execute([id])?;
+            let db: i64 = self
+                .conn
+                .prepare_cached("DELETE FROM rkey WHERE id=?1 RETURNING db")?
+                .query_row([id], |r| r.get(0))?;
+            self.count(db, -1)?;
         }
         Ok(len)
     }
@@ -152,6 +172,9 @@ impl<'a> SqliteStore<'a> {
             .prepare_cached("DELETE FROM rkey WHERE db=?1 AND key=?2 RETURNING expire_at")?
             .query_row(params![db, key], |r| r.get(0))
             .optional()?;
+        if exp.is_some() {
+            self.count(db.into(), -1)?;
+        }
         Ok(exp.is_some_and(|e| self.live(e)))
     }
 }
@@ -266,6 +289,7 @@ impl Store for SqliteStore<'_> {
         self.conn
             .prepare_cached("INSERT INTO rkey (id, db, key, type, version, len) VALUES (?4, ?1, ?2, ?3, ?4, 0)")?
             .execute(params![db, key, kind as i64, version])?;
+        self.count(db.into(), 1)?;
         Ok(version)
     }
 
@@ -308,16 +332,19 @@ impl Store for SqliteStore<'_> {
                  WHERE db=?1 AND key=?2 AND type=0",
             )?
             .execute(params![db, key, expire_at, version, value, keep, self.now])?;
-        if overwritten == 0
-            && self
-                .conn
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO rkey (id, db, key, type, expire_at, version, value, len)
-                     VALUES (?4, ?1, ?2, 0, ?3, ?4, ?5, 0)",
-                )?
-                .execute(params![db, key, expire_at, version, value])?
-                == 0
-        {
+        if overwritten > 0 {
+            return Ok(());
+        }
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO rkey (id, db, key, type, expire_at, version, value, len)
+                 VALUES (?4, ?1, ?2, 0, ?3, ?4, ?5, 0)",
+            )?
+            .execute(params![db, key, expire_at, version, value])?;
+        if inserted > 0 {
+            self.count(db.into(), 1)?;
+        } else {
             // The key keeps its id: its value rows are deleted by the trigger.
             self.conn
                 .prepare_cached(
@@ -380,6 +407,7 @@ impl Store for SqliteStore<'_> {
                 e.value.as_deref(),
                 e.len
             ])?;
+        self.count(dst_db.into(), 1)?;
         self.copy_value(e.id, version, e.kind)
     }
 
@@ -392,32 +420,36 @@ impl Store for SqliteStore<'_> {
         self.conn
             .prepare_cached("UPDATE rkey SET db=?1, version=?2 WHERE db=?3 AND key=?4")?
             .execute(params![dst_db, version, db, key])?;
+        self.count(db.into(), -1)?;
+        self.count(dst_db.into(), 1)?;
         Ok(())
     }
 
     fn flush(&mut self, db: Option<u32>) -> StoreResult<()> {
         match db {
             // The triggers delete each key's value rows.
-            Some(db) => self
-                .conn
-                .prepare_cached("DELETE FROM rkey WHERE db=?1")?
-                .execute([db])?,
+            Some(db) => {
+                self.conn
+                    .prepare_cached("DELETE FROM rkey WHERE db=?1")?
+                    .execute([db])?;
+                self.conn
+                    .prepare_cached("DELETE FROM rcount WHERE db=?1")?
+                    .execute([db])?
+            }
             None => {
                 // Everything goes. A `DELETE FROM t` without WHERE on a table
                 // without triggers is SQLite's truncate optimization: the pages
                 // go to the free list at once instead of each row being deleted
                 // (and its page rewritten into the WAL). So the value tables go
                 // first, then rkey without its delete trigger (nothing left for
-                // it to do) and its counting trigger (the counts are reset),
-                // which the schema script recreates: all of it runs in
-                // the writer's transaction, so a rollback restores the triggers.
+                // it to do), which the schema script recreates: all of it runs in
+                // the writer's transaction, so a rollback restores the trigger.
                 // 10M keys: about a second instead of minutes and a WAL of GBs.
                 for t in ["rlist", "rhash", "rset", "rzset"] {
                     self.conn.prepare_cached(&format!("DELETE FROM {t}"))?.execute([])?;
                 }
                 self.conn.execute_batch(&format!(
-                    "DROP TRIGGER IF EXISTS rkey_delete_value; DROP TRIGGER IF EXISTS rkey_count_delete;
-                     DELETE FROM rkey; DELETE FROM rcount; {}",
+                    "DROP TRIGGER IF EXISTS rkey_delete_value; DELETE FROM rkey; DELETE FROM rcount; {}",
                     include_str!("schema.sql")
                 ))?;
                 0
@@ -437,6 +469,10 @@ impl Store for SqliteStore<'_> {
         st.execute(params![-1, a, version])?;
         st.execute(params![a, b, version])?;
         st.execute(params![b, -1, version])?;
+        let (a, b) = (i64::from(a), i64::from(b));
+        let (na, nb) = (self.counted(a)?, self.counted(b)?);
+        self.count(a, nb - na)?;
+        self.count(b, na - nb)?;
         Ok(())
     }
 
@@ -447,7 +483,16 @@ impl Store for SqliteStore<'_> {
         let rows = stmt.query_map(params![self.now, limit as i64], |r| {
             Ok((r.get::<_, i64>(0)? as u32, Bytes::from(r.get::<_, Vec<u8>>(1)?)))
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let purged: Vec<(u32, Bytes)> = rows.collect::<Result<_, _>>()?;
+        drop(stmt);
+        let mut per_db = std::collections::BTreeMap::<u32, i64>::new();
+        for (db, _) in &purged {
+            *per_db.entry(*db).or_default() += 1;
+        }
+        for (db, n) in per_db {
+            self.count(db.into(), -n)?;
+        }
+        Ok(purged)
     }
 }
 
@@ -606,8 +651,13 @@ mod tests {
         check(&mut s, "set");
         s.set_string(0, b"dead", b"revived", Ttl::Persist).unwrap();
         s.create_key(1, b"list", KeyType::List).unwrap();
-        s.create_key(1, b"list", KeyType::Set).unwrap();
+        let id = s.create_key(1, b"list", KeyType::Set).unwrap();
+        s.touch(id, 1).unwrap();
         check(&mut s, "create");
+        let id = s.create_key(1, b"emptied", KeyType::Hash).unwrap();
+        s.touch(id, 1).unwrap();
+        s.touch(id, -1).unwrap();
+        check(&mut s, "a collection emptied");
         assert!(s.delete(0, b"k0").unwrap());
         assert!(!s.delete(0, b"nope").unwrap());
         s.move_key(0, b"k2", 2).unwrap();
