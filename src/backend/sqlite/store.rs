@@ -83,7 +83,7 @@ impl<'a> SqliteStore<'a> {
     /// read by DBSIZE and INFO keyspace). Every statement that inserts or
     /// deletes rows of `rkey`, or moves them to another database, calls this
     /// in the same transaction.
-    fn count(&self, db: i64, delta: i64) -> StoreResult<()> {
+    pub(super) fn count(&self, db: i64, delta: i64) -> StoreResult<()> {
         if delta != 0 {
             self.conn
                 .prepare_cached("INSERT INTO rcount (db, n) VALUES (?1, ?2) ON CONFLICT (db) DO UPDATE SET n = n + ?2")?
