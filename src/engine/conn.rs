@@ -75,6 +75,10 @@ pub(crate) trait ReadConn: Send + 'static {
     fn broken(&self) -> bool {
         false
     }
+    /// Ends a read transaction the connection keeps open between batches, if
+    /// any (SQLite keeps one while nothing was committed since it began; see
+    /// `engine/sqlite.rs`). Called on idle connections after every commit.
+    fn release(&mut self) {}
 
     /// Runs `batches` together (see [`Combined`]), each with the outcome it
     /// would have had alone.
@@ -168,6 +172,17 @@ impl<C: ReadConn> Pool<C> {
         if self.max.is_some() {
             // Only a bounded pool has callers waiting (and waking is a system call).
             self.freed.notify_one();
+        }
+    }
+
+    /// Lets every idle connection end the read transaction it keeps open
+    /// ([`ReadConn::release`]): a snapshot older than the last commit would
+    /// otherwise keep SQLite from checkpointing the WAL past it until that
+    /// connection's next read, which may never come.
+    pub(crate) fn release_idle(&self) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        for conn in &mut st.idle {
+            conn.release();
         }
     }
 

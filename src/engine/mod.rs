@@ -352,7 +352,7 @@ impl Engine {
             match c.cmd.handler {
                 Handler::Write(_) => return Route::Writer,
                 Handler::Read(_) if misses => return Route::Writer,
-                Handler::Read(_) if !c.cmd.fast => route = Route::SlowRead,
+                Handler::Read(_) if !c.cmd.fast && !bounded_read(c) => route = Route::SlowRead,
                 _ => {}
             }
         }
@@ -493,6 +493,32 @@ const PRERENDER_LEN: usize = 1024;
 /// hundreds of MB) to their RESP bytes on the blocking thread that read
 /// them, so that the event loop, which serves every other client, only
 /// copies bytes out instead of spending a long time encoding them.
+/// Most elements a range read may ask for and still run inline.
+const INLINE_RANGE: i64 = 512;
+
+/// True for a read that Redis does not flag `fast` but whose cost its
+/// arguments bound: LRANGE, and ZRANGE/ZREVRANGE by rank, asking for at most
+/// [`INLINE_RANGE`] elements (both indexes from the same end, so the count
+/// is known without the length). It runs inline like a fast read: handing it
+/// to a blocking thread would cost more than reading a hundred elements.
+fn bounded_read(c: &Call) -> bool {
+    let plain = match c.cmd.name.as_str() {
+        "lrange" => c.args.len() == 4,
+        "zrange" | "zrevrange" => {
+            c.args.len() == 4 || (c.args.len() == 5 && c.args[4].eq_ignore_ascii_case(b"withscores"))
+        }
+        _ => false,
+    };
+    if !plain {
+        return false;
+    }
+    let index = |a: &Bytes| crate::resp::request::parse_i64(a);
+    match (index(&c.args[2]), index(&c.args[3])) {
+        (Some(start), Some(stop)) => (start >= 0) == (stop >= 0) && stop.saturating_sub(start) < INLINE_RANGE,
+        _ => false,
+    }
+}
+
 fn prerender(outcome: &mut Outcome, proto: u8) {
     for reply in &mut outcome.replies {
         if matches!(reply, Reply::Array(items) if items.len() >= PRERENDER_LEN) {
@@ -567,5 +593,43 @@ pub(crate) fn call(ctx: &mut Ctx, c: &Call) -> Result<Reply, CmdError> {
         }
         Handler::Read(f) | Handler::Write(f) | Handler::Pure(f) => f(ctx, &c.args),
         Handler::Server => Err(CmdError::Reply(format!("ERR '{}' cannot run here", c.cmd.name))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Call, bounded_read};
+    use bytes::Bytes;
+
+    fn call(words: &[&str]) -> Call {
+        Call {
+            cmd: crate::commands::table::table().get(words[0].as_bytes()).unwrap(),
+            args: words.iter().map(|w| Bytes::copy_from_slice(w.as_bytes())).collect(),
+        }
+    }
+
+    #[test]
+    fn small_ranges_run_inline_and_unbounded_ones_do_not() {
+        for inline in [
+            &["LRANGE", "l", "0", "99"][..],
+            &["lrange", "l", "-100", "-1"],
+            &["LRANGE", "l", "5", "2"],
+            &["ZRANGE", "z", "0", "10", "WITHSCORES"],
+            &["ZREVRANGE", "z", "0", "511"],
+        ] {
+            assert!(bounded_read(&call(inline)), "{inline:?}");
+        }
+        for slow in [
+            &["LRANGE", "l", "0", "-1"][..],
+            &["LRANGE", "l", "0", "512"],
+            &["LRANGE", "l", "-9223372036854775808", "9223372036854775807"],
+            &["LRANGE", "l", "x", "1"],
+            &["ZRANGE", "z", "0", "10", "BYSCORE"],
+            &["ZRANGE", "z", "0", "10", "REV", "WITHSCORES"],
+            &["HGETALL", "h"],
+            &["SMEMBERS", "s"],
+        ] {
+            assert!(!bounded_read(&call(slow)), "{slow:?}");
+        }
     }
 }

@@ -37,21 +37,27 @@ fn strtod_full(s: &[u8]) -> Option<Strtod> {
     }
     let rest = &s[i..];
     let sign = if neg { -1.0 } else { 1.0 };
-    let lower = rest.to_ascii_lowercase();
-    if lower == b"inf" || lower == b"infinity" {
+    if rest.first().is_some_and(|c| c.is_ascii_digit() || *c == b'.') && !starts_with_nocase(rest, b"0x") {
+        // The common case, without the checks below (no allocation).
+        return decimal(rest).map(|(v, erange)| Strtod {
+            value: sign * v,
+            erange,
+        });
+    }
+    if rest.eq_ignore_ascii_case(b"inf") || rest.eq_ignore_ascii_case(b"infinity") {
         return Some(Strtod {
             value: sign * f64::INFINITY,
             erange: false,
         });
     }
-    if lower.starts_with(b"nan") {
+    if starts_with_nocase(rest, b"nan") {
         return Some(Strtod {
             value: f64::NAN,
             erange: false,
         });
     }
-    if lower.starts_with(b"0x") {
-        return hex(&lower[2..]).map(|(v, erange)| Strtod {
+    if starts_with_nocase(rest, b"0x") {
+        return hex(&rest[2..].to_ascii_lowercase()).map(|(v, erange)| Strtod {
             value: sign * v,
             erange,
         });
@@ -60,6 +66,10 @@ fn strtod_full(s: &[u8]) -> Option<Strtod> {
         value: sign * v,
         erange,
     })
+}
+
+fn starts_with_nocase(s: &[u8], prefix: &[u8]) -> bool {
+    s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
 
 /// An unsigned decimal float: digits, optional fraction, optional exponent.
@@ -99,6 +109,11 @@ fn decimal(s: &[u8]) -> Option<(f64, bool)> {
     }
     if i != s.len() {
         return None;
+    }
+    if digits == s.len() && digits <= 15 {
+        // A plain integer below 2^53: exact, as strtod would give it.
+        let v = s.iter().fold(0u64, |v, d| v * 10 + u64::from(d - b'0'));
+        return Some((v as f64, false));
     }
     let v: f64 = std::str::from_utf8(s).ok()?.parse().ok()?;
     Some((v, v.is_infinite() || (v == 0.0 && nonzero)))
@@ -227,6 +242,12 @@ mod tests {
         assert_eq!(ok(".5"), Some(0.5));
         assert_eq!(ok("5."), Some(5.0));
         assert_eq!(ok("4.9e-324"), Some(4.9e-324));
+        assert_eq!(ok("007"), Some(7.0));
+        assert_eq!(ok("-0"), Some(0.0));
+        assert_eq!(ok("999999999999999"), Some(999999999999999.0));
+        assert_eq!(ok("9007199254740993"), Some(9007199254740992.0));
+        assert_eq!(ok("0X1P4"), Some(16.0));
+        assert_eq!(ok("INF"), Some(f64::INFINITY));
         for bad in [
             "", " 1", "1 ", "nan", "1e400", "1e-400", "1e", "abc", "0x", "--1", "inf1",
         ] {
