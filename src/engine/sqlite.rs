@@ -4,7 +4,7 @@
 
 use super::checkpoint::Checkpointer;
 use super::conn::{Pool, ReadConn, Reads, WriteConn};
-use crate::backend::sqlite::{self, Location, SqliteStore, Sync};
+use crate::backend::sqlite::{self, Location, PendingCounts, SqliteStore, Sync};
 use crate::store::{Store, StoreResult};
 use rusqlite::Connection;
 use std::sync::Arc;
@@ -36,6 +36,8 @@ fn stable_plans(conn: Connection) -> StoreResult<Connection> {
 pub(super) struct Writer {
     conn: Connection,
     version: i64,
+    /// The transaction's changes to the key counts, written before COMMIT.
+    counts: PendingCounts,
     /// WAL size reported by the checkpointer (file databases).
     wal_pages: Option<Arc<AtomicI64>>,
     /// Commits so far, counted after each COMMIT (see [`Reader`]).
@@ -77,6 +79,7 @@ pub(super) fn open(location: &Location, sync: Sync, readers: usize) -> StoreResu
         writer: Writer {
             conn,
             version,
+            counts: PendingCounts::default(),
             wal_pages,
             commits,
             readers,
@@ -92,6 +95,7 @@ impl WriteConn for Writer {
     }
 
     fn commit(&mut self) -> StoreResult<()> {
+        self.counts.write(&self.conn)?;
         exec_cached(&self.conn, "COMMIT")?;
         // Before any client hears of the commit: a read that starts after
         // its reply sees the new count and takes a fresh snapshot.
@@ -100,11 +104,12 @@ impl WriteConn for Writer {
     }
 
     fn rollback(&mut self) {
+        self.counts.clear();
         let _ = self.conn.execute_batch("ROLLBACK");
     }
 
     fn with_store<R>(&mut self, now: i64, f: impl FnOnce(&mut dyn Store) -> R) -> R {
-        f(&mut SqliteStore::writer(&self.conn, now, &mut self.version))
+        f(&mut SqliteStore::writer(&self.conn, now, &mut self.version).deferring_counts(&mut self.counts))
     }
 
     fn after_commit(&mut self) {

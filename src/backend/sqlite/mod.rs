@@ -5,6 +5,7 @@
 //! database has a single connection, so everything runs on the writer.
 
 pub mod conn;
+mod counts;
 mod hash;
 mod list;
 mod set;
@@ -12,6 +13,7 @@ mod store;
 mod strings;
 mod zset;
 
+pub use counts::PendingCounts;
 pub use store::SqliteStore;
 
 use crate::store::StoreError;

@@ -1,5 +1,6 @@
 //! [`Store`] on a SQLite connection.
 
+use super::counts::{PendingCounts, write_count};
 use crate::store::{DbStats, Entry, KeyType, ScanPage, Store, StoreResult, StringUpdate, Ttl};
 use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -35,6 +36,9 @@ pub struct SqliteStore<'a> {
     now: i64,
     /// Last version handed out; writes take the next one. None on readers.
     version: Option<&'a mut i64>,
+    /// Changes to `rcount` to write at the end of the transaction; None:
+    /// written at once (see [`PendingCounts`]).
+    pending: Option<&'a mut PendingCounts>,
 }
 
 impl<'a> SqliteStore<'a> {
@@ -44,6 +48,16 @@ impl<'a> SqliteStore<'a> {
             conn,
             now,
             version: Some(version),
+            pending: None,
+        }
+    }
+
+    /// The same store, summing its changes to the key counts in `pending`
+    /// instead of writing each (the engine's writer writes them before COMMIT).
+    pub fn deferring_counts(self, pending: &'a mut PendingCounts) -> Self {
+        SqliteStore {
+            pending: Some(pending),
+            ..self
         }
     }
 
@@ -53,6 +67,7 @@ impl<'a> SqliteStore<'a> {
             conn,
             now,
             version: None,
+            pending: None,
         }
     }
 
@@ -83,17 +98,26 @@ impl<'a> SqliteStore<'a> {
     /// read by DBSIZE and INFO keyspace). Every statement that inserts or
     /// deletes rows of `rkey`, or moves them to another database, calls this
     /// in the same transaction.
-    pub(super) fn count(&self, db: i64, delta: i64) -> StoreResult<()> {
-        if delta != 0 {
-            self.conn
-                .prepare_cached("INSERT INTO rcount (db, n) VALUES (?1, ?2) ON CONFLICT (db) DO UPDATE SET n = n + ?2")?
-                .execute(params![db, delta])?;
+    pub(super) fn count(&mut self, db: i64, delta: i64) -> StoreResult<()> {
+        match self.pending.as_deref_mut() {
+            Some(p) => p.add(db, delta),
+            None => write_count(self.conn, db, delta)?,
+        }
+        Ok(())
+    }
+
+    /// Writes the pending changes to `rcount`: before anything reads or
+    /// rewrites it.
+    fn settle_counts(&mut self) -> StoreResult<()> {
+        if let Some(p) = self.pending.as_deref_mut() {
+            p.write(self.conn)?;
         }
         Ok(())
     }
 
     /// The number of key rows of database `db` in `rcount`.
-    fn counted(&self, db: i64) -> StoreResult<i64> {
+    fn counted(&mut self, db: i64) -> StoreResult<i64> {
+        self.settle_counts()?;
         Ok(self.conn.prepare_cached(ROWS_SQL)?.query_row([db], |r| r.get(0))?)
     }
 
@@ -227,7 +251,7 @@ impl Store for SqliteStore<'_> {
     /// The rows counted in `rcount` less the expired ones: O(1) plus the
     /// expired keys the sweeper has not deleted yet.
     fn dbsize(&mut self, db: u32) -> StoreResult<u64> {
-        let all: i64 = self.conn.prepare_cached(ROWS_SQL)?.query_row([db], |r| r.get(0))?;
+        let all = self.counted(db.into())?;
         let dead: i64 = self
             .conn
             .prepare_cached(EXPIRED_SQL)?
@@ -270,6 +294,7 @@ impl Store for SqliteStore<'_> {
     }
 
     fn stats(&mut self) -> StoreResult<Vec<(u32, DbStats)>> {
+        self.settle_counts()?;
         let mut st = self.conn.prepare_cached(STATS_SQL)?;
         let rows = st.query_map([self.now], |r| {
             Ok((
@@ -434,6 +459,8 @@ impl Store for SqliteStore<'_> {
     }
 
     fn flush(&mut self, db: Option<u32>) -> StoreResult<()> {
+        // The rows it deletes include this transaction's new keys.
+        self.settle_counts()?;
         match db {
             // The triggers delete each key's value rows.
             Some(db) => {
@@ -610,13 +637,24 @@ mod tests {
         assert!(plan.iter().any(|p| p.contains("COVERING INDEX rkey_id")), "{plan:?}");
     }
 
-    /// DBSIZE and INFO keyspace read the per-database counts kept by
-    /// triggers; whatever writes keys, they match a count of the live rows.
+    /// DBSIZE and INFO keyspace read the per-database counts in `rcount`;
+    /// whatever writes keys, they match a count of the live rows, whether
+    /// the store writes each change at once or sums them for the end of the
+    /// transaction (the engine's writer).
     #[test]
     fn key_counts_follow_every_write() {
+        key_counts_follow(false);
+        key_counts_follow(true);
+    }
+
+    fn key_counts_follow(deferred: bool) {
         let c = conn();
         let mut version = 0;
+        let mut pending = PendingCounts::default();
         let mut s = SqliteStore::writer(&c, 1000, &mut version);
+        if deferred {
+            s = s.deferring_counts(&mut pending);
+        }
         let check = |s: &mut SqliteStore, what: &str| {
             for db in 0..4 {
                 let live: i64 = s

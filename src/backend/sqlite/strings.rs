@@ -30,13 +30,19 @@ struct StringRow {
 }
 
 impl SqliteStore<'_> {
-    /// See [`Store::set_strings`]. A string (live or expired) is
-    /// overwritten in place, a new key inserted; only a key of another type
-    /// takes [`Store::set_string`]'s path (the upsert that retypes it).
+    /// See [`Store::set_strings`]. A string without a TTL is overwritten in
+    /// place, a new key inserted; a string with a TTL (live or expired) or a
+    /// key of another type takes [`Store::set_string`]'s path.
+    ///
+    /// The overwrite assigns neither `expire_at` nor `type`: SQLite rewrites
+    /// an index entry whenever a statement assigns one of its columns, even
+    /// to the value it has, and the index `rkey_id` holds both (an
+    /// `expire_at=NULL` here cost two more B-tree descents per SET).
     pub(super) fn set_string_rows(&mut self, db: u32, pairs: &[Bytes]) -> StoreResult<()> {
         let conn = self.conn;
-        let mut update = conn
-            .prepare_cached("UPDATE rkey SET value=?3, version=?4, expire_at=NULL WHERE db=?1 AND key=?2 AND type=0")?;
+        let mut update = conn.prepare_cached(
+            "UPDATE rkey SET value=?3, version=?4 WHERE db=?1 AND key=?2 AND type=0 AND expire_at IS NULL",
+        )?;
         let mut inserted = 0;
         for kv in pairs.chunks_exact(2) {
             let (key, value) = (&kv[0][..], &kv[1][..]);
