@@ -30,6 +30,15 @@ const STATS_SQL: &str = "SELECT c.db, c.n - coalesce(e.dead, 0), coalesce(e.live
         FROM rkey INDEXED BY rkey_expire WHERE expire_at IS NOT NULL GROUP BY db) e ON e.db = c.db
      WHERE c.n - coalesce(e.dead, 0) > 0 ORDER BY c.db";
 
+/// A collection's new length and version, by the key's id (the collections
+/// know their key by id). `id` is not a unique column to SQLite (`rkey_id`
+/// also holds expire_at and type), so it plans for many rows; with the
+/// default conflict handling, a NOT NULL column could then abort the
+/// statement after some rows, and SQLite opens a statement journal for
+/// every run (~2.5k instructions, measured on ZADD). `OR IGNORE` cannot
+/// abort; and nothing is ignored (the values bound are never NULL).
+pub(super) const GROW_SQL: &str = "UPDATE OR IGNORE rkey SET len=len+?1, version=?2 WHERE id=?3";
+
 /// A store over one SQLite connection, for the duration of one batch.
 pub struct SqliteStore<'a> {
     pub(super) conn: &'a Connection,
@@ -149,7 +158,7 @@ impl<'a> SqliteStore<'a> {
     pub(super) fn touch(&mut self, id: i64, delta: i64) -> StoreResult<i64> {
         let version = self.next_version();
         self.conn
-            .prepare_cached("UPDATE rkey SET len=len+?1, version=?2 WHERE id=?3")?
+            .prepare_cached(GROW_SQL)?
             .execute(params![delta, version, id])?;
         let len: i64 = self
             .conn
