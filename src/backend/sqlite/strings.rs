@@ -11,8 +11,8 @@
 //! MSET overwrites its strings with one prepared UPDATE, run once per
 //! pair, rather than a statement looked up (by its SQL text) in rusqlite's
 //! cache per key, with fewer parameters than SET's general statement (no
-//! expiry to keep). Its new keys are counted in `rcount` once per command
-//! and database, not once per key.
+//! expiry to keep). It reports its new keys to `rcount` once per command,
+//! not once per key (see `counts.rs`).
 //!
 //! [`Store::update_string`]: crate::store::Store::update_string
 //! [`Store::set_strings`]: crate::store::Store::set_strings
