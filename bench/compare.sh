@@ -33,8 +33,11 @@ done
 
 command -v redis-server >/dev/null || { echo "redis-server is needed (apt-get install redis-server)" >&2; exit 1; }
 command -v redis-benchmark >/dev/null || { echo "redis-benchmark is needed (apt-get install redis-tools)" >&2; exit 1; }
-cargo build --release --quiet
-BIN=target/release/redsql
+# BIN=/path/to/redsql measures another build (nothing is built then).
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet
+  BIN=target/release/redsql
+fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 TMP=$(mktemp -d)
