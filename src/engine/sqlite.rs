@@ -4,7 +4,6 @@
 
 use super::checkpoint::Checkpointer;
 use super::conn::{Pool, ReadConn, Reads, WriteConn};
-use crate::backend::sqlite::conn::Conn;
 use crate::backend::sqlite::{self, Location, PendingCounts, SqliteStore, Sync};
 use crate::store::{Store, StoreResult};
 use rusqlite::Connection;
@@ -35,7 +34,7 @@ fn stable_plans(conn: Connection) -> StoreResult<Connection> {
 
 /// The writer's connection and the last key version it handed out.
 pub(super) struct Writer {
-    conn: Conn,
+    conn: Connection,
     version: i64,
     /// The transaction's changes to the key counts, written before COMMIT.
     counts: PendingCounts,
@@ -56,7 +55,7 @@ pub(super) struct Opened {
 }
 
 pub(super) fn open(location: &Location, sync: Sync, readers: usize) -> StoreResult<Opened> {
-    let conn = Conn::new(stable_plans(sqlite::open_writer(location, sync)?)?);
+    let conn = stable_plans(sqlite::open_writer(location, sync)?)?;
     let version = sqlite::max_version(&conn)?;
     let commits = Arc::new(AtomicU64::new(0));
     let (readers, checkpointer) = match &location.path {
@@ -153,7 +152,7 @@ impl WriteConn for Writer {
 /// the WAL back. (A write made by another process outside redsql is seen
 /// after redsql's next commit.)
 struct Reader {
-    conn: Conn,
+    conn: Connection,
     /// The writer's commit counter.
     commits: Arc<AtomicU64>,
     /// The count when the open read transaction began, if one is open.
@@ -163,7 +162,7 @@ struct Reader {
 impl Reader {
     fn open(path: &str, commits: &Arc<AtomicU64>) -> StoreResult<Reader> {
         Ok(Reader {
-            conn: Conn::new(stable_plans(sqlite::open_reader(path)?)?),
+            conn: stable_plans(sqlite::open_reader(path)?)?,
             commits: commits.clone(),
             held: None,
         })

@@ -368,7 +368,6 @@ mod tests {
 
         let mut next = max_version(&conn).unwrap();
         assert_eq!(next, 1000, "above every id, not only every version");
-        let conn = conn::Conn::new(conn);
         let mut s = SqliteStore::writer(&conn, 1000, &mut next);
         let e = s.get(0, b"s").unwrap().unwrap();
         assert_eq!(

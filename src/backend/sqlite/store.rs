@@ -1,10 +1,9 @@
 //! [`Store`] on a SQLite connection.
 
-use super::conn::Conn;
 use super::counts::{PendingCounts, write_count};
 use crate::store::{DbStats, Entry, KeyType, ScanPage, Store, StoreResult, StringUpdate, Ttl};
 use bytes::Bytes;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 /// One page of SCAN (and KEYS): live keys of a database after the cursor, in id order.
 ///
@@ -42,7 +41,7 @@ pub(super) const GROW_SQL: &str = "UPDATE OR IGNORE rkey SET len=len+?1, version
 
 /// A store over one SQLite connection, for the duration of one batch.
 pub struct SqliteStore<'a> {
-    pub(super) conn: &'a Conn,
+    pub(super) conn: &'a Connection,
     now: i64,
     /// Last version handed out; writes take the next one. None on readers.
     version: Option<&'a mut i64>,
@@ -53,7 +52,7 @@ pub struct SqliteStore<'a> {
 
 impl<'a> SqliteStore<'a> {
     /// A store that can write (the writer's connection, inside a transaction).
-    pub fn writer(conn: &'a Conn, now: i64, version: &'a mut i64) -> Self {
+    pub fn writer(conn: &'a Connection, now: i64, version: &'a mut i64) -> Self {
         SqliteStore {
             conn,
             now,
@@ -72,7 +71,7 @@ impl<'a> SqliteStore<'a> {
     }
 
     /// A read-only store.
-    pub fn reader(conn: &'a Conn, now: i64) -> Self {
+    pub fn reader(conn: &'a Connection, now: i64) -> Self {
         SqliteStore {
             conn,
             now,
@@ -100,7 +99,7 @@ impl<'a> SqliteStore<'a> {
 
     /// Whether a row for (db, key) exists, live or not.
     fn has_row(&self, db: u32, key: &[u8]) -> StoreResult<bool> {
-        let mut st = self.conn.cached("SELECT 1 FROM rkey WHERE db=?1 AND key=?2")?;
+        let mut st = self.conn.prepare_cached("SELECT 1 FROM rkey WHERE db=?1 AND key=?2")?;
         Ok(st.exists(params![db, key])?)
     }
 
@@ -128,7 +127,7 @@ impl<'a> SqliteStore<'a> {
     /// The number of key rows of database `db` in `rcount`.
     fn counted(&mut self, db: i64) -> StoreResult<i64> {
         self.settle_counts()?;
-        Ok(self.conn.cached(ROWS_SQL)?.query_row([db], |r| r.get(0))?)
+        Ok(self.conn.prepare_cached(ROWS_SQL)?.query_row([db], |r| r.get(0))?)
     }
 
     /// Copies the value rows of a collection key to another key id.
@@ -144,7 +143,7 @@ impl<'a> SqliteStore<'a> {
                 "INSERT INTO rzset (key_id, h, member, score) SELECT ?2, h, member, score FROM rzset WHERE key_id=?1"
             }
         };
-        self.conn.cached(sql)?.execute([from, to])?;
+        self.conn.prepare_cached(sql)?.execute([from, to])?;
         Ok(())
     }
 
@@ -158,15 +157,17 @@ impl<'a> SqliteStore<'a> {
     #[allow(dead_code)] // used by the collection modules as they land
     pub(super) fn touch(&mut self, id: i64, delta: i64) -> StoreResult<i64> {
         let version = self.next_version();
-        self.conn.cached(GROW_SQL)?.execute(params![delta, version, id])?;
+        self.conn
+            .prepare_cached(GROW_SQL)?
+            .execute(params![delta, version, id])?;
         let len: i64 = self
             .conn
-            .cached("SELECT len FROM rkey WHERE id=?1")?
+            .prepare_cached("SELECT len FROM rkey WHERE id=?1")?
             .query_row([id], |r| r.get(0))?;
         if len <= 0 {
             let db: i64 = self
                 .conn
-                .cached("DELETE FROM rkey WHERE id=?1 RETURNING db")?
+                .prepare_cached("DELETE FROM rkey WHERE id=?1 RETURNING db")?
                 .query_row([id], |r| r.get(0))?;
             self.count(db, -1)?;
         }
@@ -175,10 +176,10 @@ impl<'a> SqliteStore<'a> {
 
     /// The live key, read by `sql` (selecting id, type, expire_at, version,
     /// len and, optionally, value).
-    fn lookup(&self, sql: &'static str, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
+    fn lookup(&self, sql: &str, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
         let e = self
             .conn
-            .cached(sql)?
+            .prepare_cached(sql)?
             .query_row(params![db, key], |r| {
                 Ok(Entry {
                     id: r.get(0)?,
@@ -201,7 +202,7 @@ impl<'a> SqliteStore<'a> {
     fn remove(&mut self, db: u32, key: &[u8]) -> StoreResult<bool> {
         let exp: Option<Option<i64>> = self
             .conn
-            .cached("DELETE FROM rkey WHERE db=?1 AND key=?2 RETURNING expire_at")?
+            .prepare_cached("DELETE FROM rkey WHERE db=?1 AND key=?2 RETURNING expire_at")?
             .query_row(params![db, key], |r| r.get(0))
             .optional()?;
         if exp.is_some() {
@@ -233,7 +234,7 @@ impl Store for SqliteStore<'_> {
     }
 
     fn scan(&mut self, db: u32, cursor: u64, count: usize, kind: Option<KeyType>) -> StoreResult<ScanPage> {
-        let mut st = self.conn.cached(SCAN_SQL)?;
+        let mut st = self.conn.prepare_cached(SCAN_SQL)?;
         let mut page = ScanPage::default();
         let kind = kind.map(|k| k as i64);
         // Cursors beyond the id range (any u64 is a valid SCAN cursor) find nothing.
@@ -262,7 +263,7 @@ impl Store for SqliteStore<'_> {
         let all = self.counted(db.into())?;
         let dead: i64 = self
             .conn
-            .cached(EXPIRED_SQL)?
+            .prepare_cached(EXPIRED_SQL)?
             .query_row(params![db, self.now], |r| r.get(0))?;
         Ok((all - dead).max(0) as u64)
     }
@@ -270,15 +271,19 @@ impl Store for SqliteStore<'_> {
     fn random_key(&mut self, db: u32) -> StoreResult<Option<Bytes>> {
         // The smallest and largest ids of the database: each end of the id
         // index, walked until an entry of this database.
-        let end = |sql: &'static str| -> StoreResult<Option<i64>> {
-            Ok(self.conn.cached(sql)?.query_row([db], |r| r.get(0)).optional()?)
+        let end = |sql: &str| -> StoreResult<Option<i64>> {
+            Ok(self
+                .conn
+                .prepare_cached(sql)?
+                .query_row([db], |r| r.get(0))
+                .optional()?)
         };
         let lo = end("SELECT id FROM rkey INDEXED BY rkey_id WHERE db=?1 ORDER BY id LIMIT 1")?;
         let hi = end("SELECT id FROM rkey INDEXED BY rkey_id WHERE db=?1 ORDER BY id DESC LIMIT 1")?;
         let (Some(lo), Some(hi)) = (lo, hi) else {
             return Ok(None);
         };
-        let mut st = self.conn.cached(
+        let mut st = self.conn.prepare_cached(
             "SELECT key FROM rkey INDEXED BY rkey_id WHERE id>=?2 AND db=?1 AND (expire_at IS NULL OR expire_at>?3)
              ORDER BY id LIMIT 1",
         )?;
@@ -299,7 +304,7 @@ impl Store for SqliteStore<'_> {
 
     fn stats(&mut self) -> StoreResult<Vec<(u32, DbStats)>> {
         self.settle_counts()?;
-        let mut st = self.conn.cached(STATS_SQL)?;
+        let mut st = self.conn.prepare_cached(STATS_SQL)?;
         let rows = st.query_map([self.now], |r| {
             Ok((
                 r.get::<_, u32>(0)?,
@@ -316,7 +321,7 @@ impl Store for SqliteStore<'_> {
         self.remove(db, key)?;
         let version = self.next_version();
         self.conn
-            .cached("INSERT INTO rkey (id, db, key, type, version, len) VALUES (?4, ?1, ?2, ?3, ?4, 0)")?
+            .prepare_cached("INSERT INTO rkey (id, db, key, type, version, len) VALUES (?4, ?1, ?2, ?3, ?4, 0)")?
             .execute(params![db, key, kind as i64, version])?;
         self.count(db.into(), 1)?;
         Ok(version)
@@ -345,7 +350,7 @@ impl Store for SqliteStore<'_> {
         };
         let same_expiry = self
             .conn
-            .cached(
+            .prepare_cached(
                 "UPDATE rkey SET value=?5, version=?4 WHERE db=?1 AND key=?2 AND type=0
                    AND CASE WHEN ?6 THEN expire_at IS NULL OR expire_at > ?7 ELSE expire_at IS ?3 END",
             )?
@@ -355,7 +360,7 @@ impl Store for SqliteStore<'_> {
         }
         let overwritten = self
             .conn
-            .cached(
+            .prepare_cached(
                 "UPDATE rkey SET value=?5, version=?4,
                    expire_at = CASE WHEN ?6 AND expire_at > ?7 THEN expire_at ELSE ?3 END
                  WHERE db=?1 AND key=?2 AND type=0",
@@ -366,7 +371,7 @@ impl Store for SqliteStore<'_> {
         }
         let inserted = self
             .conn
-            .cached(
+            .prepare_cached(
                 "INSERT OR IGNORE INTO rkey (id, db, key, type, expire_at, version, value, len)
                  VALUES (?4, ?1, ?2, 0, ?3, ?4, ?5, 0)",
             )?
@@ -376,7 +381,7 @@ impl Store for SqliteStore<'_> {
         } else {
             // The key keeps its id: its value rows are deleted by the trigger.
             self.conn
-                .cached(
+                .prepare_cached(
                     "INSERT INTO rkey (id, db, key, type, expire_at, version, value, len)
                      VALUES (?4, ?1, ?2, 0, ?3, ?4, ?5, 0)
                      ON CONFLICT (db, key) DO UPDATE SET type=0, value=excluded.value, version=excluded.version, len=0,
@@ -403,7 +408,7 @@ impl Store for SqliteStore<'_> {
         let version = self.next_version();
         let n = self
             .conn
-            .cached(
+            .prepare_cached(
                 "UPDATE rkey SET expire_at=?1, version=?2 WHERE db=?3 AND key=?4 AND (expire_at IS NULL OR expire_at>?5)",
             )?
             .execute(params![at, version, db, key, self.now])?;
@@ -420,7 +425,7 @@ impl Store for SqliteStore<'_> {
         self.remove(db, dst)?;
         let version = self.next_version();
         self.conn
-            .cached("UPDATE rkey SET key=?1, version=?2 WHERE db=?3 AND key=?4")?
+            .prepare_cached("UPDATE rkey SET key=?1, version=?2 WHERE db=?3 AND key=?4")?
             .execute(params![dst, version, db, src])?;
         Ok(())
     }
@@ -432,7 +437,7 @@ impl Store for SqliteStore<'_> {
         self.remove(dst_db, dst)?;
         let version = self.next_version();
         self.conn
-            .cached(
+            .prepare_cached(
                 "INSERT INTO rkey (id, db, key, type, expire_at, version, value, len) VALUES (?5, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
@@ -455,7 +460,7 @@ impl Store for SqliteStore<'_> {
         self.remove(dst_db, key)?;
         let version = self.next_version();
         self.conn
-            .cached("UPDATE rkey SET db=?1, version=?2 WHERE db=?3 AND key=?4")?
+            .prepare_cached("UPDATE rkey SET db=?1, version=?2 WHERE db=?3 AND key=?4")?
             .execute(params![dst_db, version, db, key])?;
         self.count(db.into(), -1)?;
         self.count(dst_db.into(), 1)?;
@@ -468,8 +473,12 @@ impl Store for SqliteStore<'_> {
         match db {
             // The triggers delete each key's value rows.
             Some(db) => {
-                self.conn.cached("DELETE FROM rkey WHERE db=?1")?.execute([db])?;
-                self.conn.cached("DELETE FROM rcount WHERE db=?1")?.execute([db])?
+                self.conn
+                    .prepare_cached("DELETE FROM rkey WHERE db=?1")?
+                    .execute([db])?;
+                self.conn
+                    .prepare_cached("DELETE FROM rcount WHERE db=?1")?
+                    .execute([db])?
             }
             None => {
                 // Everything goes. A `DELETE FROM t` without WHERE on a table
@@ -498,7 +507,9 @@ impl Store for SqliteStore<'_> {
             return Ok(());
         }
         let version = self.next_version();
-        let mut st = self.conn.cached("UPDATE rkey SET db=?1, version=?3 WHERE db=?2")?;
+        let mut st = self
+            .conn
+            .prepare_cached("UPDATE rkey SET db=?1, version=?3 WHERE db=?2")?;
         st.execute(params![-1, a, version])?;
         st.execute(params![a, b, version])?;
         st.execute(params![b, -1, version])?;
@@ -510,7 +521,7 @@ impl Store for SqliteStore<'_> {
     }
 
     fn purge_expired(&mut self, limit: usize) -> StoreResult<Vec<(u32, Bytes)>> {
-        let mut stmt = self.conn.cached(
+        let mut stmt = self.conn.prepare_cached(
             "DELETE FROM rkey WHERE id IN (SELECT id FROM rkey WHERE expire_at<=?1 LIMIT ?2) RETURNING db, key",
         )?;
         let rows = stmt.query_map(params![self.now, limit as i64], |r| {
@@ -534,8 +545,8 @@ mod tests {
     use super::*;
     use crate::backend::sqlite::{Location, Sync, open_writer};
 
-    fn conn() -> Conn {
-        Conn::new(open_writer(&Location::parse(":memory:"), Sync::Off).unwrap())
+    fn conn() -> Connection {
+        open_writer(&Location::parse(":memory:"), Sync::Off).unwrap()
     }
 
     #[test]
@@ -595,7 +606,7 @@ mod tests {
     fn flushall_keeps_the_delete_trigger() {
         let c = conn();
         let mut version = 0;
-        let trigger = |c: &Conn| -> i64 {
+        let trigger = |c: &Connection| -> i64 {
             c.query_row(
                 "SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name='rkey_delete_value'",
                 [],

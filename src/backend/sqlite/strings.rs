@@ -40,8 +40,9 @@ impl SqliteStore<'_> {
     /// `expire_at=NULL` here cost two more B-tree descents per SET).
     pub(super) fn set_string_rows(&mut self, db: u32, pairs: &[Bytes]) -> StoreResult<()> {
         let conn = self.conn;
-        let mut update = conn
-            .cached("UPDATE rkey SET value=?3, version=?4 WHERE db=?1 AND key=?2 AND type=0 AND expire_at IS NULL")?;
+        let mut update = conn.prepare_cached(
+            "UPDATE rkey SET value=?3, version=?4 WHERE db=?1 AND key=?2 AND type=0 AND expire_at IS NULL",
+        )?;
         let mut inserted = 0;
         for kv in pairs.chunks_exact(2) {
             let (key, value) = (&kv[0][..], &kv[1][..]);
@@ -51,7 +52,7 @@ impl SqliteStore<'_> {
                 continue;
             }
             let n = conn
-                .cached(
+                .prepare_cached(
                     "INSERT OR IGNORE INTO rkey (id, db, key, type, version, value, len) VALUES (?4, ?1, ?2, 0, ?4, ?3, 0)",
                 )?
                 .execute(params![db, key, value, version])?;
@@ -68,7 +69,7 @@ impl SqliteStore<'_> {
     pub(super) fn update_string_row(&mut self, db: u32, key: &[u8], f: &mut StringUpdate) -> StoreResult<Option<bool>> {
         let row = self
             .conn
-            .cached("SELECT type, expire_at, value FROM rkey WHERE db=?1 AND key=?2")?
+            .prepare_cached("SELECT type, expire_at, value FROM rkey WHERE db=?1 AND key=?2")?
             .query_row(params![db, key], |r| {
                 Ok(StringRow {
                     kind: KeyType::from_i64(r.get(0)?),
@@ -86,7 +87,7 @@ impl SqliteStore<'_> {
                     // A live string: its expiry stays as it is.
                     let version = self.next_version();
                     self.conn
-                        .cached("UPDATE rkey SET value=?3, version=?4 WHERE db=?1 AND key=?2")?
+                        .prepare_cached("UPDATE rkey SET value=?3, version=?4 WHERE db=?1 AND key=?2")?
                         .execute(params![db, key, new, version])?;
                 }
                 Ok(Some(true))
@@ -112,7 +113,7 @@ mod tests {
     /// dead one, other types untouched.
     #[test]
     fn update_string_keeps_ttl_and_types() {
-        let c = crate::backend::sqlite::conn::Conn::new(open_writer(&Location::parse(":memory:"), Sync::Off).unwrap());
+        let c = open_writer(&Location::parse(":memory:"), Sync::Off).unwrap();
         let mut version = 0;
         let mut s = SqliteStore::writer(&c, 1000, &mut version);
         let append = |s: &mut SqliteStore, key: &[u8]| {
