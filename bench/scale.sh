@@ -15,15 +15,13 @@
 #     client GETs in a loop: the longest gap between two of its replies;
 #   * with --redis: the same load on real redis-server, its RSS at N keys.
 #
-# Usage: bench/scale.sh [--keys N] [--dir DIR] [--requests M] [--conns C] [--redis] [--no-build] [--bin FILE]
+# Usage: bench/scale.sh [--keys N] [--dir DIR] [--requests M] [--conns C] [--redis] [--no-build]
 #   --keys N      keys to load (default 10000000; needs ~3 GB free in --dir at 10M)
 #   --dir DIR     where the SQLite file goes (default: a new temporary directory)
 #   --requests M  requests per redis-benchmark run (default 500000)
 #   --conns C     idle connections to hold (default 10000; raises ulimit -n)
 #   --redis       also load real redis-server with the same keys and report its RSS
 #   --no-build    use target/release/redsql as it is
-#   --bin FILE    measure this redsql binary (implies --no-build; e.g. a build of
-#                 another commit, to compare two versions on the same machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,7 +31,6 @@ REQ=500000
 CONNS=10000
 REDIS=0
 BUILD=1
-BIN=target/release/redsql
 while [ $# -gt 0 ]; do
   case "$1" in
     --keys) KEYS="$2"; shift 2 ;;
@@ -42,7 +39,6 @@ while [ $# -gt 0 ]; do
     --conns) CONNS="$2"; shift 2 ;;
     --redis) REDIS=1; shift ;;
     --no-build) BUILD=0; shift ;;
-    --bin) BIN="$2"; BUILD=0; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -50,6 +46,7 @@ done
 command -v redis-benchmark >/dev/null || { echo "redis-benchmark is needed (apt-get install redis-tools)" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "python3 is needed" >&2; exit 1; }
 [ "$BUILD" = 1 ] && cargo build --release --quiet
+BIN=target/release/redsql
 TOOLS="python3 bench/scale_tools.py"
 
 # Room for the idle connections (both this shell's children and redsql inherit it).
@@ -124,27 +121,17 @@ stop_sampler() { kill "$SAMPLER" 2>/dev/null || true; wait "$SAMPLER" 2>/dev/nul
 reset_rss() { : > "$SAMPLES"; }
 peak_rss() { { cat "$SAMPLES"; status VmRSS; } | sort -n | tail -1; }
 
-# cpu_ticks: redsql's CPU time so far (user + system), in clock ticks
-cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$PID/stat"; }
-TICK=$(getconf CLK_TCK)
-
-# bench RANGE LABEL: redis-benchmark SET and GET, c50 and c50 -P 16; sets
-# RPS[LABEL/test/load] and CPU[LABEL/test/load], redsql's CPU time per request
-# in µs (user + system; unlike rps, it hardly depends on what else the machine runs)
-declare -A RPS CPU
+# bench RANGE LABEL: redis-benchmark SET and GET, c50 and c50 -P 16; sets RPS[LABEL/test/load]
+declare -A RPS
 bench() {
-  local range=$1 label=$2 load p test t0 rps
+  local range=$1 label=$2 load p
   for load in "c50|" "c50 P16|-P 16"; do
     p=${load##*|}
-    for test in SET GET; do
-      t0=$(cpu_ticks)
-      # shellcheck disable=SC2086
-      rps=$(redis-benchmark -p "$PORT" -c 50 -n "$REQ" -r "$range" -d 100 -t "${test,,}" $p --csv 2>/dev/null |
-            tail -n +2 | tr -d '"' | cut -d, -f2)
+    # shellcheck disable=SC2086
+    while IFS=, read -r test rps _; do
       RPS["$label/$test/${load%%|*}"]=$rps
-      CPU["$label/$test/${load%%|*}"]=$(awk -v a="$t0" -v b="$(cpu_ticks)" -v n="$REQ" -v hz="$TICK" \
-        'BEGIN { printf "%.1f", (b - a) / hz * 1e6 / n }')
-    done
+    done < <(redis-benchmark -p "$PORT" -c 50 -n "$REQ" -r "$range" -d 100 -t set,get $p --csv 2>/dev/null |
+             tail -n +2 | tr -d '"')
   done
 }
 
@@ -259,8 +246,6 @@ for load in "c50" "c50 P16"; do
   for test in SET GET; do
     s=${RPS["small/$test/$load"]:-}; l=${RPS["large/$test/$load"]:-}
     row "$test $load: rps 10k keys / $KEYS keys" "$s / $l  (ratio $(ratio "$l" "$s"))"
-    s=${CPU["small/$test/$load"]:-}; l=${CPU["large/$test/$load"]:-}
-    row "$test $load: CPU us/request 10k / $KEYS keys" "$s / $l  (ratio $(ratio "$s" "$l"))"
   done
 done
 row "shutdown time (incl. WAL checkpoint)" "$STOP_MS ms (WAL left: $WAL_AFTER_STOP bytes)"

@@ -1,31 +1,19 @@
--- redsql schema for SQLite, version 2.
+-- redsql schema for SQLite, version 1.
 --
--- One row per key in `rkey`. String values live in the key row itself;
--- collection types have value tables joined on rkey.id. Times are Unix
--- milliseconds.
---
--- `rkey` is a WITHOUT ROWID table clustered on (db, key): GET and SET walk
--- one B-tree to the row, the value included. (Version 1 was a rowid table
--- with a unique index on (db, key): two B-tree walks per lookup, and at 10M
--- keys the index's leaves no longer fit in the page cache, so a lookup read
--- two pages from the OS instead of one.)
+-- One row per key in `rkey`. String values live in the key row itself (one
+-- B-tree lookup for GET, one row write for SET); collection types have value
+-- tables joined on rkey.id. Times are Unix milliseconds.
 CREATE TABLE IF NOT EXISTS rkey (
-    id        INTEGER NOT NULL,        -- stable: SCAN cursor, value-table join key (the version it was created with)
+    id        INTEGER PRIMARY KEY,     -- stable: SCAN cursor, value-table join key
     db        INTEGER NOT NULL,        -- SELECT index
     key       BLOB    NOT NULL,        -- the key, binary-safe
     type      INTEGER NOT NULL,        -- 0 string, 1 list, 2 set, 3 zset, 4 hash, 5 stream
     expire_at INTEGER,                 -- expiry time, NULL = persistent
     version   INTEGER NOT NULL,        -- changes on every write (WATCH)
     value     BLOB,                    -- the value of a string key
-    len       INTEGER NOT NULL DEFAULT 0, -- number of elements of a collection key
-    PRIMARY KEY (db, key)
-) WITHOUT ROWID;
--- Ids in order, for SCAN and KEYS (cursor = id), RANDOMKEY, and the
--- collections' updates by id. An index of a WITHOUT ROWID table holds the
--- primary key too, so with expire_at and type it answers a SCAN page alone
--- (no lookup in the table per key). Ids are unique (a new key takes a new
--- version number as its id), so the index need not check it.
-CREATE INDEX IF NOT EXISTS rkey_id ON rkey (id, expire_at, type);
+    len       INTEGER NOT NULL DEFAULT 0 -- number of elements of a collection key
+);
+CREATE UNIQUE INDEX IF NOT EXISTS rkey_db_key ON rkey (db, key);
 CREATE INDEX IF NOT EXISTS rkey_expire ON rkey (expire_at) WHERE expire_at IS NOT NULL;
 
 -- Collections. `h` is a stable 63-bit hash of the member/field
@@ -81,19 +69,6 @@ BEGIN
     DELETE FROM rzset WHERE old.type = 3 AND key_id = old.id;
     DELETE FROM rhash WHERE old.type = 4 AND key_id = old.id;
 END;
-
--- Keys per database (rows of rkey, expired ones not yet deleted included):
--- DBSIZE and INFO keyspace read it instead of counting millions of rows, and
--- subtract the expired keys (found through rkey_expire: few, the expiry
--- sweeper deletes them). Every statement of the store that inserts or deletes
--- key rows, or moves them between databases, updates it in the same
--- transaction (SqliteStore::count in store.rs). Not a trigger: a trigger on
--- INSERT makes SQLite keep a statement journal for every new key, which
--- doubled the instructions per SET of a new key (measured).
-CREATE TABLE IF NOT EXISTS rcount (
-    db INTEGER PRIMARY KEY,
-    n  INTEGER NOT NULL
-);
 
 -- Introspection: live keys only (expired keys awaiting the sweeper are hidden).
 CREATE VIEW IF NOT EXISTS vkey AS

@@ -1,43 +1,18 @@
 //! [`Store`] on a SQLite connection.
 
-use super::counts::{PendingCounts, write_count};
 use crate::store::{DbStats, Entry, KeyType, ScanPage, Store, StoreResult, StringUpdate, Ttl};
 use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// One page of SCAN (and KEYS): live keys of a database after the cursor, in id order.
 ///
-/// It walks the index `rkey_id` from the cursor, which holds everything the
-/// page needs (id, expire_at, type, and the primary key: db and key), so no
-/// key costs a lookup in the table. Without `INDEXED BY` SQLite may pick the
-/// primary key (db, key) and sort the whole database by id for every page, so
-/// a KEYS or a full SCAN over N keys would cost O(N^2) (hours at 10M keys).
+/// `+db` makes SQLite walk the rowid B-tree from the cursor. Without the `+`
+/// it picks the (db, key) index and sorts the whole database by id for every
+/// page, so a KEYS or a full SCAN over N keys cost O(N^2) (hours at 10M keys).
 /// The price: a database with few keys, next to one with millions, is found
-/// by walking past the others' entries.
-const SCAN_SQL: &str = "SELECT id, key FROM rkey INDEXED BY rkey_id WHERE id>?2 AND db=?1
-     AND (expire_at IS NULL OR expire_at>?3) AND (?4 IS NULL OR type=?4) ORDER BY id LIMIT ?5";
-
-/// DBSIZE: the rows of a database, as counted in `rcount` ([`SqliteStore::count`]).
-const ROWS_SQL: &str = "SELECT coalesce((SELECT n FROM rcount WHERE db=?1), 0)";
-/// DBSIZE: the expired keys of a database not yet deleted (`+db`: found
-/// through the expiry index, which holds the keys with a TTL only, not by
-/// walking the database).
-const EXPIRED_SQL: &str = "SELECT count(*) FROM rkey WHERE expire_at<=?2 AND +db=?1";
-/// INFO keyspace, per database: the rows counted in `rcount` less the
-/// expired keys, and the live keys with a TTL; both from the expiry index.
-const STATS_SQL: &str = "SELECT c.db, c.n - coalesce(e.dead, 0), coalesce(e.live, 0) FROM rcount c LEFT JOIN
-       (SELECT db, count(*) FILTER (WHERE expire_at<=?1) AS dead, count(*) FILTER (WHERE expire_at>?1) AS live
-        FROM rkey INDEXED BY rkey_expire WHERE expire_at IS NOT NULL GROUP BY db) e ON e.db = c.db
-     WHERE c.n - coalesce(e.dead, 0) > 0 ORDER BY c.db";
-
-/// A collection's new length and version, by the key's id (the collections
-/// know their key by id). `id` is not a unique column to SQLite (`rkey_id`
-/// also holds expire_at and type), so it plans for many rows; with the
-/// default conflict handling, a NOT NULL column could then abort the
-/// statement after some rows, and SQLite opens a statement journal for
-/// every run (~2.5k instructions, measured on ZADD). `OR IGNORE` cannot
-/// abort; and nothing is ignored (the values bound are never NULL).
-pub(super) const GROW_SQL: &str = "UPDATE OR IGNORE rkey SET len=len+?1, version=?2 WHERE id=?3";
+/// by walking past the others' rows.
+const SCAN_SQL: &str = "SELECT id, key FROM rkey WHERE +db=?1 AND id>?2 AND (expire_at IS NULL OR expire_at>?3)
+     AND (?4 IS NULL OR type=?4) ORDER BY id LIMIT ?5";
 
 /// A store over one SQLite connection, for the duration of one batch.
 pub struct SqliteStore<'a> {
@@ -45,9 +20,6 @@ pub struct SqliteStore<'a> {
     now: i64,
     /// Last version handed out; writes take the next one. None on readers.
     version: Option<&'a mut i64>,
-    /// Changes to `rcount` to write at the end of the transaction; None:
-    /// written at once (see [`PendingCounts`]).
-    pending: Option<&'a mut PendingCounts>,
 }
 
 impl<'a> SqliteStore<'a> {
@@ -57,16 +29,6 @@ impl<'a> SqliteStore<'a> {
             conn,
             now,
             version: Some(version),
-            pending: None,
-        }
-    }
-
-    /// The same store, summing its changes to the key counts in `pending`
-    /// instead of writing each (the engine's writer writes them before COMMIT).
-    pub fn deferring_counts(self, pending: &'a mut PendingCounts) -> Self {
-        SqliteStore {
-            pending: Some(pending),
-            ..self
         }
     }
 
@@ -76,7 +38,6 @@ impl<'a> SqliteStore<'a> {
             conn,
             now,
             version: None,
-            pending: None,
         }
     }
 
@@ -84,9 +45,6 @@ impl<'a> SqliteStore<'a> {
         self.now = now;
     }
 
-    /// The next version number. It also serves as the id of a new key: ids
-    /// are then unique (a version is never handed out twice) and increase,
-    /// so SCAN finds new keys after the old ones.
     pub(super) fn next_version(&mut self) -> i64 {
         let v = self.version.as_mut().expect("write on a read-only store");
         **v += 1;
@@ -97,37 +55,16 @@ impl<'a> SqliteStore<'a> {
         expire_at.is_none_or(|t| t > self.now)
     }
 
-    /// Whether a row for (db, key) exists, live or not.
-    fn has_row(&self, db: u32, key: &[u8]) -> StoreResult<bool> {
-        let mut st = self.conn.prepare_cached("SELECT 1 FROM rkey WHERE db=?1 AND key=?2")?;
-        Ok(st.exists(params![db, key])?)
-    }
-
-    /// Adds `delta` to the number of key rows of database `db` (`rcount`,
-    /// read by DBSIZE and INFO keyspace). Every statement that inserts or
-    /// deletes rows of `rkey`, or moves them to another database, calls this
-    /// in the same transaction.
-    pub(super) fn count(&mut self, db: i64, delta: i64) -> StoreResult<()> {
-        match self.pending.as_deref_mut() {
-            Some(p) => p.add(db, delta),
-            None => write_count(self.conn, db, delta)?,
-        }
-        Ok(())
-    }
-
-    /// Writes the pending changes to `rcount`: before anything reads or
-    /// rewrites it.
-    fn settle_counts(&mut self) -> StoreResult<()> {
-        if let Some(p) = self.pending.as_deref_mut() {
-            p.write(self.conn)?;
-        }
-        Ok(())
-    }
-
-    /// The number of key rows of database `db` in `rcount`.
-    fn counted(&mut self, db: i64) -> StoreResult<i64> {
-        self.settle_counts()?;
-        Ok(self.conn.prepare_cached(ROWS_SQL)?.query_row([db], |r| r.get(0))?)
+    /// The row for (db, key), live or not: (id, type, expire_at).
+    fn row(&self, db: u32, key: &[u8]) -> StoreResult<Option<(i64, KeyType, Option<i64>)>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, type, expire_at FROM rkey WHERE db=?1 AND key=?2")?;
+        Ok(st
+            .query_row(params![db, key], |r| {
+                Ok((r.get(0)?, KeyType::from_i64(r.get(1)?), r.get(2)?))
+            })
+            .optional()?)
     }
 
     /// Copies the value rows of a collection key to another key id.
@@ -158,18 +95,16 @@ impl<'a> SqliteStore<'a> {
     pub(super) fn touch(&mut self, id: i64, delta: i64) -> StoreResult<i64> {
         let version = self.next_version();
         self.conn
-            .prepare_cached(GROW_SQL)?
+            .prepare_cached("UPDATE rkey SET len=len+?1, version=?2 WHERE id=?3")?
             .execute(params![delta, version, id])?;
         let len: i64 = self
             .conn
             .prepare_cached("SELECT len FROM rkey WHERE id=?1")?
             .query_row([id], |r| r.get(0))?;
         if len <= 0 {
-            let db: i64 = self
-                .conn
-                .prepare_cached("DELETE FROM rkey WHERE id=?1 RETURNING db")?
-                .query_row([id], |r| r.get(0))?;
-            self.count(db, -1)?;
+            self.conn
+                .prepare_cached("DELETE FROM rkey WHERE id=?1")?
+                .execute([id])?;
         }
         Ok(len)
     }
@@ -205,9 +140,6 @@ impl<'a> SqliteStore<'a> {
             .prepare_cached("DELETE FROM rkey WHERE db=?1 AND key=?2 RETURNING expire_at")?
             .query_row(params![db, key], |r| r.get(0))
             .optional()?;
-        if exp.is_some() {
-            self.count(db.into(), -1)?;
-        }
         Ok(exp.is_some_and(|e| self.live(e)))
     }
 }
@@ -257,35 +189,28 @@ impl Store for SqliteStore<'_> {
         Ok(page)
     }
 
-    /// The rows counted in `rcount` less the expired ones: O(1) plus the
-    /// expired keys the sweeper has not deleted yet.
     fn dbsize(&mut self, db: u32) -> StoreResult<u64> {
-        let all = self.counted(db.into())?;
+        let all: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM rkey WHERE db=?1")?
+            .query_row([db], |r| r.get(0))?;
         let dead: i64 = self
             .conn
-            .prepare_cached(EXPIRED_SQL)?
+            .prepare_cached("SELECT count(*) FROM rkey WHERE expire_at<=?2 AND db=?1")?
             .query_row(params![db, self.now], |r| r.get(0))?;
         Ok((all - dead).max(0) as u64)
     }
 
     fn random_key(&mut self, db: u32) -> StoreResult<Option<Bytes>> {
-        // The smallest and largest ids of the database: each end of the id
-        // index, walked until an entry of this database.
-        let end = |sql: &str| -> StoreResult<Option<i64>> {
-            Ok(self
-                .conn
-                .prepare_cached(sql)?
-                .query_row([db], |r| r.get(0))
-                .optional()?)
-        };
-        let lo = end("SELECT id FROM rkey INDEXED BY rkey_id WHERE db=?1 ORDER BY id LIMIT 1")?;
-        let hi = end("SELECT id FROM rkey INDEXED BY rkey_id WHERE db=?1 ORDER BY id DESC LIMIT 1")?;
+        let (lo, hi): (Option<i64>, Option<i64>) = self
+            .conn
+            .prepare_cached("SELECT min(id), max(id) FROM rkey WHERE db=?1")?
+            .query_row([db], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let (Some(lo), Some(hi)) = (lo, hi) else {
             return Ok(None);
         };
         let mut st = self.conn.prepare_cached(
-            "SELECT key FROM rkey INDEXED BY rkey_id WHERE id>=?2 AND db=?1 AND (expire_at IS NULL OR expire_at>?3)
-             ORDER BY id LIMIT 1",
+            "SELECT key FROM rkey WHERE db=?1 AND id>=?2 AND (expire_at IS NULL OR expire_at>?3) ORDER BY id LIMIT 1",
         )?;
         for _ in 0..3 {
             let start = lo + (crate::util::random_u64() % (hi - lo + 1) as u64) as i64;
@@ -303,8 +228,9 @@ impl Store for SqliteStore<'_> {
     }
 
     fn stats(&mut self) -> StoreResult<Vec<(u32, DbStats)>> {
-        self.settle_counts()?;
-        let mut st = self.conn.prepare_cached(STATS_SQL)?;
+        let mut st = self.conn.prepare_cached(
+            "SELECT db, count(*), count(expire_at) FROM rkey WHERE expire_at IS NULL OR expire_at>?1 GROUP BY db ORDER BY db",
+        )?;
         let rows = st.query_map([self.now], |r| {
             Ok((
                 r.get::<_, u32>(0)?,
@@ -320,27 +246,24 @@ impl Store for SqliteStore<'_> {
     fn create_key(&mut self, db: u32, key: &[u8], kind: KeyType) -> StoreResult<i64> {
         self.remove(db, key)?;
         let version = self.next_version();
+        // No RETURNING (see `touch`): the new row's id is the last rowid inserted.
         self.conn
-            .prepare_cached("INSERT INTO rkey (id, db, key, type, version, len) VALUES (?4, ?1, ?2, ?3, ?4, 0)")?
+            .prepare_cached("INSERT INTO rkey (db, key, type, version, len) VALUES (?1, ?2, ?3, ?4, 0)")?
             .execute(params![db, key, kind as i64, version])?;
-        self.count(db.into(), 1)?;
-        Ok(version)
+        Ok(self.conn.last_insert_rowid())
     }
 
     /// Overwrites a string key in place, else inserts the key or overwrites
     /// whatever it held (a type change deletes the old value rows through a
     /// trigger).
     ///
-    /// The common case, a string overwritten by a string whose expiry stays
-    /// (no TTL before or after, or KEEPTTL on a live key), is an UPDATE of the
-    /// value and version only: it changes neither the index `rkey_id` (which
-    /// holds expire_at: SQLite rewrites an index entry whenever a statement
-    /// assigns one of its columns, even to the same value) nor `type` (no
-    /// trigger can fire, so SQLite runs it without a statement journal, a copy
-    /// of every page it changes). Next, a string whose expiry changes (the
-    /// same UPDATE with expire_at; an expired string is overwritten the same
-    /// way, its row is dead anyway). A new key is a plain insert (no statement
-    /// journal either); only a key of another type takes the upsert.
+    /// The common case, a string overwritten by a string, is a plain UPDATE
+    /// that does not touch `type`: no trigger can fire, so SQLite runs it
+    /// without a statement journal (a copy of every page it changes, which
+    /// the upsert below needs because its trigger may write more rows). An
+    /// expired string is overwritten the same way: its row is dead anyway.
+    /// A new key is a plain insert (no statement journal either); only a key
+    /// of another type takes the upsert.
     fn set_string(&mut self, db: u32, key: &[u8], value: &[u8], ttl: Ttl) -> StoreResult<()> {
         let version = self.next_version();
         let (expire_at, keep) = match ttl {
@@ -348,16 +271,6 @@ impl Store for SqliteStore<'_> {
             Ttl::Keep => (None, true),
             Ttl::At(t) => (Some(t), false),
         };
-        let same_expiry = self
-            .conn
-            .prepare_cached(
-                "UPDATE rkey SET value=?5, version=?4 WHERE db=?1 AND key=?2 AND type=0
-                   AND CASE WHEN ?6 THEN expire_at IS NULL OR expire_at > ?7 ELSE expire_at IS ?3 END",
-            )?
-            .execute(params![db, key, expire_at, version, value, keep, self.now])?;
-        if same_expiry > 0 {
-            return Ok(());
-        }
         let overwritten = self
             .conn
             .prepare_cached(
@@ -366,24 +279,19 @@ impl Store for SqliteStore<'_> {
                  WHERE db=?1 AND key=?2 AND type=0",
             )?
             .execute(params![db, key, expire_at, version, value, keep, self.now])?;
-        if overwritten > 0 {
-            return Ok(());
-        }
-        let inserted = self
-            .conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO rkey (id, db, key, type, expire_at, version, value, len)
-                 VALUES (?4, ?1, ?2, 0, ?3, ?4, ?5, 0)",
-            )?
-            .execute(params![db, key, expire_at, version, value])?;
-        if inserted > 0 {
-            self.count(db.into(), 1)?;
-        } else {
-            // The key keeps its id: its value rows are deleted by the trigger.
+        if overwritten == 0
+            && self
+                .conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO rkey (db, key, type, expire_at, version, value, len)
+                     VALUES (?1, ?2, 0, ?3, ?4, ?5, 0)",
+                )?
+                .execute(params![db, key, expire_at, version, value])?
+                == 0
+        {
             self.conn
                 .prepare_cached(
-                    "INSERT INTO rkey (id, db, key, type, expire_at, version, value, len)
-                     VALUES (?4, ?1, ?2, 0, ?3, ?4, ?5, 0)
+                    "INSERT INTO rkey (db, key, type, expire_at, version, value, len) VALUES (?1, ?2, 0, ?3, ?4, ?5, 0)
                      ON CONFLICT (db, key) DO UPDATE SET type=0, value=excluded.value, version=excluded.version, len=0,
                        expire_at = CASE WHEN ?6 AND rkey.expire_at > ?7 THEN rkey.expire_at ELSE excluded.expire_at END",
                 )?
@@ -419,14 +327,14 @@ impl Store for SqliteStore<'_> {
         if src == dst {
             return Ok(());
         }
-        if !self.has_row(db, src)? {
+        let Some((id, _, _)) = self.row(db, src)? else {
             return Ok(());
-        }
+        };
         self.remove(db, dst)?;
         let version = self.next_version();
         self.conn
-            .prepare_cached("UPDATE rkey SET key=?1, version=?2 WHERE db=?3 AND key=?4")?
-            .execute(params![dst, version, db, src])?;
+            .prepare_cached("UPDATE rkey SET key=?1, version=?2 WHERE id=?3")?
+            .execute(params![dst, version, id])?;
         Ok(())
     }
 
@@ -436,50 +344,46 @@ impl Store for SqliteStore<'_> {
         };
         self.remove(dst_db, dst)?;
         let version = self.next_version();
-        self.conn
+        let new_id: i64 = self
+            .conn
             .prepare_cached(
-                "INSERT INTO rkey (id, db, key, type, expire_at, version, value, len) VALUES (?5, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO rkey (db, key, type, expire_at, version, value, len) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 RETURNING id",
             )?
-            .execute(params![
-                dst_db,
-                dst,
-                e.kind as i64,
-                e.expire_at,
-                version,
-                e.value.as_deref(),
-                e.len
-            ])?;
-        self.count(dst_db.into(), 1)?;
-        self.copy_value(e.id, version, e.kind)
+            .query_row(
+                params![
+                    dst_db,
+                    dst,
+                    e.kind as i64,
+                    e.expire_at,
+                    version,
+                    e.value.as_deref(),
+                    e.len
+                ],
+                |r| r.get(0),
+            )?;
+        self.copy_value(e.id, new_id, e.kind)
     }
 
     fn move_key(&mut self, db: u32, key: &[u8], dst_db: u32) -> StoreResult<()> {
-        if !self.has_row(db, key)? {
+        let Some((id, _, _)) = self.row(db, key)? else {
             return Ok(());
-        }
+        };
         self.remove(dst_db, key)?;
         let version = self.next_version();
         self.conn
-            .prepare_cached("UPDATE rkey SET db=?1, version=?2 WHERE db=?3 AND key=?4")?
-            .execute(params![dst_db, version, db, key])?;
-        self.count(db.into(), -1)?;
-        self.count(dst_db.into(), 1)?;
+            .prepare_cached("UPDATE rkey SET db=?1, version=?2 WHERE id=?3")?
+            .execute(params![dst_db, version, id])?;
         Ok(())
     }
 
     fn flush(&mut self, db: Option<u32>) -> StoreResult<()> {
-        // The rows it deletes include this transaction's new keys.
-        self.settle_counts()?;
         match db {
             // The triggers delete each key's value rows.
-            Some(db) => {
-                self.conn
-                    .prepare_cached("DELETE FROM rkey WHERE db=?1")?
-                    .execute([db])?;
-                self.conn
-                    .prepare_cached("DELETE FROM rcount WHERE db=?1")?
-                    .execute([db])?
-            }
+            Some(db) => self
+                .conn
+                .prepare_cached("DELETE FROM rkey WHERE db=?1")?
+                .execute([db])?,
             None => {
                 // Everything goes. A `DELETE FROM t` without WHERE on a table
                 // without triggers is SQLite's truncate optimization: the pages
@@ -493,7 +397,7 @@ impl Store for SqliteStore<'_> {
                     self.conn.prepare_cached(&format!("DELETE FROM {t}"))?.execute([])?;
                 }
                 self.conn.execute_batch(&format!(
-                    "DROP TRIGGER IF EXISTS rkey_delete_value; DELETE FROM rkey; DELETE FROM rcount; {}",
+                    "DROP TRIGGER IF EXISTS rkey_delete_value; DELETE FROM rkey; {}",
                     include_str!("schema.sql")
                 ))?;
                 0
@@ -513,10 +417,6 @@ impl Store for SqliteStore<'_> {
         st.execute(params![-1, a, version])?;
         st.execute(params![a, b, version])?;
         st.execute(params![b, -1, version])?;
-        let (a, b) = (i64::from(a), i64::from(b));
-        let (na, nb) = (self.counted(a)?, self.counted(b)?);
-        self.count(a, nb - na)?;
-        self.count(b, na - nb)?;
         Ok(())
     }
 
@@ -527,16 +427,7 @@ impl Store for SqliteStore<'_> {
         let rows = stmt.query_map(params![self.now, limit as i64], |r| {
             Ok((r.get::<_, i64>(0)? as u32, Bytes::from(r.get::<_, Vec<u8>>(1)?)))
         })?;
-        let purged: Vec<(u32, Bytes)> = rows.collect::<Result<_, _>>()?;
-        drop(stmt);
-        let mut per_db = std::collections::BTreeMap::<u32, i64>::new();
-        for (db, _) in &purged {
-            *per_db.entry(*db).or_default() += 1;
-        }
-        for (db, n) in per_db {
-            self.count(db.into(), -n)?;
-        }
-        Ok(purged)
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 
@@ -628,12 +519,11 @@ mod tests {
         assert_eq!(trigger(&c), 1);
     }
 
-    /// SCAN and KEYS page along the covering index `rkey_id`; a plan that
-    /// sorts (the (db, key) primary key, then a temporary B-tree ordered by
-    /// id) makes every page O(N) and a full iteration O(N^2), and a plan that
-    /// looks each key up in the table costs a B-tree walk per key.
+    /// SCAN and KEYS page along the rowid B-tree; a plan that sorts (the (db,
+    /// key) index, then a temporary B-tree ordered by id) makes every page
+    /// O(N) and a full iteration O(N^2).
     #[test]
-    fn scan_walks_the_id_index() {
+    fn scan_walks_the_rowid_btree() {
         let c = conn();
         let plan: Vec<String> = c
             .prepare(&format!("EXPLAIN QUERY PLAN {SCAN_SQL}"))
@@ -643,112 +533,7 @@ mod tests {
             .map(|r| r.unwrap())
             .collect();
         assert!(plan.iter().all(|p| !p.contains("TEMP B-TREE")), "{plan:?}");
-        assert!(plan.iter().any(|p| p.contains("COVERING INDEX rkey_id")), "{plan:?}");
-    }
-
-    /// DBSIZE and INFO keyspace read the per-database counts in `rcount`;
-    /// whatever writes keys, they match a count of the live rows, whether
-    /// the store writes each change at once or sums them for the end of the
-    /// transaction (the engine's writer).
-    #[test]
-    fn key_counts_follow_every_write() {
-        key_counts_follow(false);
-        key_counts_follow(true);
-    }
-
-    fn key_counts_follow(deferred: bool) {
-        let c = conn();
-        let mut version = 0;
-        let mut pending = PendingCounts::default();
-        let mut s = SqliteStore::writer(&c, 1000, &mut version);
-        if deferred {
-            s = s.deferring_counts(&mut pending);
-        }
-        let check = |s: &mut SqliteStore, what: &str| {
-            for db in 0..4 {
-                let live: i64 = s
-                    .conn
-                    .query_row(
-                        "SELECT count(*) FROM rkey WHERE db=?1 AND (expire_at IS NULL OR expire_at>?2)",
-                        params![db, s.now],
-                        |r| r.get(0),
-                    )
-                    .unwrap();
-                assert_eq!(s.dbsize(db).unwrap(), live as u64, "{what}: db {db}");
-            }
-            let brute: Vec<(u32, u64, u64)> = s
-                .conn
-                .prepare(
-                    "SELECT db, count(*), count(expire_at) FROM rkey WHERE expire_at IS NULL OR expire_at>?1
-                     GROUP BY db ORDER BY db",
-                )
-                .unwrap()
-                .query_map([s.now], |r| {
-                    Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64))
-                })
-                .unwrap()
-                .map(|r| r.unwrap())
-                .collect();
-            let stats: Vec<(u32, u64, u64)> = s
-                .stats()
-                .unwrap()
-                .into_iter()
-                .map(|(db, st)| (db, st.keys, st.expires))
-                .collect();
-            assert_eq!(stats, brute, "{what}: stats");
-        };
-        for i in 0..10 {
-            s.set_string(0, format!("k{i}").as_bytes(), b"x", Ttl::Persist).unwrap();
-        }
-        s.set_string(0, b"k1", b"again", Ttl::Persist).unwrap();
-        s.set_string(0, b"ttl", b"x", Ttl::At(5000)).unwrap();
-        s.set_string(0, b"dead", b"x", Ttl::At(1000)).unwrap();
-        check(&mut s, "set");
-        s.set_string(0, b"dead", b"revived", Ttl::Persist).unwrap();
-        s.create_key(1, b"list", KeyType::List).unwrap();
-        let id = s.create_key(1, b"list", KeyType::Set).unwrap();
-        s.touch(id, 1).unwrap();
-        check(&mut s, "create");
-        let id = s.create_key(1, b"emptied", KeyType::Hash).unwrap();
-        s.touch(id, 1).unwrap();
-        s.touch(id, -1).unwrap();
-        check(&mut s, "a collection emptied");
-        assert!(s.delete(0, b"k0").unwrap());
-        assert!(!s.delete(0, b"nope").unwrap());
-        s.move_key(0, b"k2", 2).unwrap();
-        s.copy(0, b"k3", 3, b"copy").unwrap();
-        s.rename(0, b"k4", b"k5").unwrap();
-        check(&mut s, "delete, move, copy, rename");
-        s.swap_db(0, 2).unwrap();
-        check(&mut s, "swapdb");
-        s.set_expire(2, b"k6", Some(900)).unwrap();
-        check(&mut s, "expired, not yet purged");
-        s.purge_expired(100).unwrap();
-        check(&mut s, "purged");
-        s.flush(Some(2)).unwrap();
-        check(&mut s, "flushdb");
-        s.flush(None).unwrap();
-        check(&mut s, "flushall");
-        s.set_string(3, b"after", b"x", Ttl::Persist).unwrap();
-        check(&mut s, "after flushall");
-    }
-
-    /// DBSIZE and INFO keyspace never walk every key: they read `rcount`
-    /// and the keys with a TTL (the partial index `rkey_expire`).
-    #[test]
-    fn counts_do_not_walk_the_keys() {
-        let c = conn();
-        for sql in [ROWS_SQL, EXPIRED_SQL, STATS_SQL] {
-            let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-            let zeros = vec![0; st.parameter_count()];
-            let plan: Vec<String> = st
-                .query_map(rusqlite::params_from_iter(zeros), |r| r.get::<_, String>(3))
-                .unwrap()
-                .map(|r| r.unwrap())
-                .collect();
-            let walks = |p: &String| p.contains(" rkey") && !p.contains("rkey_expire");
-            assert!(!plan.iter().any(walks), "{sql}: {plan:?}");
-        }
+        assert!(plan.iter().any(|p| p.contains("INTEGER PRIMARY KEY")), "{plan:?}");
     }
 
     #[test]

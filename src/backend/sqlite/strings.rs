@@ -1,18 +1,16 @@
 //! Read-modify-write of string keys on SQLite ([`Store::update_string`]),
 //! and MSET's writes ([`Store::set_strings`]).
 //!
-//! INCR, APPEND and their kin read the string and write it back. Both
-//! address the row by its primary key `(db, key)`: `rkey` is clustered on
-//! it, so each is one B-tree walk (by `id` it would be two: the index
-//! `rkey_id`, then the table). The new value never changes the row's type,
-//! so no trigger can fire and SQLite needs no statement journal for the
-//! update.
+//! INCR, APPEND and their kin read the string and write it back. The read
+//! finds the row through the `(db, key)` index; the write then addresses the
+//! row by its rowid, so the index is descended once per command, not twice.
+//! The new value never changes the row's type, so no trigger can fire and
+//! SQLite needs no statement journal for the update.
 //!
 //! MSET overwrites its strings with one prepared UPDATE, run once per
 //! pair, rather than a statement looked up (by its SQL text) in rusqlite's
 //! cache per key, with fewer parameters than SET's general statement (no
-//! expiry to keep). It reports its new keys to `rcount` once per command,
-//! not once per key (see `counts.rs`).
+//! expiry to keep).
 //!
 //! [`Store::update_string`]: crate::store::Store::update_string
 //! [`Store::set_strings`]: crate::store::Store::set_strings
@@ -24,57 +22,48 @@ use rusqlite::{OptionalExtension, params};
 
 /// A key's row as the read of a read-modify-write needs it.
 struct StringRow {
+    id: i64,
     kind: KeyType,
     expire_at: Option<i64>,
     value: Option<Vec<u8>>,
 }
 
 impl SqliteStore<'_> {
-    /// See [`Store::set_strings`]. A string without a TTL is overwritten in
-    /// place, a new key inserted; a string with a TTL (live or expired) or a
-    /// key of another type takes [`Store::set_string`]'s path.
-    ///
-    /// The overwrite assigns neither `expire_at` nor `type`: SQLite rewrites
-    /// an index entry whenever a statement assigns one of its columns, even
-    /// to the value it has, and the index `rkey_id` holds both (an
-    /// `expire_at=NULL` here cost two more B-tree descents per SET).
+    /// See [`Store::set_strings`]. A string (live or expired) is
+    /// overwritten in place, a new key inserted; only a key of another type
+    /// takes [`Store::set_string`]'s path (the upsert that retypes it).
     pub(super) fn set_string_rows(&mut self, db: u32, pairs: &[Bytes]) -> StoreResult<()> {
         let conn = self.conn;
-        let mut update = conn.prepare_cached(
-            "UPDATE rkey SET value=?3, version=?4 WHERE db=?1 AND key=?2 AND type=0 AND expire_at IS NULL",
-        )?;
-        let mut inserted = 0;
+        let mut update = conn
+            .prepare_cached("UPDATE rkey SET value=?3, version=?4, expire_at=NULL WHERE db=?1 AND key=?2 AND type=0")?;
         for kv in pairs.chunks_exact(2) {
             let (key, value) = (&kv[0][..], &kv[1][..]);
-            // A new key's id is its first version (see `next_version`).
             let version = self.next_version();
-            if update.execute(params![db, key, value, version])? > 0 {
-                continue;
-            }
-            let n = conn
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO rkey (id, db, key, type, version, value, len) VALUES (?4, ?1, ?2, 0, ?4, ?3, 0)",
-                )?
-                .execute(params![db, key, value, version])?;
-            if n > 0 {
-                inserted += 1;
-            } else {
+            if update.execute(params![db, key, value, version])? == 0
+                && conn
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO rkey (db, key, type, version, value, len) VALUES (?1, ?2, 0, ?4, ?3, 0)",
+                    )?
+                    .execute(params![db, key, value, version])?
+                    == 0
+            {
                 self.set_string(db, key, value, Ttl::Persist)?;
             }
         }
-        self.count(db.into(), inserted)
+        Ok(())
     }
 
     /// See [`Store::update_string`].
     pub(super) fn update_string_row(&mut self, db: u32, key: &[u8], f: &mut StringUpdate) -> StoreResult<Option<bool>> {
         let row = self
             .conn
-            .prepare_cached("SELECT type, expire_at, value FROM rkey WHERE db=?1 AND key=?2")?
+            .prepare_cached("SELECT id, type, expire_at, value FROM rkey WHERE db=?1 AND key=?2")?
             .query_row(params![db, key], |r| {
                 Ok(StringRow {
-                    kind: KeyType::from_i64(r.get(0)?),
-                    expire_at: r.get(1)?,
-                    value: r.get(2)?,
+                    id: r.get(0)?,
+                    kind: KeyType::from_i64(r.get(1)?),
+                    expire_at: r.get(2)?,
+                    value: r.get(3)?,
                 })
             })
             .optional()?;
@@ -87,8 +76,8 @@ impl SqliteStore<'_> {
                     // A live string: its expiry stays as it is.
                     let version = self.next_version();
                     self.conn
-                        .prepare_cached("UPDATE rkey SET value=?3, version=?4 WHERE db=?1 AND key=?2")?
-                        .execute(params![db, key, new, version])?;
+                        .prepare_cached("UPDATE rkey SET value=?1, version=?2 WHERE id=?3")?
+                        .execute(params![new, version, r.id])?;
                 }
                 Ok(Some(true))
             }
@@ -108,7 +97,7 @@ mod tests {
     use super::*;
     use crate::backend::sqlite::{Location, Sync, open_writer};
 
-    /// The read-modify-write behaves like the trait's default (read with `get`,
+    /// The rowid path behaves like the trait's default (read with `get`,
     /// write with `set_string`): expiry kept on a live key, dropped with a
     /// dead one, other types untouched.
     #[test]

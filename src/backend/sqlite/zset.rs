@@ -127,7 +127,7 @@ impl SqliteStore<'_> {
         debug_assert!(delta >= 0);
         let version = self.next_version();
         self.conn
-            .prepare_cached(super::store::GROW_SQL)?
+            .prepare_cached("UPDATE rkey SET len=len+?1, version=?2 WHERE id=?3")?
             .execute(params![delta, version, id])?;
         Ok(())
     }
