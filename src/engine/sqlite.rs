@@ -4,6 +4,7 @@
 
 use super::checkpoint::Checkpointer;
 use super::conn::{Pool, ReadConn, Reads, WriteConn};
+use crate::backend::sqlite::conn::Conn;
 use crate::backend::sqlite::{self, Location, SqliteStore, Sync};
 use crate::store::{Store, StoreResult};
 use rusqlite::Connection;
@@ -34,7 +35,7 @@ fn stable_plans(conn: Connection) -> StoreResult<Connection> {
 
 /// The writer's connection and the last key version it handed out.
 pub(super) struct Writer {
-    conn: Connection,
+    conn: Conn,
     version: i64,
     /// WAL size reported by the checkpointer (file databases).
     wal_pages: Option<Arc<AtomicI64>>,
@@ -53,7 +54,7 @@ pub(super) struct Opened {
 }
 
 pub(super) fn open(location: &Location, sync: Sync, readers: usize) -> StoreResult<Opened> {
-    let conn = stable_plans(sqlite::open_writer(location, sync)?)?;
+    let conn = Conn::new(stable_plans(sqlite::open_writer(location, sync)?)?);
     let version = sqlite::max_version(&conn)?;
     let commits = Arc::new(AtomicU64::new(0));
     let (readers, checkpointer) = match &location.path {
@@ -147,7 +148,7 @@ impl WriteConn for Writer {
 /// the WAL back. (A write made by another process outside redsql is seen
 /// after redsql's next commit.)
 struct Reader {
-    conn: Connection,
+    conn: Conn,
     /// The writer's commit counter.
     commits: Arc<AtomicU64>,
     /// The count when the open read transaction began, if one is open.
@@ -157,7 +158,7 @@ struct Reader {
 impl Reader {
     fn open(path: &str, commits: &Arc<AtomicU64>) -> StoreResult<Reader> {
         Ok(Reader {
-            conn: stable_plans(sqlite::open_reader(path)?)?,
+            conn: Conn::new(stable_plans(sqlite::open_reader(path)?)?),
             commits: commits.clone(),
             held: None,
         })

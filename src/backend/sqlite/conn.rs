@@ -67,6 +67,13 @@ impl Conn {
     }
 }
 
+// SAFETY: a `Connection` is `Send` (SQLite is built thread-safe), and its
+// statements move to another thread only together with it, inside the same
+// `Conn`: none can be lent out while the `Conn` moves (a `Cached` borrows
+// it), and `Conn` is not `Sync`. rusqlite's own statement cache is `Send`
+// for the same reason.
+unsafe impl Send for Conn {}
+
 impl Deref for Conn {
     type Target = Connection;
 

@@ -18,8 +18,8 @@ fn pair(r: &Row) -> rusqlite::Result<(Bytes, Bytes)> {
 
 impl SqliteStore<'_> {
     /// Collects the rows of a cached single-parameter (key id) query.
-    fn hash_rows<T>(&self, sql: &str, id: i64, f: fn(&Row) -> rusqlite::Result<T>) -> StoreResult<Vec<T>> {
-        let mut st = self.conn.prepare_cached(sql)?;
+    fn hash_rows<T>(&self, sql: &'static str, id: i64, f: fn(&Row) -> rusqlite::Result<T>) -> StoreResult<Vec<T>> {
+        let mut st = self.conn.cached(sql)?;
         let rows = st.query_map([id], f)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -29,7 +29,7 @@ impl HashStore for SqliteStore<'_> {
     fn hash_get(&mut self, id: i64, field: &[u8]) -> StoreResult<Option<Bytes>> {
         let mut st = self
             .conn
-            .prepare_cached("SELECT value FROM rhash WHERE key_id=?1 AND h=?2 AND field=?3")?;
+            .cached("SELECT value FROM rhash WHERE key_id=?1 AND h=?2 AND field=?3")?;
         Ok(st
             .query_row(params![id, member_hash(field), field], |r| blob(r, 0))
             .optional()?)
@@ -42,7 +42,7 @@ impl HashStore for SqliteStore<'_> {
     fn hash_value_len(&mut self, id: i64, field: &[u8]) -> StoreResult<Option<i64>> {
         let mut st = self
             .conn
-            .prepare_cached("SELECT length(value) FROM rhash WHERE key_id=?1 AND h=?2 AND field=?3")?;
+            .cached("SELECT length(value) FROM rhash WHERE key_id=?1 AND h=?2 AND field=?3")?;
         Ok(st
             .query_row(params![id, member_hash(field), field], |r| r.get(0))
             .optional()?)
@@ -53,10 +53,10 @@ impl HashStore for SqliteStore<'_> {
         {
             let mut update = self
                 .conn
-                .prepare_cached("UPDATE rhash SET value=?4 WHERE key_id=?1 AND h=?2 AND field=?3")?;
+                .cached("UPDATE rhash SET value=?4 WHERE key_id=?1 AND h=?2 AND field=?3")?;
             let mut insert = self
                 .conn
-                .prepare_cached("INSERT INTO rhash (key_id, h, field, value) VALUES (?1, ?2, ?3, ?4)")?;
+                .cached("INSERT INTO rhash (key_id, h, field, value) VALUES (?1, ?2, ?3, ?4)")?;
             for &(field, value) in pairs {
                 let p = params![id, member_hash(field), field, value];
                 if update.execute(p)? == 0 {
@@ -74,7 +74,7 @@ impl HashStore for SqliteStore<'_> {
         {
             let mut st = self
                 .conn
-                .prepare_cached("DELETE FROM rhash WHERE key_id=?1 AND h=?2 AND field=?3")?;
+                .cached("DELETE FROM rhash WHERE key_id=?1 AND h=?2 AND field=?3")?;
             for field in fields {
                 removed += st.execute(params![id, member_hash(field), &field[..]])? as i64;
             }
@@ -108,7 +108,7 @@ impl HashStore for SqliteStore<'_> {
     fn hash_max_len(&mut self, id: i64) -> StoreResult<i64> {
         let mut st = self
             .conn
-            .prepare_cached("SELECT coalesce(max(max(length(field), length(value))), 0) FROM rhash WHERE key_id=?1")?;
+            .cached("SELECT coalesce(max(max(length(field), length(value))), 0) FROM rhash WHERE key_id=?1")?;
         Ok(st.query_row([id], |r| r.get(0))?)
     }
 
@@ -119,9 +119,9 @@ impl HashStore for SqliteStore<'_> {
         // One extra row tells whether the scan is complete.
         let count = count.clamp(1, i64::MAX as usize - 1);
         let mut rows: Vec<(i64, Bytes, Bytes)> = {
-            let mut st = self.conn.prepare_cached(
-                "SELECT h, field, value FROM rhash WHERE key_id=?1 AND h>=?2 ORDER BY h, field LIMIT ?3",
-            )?;
+            let mut st = self
+                .conn
+                .cached("SELECT h, field, value FROM rhash WHERE key_id=?1 AND h>=?2 ORDER BY h, field LIMIT ?3")?;
             let rows = st.query_map(params![id, start, count as i64 + 1], |r| {
                 Ok((r.get(0)?, blob(r, 1)?, blob(r, 2)?))
             })?;
@@ -138,7 +138,7 @@ impl HashStore for SqliteStore<'_> {
         // Finish the run of fields sharing the last hash, so the cursor can skip past it.
         let mut st = self
             .conn
-            .prepare_cached("SELECT field, value FROM rhash WHERE key_id=?1 AND h=?2 AND field>?3 ORDER BY field")?;
+            .cached("SELECT field, value FROM rhash WHERE key_id=?1 AND h=?2 AND field>?3 ORDER BY field")?;
         for r in st.query_map(params![id, last_h, &last_field[..]], pair)? {
             let (f, v) = r?;
             rows.push((last_h, f, v));
@@ -151,7 +151,7 @@ impl HashStore for SqliteStore<'_> {
         let r = (crate::util::random_u64() >> 1) as i64;
         let mut st = self
             .conn
-            .prepare_cached("SELECT field, value FROM rhash WHERE key_id=?1 AND h>=?2 ORDER BY h LIMIT 1")?;
+            .cached("SELECT field, value FROM rhash WHERE key_id=?1 AND h>=?2 ORDER BY h LIMIT 1")?;
         if let Some(found) = st.query_row(params![id, r], pair).optional()? {
             return Ok(Some(found));
         }

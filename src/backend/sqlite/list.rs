@@ -31,7 +31,7 @@ impl SqliteStore<'_> {
     fn list_first(&self, id: i64) -> StoreResult<Option<i64>> {
         Ok(self
             .conn
-            .prepare_cached("SELECT min(pos) FROM rlist WHERE key_id=?1")?
+            .cached("SELECT min(pos) FROM rlist WHERE key_id=?1")?
             .query_row([id], |r| r.get(0))?)
     }
 
@@ -39,7 +39,7 @@ impl SqliteStore<'_> {
     fn list_last(&self, id: i64) -> StoreResult<Option<i64>> {
         Ok(self
             .conn
-            .prepare_cached("SELECT max(pos) FROM rlist WHERE key_id=?1")?
+            .cached("SELECT max(pos) FROM rlist WHERE key_id=?1")?
             .query_row([id], |r| r.get(0))?)
     }
 
@@ -49,7 +49,7 @@ impl SqliteStore<'_> {
         // seek, but not both aggregates in one SELECT.
         let (first, last): (Option<i64>, Option<i64>) = self
             .conn
-            .prepare_cached(
+            .cached(
                 "SELECT (SELECT min(pos) FROM rlist WHERE key_id=?1), (SELECT max(pos) FROM rlist WHERE key_id=?1)",
             )?
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -64,7 +64,7 @@ impl SqliteStore<'_> {
         };
         let mut st = self
             .conn
-            .prepare_cached("INSERT INTO rlist (key_id, pos, value) VALUES (?1, ?2, ?3)")?;
+            .cached("INSERT INTO rlist (key_id, pos, value) VALUES (?1, ?2, ?3)")?;
         for v in values {
             st.execute(params![id, pos, &v[..]])?;
             pos += step;
@@ -82,14 +82,14 @@ impl SqliteStore<'_> {
         };
         let Some((pos, value)) = self
             .conn
-            .prepare_cached(sql)?
+            .cached(sql)?
             .query_row([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
             .optional()?
         else {
             return Ok(None);
         };
         self.conn
-            .prepare_cached("DELETE FROM rlist WHERE key_id=?1 AND pos=?2")?
+            .cached("DELETE FROM rlist WHERE key_id=?1 AND pos=?2")?
             .execute([id, pos])?;
         Ok(Some(Bytes::from(value)))
     }
@@ -102,7 +102,7 @@ impl SqliteStore<'_> {
         }
         let mut st = self
             .conn
-            .prepare_cached("UPDATE rlist SET pos=pos+?4 WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3")?;
+            .cached("UPDATE rlist SET pos=pos+?4 WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3")?;
         st.execute(params![id, lo, hi, PARK])?;
         st.execute(params![id, lo + PARK, hi + PARK, delta - PARK])?;
         Ok(())
@@ -117,7 +117,7 @@ impl SqliteStore<'_> {
         }
         let parked = self
             .conn
-            .prepare_cached(
+            .cached(
                 "WITH m AS MATERIALIZED (
                      SELECT pos AS old, row_number() OVER (ORDER BY pos) - 1 AS rn
                      FROM rlist WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3)
@@ -126,7 +126,7 @@ impl SqliteStore<'_> {
             .execute(params![id, lo, hi, new_lo + PARK])? as i64;
         if parked > 0 {
             self.conn
-                .prepare_cached("UPDATE rlist SET pos=pos-?4 WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3")?
+                .cached("UPDATE rlist SET pos=pos-?4 WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3")?
                 .execute(params![id, new_lo + PARK, new_lo + PARK + parked - 1, PARK])?;
         }
         Ok(())
@@ -139,7 +139,7 @@ impl SqliteStore<'_> {
         }
         Ok(self
             .conn
-            .prepare_cached("DELETE FROM rlist WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3")?
+            .cached("DELETE FROM rlist WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3")?
             .execute(params![id, lo, hi])? as i64)
     }
 
@@ -150,7 +150,7 @@ impl SqliteStore<'_> {
         } else {
             "SELECT value FROM rlist WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3 ORDER BY pos"
         };
-        let mut st = self.conn.prepare_cached(sql)?;
+        let mut st = self.conn.cached(sql)?;
         let mut rows = st.query(params![id, lo, hi])?;
         // All values go into one buffer, then are handed out as slices of it:
         // one allocation for the range instead of one per element.
@@ -200,9 +200,7 @@ impl ListStore for SqliteStore<'_> {
     fn list_get(&mut self, id: i64, index: i64) -> StoreResult<Option<Bytes>> {
         Ok(self
             .conn
-            .prepare_cached(
-                "SELECT value FROM rlist WHERE key_id=?1 AND pos=(SELECT min(pos) FROM rlist WHERE key_id=?1)+?2",
-            )?
+            .cached("SELECT value FROM rlist WHERE key_id=?1 AND pos=(SELECT min(pos) FROM rlist WHERE key_id=?1)+?2")?
             .query_row(params![id, index], |r| r.get::<_, Vec<u8>>(0))
             .optional()?
             .map(Bytes::from))
@@ -211,7 +209,7 @@ impl ListStore for SqliteStore<'_> {
     fn list_set(&mut self, id: i64, index: i64, value: &[u8]) -> StoreResult<bool> {
         let n = self
             .conn
-            .prepare_cached(
+            .cached(
                 "UPDATE rlist SET value=?3 WHERE key_id=?1 AND pos=(SELECT min(pos) FROM rlist WHERE key_id=?1)+?2",
             )?
             .execute(params![id, index, value])?;
@@ -224,7 +222,7 @@ impl ListStore for SqliteStore<'_> {
     fn list_insert(&mut self, id: i64, pivot: &[u8], value: &[u8], after: bool) -> StoreResult<Option<i64>> {
         let pivot_pos: Option<i64> = self
             .conn
-            .prepare_cached("SELECT pos FROM rlist WHERE key_id=?1 AND value=?2 ORDER BY pos LIMIT 1")?
+            .cached("SELECT pos FROM rlist WHERE key_id=?1 AND value=?2 ORDER BY pos LIMIT 1")?
             .query_row(params![id, pivot], |r| r.get(0))
             .optional()?;
         let (Some(p), Some((first, last))) = (pivot_pos, self.list_bounds(id)?) else {
@@ -242,7 +240,7 @@ impl ListStore for SqliteStore<'_> {
             at
         };
         self.conn
-            .prepare_cached("INSERT INTO rlist (key_id, pos, value) VALUES (?1, ?2, ?3)")?
+            .cached("INSERT INTO rlist (key_id, pos, value) VALUES (?1, ?2, ?3)")?
             .execute(params![id, pos, value])?;
         Ok(Some(self.touch(id, 1)?))
     }
@@ -267,14 +265,14 @@ impl ListStore for SqliteStore<'_> {
         };
         let span: (Option<i64>, Option<i64>) = self
             .conn
-            .prepare_cached(sql)?
+            .cached(sql)?
             .query_row(params![id, value, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let (Some(lo), Some(hi)) = span else {
             return Ok(0);
         };
         let removed = self
             .conn
-            .prepare_cached("DELETE FROM rlist WHERE key_id=?1 AND value=?2 AND pos BETWEEN ?3 AND ?4")?
+            .cached("DELETE FROM rlist WHERE key_id=?1 AND value=?2 AND pos BETWEEN ?3 AND ?4")?
             .execute(params![id, value, lo, hi])? as i64;
         // Close the holes by moving the shorter side: either everything after
         // `lo` moves towards the head, or everything before `hi` towards the tail.
@@ -323,7 +321,7 @@ impl ListStore for SqliteStore<'_> {
             ),
         };
         let limit = search.limit.map_or(-1, sql_count);
-        let mut st = self.conn.prepare_cached(sql)?;
+        let mut st = self.conn.cached(sql)?;
         let rows = st.query_map(params![id, value, lo, hi, limit, sql_count(search.skip)], |r| {
             r.get::<_, i64>(0).map(|p| p - first)
         })?;

@@ -49,7 +49,7 @@ impl SqliteStore<'_> {
     fn set_len(&self, id: i64) -> StoreResult<usize> {
         let len: Option<i64> = self
             .conn
-            .prepare_cached("SELECT len FROM rkey WHERE id=?1")?
+            .cached("SELECT len FROM rkey WHERE id=?1")?
             .query_row([id], |r| r.get(0))
             .optional()?;
         Ok(len.unwrap_or(0).max(0) as usize)
@@ -60,7 +60,7 @@ impl SqliteStore<'_> {
     fn set_random_one(&self, id: i64) -> StoreResult<Option<Bytes>> {
         let mut st = self
             .conn
-            .prepare_cached("SELECT member FROM rset WHERE key_id=?1 AND h>=?2 ORDER BY h LIMIT 1")?;
+            .cached("SELECT member FROM rset WHERE key_id=?1 AND h>=?2 ORDER BY h LIMIT 1")?;
         let start = (random_u64() >> 1) as i64;
         for from in [start, 0] {
             if let Some(m) = st.query_row(params![id, from], |r| r.get::<_, Vec<u8>>(0)).optional()? {
@@ -71,8 +71,8 @@ impl SqliteStore<'_> {
     }
 
     /// Collects the members of a query's first column.
-    fn set_query(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<Vec<Bytes>> {
-        let mut st = self.conn.prepare_cached(sql)?;
+    fn set_query(&self, sql: &'static str, params: impl rusqlite::Params) -> StoreResult<Vec<Bytes>> {
+        let mut st = self.conn.cached(sql)?;
         let rows = st.query_map(params, |r| r.get::<_, Vec<u8>>(0))?;
         let mut out = Vec::new();
         for row in rows {
@@ -112,7 +112,7 @@ impl SqliteStore<'_> {
     fn set_delete_members(&self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
         let mut st = self
             .conn
-            .prepare_cached("DELETE FROM rset WHERE key_id=?1 AND h=?2 AND member=?3")?;
+            .cached("DELETE FROM rset WHERE key_id=?1 AND h=?2 AND member=?3")?;
         let mut removed = 0;
         for m in members {
             removed += st.execute(params![id, member_hash(m), m.as_ref()])? as i64;
@@ -126,21 +126,21 @@ impl SqliteStore<'_> {
         let n = match op {
             SetOp::Inter => self
                 .conn
-                .prepare_cached(concat!(
+                .cached(concat!(
                     "INSERT INTO rset (key_id, h, member) SELECT ?3, a.h, a.member FROM rset a WHERE ",
                     inter_where!()
                 ))?
                 .execute(params![first, rest, dst_id])?,
             SetOp::Diff => self
                 .conn
-                .prepare_cached(concat!(
+                .cached(concat!(
                     "INSERT INTO rset (key_id, h, member) SELECT ?3, a.h, a.member FROM rset a WHERE ",
                     diff_where!()
                 ))?
                 .execute(params![first, rest, dst_id])?,
             SetOp::Union => self
                 .conn
-                .prepare_cached(
+                .cached(
                     "INSERT OR IGNORE INTO rset (key_id, h, member)
                      SELECT ?2, s.h, s.member FROM json_each(?1) j JOIN rset s ON s.key_id=j.value",
                 )?
@@ -156,7 +156,7 @@ impl SetStore for SqliteStore<'_> {
         {
             let mut st = self
                 .conn
-                .prepare_cached("INSERT OR IGNORE INTO rset (key_id, h, member) VALUES (?1, ?2, ?3)")?;
+                .cached("INSERT OR IGNORE INTO rset (key_id, h, member) VALUES (?1, ?2, ?3)")?;
             for m in members {
                 added += st.execute(params![id, member_hash(m), m.as_ref()])? as i64;
             }
@@ -178,7 +178,7 @@ impl SetStore for SqliteStore<'_> {
     fn set_contains(&mut self, id: i64, members: &[Bytes]) -> StoreResult<Vec<bool>> {
         let mut st = self
             .conn
-            .prepare_cached("SELECT 1 FROM rset WHERE key_id=?1 AND h=?2 AND member=?3")?;
+            .cached("SELECT 1 FROM rset WHERE key_id=?1 AND h=?2 AND member=?3")?;
         let mut out = Vec::with_capacity(members.len());
         for m in members {
             out.push(st.exists(params![id, member_hash(m), m.as_ref()])?);
@@ -217,9 +217,7 @@ impl SetStore for SqliteStore<'_> {
         }
         let popped = if count >= len {
             let all = self.set_members_of(id)?;
-            self.conn
-                .prepare_cached("DELETE FROM rset WHERE key_id=?1")?
-                .execute([id])?;
+            self.conn.cached("DELETE FROM rset WHERE key_id=?1")?.execute([id])?;
             all
         } else if count == 1 {
             let one = self.set_random_one(id)?.into_iter().collect::<Vec<_>>();
@@ -242,7 +240,7 @@ impl SetStore for SqliteStore<'_> {
         let count = count.clamp(1, i64::MAX as usize - 1);
         let mut rows: Vec<(i64, Vec<u8>)> = self
             .conn
-            .prepare_cached("SELECT h, member FROM rset WHERE key_id=?1 AND h>=?2 ORDER BY h, member LIMIT ?3")?
+            .cached("SELECT h, member FROM rset WHERE key_id=?1 AND h>=?2 ORDER BY h, member LIMIT ?3")?
             .query_map(params![id, from, count as i64 + 1], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
         if rows.len() <= count {
@@ -255,7 +253,7 @@ impl SetStore for SqliteStore<'_> {
         if next_h == last_h {
             let run: Vec<(i64, Vec<u8>)> = self
                 .conn
-                .prepare_cached("SELECT h, member FROM rset WHERE key_id=?1 AND h=?2 AND member>?3 ORDER BY member")?
+                .cached("SELECT h, member FROM rset WHERE key_id=?1 AND h=?2 AND member>?3 ORDER BY member")?
                 .query_map(params![id, last_h, last_member], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?;
             rows.extend(run);
@@ -294,7 +292,7 @@ impl SetStore for SqliteStore<'_> {
         let limit = limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
         Ok(self
             .conn
-            .prepare_cached(concat!(
+            .cached(concat!(
                 "SELECT count(*) FROM (SELECT 1 FROM rset a WHERE ",
                 inter_where!(),
                 " LIMIT ?3)"

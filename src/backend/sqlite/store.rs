@@ -1,8 +1,9 @@
 //! [`Store`] on a SQLite connection.
 
+use super::conn::Conn;
 use crate::store::{DbStats, Entry, KeyType, ScanPage, Store, StoreResult, StringUpdate, Ttl};
 use bytes::Bytes;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
 
 /// One page of SCAN (and KEYS): live keys of a database after the cursor, in id order.
 ///
@@ -16,7 +17,7 @@ const SCAN_SQL: &str = "SELECT id, key FROM rkey WHERE +db=?1 AND id>?2 AND (exp
 
 /// A store over one SQLite connection, for the duration of one batch.
 pub struct SqliteStore<'a> {
-    pub(super) conn: &'a Connection,
+    pub(super) conn: &'a Conn,
     now: i64,
     /// Last version handed out; writes take the next one. None on readers.
     version: Option<&'a mut i64>,
@@ -24,7 +25,7 @@ pub struct SqliteStore<'a> {
 
 impl<'a> SqliteStore<'a> {
     /// A store that can write (the writer's connection, inside a transaction).
-    pub fn writer(conn: &'a Connection, now: i64, version: &'a mut i64) -> Self {
+    pub fn writer(conn: &'a Conn, now: i64, version: &'a mut i64) -> Self {
         SqliteStore {
             conn,
             now,
@@ -33,7 +34,7 @@ impl<'a> SqliteStore<'a> {
     }
 
     /// A read-only store.
-    pub fn reader(conn: &'a Connection, now: i64) -> Self {
+    pub fn reader(conn: &'a Conn, now: i64) -> Self {
         SqliteStore {
             conn,
             now,
@@ -59,7 +60,7 @@ impl<'a> SqliteStore<'a> {
     fn row(&self, db: u32, key: &[u8]) -> StoreResult<Option<(i64, KeyType, Option<i64>)>> {
         let mut st = self
             .conn
-            .prepare_cached("SELECT id, type, expire_at FROM rkey WHERE db=?1 AND key=?2")?;
+            .cached("SELECT id, type, expire_at FROM rkey WHERE db=?1 AND key=?2")?;
         Ok(st
             .query_row(params![db, key], |r| {
                 Ok((r.get(0)?, KeyType::from_i64(r.get(1)?), r.get(2)?))
@@ -80,7 +81,7 @@ impl<'a> SqliteStore<'a> {
                 "INSERT INTO rzset (key_id, h, member, score) SELECT ?2, h, member, score FROM rzset WHERE key_id=?1"
             }
         };
-        self.conn.prepare_cached(sql)?.execute([from, to])?;
+        self.conn.cached(sql)?.execute([from, to])?;
         Ok(())
     }
 
@@ -95,26 +96,24 @@ impl<'a> SqliteStore<'a> {
     pub(super) fn touch(&mut self, id: i64, delta: i64) -> StoreResult<i64> {
         let version = self.next_version();
         self.conn
-            .prepare_cached("UPDATE rkey SET len=len+?1, version=?2 WHERE id=?3")?
+            .cached("UPDATE rkey SET len=len+?1, version=?2 WHERE id=?3")?
             .execute(params![delta, version, id])?;
         let len: i64 = self
             .conn
-            .prepare_cached("SELECT len FROM rkey WHERE id=?1")?
+            .cached("SELECT len FROM rkey WHERE id=?1")?
             .query_row([id], |r| r.get(0))?;
         if len <= 0 {
-            self.conn
-                .prepare_cached("DELETE FROM rkey WHERE id=?1")?
-                .execute([id])?;
+            self.conn.cached("DELETE FROM rkey WHERE id=?1")?.execute([id])?;
         }
         Ok(len)
     }
 
     /// The live key, read by `sql` (selecting id, type, expire_at, version,
     /// len and, optionally, value).
-    fn lookup(&self, sql: &str, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
+    fn lookup(&self, sql: &'static str, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
         let e = self
             .conn
-            .prepare_cached(sql)?
+            .cached(sql)?
             .query_row(params![db, key], |r| {
                 Ok(Entry {
                     id: r.get(0)?,
@@ -137,7 +136,7 @@ impl<'a> SqliteStore<'a> {
     fn remove(&mut self, db: u32, key: &[u8]) -> StoreResult<bool> {
         let exp: Option<Option<i64>> = self
             .conn
-            .prepare_cached("DELETE FROM rkey WHERE db=?1 AND key=?2 RETURNING expire_at")?
+            .cached("DELETE FROM rkey WHERE db=?1 AND key=?2 RETURNING expire_at")?
             .query_row(params![db, key], |r| r.get(0))
             .optional()?;
         Ok(exp.is_some_and(|e| self.live(e)))
@@ -166,7 +165,7 @@ impl Store for SqliteStore<'_> {
     }
 
     fn scan(&mut self, db: u32, cursor: u64, count: usize, kind: Option<KeyType>) -> StoreResult<ScanPage> {
-        let mut st = self.conn.prepare_cached(SCAN_SQL)?;
+        let mut st = self.conn.cached(SCAN_SQL)?;
         let mut page = ScanPage::default();
         let kind = kind.map(|k| k as i64);
         // Cursors beyond the id range (any u64 is a valid SCAN cursor) find nothing.
@@ -192,11 +191,11 @@ impl Store for SqliteStore<'_> {
     fn dbsize(&mut self, db: u32) -> StoreResult<u64> {
         let all: i64 = self
             .conn
-            .prepare_cached("SELECT count(*) FROM rkey WHERE db=?1")?
+            .cached("SELECT count(*) FROM rkey WHERE db=?1")?
             .query_row([db], |r| r.get(0))?;
         let dead: i64 = self
             .conn
-            .prepare_cached("SELECT count(*) FROM rkey WHERE expire_at<=?2 AND db=?1")?
+            .cached("SELECT count(*) FROM rkey WHERE expire_at<=?2 AND db=?1")?
             .query_row(params![db, self.now], |r| r.get(0))?;
         Ok((all - dead).max(0) as u64)
     }
@@ -204,12 +203,12 @@ impl Store for SqliteStore<'_> {
     fn random_key(&mut self, db: u32) -> StoreResult<Option<Bytes>> {
         let (lo, hi): (Option<i64>, Option<i64>) = self
             .conn
-            .prepare_cached("SELECT min(id), max(id) FROM rkey WHERE db=?1")?
+            .cached("SELECT min(id), max(id) FROM rkey WHERE db=?1")?
             .query_row([db], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let (Some(lo), Some(hi)) = (lo, hi) else {
             return Ok(None);
         };
-        let mut st = self.conn.prepare_cached(
+        let mut st = self.conn.cached(
             "SELECT key FROM rkey WHERE db=?1 AND id>=?2 AND (expire_at IS NULL OR expire_at>?3) ORDER BY id LIMIT 1",
         )?;
         for _ in 0..3 {
@@ -228,7 +227,7 @@ impl Store for SqliteStore<'_> {
     }
 
     fn stats(&mut self) -> StoreResult<Vec<(u32, DbStats)>> {
-        let mut st = self.conn.prepare_cached(
+        let mut st = self.conn.cached(
             "SELECT db, count(*), count(expire_at) FROM rkey WHERE expire_at IS NULL OR expire_at>?1 GROUP BY db ORDER BY db",
         )?;
         let rows = st.query_map([self.now], |r| {
@@ -248,7 +247,7 @@ impl Store for SqliteStore<'_> {
         let version = self.next_version();
         // No RETURNING (see `touch`): the new row's id is the last rowid inserted.
         self.conn
-            .prepare_cached("INSERT INTO rkey (db, key, type, version, len) VALUES (?1, ?2, ?3, ?4, 0)")?
+            .cached("INSERT INTO rkey (db, key, type, version, len) VALUES (?1, ?2, ?3, ?4, 0)")?
             .execute(params![db, key, kind as i64, version])?;
         Ok(self.conn.last_insert_rowid())
     }
@@ -273,7 +272,7 @@ impl Store for SqliteStore<'_> {
         };
         let overwritten = self
             .conn
-            .prepare_cached(
+            .cached(
                 "UPDATE rkey SET value=?5, version=?4,
                    expire_at = CASE WHEN ?6 AND expire_at > ?7 THEN expire_at ELSE ?3 END
                  WHERE db=?1 AND key=?2 AND type=0",
@@ -282,7 +281,7 @@ impl Store for SqliteStore<'_> {
         if overwritten == 0
             && self
                 .conn
-                .prepare_cached(
+                .cached(
                     "INSERT OR IGNORE INTO rkey (db, key, type, expire_at, version, value, len)
                      VALUES (?1, ?2, 0, ?3, ?4, ?5, 0)",
                 )?
@@ -290,7 +289,7 @@ impl Store for SqliteStore<'_> {
                 == 0
         {
             self.conn
-                .prepare_cached(
+                .cached(
                     "INSERT INTO rkey (db, key, type, expire_at, version, value, len) VALUES (?1, ?2, 0, ?3, ?4, ?5, 0)
                      ON CONFLICT (db, key) DO UPDATE SET type=0, value=excluded.value, version=excluded.version, len=0,
                        expire_at = CASE WHEN ?6 AND rkey.expire_at > ?7 THEN rkey.expire_at ELSE excluded.expire_at END",
@@ -316,7 +315,7 @@ impl Store for SqliteStore<'_> {
         let version = self.next_version();
         let n = self
             .conn
-            .prepare_cached(
+            .cached(
                 "UPDATE rkey SET expire_at=?1, version=?2 WHERE db=?3 AND key=?4 AND (expire_at IS NULL OR expire_at>?5)",
             )?
             .execute(params![at, version, db, key, self.now])?;
@@ -333,7 +332,7 @@ impl Store for SqliteStore<'_> {
         self.remove(db, dst)?;
         let version = self.next_version();
         self.conn
-            .prepare_cached("UPDATE rkey SET key=?1, version=?2 WHERE id=?3")?
+            .cached("UPDATE rkey SET key=?1, version=?2 WHERE id=?3")?
             .execute(params![dst, version, id])?;
         Ok(())
     }
@@ -346,7 +345,7 @@ impl Store for SqliteStore<'_> {
         let version = self.next_version();
         let new_id: i64 = self
             .conn
-            .prepare_cached(
+            .cached(
                 "INSERT INTO rkey (db, key, type, expire_at, version, value, len) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  RETURNING id",
             )?
@@ -372,7 +371,7 @@ impl Store for SqliteStore<'_> {
         self.remove(dst_db, key)?;
         let version = self.next_version();
         self.conn
-            .prepare_cached("UPDATE rkey SET db=?1, version=?2 WHERE id=?3")?
+            .cached("UPDATE rkey SET db=?1, version=?2 WHERE id=?3")?
             .execute(params![dst_db, version, id])?;
         Ok(())
     }
@@ -380,10 +379,7 @@ impl Store for SqliteStore<'_> {
     fn flush(&mut self, db: Option<u32>) -> StoreResult<()> {
         match db {
             // The triggers delete each key's value rows.
-            Some(db) => self
-                .conn
-                .prepare_cached("DELETE FROM rkey WHERE db=?1")?
-                .execute([db])?,
+            Some(db) => self.conn.cached("DELETE FROM rkey WHERE db=?1")?.execute([db])?,
             None => {
                 // Everything goes. A `DELETE FROM t` without WHERE on a table
                 // without triggers is SQLite's truncate optimization: the pages
@@ -411,9 +407,7 @@ impl Store for SqliteStore<'_> {
             return Ok(());
         }
         let version = self.next_version();
-        let mut st = self
-            .conn
-            .prepare_cached("UPDATE rkey SET db=?1, version=?3 WHERE db=?2")?;
+        let mut st = self.conn.cached("UPDATE rkey SET db=?1, version=?3 WHERE db=?2")?;
         st.execute(params![-1, a, version])?;
         st.execute(params![a, b, version])?;
         st.execute(params![b, -1, version])?;
@@ -421,7 +415,7 @@ impl Store for SqliteStore<'_> {
     }
 
     fn purge_expired(&mut self, limit: usize) -> StoreResult<Vec<(u32, Bytes)>> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn.cached(
             "DELETE FROM rkey WHERE id IN (SELECT id FROM rkey WHERE expire_at<=?1 LIMIT ?2) RETURNING db, key",
         )?;
         let rows = stmt.query_map(params![self.now, limit as i64], |r| {
@@ -436,8 +430,8 @@ mod tests {
     use super::*;
     use crate::backend::sqlite::{Location, Sync, open_writer};
 
-    fn conn() -> Connection {
-        open_writer(&Location::parse(":memory:"), Sync::Off).unwrap()
+    fn conn() -> Conn {
+        Conn::new(open_writer(&Location::parse(":memory:"), Sync::Off).unwrap())
     }
 
     #[test]
@@ -497,7 +491,7 @@ mod tests {
     fn flushall_keeps_the_delete_trigger() {
         let c = conn();
         let mut version = 0;
-        let trigger = |c: &Connection| -> i64 {
+        let trigger = |c: &Conn| -> i64 {
             c.query_row(
                 "SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name='rkey_delete_value'",
                 [],

@@ -34,14 +34,14 @@ impl SqliteStore<'_> {
     /// takes [`Store::set_string`]'s path (the upsert that retypes it).
     pub(super) fn set_string_rows(&mut self, db: u32, pairs: &[Bytes]) -> StoreResult<()> {
         let conn = self.conn;
-        let mut update = conn
-            .prepare_cached("UPDATE rkey SET value=?3, version=?4, expire_at=NULL WHERE db=?1 AND key=?2 AND type=0")?;
+        let mut update =
+            conn.cached("UPDATE rkey SET value=?3, version=?4, expire_at=NULL WHERE db=?1 AND key=?2 AND type=0")?;
         for kv in pairs.chunks_exact(2) {
             let (key, value) = (&kv[0][..], &kv[1][..]);
             let version = self.next_version();
             if update.execute(params![db, key, value, version])? == 0
                 && conn
-                    .prepare_cached(
+                    .cached(
                         "INSERT OR IGNORE INTO rkey (db, key, type, version, value, len) VALUES (?1, ?2, 0, ?4, ?3, 0)",
                     )?
                     .execute(params![db, key, value, version])?
@@ -57,7 +57,7 @@ impl SqliteStore<'_> {
     pub(super) fn update_string_row(&mut self, db: u32, key: &[u8], f: &mut StringUpdate) -> StoreResult<Option<bool>> {
         let row = self
             .conn
-            .prepare_cached("SELECT id, type, expire_at, value FROM rkey WHERE db=?1 AND key=?2")?
+            .cached("SELECT id, type, expire_at, value FROM rkey WHERE db=?1 AND key=?2")?
             .query_row(params![db, key], |r| {
                 Ok(StringRow {
                     id: r.get(0)?,
@@ -76,7 +76,7 @@ impl SqliteStore<'_> {
                     // A live string: its expiry stays as it is.
                     let version = self.next_version();
                     self.conn
-                        .prepare_cached("UPDATE rkey SET value=?1, version=?2 WHERE id=?3")?
+                        .cached("UPDATE rkey SET value=?1, version=?2 WHERE id=?3")?
                         .execute(params![new, version, r.id])?;
                 }
                 Ok(Some(true))
@@ -102,7 +102,7 @@ mod tests {
     /// dead one, other types untouched.
     #[test]
     fn update_string_keeps_ttl_and_types() {
-        let c = open_writer(&Location::parse(":memory:"), Sync::Off).unwrap();
+        let c = crate::backend::sqlite::conn::Conn::new(open_writer(&Location::parse(":memory:"), Sync::Off).unwrap());
         let mut version = 0;
         let mut s = SqliteStore::writer(&c, 1000, &mut version);
         let append = |s: &mut SqliteStore, key: &[u8]| {

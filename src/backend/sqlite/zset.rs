@@ -21,10 +21,10 @@ struct SpanSql {
 impl SqliteStore<'_> {
     /// The score shared by every element of key `id`, if they all have the same one.
     fn single_score(&self, id: i64) -> StoreResult<Option<f64>> {
-        let first = |sql: &str| -> StoreResult<Option<f64>> {
+        let first = |sql: &'static str| -> StoreResult<Option<f64>> {
             Ok(self
                 .conn
-                .prepare_cached(sql)?
+                .cached(sql)?
                 .query_row([id], |r| r.get::<_, f64>(0))
                 .optional()?)
         };
@@ -127,7 +127,7 @@ impl SqliteStore<'_> {
         debug_assert!(delta >= 0);
         let version = self.next_version();
         self.conn
-            .prepare_cached("UPDATE rkey SET len=len+?1, version=?2 WHERE id=?3")?
+            .cached("UPDATE rkey SET len=len+?1, version=?2 WHERE id=?3")?
             .execute(params![delta, version, id])?;
         Ok(())
     }
@@ -136,7 +136,7 @@ impl SqliteStore<'_> {
     fn delete_member(&self, id: i64, member: &[u8]) -> StoreResult<bool> {
         let n = self
             .conn
-            .prepare_cached("DELETE FROM rzset WHERE key_id=?1 AND h=?2 AND member=?3")?
+            .cached("DELETE FROM rzset WHERE key_id=?1 AND h=?2 AND member=?3")?
             .execute(params![id, member_hash(member), member])?;
         Ok(n > 0)
     }
@@ -145,7 +145,7 @@ impl SqliteStore<'_> {
     fn first_from_hash(&self, id: i64, h: i64) -> StoreResult<Option<(Bytes, f64)>> {
         Ok(self
             .conn
-            .prepare_cached("SELECT member, score FROM rzset WHERE key_id=?1 AND h>=?2 ORDER BY h, member LIMIT 1")?
+            .cached("SELECT member, score FROM rzset WHERE key_id=?1 AND h>=?2 ORDER BY h, member LIMIT 1")?
             .query_row(params![id, h], |r| {
                 Ok((Bytes::from(r.get::<_, Vec<u8>>(0)?), r.get::<_, f64>(1)?))
             })
@@ -157,7 +157,7 @@ impl ZSetStore for SqliteStore<'_> {
     fn zset_scores(&mut self, id: i64, members: &[Bytes]) -> StoreResult<Vec<Option<f64>>> {
         let mut st = self
             .conn
-            .prepare_cached("SELECT score FROM rzset WHERE key_id=?1 AND h=?2 AND member=?3")?;
+            .cached("SELECT score FROM rzset WHERE key_id=?1 AND h=?2 AND member=?3")?;
         let mut out = Vec::with_capacity(members.len());
         for m in members {
             out.push(
@@ -178,10 +178,10 @@ impl ZSetStore for SqliteStore<'_> {
             // one statement; a new member costs a missed update and an insert.
             let mut update = self
                 .conn
-                .prepare_cached("UPDATE rzset SET score=?4 WHERE key_id=?1 AND h=?2 AND member=?3")?;
+                .cached("UPDATE rzset SET score=?4 WHERE key_id=?1 AND h=?2 AND member=?3")?;
             let mut insert = self
                 .conn
-                .prepare_cached("INSERT INTO rzset (key_id, h, member, score) VALUES (?1, ?2, ?3, ?4)")?;
+                .cached("INSERT INTO rzset (key_id, h, member, score) VALUES (?1, ?2, ?3, ?4)")?;
             for (m, score) in items {
                 let p = params![id, member_hash(m), &m[..], score];
                 if update.execute(p)? == 0 {
@@ -204,10 +204,10 @@ impl ZSetStore for SqliteStore<'_> {
         {
             let mut update = self
                 .conn
-                .prepare_cached("UPDATE rzset SET score=?4 WHERE key_id=?1 AND h=?2 AND member=?3 AND score<>?4")?;
+                .cached("UPDATE rzset SET score=?4 WHERE key_id=?1 AND h=?2 AND member=?3 AND score<>?4")?;
             let mut insert = self
                 .conn
-                .prepare_cached("INSERT OR IGNORE INTO rzset (key_id, h, member, score) VALUES (?1, ?2, ?3, ?4)")?;
+                .cached("INSERT OR IGNORE INTO rzset (key_id, h, member, score) VALUES (?1, ?2, ?3, ?4)")?;
             for (m, score) in items {
                 let p = params![id, member_hash(m), &m[..], score];
                 if update.execute(p)? > 0 {
@@ -242,11 +242,11 @@ impl ZSetStore for SqliteStore<'_> {
         };
         let below: i64 = self
             .conn
-            .prepare_cached("SELECT count(*) FROM rzset WHERE key_id=?1 AND score<?2")?
+            .cached("SELECT count(*) FROM rzset WHERE key_id=?1 AND score<?2")?
             .query_row(params![id, score], |r| r.get(0))?;
         let tied: i64 = self
             .conn
-            .prepare_cached("SELECT count(*) FROM rzset WHERE key_id=?1 AND score=?2 AND member<?3")?
+            .cached("SELECT count(*) FROM rzset WHERE key_id=?1 AND score=?2 AND member<?3")?
             .query_row(params![id, score, member], |r| r.get(0))?;
         Ok(Some(((below + tied) as u64, score)))
     }
@@ -294,9 +294,9 @@ impl ZSetStore for SqliteStore<'_> {
         };
         let count = count.max(1);
         let mut rows: Vec<(i64, Bytes, f64)> = {
-            let mut st = self.conn.prepare_cached(
-                "SELECT h, member, score FROM rzset WHERE key_id=?1 AND h>=?2 ORDER BY h, member LIMIT ?3",
-            )?;
+            let mut st = self
+                .conn
+                .cached("SELECT h, member, score FROM rzset WHERE key_id=?1 AND h>=?2 ORDER BY h, member LIMIT ?3")?;
             let rows = st.query_map(params![id, start, count as i64], |r| {
                 Ok((r.get(0)?, Bytes::from(r.get::<_, Vec<u8>>(1)?), r.get(2)?))
             })?;
@@ -315,9 +315,9 @@ impl ZSetStore for SqliteStore<'_> {
             None => return Ok(ZScanPage::default()),
         };
         {
-            let mut st = self.conn.prepare_cached(
-                "SELECT h, member, score FROM rzset WHERE key_id=?1 AND h=?2 AND member>?3 ORDER BY member",
-            )?;
+            let mut st = self
+                .conn
+                .cached("SELECT h, member, score FROM rzset WHERE key_id=?1 AND h=?2 AND member>?3 ORDER BY member")?;
             let more = st.query_map(params![id, last_h, &last_member[..]], |r| {
                 Ok((r.get(0)?, Bytes::from(r.get::<_, Vec<u8>>(1)?), r.get(2)?))
             })?;
@@ -332,7 +332,7 @@ impl ZSetStore for SqliteStore<'_> {
     }
 
     fn zset_read_set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
-        let mut st = self.conn.prepare_cached("SELECT member FROM rset WHERE key_id=?1")?;
+        let mut st = self.conn.cached("SELECT member FROM rset WHERE key_id=?1")?;
         let rows = st.query_map([id], |r| Ok(Bytes::from(r.get::<_, Vec<u8>>(0)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

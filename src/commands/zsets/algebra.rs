@@ -358,7 +358,9 @@ mod tests {
     /// set commands live in another module).
     #[test]
     fn sets_are_inputs_with_score_one() {
-        let conn = open_writer(&Location::parse(":memory:"), Sync::Off).expect("open");
+        let conn = crate::backend::sqlite::conn::Conn::new(
+            open_writer(&Location::parse(":memory:"), Sync::Off).expect("open"),
+        );
         let mut version = 0;
         let mut st = SqliteStore::writer(&conn, 1, &mut version);
         let id = crate::store::Store::create_key(&mut st, 0, b"s", KeyType::Set).expect("create");
