@@ -191,6 +191,11 @@ fn kill(s: &mut Session, args: &[Bytes]) -> Reply {
     };
     let mut killed = 0;
     for c in s.server.clients.all() {
+        // Redis frees a killed client at once; here its connection may still
+        // be closing, and must not be counted (or killed) twice.
+        if c.killed.load(std::sync::atomic::Ordering::SeqCst) {
+            continue;
+        }
         let matches = filter.addr.as_ref().is_none_or(|a| a[..] == *c.addr.as_bytes())
             && filter.laddr.as_ref().is_none_or(|a| a[..] == *c.laddr.as_bytes())
             && filter.id.is_none_or(|id| id == c.id)
@@ -206,6 +211,7 @@ fn kill(s: &mut Session, args: &[Bytes]) -> Reply {
         if c.id == s.client.id {
             // Closed after this reply is written.
             s.quit = true;
+            c.killed.store(true, std::sync::atomic::Ordering::SeqCst);
         } else {
             c.kill();
         }
