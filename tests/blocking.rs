@@ -261,9 +261,7 @@ fn inside_multi_blocking_commands_do_not_block_and_exec_pushes_wake() {
     on_both(|port| {
         let (mut a, mut p) = (conn(port), conn(port));
         p.cmd_str(&["FLUSHALL"]);
-        if p.cmd_str(&["MULTI"]) != b"+OK\r\n" {
-            return; // MULTI is not implemented yet.
-        }
+        assert_eq!(p.cmd_str(&["MULTI"]), b"+OK\r\n");
         assert_eq!(p.cmd_str(&["BLPOP", "nokey", "0"]), b"+QUEUED\r\n");
         assert_eq!(
             p.cmd_str(&["BLMOVE", "nokey", "d", "LEFT", "LEFT", "0"]),

@@ -21,10 +21,6 @@ fn two_instances(tag: &str) -> Option<(TestSchema, Server, Server)> {
     Some((schema, a, b))
 }
 
-fn is_unknown_command(reply: &[u8]) -> bool {
-    reply.starts_with(b"-ERR unknown command")
-}
-
 /// Runs `clients` threads, client `i` connected to `ports[i % ports.len()]`.
 fn spread<T: Send + 'static>(
     ports: &[u16],
@@ -125,10 +121,6 @@ fn incr_from_clients_on_two_instances_ends_at_the_exact_total() {
     let Some((_schema, a, b)) = two_instances("incr") else {
         return;
     };
-    if is_unknown_command(&a.conn().cmd_str(&["INCR", "probe"])) {
-        pg::loud("SKIPPED incr test: INCR is not implemented in this build");
-        return;
-    }
     const CLIENTS: usize = 50;
     const EACH: usize = 100;
     spread(&[a.port, b.port], CLIENTS, |_, c| {

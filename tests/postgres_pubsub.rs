@@ -169,21 +169,6 @@ fn stores_in_other_schemas_do_not_hear_each_other() {
     expect(&mut sub, &message(b"ch", b"for y"), "only y's message");
 }
 
-/// Lists and sorted sets on PostgreSQL may not be there yet: then the
-/// blocking tests say so loudly and stop.
-fn collections_supported(conn: &mut RawConn, probe: &[&str]) -> bool {
-    let reply = conn.cmd_str(probe);
-    if reply.starts_with(b"-") && show(&reply).contains("not supported") {
-        pg::loud(&format!(
-            "SKIPPED a blocking test: {} answers {}",
-            probe[0],
-            show(&reply)
-        ));
-        return false;
-    }
-    true
-}
-
 /// Waits until `server` reports `n` blocked clients.
 fn wait_blocked(server: &Server, n: usize) {
     let mut c = server.conn();
@@ -216,9 +201,6 @@ fn a_push_on_one_process_wakes_a_blpop_on_the_other() {
         return;
     };
     let (_schema, a, b) = pair(&base, "ps_blpop");
-    if !collections_supported(&mut a.conn(), &["RPUSH", "probe", "x"]) {
-        return;
-    }
     let (reply, took) = blocked_then_pushed(&b, &["BLPOP", "q", "0"], &a, &["LPUSH", "q", "v\0\u{ff}"]);
     assert_eq!(show(&reply), show(b"*2\r\n$1\r\nq\r\n$4\r\nv\0\xc3\xbf\r\n"));
     assert!(took < Duration::from_secs(2), "woken after {took:?}");
@@ -241,9 +223,6 @@ fn a_zadd_on_one_process_wakes_a_bzpopmin_on_the_other() {
         return;
     };
     let (_schema, a, b) = pair(&base, "ps_bzpop");
-    if !collections_supported(&mut a.conn(), &["ZADD", "probe", "1", "x"]) {
-        return;
-    }
     let (reply, took) = blocked_then_pushed(&b, &["BZPOPMIN", "z", "0"], &a, &["ZADD", "z", "1.5", "m"]);
     assert_eq!(reply, b"*3\r\n$1\r\nz\r\n$1\r\nm\r\n$3\r\n1.5\r\n");
     assert!(took < Duration::from_secs(2), "woken after {took:?}");
@@ -255,9 +234,6 @@ fn one_element_wakes_one_of_two_waiters_and_the_other_waits_on() {
         return;
     };
     let (_schema, a, b) = pair(&base, "ps_race");
-    if !collections_supported(&mut a.conn(), &["RPUSH", "probe", "x"]) {
-        return;
-    }
     let mut on_a = a.conn();
     let mut on_b = b.conn();
     on_a.send_raw(&RawConn::encode(&[b"BLPOP", b"q", b"0"]));

@@ -202,15 +202,26 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
             }
         }
         if out.capacity() > 4 * BUF_SIZE {
-            out = BytesMut::with_capacity(BUF_SIZE);
+            release(std::mem::replace(&mut out, BytesMut::with_capacity(BUF_SIZE)));
         }
         if buf.is_empty() && buf.capacity() > 4 * BUF_SIZE && !parser.in_request() {
-            buf = BytesMut::with_capacity(BUF_SIZE);
+            release(std::mem::replace(&mut buf, BytesMut::with_capacity(BUF_SIZE)));
         }
     }
     let _ = stream.flush().await;
+    release(out);
+    release(buf);
     pubsub::leave_all(&mut session);
     server.clients.unregister(client.id);
+}
+
+/// Frees a buffer that grew for one big request or reply off the event
+/// loop: returning hundreds of megabytes to the OS (`munmap`) takes tens of
+/// milliseconds, which would stall every other client.
+fn release(buffer: BytesMut) {
+    if buffer.capacity() >= 1 << 20 {
+        tokio::task::spawn_blocking(move || drop(buffer));
+    }
 }
 
 /// Runs a round of commands while watching the socket, as Redis's event loop
