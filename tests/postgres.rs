@@ -7,19 +7,10 @@
 mod pg;
 mod support;
 
-use pg::{TestSchema, start_redsql_pg, url_or_skip};
+use pg::{TestSchema, start_redsql_pg, two_instances, url_or_skip};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{RawConn, Server};
-
-/// Two redsql processes on one fresh schema.
-fn two_instances(tag: &str) -> Option<(TestSchema, Server, Server)> {
-    let base = url_or_skip(tag)?;
-    let schema = TestSchema::new(&base, tag);
-    let a = start_redsql_pg(&schema.url(), &[]);
-    let b = start_redsql_pg(&schema.url(), &[]);
-    Some((schema, a, b))
-}
+use support::RawConn;
 
 /// Runs `clients` threads, client `i` connected to `ports[i % ports.len()]`.
 fn spread<T: Send + 'static>(

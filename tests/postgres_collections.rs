@@ -8,22 +8,13 @@
 mod pg;
 mod support;
 
-use pg::{TestSchema, start_redsql_pg, url_or_skip};
+use pg::two_instances;
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use support::{RawConn, Server};
+use support::RawConn;
 
 const CLIENTS: usize = 16;
 const EACH: usize = 60;
-
-/// Two redsql processes on one fresh schema.
-fn two_instances(tag: &str) -> Option<(TestSchema, Server, Server)> {
-    let base = url_or_skip(tag)?;
-    let schema = TestSchema::new(&base, tag);
-    let a = start_redsql_pg(&schema.url(), &[]);
-    let b = start_redsql_pg(&schema.url(), &[]);
-    Some((schema, a, b))
-}
 
 /// Runs `clients` threads, client `i` connected to `ports[i % ports.len()]`.
 fn spread<T: Send + 'static>(

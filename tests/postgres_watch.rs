@@ -11,7 +11,7 @@
 mod pg;
 mod support;
 
-use pg::{TestSchema, start_redsql_pg, url_or_skip};
+use pg::{TestSchema, start_redsql_pg, two_instances, url_or_skip};
 use std::time::{Duration, Instant};
 use support::{RawConn, Server, show, start_redis};
 
@@ -199,14 +199,6 @@ const CASES: &[(&str, Case, &[u8])] = &[
         RAN,
     ),
 ];
-
-fn two_instances(tag: &str) -> Option<(TestSchema, Server, Server)> {
-    let base = url_or_skip(tag)?;
-    let schema = TestSchema::new(&base, tag);
-    let a = start_redsql_pg(&schema.url(), &[]);
-    let b = start_redsql_pg(&schema.url(), &[]);
-    Some((schema, a, b))
-}
 
 /// Rows in `rwatch`, waiting up to `within` for them to become `want`
 /// (releases are sent to the writer without waiting).

@@ -99,3 +99,13 @@ pub fn model_dbs(tag: &str) -> Vec<(&'static str, redsql::Db, Option<TestSchema>
     }
     out
 }
+
+/// Two redsql processes on one fresh schema, or None (after a loud message)
+/// when no test cluster is configured.
+pub fn two_instances(tag: &str) -> Option<(TestSchema, Server, Server)> {
+    let base = url_or_skip(tag)?;
+    let schema = TestSchema::new(&base, tag);
+    let a = start_redsql_pg(&schema.url(), &[]);
+    let b = start_redsql_pg(&schema.url(), &[]);
+    Some((schema, a, b))
+}
