@@ -45,6 +45,36 @@ pub struct Command {
 }
 
 impl Command {
+    /// A command outside the command table, run through the engine by server
+    /// code (INFO's key counts, WATCH's key versions, the release of shared
+    /// watches): no keys, no flags, no COMMAND entry. `fast: false` runs a
+    /// read on a blocking thread.
+    pub fn internal(name: &str, handler: Handler, fast: bool) -> Command {
+        let write = matches!(handler, Handler::Write(_));
+        Command {
+            name: name.into(),
+            arity: -1,
+            flags: Vec::new(),
+            first_key: 0,
+            last_key: 0,
+            key_step: 0,
+            key_specs: Vec::new(),
+            handler,
+            info: Reply::Nil,
+            docs: Reply::Nil,
+            subcommands: Default::default(),
+            write,
+            readonly: !write,
+            fast,
+            noscript: false,
+            no_auth: false,
+            no_multi: false,
+            pubsub: false,
+            blocking: false,
+            loading: true,
+        }
+    }
+
     pub fn has_flag(&self, flag: &str) -> bool {
         self.flags.iter().any(|f| f == flag)
     }

@@ -193,28 +193,7 @@ fn send_release(sender: &Sender, ids: &[i64]) {
 /// see nothing to wake or publish.
 fn release_command() -> &'static Command {
     static CMD: OnceLock<Command> = OnceLock::new();
-    CMD.get_or_init(|| Command {
-        name: "unwatch-missing".into(),
-        arity: -1,
-        flags: Vec::new(),
-        first_key: 0,
-        last_key: 0,
-        key_step: 0,
-        key_specs: Vec::new(),
-        handler: Handler::Write(release),
-        info: Reply::Nil,
-        docs: Reply::Nil,
-        subcommands: Default::default(),
-        write: true,
-        readonly: false,
-        fast: true,
-        noscript: true,
-        no_auth: false,
-        no_multi: false,
-        pubsub: false,
-        blocking: false,
-        loading: true,
-    })
+    CMD.get_or_init(|| Command::internal("unwatch-missing", Handler::Write(release), true))
 }
 
 fn release(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {

@@ -311,32 +311,9 @@ fn stats_command() -> &'static Command {
     CMD.get_or_init(|| internal_read_command("info", false, store_stats))
 }
 
-/// A read command that is not in the command table, for server commands that
-/// need to read storage through the engine (INFO's key counts, WATCH's key
-/// versions). `fast: false` runs it on a blocking thread.
+/// A read command that is not in the command table (see [`Command::internal`]).
 pub(super) fn internal_read_command(name: &str, fast: bool, f: CommandFn) -> Command {
-    Command {
-        name: name.into(),
-        arity: -1,
-        flags: Vec::new(),
-        first_key: 0,
-        last_key: 0,
-        key_step: 0,
-        key_specs: Vec::new(),
-        handler: Handler::Read(f),
-        info: Reply::Nil,
-        docs: Reply::Nil,
-        subcommands: Default::default(),
-        write: false,
-        readonly: true,
-        fast,
-        noscript: false,
-        no_auth: false,
-        no_multi: false,
-        pubsub: false,
-        blocking: false,
-        loading: true,
-    }
+    Command::internal(name, Handler::Read(f), fast)
 }
 
 fn store_stats(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
