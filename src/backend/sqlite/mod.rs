@@ -10,6 +10,7 @@ mod list;
 mod set;
 mod store;
 mod strings;
+mod walbuf;
 mod zset;
 
 pub use store::SqliteStore;
@@ -81,7 +82,11 @@ impl Location {
 pub fn open_writer(loc: &Location, sync: Sync) -> Result<Connection, StoreError> {
     let conn = match &loc.path {
         None => Connection::open_in_memory()?,
-        Some(p) => Connection::open(p)?,
+        Some(p) => {
+            // The writer alone appends to the WAL: one pwrite per commit (walbuf.rs).
+            walbuf::register().map_err(StoreError)?;
+            Connection::open_with_flags_and_vfs(p, OpenFlags::default(), walbuf::NAME)?
+        }
     };
     conn.busy_timeout(Duration::from_secs(10))?;
     // Takes effect only on a database being created (before its first
