@@ -265,6 +265,13 @@ fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases: u32, hooks
             Fault::Lost => return fail_all(jobs, &err),
             _ if jobs.len() == 1 => return fail_all(jobs, &err),
             _ => {
+                // Normally one command's own failure; if it happens under
+                // load, every batch costs a transaction per client.
+                crate::log::verbose(&format!(
+                    "a batch of {} jobs failed ({}); retrying them one by one",
+                    jobs.len(),
+                    err.0
+                ));
                 for job in jobs {
                     commit_jobs(conn, vec![job], databases, hooks);
                 }
