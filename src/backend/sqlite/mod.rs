@@ -109,6 +109,7 @@ pub fn open_writer(loc: &Location, sync: Sync) -> Result<Connection, StoreError>
         "PRAGMA synchronous={sync}; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-{WRITER_CACHE_KB}; PRAGMA wal_autocheckpoint={autocheckpoint}; PRAGMA journal_size_limit=67108864;"
     ))?;
     conn.set_prepared_statement_cache_capacity(256);
+    strings::register_functions(&conn)?;
     migrate(&conn)?;
     Ok(conn)
 }

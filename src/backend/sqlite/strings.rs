@@ -1,11 +1,18 @@
 //! Read-modify-write of string keys on SQLite ([`Store::update_string`]),
 //! and MSET's writes ([`Store::set_strings`]).
 //!
-//! INCR, APPEND and their kin read the string and write it back. The read
-//! finds the row through the `(db, key)` index; the write then addresses the
-//! row by its rowid, so the index is descended once per command, not twice.
-//! The new value never changes the row's type, so no trigger can fire and
-//! SQLite needs no statement journal for the update.
+//! INCR, APPEND and their kin read the string and write it back in one
+//! statement when the key is a live string (the common case):
+//! `UPDATE rkey SET value=redsql_update(value) ... WHERE db=? AND key=?`,
+//! where `redsql_update` is a SQL function ([`register_functions`]) that
+//! calls the command's closure on the old value. One index descent and one
+//! statement per command instead of a SELECT and an UPDATE: INCR went from
+//! 37.6k to ~30k instructions per request (docs/benchmarks.md). A closure
+//! that declines to write (INCR of a non-integer) makes the function fail,
+//! which aborts that one-row statement before it writes anything. A key that
+//! is missing, expired or of another type matches no row; it then takes the
+//! general path: read the row, and create or replace the key. The new value
+//! never changes the row's type, so no trigger can fire.
 //!
 //! MSET overwrites its strings with one prepared UPDATE, run once per
 //! pair, rather than a statement looked up (by its SQL text) in rusqlite's
@@ -18,7 +25,63 @@
 use super::SqliteStore;
 use crate::store::{KeyType, Store, StoreResult, StringUpdate, Ttl};
 use bytes::Bytes;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::functions::{Context, FunctionFlags};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::cell::Cell;
+
+/// The error text by which `redsql_update` reports "no new value".
+const UNCHANGED: &str = "redsql: value unchanged";
+
+thread_local! {
+    /// The closure `redsql_update` applies: set only while
+    /// [`SqliteStore::update_string_row`] runs its UPDATE on this thread.
+    static UPDATE: Cell<Option<*mut StringUpdate<'static>>> = const { Cell::new(None) };
+}
+
+/// Registers the SQL functions the string commands use on `conn`.
+pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    conn.create_scalar_function(
+        "redsql_update",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DIRECTONLY,
+        apply,
+    )
+}
+
+/// `redsql_update(old)`: the current closure's new value for `old`.
+fn apply(ctx: &Context) -> rusqlite::Result<Vec<u8>> {
+    let old = match ctx.get_raw(0) {
+        ValueRef::Blob(b) | ValueRef::Text(b) => b,
+        ValueRef::Null => &[],
+        _ => {
+            return Err(rusqlite::Error::UserFunctionError(
+                "redsql_update: not a string value".into(),
+            ));
+        }
+    };
+    let Some(f) = UPDATE.get() else {
+        return Err(rusqlite::Error::UserFunctionError(
+            "redsql_update: no update in progress".into(),
+        ));
+    };
+    // SAFETY: the pointer is set by `update_string_row` from a live
+    // `&mut StringUpdate` for the duration of the statement that calls this
+    // function, on this thread, and nothing else uses the closure meanwhile.
+    match unsafe { (*f)(Some(old)) } {
+        Some(new) => Ok(new),
+        None => Err(rusqlite::Error::UserFunctionError(UNCHANGED.into())),
+    }
+}
+
+/// Clears [`UPDATE`] when the UPDATE is done (also if it panics).
+struct Applying;
+
+impl Drop for Applying {
+    fn drop(&mut self) {
+        UPDATE.set(None);
+    }
+}
 
 /// A key's row as the read of a read-modify-write needs it.
 struct StringRow {
@@ -55,6 +118,29 @@ impl SqliteStore<'_> {
 
     /// See [`Store::update_string`].
     pub(super) fn update_string_row(&mut self, db: u32, key: &[u8], f: &mut StringUpdate) -> StoreResult<Option<bool>> {
+        let version = self.next_version();
+        let updated = {
+            // SAFETY (lifetime erased): `Applying` clears the pointer before
+            // this block ends, and `f` outlives the block.
+            let ptr: *mut StringUpdate<'_> = f;
+            UPDATE.set(Some(unsafe {
+                std::mem::transmute::<*mut StringUpdate<'_>, *mut StringUpdate<'static>>(ptr)
+            }));
+            let _applying = Applying;
+            self.conn
+                .cached(
+                    "UPDATE rkey SET value=redsql_update(value), version=?3 \
+                     WHERE db=?1 AND key=?2 AND type=0 AND (expire_at IS NULL OR expire_at>?4)",
+                )?
+                .execute(params![db, key, version, self.now()])
+        };
+        match updated {
+            Ok(0) => {}
+            Ok(_) => return Ok(Some(true)),
+            Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg == UNCHANGED => return Ok(Some(true)),
+            Err(e) => return Err(e.into()),
+        }
+        // Missing, expired, or another type.
         let row = self
             .conn
             .cached("SELECT id, type, expire_at, value FROM rkey WHERE db=?1 AND key=?2")?
@@ -136,5 +222,32 @@ mod tests {
         let v = s.get(0, b"ttl").unwrap().unwrap().version;
         assert_eq!(s.update_string(0, b"ttl", &mut |_| None).unwrap(), Some(true));
         assert_eq!(s.get(0, b"ttl").unwrap().unwrap().version, v);
+    }
+
+    /// A declined update (INCR of a non-integer) inside a transaction
+    /// aborts only its own statement: the transaction's other writes stay.
+    #[test]
+    fn declined_update_keeps_the_transaction() {
+        let c = crate::backend::sqlite::conn::Conn::new(open_writer(&Location::parse(":memory:"), Sync::Off).unwrap());
+        let mut version = 0;
+        c.execute_batch("BEGIN").unwrap();
+        {
+            let mut s = SqliteStore::writer(&c, 1000, &mut version);
+            s.set_string(0, b"n", b"41", Ttl::Persist).unwrap();
+            s.set_string(0, b"word", b"abc", Ttl::Persist).unwrap();
+            let mut incr = |old: Option<&[u8]>| {
+                let n: i64 = std::str::from_utf8(old.unwrap_or(b"0")).ok()?.parse().ok()?;
+                Some((n + 1).to_string().into_bytes())
+            };
+            assert_eq!(s.update_string(0, b"n", &mut incr).unwrap(), Some(true));
+            let v = s.get(0, b"word").unwrap().unwrap().version;
+            assert_eq!(s.update_string(0, b"word", &mut incr).unwrap(), Some(true));
+            assert_eq!(s.get(0, b"word").unwrap().unwrap().version, v);
+            assert_eq!(s.update_string(0, b"n", &mut incr).unwrap(), Some(true));
+        }
+        c.execute_batch("COMMIT").unwrap();
+        let mut s = SqliteStore::writer(&c, 1000, &mut version);
+        assert_eq!(s.get(0, b"n").unwrap().unwrap().value.as_deref(), Some(&b"43"[..]));
+        assert_eq!(s.get(0, b"word").unwrap().unwrap().value.as_deref(), Some(&b"abc"[..]));
     }
 }
