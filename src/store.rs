@@ -249,8 +249,8 @@ pub trait Store: ListStore + HashStore + SetStore + ZSetStore {
     /// (the command answers WRONGTYPE), else whether the key existed.
     ///
     /// What the command computes stays in `f`, written once; a backend only
-    /// chooses how to read and write (SQLite writes the row it read by its
-    /// rowid, without a second index lookup). The default reads with
+    /// chooses how to read and write (SQLite applies `f` inside one UPDATE
+    /// when the key is a live string). The default reads with
     /// [`Store::get`] and writes with [`Store::set_string`].
     fn update_string(&mut self, db: u32, key: &[u8], f: &mut StringUpdate) -> StoreResult<Option<bool>> {
         let entry = self.get(db, key)?;
