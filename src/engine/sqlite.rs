@@ -244,8 +244,13 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(300));
         }
         db.command(&["SET", "k", "w"]).unwrap();
+        // The rounds write ~22 MB of WAL in all. Restarted after each
+        // round's checkpoint, the WAL peaks at one round (~2.2 MB); a held
+        // snapshot lets it grow by every round (it reached 34 MB before the
+        // release existed). The bound allows a checkpointer delayed a few
+        // rounds on a loaded machine (CI once saw 6.5 MB).
         let wal = std::fs::metadata(dir.join("db-wal")).map(|m| m.len()).unwrap_or(0);
-        assert!(wal < 4 << 20, "the WAL grew to {wal} bytes");
+        assert!(wal < 10 << 20, "the WAL grew to {wal} bytes");
         drop(db);
         let _ = std::fs::remove_dir_all(&dir);
     }
