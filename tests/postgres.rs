@@ -279,3 +279,57 @@ fn the_library_opens_the_same_url() {
         .expect("no server there");
     assert!(err.to_string().contains("Connection refused"), "{err}");
 }
+
+/// A failure in the statement that opens a write transaction (BEGIN, the
+/// key locks and the read-ahead go in one round trip) must not leave that
+/// transaction open and aborted on the connection: every later write would
+/// fail with "current transaction is aborted". Here the key lock wait is
+/// cancelled, as a deadlock or a lock timeout would end it.
+#[test]
+fn a_failed_transaction_start_does_not_wedge_the_writer() {
+    let Some(base) = url_or_skip("beginfail") else { return };
+    let schema = TestSchema::new(&base, "beginfail");
+    let app = format!("redsql_{}", schema.name);
+    let url = format!("{}&application_name={app}", schema.url());
+    let a = start_redsql_pg(&url, &[]);
+    let mut c = a.conn();
+    assert_eq!(c.cmd_str(&["SET", "k", "0"]), b"+OK\r\n");
+
+    // Hold key k's lock (redsql's lock id: the key's hash salted with the schema's).
+    let lock = redsql::store::member_hash(b"k") ^ redsql::store::member_hash(schema.name.as_bytes());
+    let mut holder = schema.sql();
+    holder.batch_execute("BEGIN").unwrap();
+    holder.execute("SELECT pg_advisory_xact_lock($1)", &[&lock]).unwrap();
+
+    let port = a.port;
+    let blocked = std::thread::spawn(move || RawConn::connect(port).cmd_str(&["SET", "k", "1"]));
+    let mut sql = schema.sql();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let cancelled: i64 = sql
+            .query_one(
+                "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity
+                 WHERE application_name = $1 AND wait_event_type = 'Lock' AND query LIKE '%pg_advisory_xact_lock%'",
+                &[&app],
+            )
+            .unwrap()
+            .get(0);
+        if cancelled > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the SET never waited for the key lock");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let reply = blocked.join().unwrap();
+    assert!(
+        reply.starts_with(b"-ERR"),
+        "the cancelled SET answered {}",
+        support::show(&reply)
+    );
+    holder.batch_execute("ROLLBACK").unwrap();
+
+    // The writer goes on: the next writes commit.
+    assert_eq!(c.cmd_str(&["SET", "k", "2"]), b"+OK\r\n");
+    assert_eq!(c.cmd_str(&["INCR", "k"]), b":3\r\n");
+    assert_eq!(c.cmd_str(&["GET", "k"]), b"$1\r\n3\r\n");
+}

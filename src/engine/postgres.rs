@@ -84,10 +84,18 @@ impl WriteConn for Writer {
     }
 
     /// BEGIN, the key locks, and the key rows read ahead in one round trip.
+    ///
+    /// If a statement after BEGIN fails (a key lock wait ended by a deadlock,
+    /// a timeout or a cancel), the transaction is open and aborted on the
+    /// server: it is rolled back here, or every later statement on this
+    /// connection would fail with "current transaction is aborted".
     fn begin_in(&mut self, dbs: &[u32], keys: &[&[u8]]) -> StoreResult<()> {
         self.conn.fault = PgFault::None;
-        self.conn.begin_prefetching(dbs, keys)?;
         self.in_tx = true;
+        if let Err(e) = self.conn.begin_prefetching(dbs, keys) {
+            self.rollback();
+            return Err(e);
+        }
         Ok(())
     }
 

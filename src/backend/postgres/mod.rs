@@ -345,7 +345,13 @@ impl PgConn {
     /// Records what an error means before passing it on.
     fn check<T>(&mut self, r: Result<T, postgres::Error>) -> StoreResult<T> {
         r.map_err(|e| {
-            self.fault = classify(&e, &self.client);
+            // After a failed statement, the next ones in the transaction fail
+            // with in_failed_sql_transaction: the first failure (a lost race,
+            // say) is what happened.
+            let aborted = e.as_db_error().is_some_and(|d| d.code().code() == "25P02");
+            if !(aborted && self.fault != PgFault::None) {
+                self.fault = classify(&e, &self.client);
+            }
             StoreError(describe(&e))
         })
     }
