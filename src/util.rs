@@ -38,3 +38,13 @@ pub fn random_u64() -> u64 {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     })
 }
+
+/// A new, empty directory for a unit test's files (removed first if a
+/// previous run left it), unique to `tag` and this process.
+#[cfg(test)]
+pub fn scratch_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("redsql-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -199,10 +199,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn scratch(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("redsql-engine-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+        crate::util::scratch_dir(&format!("engine-{tag}"))
     }
 
     fn bulk(s: &str) -> Reply {

@@ -196,8 +196,7 @@ mod tests {
     /// and only once: after a crash the next open scans again.
     #[test]
     fn saved_version_is_taken_once() {
-        let dir = std::env::temp_dir().join(format!("redsql-version-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::util::scratch_dir("version");
         let path = dir.join("v.db").to_string_lossy().into_owned();
         let loc = Location::parse(&path);
         let conn = open_writer(&loc, Sync::Off).unwrap();
@@ -218,8 +217,7 @@ mod tests {
     /// keeps working.
     #[test]
     fn new_databases_get_the_page_size_and_old_ones_keep_theirs() {
-        let dir = std::env::temp_dir().join(format!("redsql-pagesize-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::util::scratch_dir("pagesize");
         let page_size = |c: &Connection| c.query_row("PRAGMA page_size", [], |r| r.get::<_, u32>(0)).unwrap();
         let new = Location::parse(&dir.join("new.db").to_string_lossy());
         assert_eq!(page_size(&open_writer(&new, Sync::Off).unwrap()), PAGE_SIZE);

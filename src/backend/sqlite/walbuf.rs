@@ -299,10 +299,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("redsql-walbuf-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+        crate::util::scratch_dir(&format!("walbuf-{name}"))
     }
 
     /// A writer on this VFS, as `open_writer` makes it (WAL, no automatic checkpoint).
