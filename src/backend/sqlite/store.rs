@@ -52,12 +52,12 @@ impl<'a> SqliteStore<'a> {
         **v
     }
 
-    fn live(&self, expire_at: Option<i64>) -> bool {
+    pub(super) fn live(&self, expire_at: Option<i64>) -> bool {
         expire_at.is_none_or(|t| t > self.now)
     }
 
     /// The row for (db, key), live or not: (id, type, expire_at).
-    fn row(&self, db: u32, key: &[u8]) -> StoreResult<Option<(i64, KeyType, Option<i64>)>> {
+    pub(super) fn row(&self, db: u32, key: &[u8]) -> StoreResult<Option<(i64, KeyType, Option<i64>)>> {
         let mut st = self
             .conn
             .cached("SELECT id, type, expire_at FROM rkey WHERE db=?1 AND key=?2")?;

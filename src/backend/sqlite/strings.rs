@@ -27,7 +27,7 @@ use crate::store::{KeyType, Store, StoreResult, StringUpdate, Ttl};
 use bytes::Bytes;
 use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use std::cell::Cell;
 
 /// The error text by which `redsql_update` reports "no new value".
@@ -83,14 +83,6 @@ impl Drop for Applying {
     }
 }
 
-/// A key's row as the read of a read-modify-write needs it.
-struct StringRow {
-    id: i64,
-    kind: KeyType,
-    expire_at: Option<i64>,
-    value: Option<Vec<u8>>,
-}
-
 impl SqliteStore<'_> {
     /// See [`Store::set_strings`]. A string (live or expired) is
     /// overwritten in place, a new key inserted; only a key of another type
@@ -140,34 +132,13 @@ impl SqliteStore<'_> {
             Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg == UNCHANGED => return Ok(Some(true)),
             Err(e) => return Err(e.into()),
         }
-        // Missing, expired, or another type.
-        let row = self
-            .conn
-            .cached("SELECT id, type, expire_at, value FROM rkey WHERE db=?1 AND key=?2")?
-            .query_row(params![db, key], |r| {
-                Ok(StringRow {
-                    id: r.get(0)?,
-                    kind: KeyType::from_i64(r.get(1)?),
-                    expire_at: r.get(2)?,
-                    value: r.get(3)?,
-                })
-            })
-            .optional()?;
-        let now = self.now();
-        let live = row.filter(|r| r.expire_at.is_none_or(|t| t > now));
-        match live {
-            Some(r) if r.kind != KeyType::String => Ok(None),
-            Some(r) => {
-                if let Some(new) = f(Some(r.value.as_deref().unwrap_or_default())) {
-                    // A live string: its expiry stays as it is.
-                    let version = self.next_version();
-                    self.conn
-                        .cached("UPDATE rkey SET value=?1, version=?2 WHERE id=?3")?
-                        .execute(params![new, version, r.id])?;
-                }
-                Ok(Some(true))
+        // Missing, expired, or another type (a live string matched the UPDATE).
+        match self.row(db, key)? {
+            Some((_, kind, expire_at)) if self.live(expire_at) => {
+                debug_assert_ne!(kind, KeyType::String);
+                Ok(None)
             }
-            None => {
+            _ => {
                 if let Some(new) = f(None) {
                     // A new key (an expired row, of any type, is replaced).
                     self.set_string(db, key, &new, Ttl::Keep)?;
@@ -183,9 +154,9 @@ mod tests {
     use super::*;
     use crate::backend::sqlite::{Location, Sync, open_writer};
 
-    /// The rowid path behaves like the trait's default (read with `get`,
-    /// write with `set_string`): expiry kept on a live key, dropped with a
-    /// dead one, other types untouched.
+    /// The one-UPDATE path and its fallback behave like the trait's default
+    /// (read with `get`, write with `set_string`): expiry kept on a live key,
+    /// dropped with a dead one, other types untouched.
     #[test]
     fn update_string_keeps_ttl_and_types() {
         let c = crate::backend::sqlite::conn::Conn::new(open_writer(&Location::parse(":memory:"), Sync::Off).unwrap());

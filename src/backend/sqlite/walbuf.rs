@@ -220,10 +220,9 @@ unsafe extern "C" fn close(f: *mut ffi::sqlite3_file) -> c_int {
     unsafe {
         let (buf, real, m) = parts(f);
         let flushed = flush(buf, real, m);
+        let rc = (m.xClose.unwrap())(real);
         let wal = &mut *(f as *mut WalFile);
-        let rc = ((*(*wal.real).pMethods).xClose.unwrap())(wal.real);
-        drop(Box::from_raw(wal.buf));
-        wal.buf = std::ptr::null_mut();
+        drop(Box::from_raw(std::mem::replace(&mut wal.buf, std::ptr::null_mut())));
         if flushed != ffi::SQLITE_OK { flushed } else { rc }
     }
 }
