@@ -11,6 +11,7 @@
 #   bench/callgrind.sh -n 5000 -t set,incr     # other tests / counts
 #   bench/callgrind.sh -P 16 -t set,get        # pipelined
 #   bench/callgrind.sh -d 1024 -t set          # 1 KB values
+#   bench/callgrind.sh -r 100000000 -t set     # keys drawn from 100M (nearly every SET creates its key)
 #   bench/callgrind.sh --keep DIR              # keep the callgrind dumps (for callgrind_annotate)
 #
 # Each test runs against an emptied database (FLUSHALL before the warm-up).
@@ -18,6 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 N=20000
+RANGE=10000
 TESTS=set,get,incr,zadd,lrange_100,mset,lpush,sadd,hset
 EXTRA=()
 KEEP=
@@ -25,6 +27,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     -n) N=$2; shift 2 ;;
     -t) TESTS=$2; shift 2 ;;
+    -r) RANGE=$2; shift 2 ;;
     -P | -d | -c) EXTRA+=("$1" "$2"); shift 2 ;;
     --keep) KEEP=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -57,9 +60,9 @@ last_total() {
 printf '%-12s %s %10s\n' test "${EXTRA[*]:-}" "Ir/request"
 for t in ${TESTS//,/ }; do
   redis-cli -p "$PORT" flushall >/dev/null
-  redis-benchmark -p "$PORT" -c 50 -r 10000 -n "$N" -t "$t" -q "${EXTRA[@]}" >/dev/null 2>&1
+  redis-benchmark -p "$PORT" -c 50 -r "$RANGE" -n "$N" -t "$t" -q "${EXTRA[@]}" >/dev/null 2>&1
   callgrind_control -z "$PID" >/dev/null 2>&1
-  redis-benchmark -p "$PORT" -c 50 -r 10000 -n "$N" -t "$t" -q "${EXTRA[@]}" >/dev/null 2>&1
+  redis-benchmark -p "$PORT" -c 50 -r "$RANGE" -n "$N" -t "$t" -q "${EXTRA[@]}" >/dev/null 2>&1
   callgrind_control -d "$t" "$PID" >/dev/null 2>&1
   sleep 0.5
   ir=$(last_total)

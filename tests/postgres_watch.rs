@@ -399,7 +399,8 @@ fn the_triggers_see_every_creation_and_nothing_else() {
 }
 
 /// A store created by a redsql with schema version 1 gets the watch table
-/// and triggers when a newer redsql opens it; its keys stay.
+/// and triggers (version 2) and the key counts (version 3) when a newer
+/// redsql opens it; its keys stay, and are counted.
 #[test]
 fn a_version_1_schema_is_migrated() {
     let Some(base) = url_or_skip("migration") else { return };
@@ -433,9 +434,10 @@ fn a_version_1_schema_is_migrated() {
         .query_one("SELECT value FROM redsql_meta WHERE name = 'schema_version'", &[])
         .unwrap()
         .get(0);
-    assert_eq!(version, "2");
+    assert_eq!(version, "3");
     let (mut ca, mut cb) = (a.conn(), b.conn());
     assert_eq!(ca.cmd_str(&["GET", "old"]), b"$1\r\nv\r\n");
+    assert_eq!(ca.cmd_str(&["DBSIZE"]), b":1\r\n");
     let case = &CASES[0].1;
     assert_eq!(run_case(&mut ca, &mut cb, case), NIL);
 }

@@ -37,7 +37,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// The schema version this build writes; older schemas are migrated on connect.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The schema used when the URL names none.
 pub const DEFAULT_SCHEMA: &str = "redsql";
@@ -467,6 +467,9 @@ fn migrate(client: &mut Client, schema: &str) -> StoreResult<()> {
     }
     if version < 2 {
         tx.batch_execute(&include_str!("watch.sql").replace("@schema@", &format!("\"{schema}\"")))?;
+    }
+    if version < 3 {
+        tx.batch_execute(&include_str!("counts.sql").replace("@schema@", &format!("\"{schema}\"")))?;
     }
     tx.batch_execute(NOTIFY_SCHEMA)?;
     tx.execute(

@@ -214,15 +214,18 @@ impl Store for PgStore<'_> {
         Ok(page)
     }
 
+    /// The key count kept in `rcount` (counts.sql), less the expired rows
+    /// the sweeper has not deleted yet: O(expired rows), not O(keys).
     fn dbsize(&mut self, db: u32) -> StoreResult<u64> {
         let n: i64 = self
             .conn
             .query_one(
-                "SELECT count(*) FROM rkey WHERE db = $1 AND (expire_at IS NULL OR expire_at > $2)",
+                "SELECT (SELECT coalesce(sum(keys), 0) FROM rcount WHERE db = $1)::bigint
+                      - (SELECT count(*) FROM rkey WHERE expire_at <= $2 AND db = $1)",
                 &[&dbi(db), &self.now],
             )?
             .try_get(0)?;
-        Ok(n as u64)
+        Ok(n.max(0) as u64)
     }
 
     fn random_key(&mut self, db: u32) -> StoreResult<Option<Bytes>> {
@@ -242,9 +245,13 @@ impl Store for PgStore<'_> {
     }
 
     fn stats(&mut self) -> StoreResult<Vec<(u32, DbStats)>> {
+        // The counts kept in `rcount`, less the expired rows not deleted yet
+        // (all of which have an expiry time).
         let rows = self.conn.query(
-            "SELECT db, count(*), count(expire_at) FROM rkey WHERE expire_at IS NULL OR expire_at > $1
-             GROUP BY db ORDER BY db",
+            "SELECT c.db, (c.keys - coalesce(d.n, 0))::bigint, (c.expires - coalesce(d.n, 0))::bigint
+             FROM (SELECT db, sum(keys) AS keys, sum(expires) AS expires FROM rcount GROUP BY db) c
+             LEFT JOIN (SELECT db, count(*) AS n FROM rkey WHERE expire_at <= $1 GROUP BY db) d ON d.db = c.db
+             WHERE c.keys - coalesce(d.n, 0) > 0 ORDER BY c.db",
             &[&self.now],
         )?;
         rows.iter()

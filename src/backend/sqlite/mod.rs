@@ -20,7 +20,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::time::Duration;
 
 /// The schema version this build writes; older databases are migrated on open.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Page size of new databases, in bytes (SQLite's default is 4096). A write
 /// costs whole pages: every page a commit dirtied is appended to the WAL
@@ -146,9 +146,15 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
             "database schema version {version} is newer than this redsql understands ({SCHEMA_VERSION})"
         )));
     }
-    if version < 1 {
+    if version < SCHEMA_VERSION {
+        // The script creates what is missing. Version 1 lacked the key
+        // counts (rcount): they are counted once here, in the same
+        // transaction (a table scan: seconds at 10M keys, once).
         conn.execute_batch(&format!(
-            "BEGIN; {} INSERT OR REPLACE INTO redsql_meta VALUES ('schema_version', 1); COMMIT;",
+            "BEGIN; {} UPDATE rcount SET keys = 0, expires = 0;
+             INSERT INTO rcount (db, keys, expires) SELECT db, count(*), count(expire_at) FROM rkey WHERE true GROUP BY db
+             ON CONFLICT (db) DO UPDATE SET keys = excluded.keys, expires = excluded.expires;
+             INSERT OR REPLACE INTO redsql_meta VALUES ('schema_version', {SCHEMA_VERSION}); COMMIT;",
             include_str!("schema.sql")
         ))?;
     }

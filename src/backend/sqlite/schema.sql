@@ -1,4 +1,4 @@
--- redsql schema for SQLite, version 1.
+-- redsql schema for SQLite, version 2 (version 1 had no rcount).
 --
 -- One row per key in `rkey`. String values live in the key row itself (one
 -- B-tree lookup for GET, one row write for SET); collection types have value
@@ -68,6 +68,53 @@ BEGIN
     DELETE FROM rset  WHERE old.type = 2 AND key_id = old.id;
     DELETE FROM rzset WHERE old.type = 3 AND key_id = old.id;
     DELETE FROM rhash WHERE old.type = 4 AND key_id = old.id;
+END;
+
+-- Keys per database: every row of rkey (expired rows the sweeper has not
+-- deleted yet included), and how many of them have an expiry time. Kept by
+-- the triggers below whatever the statement, so DBSIZE and INFO keyspace read
+-- a row instead of counting millions, and subtract the expired rows (found
+-- through rkey_expire; few, the sweeper deletes them).
+--
+-- No constraint here can fail (no NOT NULL, the primary key is never
+-- updated), and the triggers' statements cannot abort: a statement whose
+-- triggers may abort halfway is run with a statement journal (a copy of every
+-- page it changes), which would double the cost of a plain SET.
+CREATE TABLE IF NOT EXISTS rcount (
+    db      INTEGER PRIMARY KEY,
+    keys    INTEGER,
+    expires INTEGER
+);
+
+-- The rows of databases 0-15 (Redis's default `databases`) are always
+-- there, so a key created in one of them costs one UPDATE; the row of any
+-- other database is created by its first key.
+INSERT OR IGNORE INTO rcount (db, keys, expires)
+VALUES (0, 0, 0), (1, 0, 0), (2, 0, 0), (3, 0, 0), (4, 0, 0), (5, 0, 0), (6, 0, 0), (7, 0, 0),
+       (8, 0, 0), (9, 0, 0), (10, 0, 0), (11, 0, 0), (12, 0, 0), (13, 0, 0), (14, 0, 0), (15, 0, 0);
+
+CREATE TRIGGER IF NOT EXISTS rkey_count_insert AFTER INSERT ON rkey
+BEGIN
+    INSERT OR IGNORE INTO rcount (db, keys, expires) SELECT new.db, 0, 0 WHERE new.db NOT BETWEEN 0 AND 15;
+    UPDATE rcount SET keys = keys + 1, expires = expires + (new.expire_at IS NOT NULL) WHERE db = new.db;
+END;
+
+CREATE TRIGGER IF NOT EXISTS rkey_count_delete AFTER DELETE ON rkey
+BEGIN
+    UPDATE rcount SET keys = keys - 1, expires = expires - (old.expire_at IS NOT NULL) WHERE db = old.db;
+END;
+
+CREATE TRIGGER IF NOT EXISTS rkey_count_expire AFTER UPDATE OF expire_at ON rkey
+WHEN (old.expire_at IS NULL) <> (new.expire_at IS NULL) AND old.db = new.db
+BEGIN
+    UPDATE rcount SET expires = expires + (new.expire_at IS NOT NULL) - (old.expire_at IS NOT NULL) WHERE db = new.db;
+END;
+
+CREATE TRIGGER IF NOT EXISTS rkey_count_move AFTER UPDATE OF db ON rkey WHEN old.db <> new.db
+BEGIN
+    UPDATE rcount SET keys = keys - 1, expires = expires - (old.expire_at IS NOT NULL) WHERE db = old.db;
+    INSERT OR IGNORE INTO rcount (db, keys, expires) SELECT new.db, 0, 0 WHERE new.db NOT BETWEEN 0 AND 15;
+    UPDATE rcount SET keys = keys + 1, expires = expires + (new.expire_at IS NOT NULL) WHERE db = new.db;
 END;
 
 -- Introspection: live keys only (expired keys awaiting the sweeper are hidden).

@@ -1,7 +1,7 @@
 //! [`Store`] on a SQLite connection.
 
 use super::conn::Conn;
-use crate::store::{DbStats, Entry, KeyType, ScanPage, Store, StoreResult, StringUpdate, Ttl};
+use crate::store::{DbStats, Entry, KeyType, ScanPage, Store, StoreError, StoreResult, StringUpdate, Ttl};
 use bytes::Bytes;
 use rusqlite::{OptionalExtension, params};
 
@@ -143,6 +143,12 @@ impl<'a> SqliteStore<'a> {
     }
 }
 
+/// Overwrites a string that has no expiry time (parameters db, key, value,
+/// version): the statement names neither `expire_at` nor `db`, so none of
+/// the key-count triggers (schema.sql) comes with it.
+pub(super) const PLAIN_OVERWRITE: &str =
+    "UPDATE rkey SET value=?3, version=?4 WHERE db=?1 AND key=?2 AND type=0 AND expire_at IS NULL";
+
 impl Store for SqliteStore<'_> {
     fn now(&self) -> i64 {
         self.now
@@ -188,14 +194,17 @@ impl Store for SqliteStore<'_> {
         Ok(page)
     }
 
+    /// The key count kept in `rcount` (schema.sql), less the expired rows
+    /// the sweeper has not deleted yet: O(expired rows), not O(keys).
     fn dbsize(&mut self, db: u32) -> StoreResult<u64> {
         let all: i64 = self
             .conn
-            .cached("SELECT count(*) FROM rkey WHERE db=?1")?
+            .cached("SELECT coalesce((SELECT keys FROM rcount WHERE db=?1), 0)")?
             .query_row([db], |r| r.get(0))?;
+        // `+db`: walk the expiry index, not the (db, key) one.
         let dead: i64 = self
             .conn
-            .cached("SELECT count(*) FROM rkey WHERE expire_at<=?2 AND db=?1")?
+            .cached("SELECT count(*) FROM rkey WHERE expire_at<=?2 AND +db=?1")?
             .query_row(params![db, self.now], |r| r.get(0))?;
         Ok((all - dead).max(0) as u64)
     }
@@ -227,8 +236,13 @@ impl Store for SqliteStore<'_> {
     }
 
     fn stats(&mut self) -> StoreResult<Vec<(u32, DbStats)>> {
+        // The counts kept in `rcount`, less the expired rows not deleted yet
+        // (all of which have an expiry time), found through the expiry index.
         let mut st = self.conn.cached(
-            "SELECT db, count(*), count(expire_at) FROM rkey WHERE expire_at IS NULL OR expire_at>?1 GROUP BY db ORDER BY db",
+            "SELECT c.db, c.keys - coalesce(d.n, 0), c.expires - coalesce(d.n, 0)
+             FROM rcount c LEFT JOIN (SELECT +db AS db, count(*) AS n FROM rkey WHERE expire_at<=?1 GROUP BY +db) d
+               ON d.db = c.db
+             WHERE c.keys - coalesce(d.n, 0) > 0 ORDER BY c.db",
         )?;
         let rows = st.query_map([self.now], |r| {
             Ok((
@@ -245,10 +259,17 @@ impl Store for SqliteStore<'_> {
     fn create_key(&mut self, db: u32, key: &[u8], kind: KeyType) -> StoreResult<i64> {
         self.remove(db, key)?;
         let version = self.next_version();
-        // No RETURNING (see `touch`): the new row's id is the last rowid inserted.
-        self.conn
-            .cached("INSERT INTO rkey (db, key, type, version, len) VALUES (?1, ?2, ?3, ?4, 0)")?
+        // No RETURNING (see `touch`): the new row's id is the last rowid
+        // inserted. OR IGNORE cannot ignore anything (the key was just
+        // removed), but a statement that cannot abort runs without a
+        // statement journal, though its trigger writes `rcount` too.
+        let inserted = self
+            .conn
+            .cached("INSERT OR IGNORE INTO rkey (db, key, type, version, len) VALUES (?1, ?2, ?3, ?4, 0)")?
             .execute(params![db, key, kind as i64, version])?;
+        if inserted != 1 {
+            return Err(StoreError("key row not created".into()));
+        }
         Ok(self.conn.last_insert_rowid())
     }
 
@@ -256,13 +277,16 @@ impl Store for SqliteStore<'_> {
     /// whatever it held (a type change deletes the old value rows through a
     /// trigger).
     ///
-    /// The common case, a string overwritten by a string, is a plain UPDATE
-    /// that does not touch `type`: no trigger can fire, so SQLite runs it
-    /// without a statement journal (a copy of every page it changes, which
-    /// the upsert below needs because its trigger may write more rows). An
-    /// expired string is overwritten the same way: its row is dead anyway.
-    /// A new key is a plain insert (no statement journal either); only a key
-    /// of another type takes the upsert.
+    /// The common case, a string without an expiry time overwritten by one
+    /// without, is [`PLAIN_OVERWRITE`]: a plain UPDATE naming no column a
+    /// trigger watches, so no trigger comes with it and SQLite runs it
+    /// without a statement journal (a copy of every page it changes). A
+    /// string with an expiry time (or given one) is overwritten by an UPDATE
+    /// OR IGNORE, which the key-count trigger on `expire_at` comes with; OR
+    /// IGNORE keeps that free of a statement journal too (see schema.sql,
+    /// `rcount`). An expired string is overwritten the same way: its row is
+    /// dead anyway. A new key is an INSERT OR IGNORE, likewise; only a key of
+    /// another type takes the upsert.
     fn set_string(&mut self, db: u32, key: &[u8], value: &[u8], ttl: Ttl) -> StoreResult<()> {
         let version = self.next_version();
         let (expire_at, keep) = match ttl {
@@ -270,10 +294,19 @@ impl Store for SqliteStore<'_> {
             Ttl::Keep => (None, true),
             Ttl::At(t) => (Some(t), false),
         };
+        if expire_at.is_none()
+            && self
+                .conn
+                .cached(PLAIN_OVERWRITE)?
+                .execute(params![db, key, value, version])?
+                > 0
+        {
+            return Ok(());
+        }
         let overwritten = self
             .conn
             .cached(
-                "UPDATE rkey SET value=?5, version=?4,
+                "UPDATE OR IGNORE rkey SET value=?5, version=?4,
                    expire_at = CASE WHEN ?6 AND expire_at > ?7 THEN expire_at ELSE ?3 END
                  WHERE db=?1 AND key=?2 AND type=0",
             )?
@@ -316,7 +349,7 @@ impl Store for SqliteStore<'_> {
         let n = self
             .conn
             .cached(
-                "UPDATE rkey SET expire_at=?1, version=?2 WHERE db=?3 AND key=?4 AND (expire_at IS NULL OR expire_at>?5)",
+                "UPDATE OR IGNORE rkey SET expire_at=?1, version=?2 WHERE db=?3 AND key=?4 AND (expire_at IS NULL OR expire_at>?5)",
             )?
             .execute(params![at, version, db, key, self.now])?;
         Ok(n > 0)
@@ -385,15 +418,17 @@ impl Store for SqliteStore<'_> {
                 // without triggers is SQLite's truncate optimization: the pages
                 // go to the free list at once instead of each row being deleted
                 // (and its page rewritten into the WAL). So the value tables go
-                // first, then rkey without its delete trigger (nothing left for
-                // it to do), which the schema script recreates: all of it runs in
-                // the writer's transaction, so a rollback restores the trigger.
+                // first, then rkey without its delete triggers (nothing left for
+                // them to do: the key counts are emptied too), which the schema
+                // script recreates: all of it runs in the writer's transaction,
+                // so a rollback restores the triggers.
                 // 10M keys: about a second instead of minutes and a WAL of GBs.
                 for t in ["rlist", "rhash", "rset", "rzset"] {
                     self.conn.prepare_cached(&format!("DELETE FROM {t}"))?.execute([])?;
                 }
                 self.conn.execute_batch(&format!(
-                    "DROP TRIGGER IF EXISTS rkey_delete_value; DELETE FROM rkey; {}",
+                    "DROP TRIGGER IF EXISTS rkey_delete_value; DROP TRIGGER IF EXISTS rkey_count_delete;
+                     DELETE FROM rkey; DELETE FROM rcount; {}",
                     include_str!("schema.sql")
                 ))?;
                 0
@@ -484,16 +519,16 @@ mod tests {
         assert_eq!(rows(&s), 0, "expiry");
     }
 
-    /// FLUSHALL drops and recreates rkey's delete trigger (for SQLite's
+    /// FLUSHALL drops and recreates rkey's delete triggers (for SQLite's
     /// truncate optimization) inside the transaction: rolled back, nothing
-    /// changed; committed, the trigger is back.
+    /// changed; committed, the triggers are back.
     #[test]
-    fn flushall_keeps_the_delete_trigger() {
+    fn flushall_keeps_the_delete_triggers() {
         let c = conn();
         let mut version = 0;
         let trigger = |c: &Conn| -> i64 {
             c.query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name='rkey_delete_value'",
+                "SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name IN ('rkey_delete_value', 'rkey_count_delete')",
                 [],
                 |r| r.get(0),
             )
@@ -507,10 +542,13 @@ mod tests {
         c.execute_batch("ROLLBACK").unwrap();
         let mut s = SqliteStore::writer(&c, 1000, &mut version);
         assert!(s.get(0, b"k").unwrap().is_some());
-        assert_eq!(trigger(&c), 1);
+        assert_eq!(trigger(&c), 2);
         s.flush(None).unwrap();
         assert!(s.get(0, b"k").unwrap().is_none());
-        assert_eq!(trigger(&c), 1);
+        assert_eq!(trigger(&c), 2);
+        assert_eq!(s.dbsize(0).unwrap(), 0);
+        s.set_string(0, b"k", b"v", Ttl::Persist).unwrap();
+        assert_eq!(s.dbsize(0).unwrap(), 1, "counted again after FLUSHALL");
     }
 
     /// SCAN and KEYS page along the rowid B-tree; a plan that sorts (the (db,

@@ -84,17 +84,16 @@ impl Drop for Applying {
 }
 
 impl SqliteStore<'_> {
-    /// See [`Store::set_strings`]. A string (live or expired) is
-    /// overwritten in place, a new key inserted; only a key of another type
-    /// takes [`Store::set_string`]'s path (the upsert that retypes it).
+    /// See [`Store::set_strings`]. A string without an expiry time is
+    /// overwritten in place, a new key inserted; a string with one (live or
+    /// expired) and a key of another type take [`Store::set_string`]'s path.
     pub(super) fn set_string_rows(&mut self, db: u32, pairs: &[Bytes]) -> StoreResult<()> {
         let conn = self.conn;
-        let mut update =
-            conn.cached("UPDATE rkey SET value=?3, version=?4, expire_at=NULL WHERE db=?1 AND key=?2 AND type=0")?;
+        let mut plain = conn.cached(super::store::PLAIN_OVERWRITE)?;
         for kv in pairs.chunks_exact(2) {
             let (key, value) = (&kv[0][..], &kv[1][..]);
             let version = self.next_version();
-            if update.execute(params![db, key, value, version])? == 0
+            if plain.execute(params![db, key, value, version])? == 0
                 && conn
                     .cached(
                         "INSERT OR IGNORE INTO rkey (db, key, type, version, value, len) VALUES (?1, ?2, 0, ?4, ?3, 0)",
