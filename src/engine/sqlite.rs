@@ -37,6 +37,10 @@ fn stable_plans(conn: Connection) -> StoreResult<Connection> {
 pub(super) struct Writer {
     conn: Conn,
     version: i64,
+    /// The version ceiling committed (see `sqlite::max_version`): `version`
+    /// may pass it only in a transaction that raises it. 0: unknown (after a
+    /// rollback), raised at the next commit.
+    ceiling: i64,
     /// WAL size reported by the checkpointer (file databases).
     wal_pages: Option<Arc<AtomicI64>>,
     /// Commits so far, counted after each COMMIT (see [`Reader`]).
@@ -56,6 +60,7 @@ pub(super) struct Opened {
 pub(super) fn open(location: &Location, sync: Sync, readers: usize) -> StoreResult<Opened> {
     let conn = Conn::new(stable_plans(sqlite::open_writer(location, sync)?)?);
     let version = sqlite::max_version(&conn)?;
+    let ceiling = sqlite::raise_version_ceiling(&conn, version)?;
     let commits = Arc::new(AtomicU64::new(0));
     let (readers, checkpointer) = match &location.path {
         Some(path) => {
@@ -78,6 +83,7 @@ pub(super) fn open(location: &Location, sync: Sync, readers: usize) -> StoreResu
         writer: Writer {
             conn,
             version,
+            ceiling,
             wal_pages,
             commits,
             readers,
@@ -93,6 +99,10 @@ impl WriteConn for Writer {
     }
 
     fn commit(&mut self) -> StoreResult<()> {
+        if self.version >= self.ceiling {
+            // In this transaction: durable together with the versions under it.
+            self.ceiling = sqlite::raise_version_ceiling(&self.conn, self.version)?;
+        }
         exec_cached(&self.conn, "COMMIT")?;
         // Before any client hears of the commit: a read that starts after
         // its reply sees the new count and takes a fresh snapshot.
@@ -102,6 +112,8 @@ impl WriteConn for Writer {
 
     fn rollback(&mut self) {
         let _ = self.conn.execute_batch("ROLLBACK");
+        // A ceiling raised in the transaction is gone with it.
+        self.ceiling = 0;
     }
 
     fn with_store<R>(&mut self, now: i64, f: impl FnOnce(&mut dyn Store) -> R) -> R {

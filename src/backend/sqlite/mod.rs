@@ -163,14 +163,23 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
 
 /// Where a clean shutdown leaves the last key version handed out.
 const SAVED_VERSION: &str = "version_at_shutdown";
+/// A bound on every key version handed out, raised by the writer in the
+/// transaction that passes it (see [`raise_version_ceiling`]).
+const VERSION_CEILING: &str = "version_ceiling";
+/// How far above the current version the ceiling is raised: one extra write
+/// per million versions.
+pub const VERSION_STEP: i64 = 1 << 20;
 
-/// The largest key version in use, so that new versions keep increasing
-/// (WATCH compares versions: one must never be handed out twice for a key).
+/// The largest key version in use (or a bound above it), so that new
+/// versions keep increasing (WATCH compares versions: one must never be
+/// handed out twice for a key).
 ///
 /// `max(version)` has no index: it reads the whole table, seconds at 10M
-/// keys. So a clean shutdown saves the counter ([`save_version`]) and the next
-/// open takes it and deletes it at once: if this process then crashes, the
-/// value is gone and the open after that scans the table again (slow, correct).
+/// keys. So a clean shutdown saves the counter ([`save_version`]), which the
+/// next open takes (and deletes), and the writer keeps a ceiling above every
+/// version it hands out ([`raise_version_ceiling`]), which an open after a
+/// crash starts from. Only a database written by a redsql older than the
+/// ceiling, and not shut down cleanly, is scanned.
 pub fn max_version(conn: &Connection) -> Result<i64, StoreError> {
     let saved: Option<i64> = conn
         .query_row(
@@ -179,10 +188,29 @@ pub fn max_version(conn: &Connection) -> Result<i64, StoreError> {
             |r| r.get(0),
         )
         .optional()?;
-    match saved {
+    if let Some(v) = saved {
+        return Ok(v);
+    }
+    let ceiling: Option<i64> = conn
+        .query_row("SELECT value FROM redsql_meta WHERE name=?1", [VERSION_CEILING], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    match ceiling {
         Some(v) => Ok(v),
         None => Ok(conn.query_row("SELECT coalesce(max(version), 0) FROM rkey", [], |r| r.get(0))?),
     }
+}
+
+/// Records that no version above `version` + [`VERSION_STEP`] has been
+/// handed out, and returns that ceiling. The writer calls it in the
+/// transaction whose versions reach the previous ceiling, before COMMIT: the
+/// ceiling is durable exactly when the versions under it are.
+pub fn raise_version_ceiling(conn: &Connection, version: i64) -> Result<i64, StoreError> {
+    let ceiling = version.saturating_add(VERSION_STEP);
+    conn.prepare_cached("INSERT OR REPLACE INTO redsql_meta (name, value) VALUES (?1, ?2)")?
+        .execute(rusqlite::params![VERSION_CEILING, ceiling])?;
+    Ok(ceiling)
 }
 
 /// Saves the version counter at a clean shutdown, after the last commit (see [`max_version`]).
@@ -199,21 +227,28 @@ mod tests {
     use super::*;
 
     /// The version counter survives a clean shutdown without a table scan,
-    /// and only once: after a crash the next open scans again.
+    /// and only once: after a crash the next open starts from the ceiling,
+    /// or, in a database that has none (older redsql), scans.
     #[test]
-    fn saved_version_is_taken_once() {
+    fn saved_version_is_taken_once_then_the_ceiling() {
         let dir = crate::util::scratch_dir("version");
         let path = dir.join("v.db").to_string_lossy().into_owned();
         let loc = Location::parse(&path);
         let conn = open_writer(&loc, Sync::Off).unwrap();
         conn.execute("INSERT INTO rkey (db, key, type, version) VALUES (0, 'k', 0, 7)", [])
             .unwrap();
-        assert_eq!(max_version(&conn).unwrap(), 7, "nothing saved: scan");
+        assert_eq!(max_version(&conn).unwrap(), 7, "nothing saved, no ceiling: scan");
         save_version(&conn, 42).unwrap();
         drop(conn);
         let conn = open_writer(&loc, Sync::Off).unwrap();
         assert_eq!(max_version(&conn).unwrap(), 42, "saved at shutdown");
         assert_eq!(max_version(&conn).unwrap(), 7, "taken: the next open scans");
+        assert_eq!(raise_version_ceiling(&conn, 7).unwrap(), 7 + VERSION_STEP);
+        assert_eq!(
+            max_version(&conn).unwrap(),
+            7 + VERSION_STEP,
+            "after a crash: the ceiling"
+        );
         drop(conn);
         let _ = std::fs::remove_dir_all(&dir);
     }

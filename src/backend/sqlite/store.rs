@@ -149,6 +149,11 @@ impl<'a> SqliteStore<'a> {
 pub(super) const PLAIN_OVERWRITE: &str =
     "UPDATE rkey SET value=?3, version=?4 WHERE db=?1 AND key=?2 AND type=0 AND expire_at IS NULL";
 
+/// The first live key of a database from a given id on, along the rowid
+/// B-tree (`+db`: not the (db, key) index).
+const RANDOM_KEY_SQL: &str =
+    "SELECT key FROM rkey WHERE +db=?1 AND id>=?2 AND (expire_at IS NULL OR expire_at>?3) ORDER BY id LIMIT 1";
+
 impl Store for SqliteStore<'_> {
     fn now(&self) -> i64 {
         self.now
@@ -209,17 +214,28 @@ impl Store for SqliteStore<'_> {
         Ok((all - dead).max(0) as u64)
     }
 
+    /// A random id between the table's first and last (the ends of the
+    /// rowid B-tree: O(log N)), then the first live key of `db` from there
+    /// along that B-tree. The (db, key) index would find the database's own
+    /// id range only by counting along it: O(keys in db).
     fn random_key(&mut self, db: u32) -> StoreResult<Option<Bytes>> {
+        let keys: i64 = self
+            .conn
+            .cached("SELECT coalesce((SELECT keys FROM rcount WHERE db=?1), 0)")?
+            .query_row([db], |r| r.get(0))?;
+        if keys <= 0 {
+            return Ok(None);
+        }
         let (lo, hi): (Option<i64>, Option<i64>) = self
             .conn
-            .cached("SELECT min(id), max(id) FROM rkey WHERE db=?1")?
-            .query_row([db], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            // Two subqueries: SQLite reads a lone min() or max() off the
+            // B-tree's end, but scans the table for both in one SELECT.
+            .cached("SELECT (SELECT min(id) FROM rkey), (SELECT max(id) FROM rkey)")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let (Some(lo), Some(hi)) = (lo, hi) else {
             return Ok(None);
         };
-        let mut st = self.conn.cached(
-            "SELECT key FROM rkey WHERE db=?1 AND id>=?2 AND (expire_at IS NULL OR expire_at>?3) ORDER BY id LIMIT 1",
-        )?;
+        let mut st = self.conn.cached(RANDOM_KEY_SQL)?;
         for _ in 0..3 {
             let start = lo + (crate::util::random_u64() % (hi - lo + 1) as u64) as i64;
             if let Some(k) = st
@@ -568,19 +584,39 @@ mod tests {
         assert!(plan.iter().any(|p| p.contains("INTEGER PRIMARY KEY")), "{plan:?}");
     }
 
+    /// RANDOMKEY's walk starts at a random id and follows the rowid B-tree.
+    #[test]
+    fn random_key_walks_the_rowid_btree() {
+        let c = conn();
+        let plan: Vec<String> = c
+            .prepare(&format!("EXPLAIN QUERY PLAN {RANDOM_KEY_SQL}"))
+            .unwrap()
+            .query_map(params![0, 0, 0], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert!(plan.iter().all(|p| !p.contains("TEMP B-TREE")), "{plan:?}");
+        assert!(plan.iter().any(|p| p.contains("INTEGER PRIMARY KEY")), "{plan:?}");
+    }
+
     #[test]
     fn random_key_stays_in_its_database() {
         let c = conn();
         let mut version = 0;
         let mut s = SqliteStore::writer(&c, 1000, &mut version);
+        // Database 3's only key has the lowest id, 1's the highest.
+        s.set_string(3, b"first", b"x", Ttl::Persist).unwrap();
         for i in 0..50 {
             s.set_string(0, format!("a{i}").as_bytes(), b"x", Ttl::Persist).unwrap();
         }
         s.set_string(1, b"only", b"x", Ttl::Persist).unwrap();
         for _ in 0..20 {
             assert_eq!(s.random_key(1).unwrap().as_deref(), Some(&b"only"[..]));
+            assert_eq!(s.random_key(3).unwrap().as_deref(), Some(&b"first"[..]));
         }
         assert_eq!(s.random_key(2).unwrap(), None);
+        s.set_string(2, b"gone", b"x", Ttl::At(500)).unwrap();
+        assert_eq!(s.random_key(2).unwrap(), None, "only an expired key");
     }
 
     #[test]
