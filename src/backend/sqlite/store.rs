@@ -154,6 +154,16 @@ pub(super) const PLAIN_OVERWRITE: &str =
 const RANDOM_KEY_SQL: &str =
     "SELECT key FROM rkey WHERE +db=?1 AND id>=?2 AND (expire_at IS NULL OR expire_at>?3) ORDER BY id LIMIT 1";
 
+/// Expired rows of a database not deleted yet (`+db`: through the expiry
+/// index, not the (db, key) one).
+const EXPIRED_IN_DB_SQL: &str = "SELECT count(*) FROM rkey WHERE expire_at<=?2 AND +db=?1";
+
+/// INFO keyspace: the counts less the expired rows not deleted yet.
+const STATS_SQL: &str = "SELECT c.db, c.keys - coalesce(d.n, 0), c.expires - coalesce(d.n, 0)
+     FROM rcount c LEFT JOIN (SELECT +db AS db, count(*) AS n FROM rkey WHERE expire_at<=?1 GROUP BY +db) d
+       ON d.db = c.db
+     WHERE c.keys - coalesce(d.n, 0) > 0 ORDER BY c.db";
+
 impl Store for SqliteStore<'_> {
     fn now(&self) -> i64 {
         self.now
@@ -209,7 +219,7 @@ impl Store for SqliteStore<'_> {
         // `+db`: walk the expiry index, not the (db, key) one.
         let dead: i64 = self
             .conn
-            .cached("SELECT count(*) FROM rkey WHERE expire_at<=?2 AND +db=?1")?
+            .cached(EXPIRED_IN_DB_SQL)?
             .query_row(params![db, self.now], |r| r.get(0))?;
         Ok((all - dead).max(0) as u64)
     }
@@ -254,12 +264,7 @@ impl Store for SqliteStore<'_> {
     fn stats(&mut self) -> StoreResult<Vec<(u32, DbStats)>> {
         // The counts kept in `rcount`, less the expired rows not deleted yet
         // (all of which have an expiry time), found through the expiry index.
-        let mut st = self.conn.cached(
-            "SELECT c.db, c.keys - coalesce(d.n, 0), c.expires - coalesce(d.n, 0)
-             FROM rcount c LEFT JOIN (SELECT +db AS db, count(*) AS n FROM rkey WHERE expire_at<=?1 GROUP BY +db) d
-               ON d.db = c.db
-             WHERE c.keys - coalesce(d.n, 0) > 0 ORDER BY c.db",
-        )?;
+        let mut st = self.conn.cached(STATS_SQL)?;
         let rows = st.query_map([self.now], |r| {
             Ok((
                 r.get::<_, u32>(0)?,
@@ -582,6 +587,28 @@ mod tests {
             .collect();
         assert!(plan.iter().all(|p| !p.contains("TEMP B-TREE")), "{plan:?}");
         assert!(plan.iter().any(|p| p.contains("INTEGER PRIMARY KEY")), "{plan:?}");
+    }
+
+    /// DBSIZE and INFO keyspace read `rcount` and find the expired rows
+    /// through the expiry index: no plan walks the keys.
+    #[test]
+    fn key_counts_read_no_key_rows() {
+        let c = conn();
+        for (sql, params) in [(EXPIRED_IN_DB_SQL, &[0, 0][..]), (STATS_SQL, &[0][..])] {
+            let plan: Vec<String> = c
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(rusqlite::params_from_iter(params), |r| r.get::<_, String>(3))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            let on_rkey: Vec<&String> = plan.iter().filter(|p| p.contains("rkey")).collect();
+            assert!(!on_rkey.is_empty(), "{plan:?}");
+            assert!(
+                on_rkey.iter().all(|p| p.contains("USING INDEX rkey_expire")),
+                "{plan:?}"
+            );
+        }
     }
 
     /// RANDOMKEY's walk starts at a random id and follows the rowid B-tree.
