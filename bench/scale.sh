@@ -7,9 +7,10 @@
 #   * loading N string keys (100-byte values; default 10,000,000): time, and
 #     redsql's resident memory (VmRSS sampled every 0.2 s; VmHWM) during the
 #     load and afterwards;
-#   * DBSIZE's time at N keys;
+#   * the time of DBSIZE, INFO keyspace and RANDOMKEY at N keys;
 #   * GET/SET throughput on N keys (-r N), and its ratio to the 10k figure;
-#   * shutdown time, and restart time until PING answers;
+#   * shutdown time, and restart time until PING answers (after a clean
+#     shutdown, and after kill -9);
 #   * 10,000 idle connections held open: RSS before/after, KB per connection;
 #   * KEYS * (reply read and thrown away) and FLUSHALL over N keys while a probe
 #     client GETs in a loop: the longest gap between two of its replies;
@@ -174,6 +175,12 @@ t0=$(now_ns)
 redis-cli -p "$PORT" dbsize >/dev/null
 DBSIZE2_MS=$(ms_since "$t0")
 [ "$DBSIZE" = "$KEYS" ] || log "warning: DBSIZE is $DBSIZE, expected $KEYS"
+t0=$(now_ns)
+redis-cli -p "$PORT" info keyspace >/dev/null
+INFO_MS=$(ms_since "$t0")
+t0=$(now_ns)
+redis-cli -p "$PORT" randomkey >/dev/null
+RANDOMKEY_MS=$(ms_since "$t0")
 DB_BYTES=$(du -cb "$DB"* | tail -1 | cut -f1)
 
 log "GET/SET on $KEYS keys"
@@ -188,8 +195,14 @@ stop_sampler
 stop_redsql
 WAL_AFTER_STOP=$(stat -c %s "$DB-wal" 2>/dev/null || echo 0)
 start_redsql
-start_sampler
 RSS_RESTART=$(status VmRSS)
+CLEAN_START_MS=$START_MS
+log "restart after kill -9"
+kill -KILL "$PID"
+while alive "$PID"; do sleep 0.01; done
+start_redsql
+CRASH_START_MS=$START_MS
+start_sampler
 
 log "$CONNS idle connections"
 sleep 1
@@ -242,6 +255,7 @@ row "RSS after GET/SET at $KEYS keys" "$(mb "$RSS_AFTER_BENCH")"
 row "VmHWM (peak since start)" "$(mb "$HWM")"
 row "database files (db + wal)" "$(awk -v b="$DB_BYTES" 'BEGIN { printf "%.2f GB", b / 1e9 }')"
 row "DBSIZE at $KEYS keys (first, second call)" "$DBSIZE_MS ms, $DBSIZE2_MS ms"
+row "INFO keyspace, RANDOMKEY at $KEYS keys" "$INFO_MS ms, $RANDOMKEY_MS ms"
 for load in "c50" "c50 P16"; do
   for test in SET GET; do
     s=${RPS["small/$test/$load"]:-}; l=${RPS["large/$test/$load"]:-}
@@ -249,7 +263,7 @@ for load in "c50" "c50 P16"; do
   done
 done
 row "shutdown time (incl. WAL checkpoint)" "$STOP_MS ms (WAL left: $WAL_AFTER_STOP bytes)"
-row "restart until PING answers" "$START_MS ms"
+row "restart until PING answers (clean, after kill -9)" "$CLEAN_START_MS ms, $CRASH_START_MS ms"
 row "RSS after restart" "$(mb "$RSS_RESTART")"
 row "$CONNS idle connections: RSS before/after" "$(mb "$RSS_BEFORE_IDLE") / $(mb "$RSS_IDLE") (connected_clients $CLIENTS)"
 row "memory per idle connection" "$KB_PER_CONN KB"

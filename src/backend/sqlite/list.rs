@@ -173,6 +173,16 @@ impl ListStore for SqliteStore<'_> {
     }
 
     fn list_pop(&mut self, id: i64, end: End, count: u64) -> StoreResult<Vec<Bytes>> {
+        if count == 1 {
+            // The common pop (LPOP, RPOP, BRPOP): the end element read with
+            // its position in one seek and deleted by position, as LMOVE
+            // does; no bounds query.
+            let Some(value) = self.list_take(id, end)? else {
+                return Ok(Vec::new());
+            };
+            self.touch(id, -1)?;
+            return Ok(vec![value]);
+        }
         let Some((first, last)) = self.list_bounds(id)? else {
             return Ok(Vec::new());
         };
