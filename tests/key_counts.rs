@@ -247,7 +247,7 @@ fn a_version_1_sqlite_database_gets_its_key_counts() {
     // Back to what version 1 had.
     let sql = rusqlite::Connection::open(dir.join("db.sqlite")).unwrap();
     sql.execute_batch(
-        "DROP TRIGGER rkey_count_insert; DROP TRIGGER rkey_count_delete; DROP TRIGGER rkey_count_expire;
+        "DROP TRIGGER rkey_count_delete; DROP TRIGGER rkey_count_expire;
          DROP TRIGGER rkey_count_move; DROP TABLE rcount;
          UPDATE redsql_meta SET value = 1 WHERE name = 'schema_version';",
     )
@@ -259,4 +259,61 @@ fn a_version_1_sqlite_database_gets_its_key_counts() {
     assert_eq!(info_keyspace(&mut db), vec![(0, 50, 7), (2, 1, 0)]);
     run(&mut db, &[b("DEL"), b("k1")]);
     assert_eq!(info_keyspace(&mut db), vec![(0, 49, 6), (2, 1, 0)]);
+}
+
+/// Keys created in a transaction are counted by DBSIZE inside it, and a
+/// FLUSHALL in the middle of it leaves only the keys created after it.
+fn counts_inside_a_transaction(server: &Server) {
+    let mut db = Db::open(server, 0);
+    let b = |s: &str| s.as_bytes().to_vec();
+    let exec = |db: &mut Db, cmds: &[&[&str]]| -> Reply {
+        assert_eq!(run(db, &[b("MULTI")]), Reply::Status("OK".into()));
+        for c in cmds {
+            let args: Vec<Vec<u8>> = c.iter().map(|a| b(a)).collect();
+            assert_eq!(run(db, &args), Reply::Status("QUEUED".into()));
+        }
+        run(db, &[b("EXEC")])
+    };
+    run(&mut db, &[b("FLUSHALL")]);
+    let Reply::Array(replies) = exec(
+        &mut db,
+        &[
+            &["SET", "a", "1"],
+            &["MSET", "b", "2", "c", "3"],
+            &["SET", "d", "4", "EX", "100"],
+            &["DBSIZE"],
+        ],
+    ) else {
+        panic!("EXEC")
+    };
+    assert_eq!(replies[3], Reply::Int(4));
+    let Reply::Array(replies) = exec(
+        &mut db,
+        &[
+            &["SET", "g", "1"],
+            &["FLUSHALL"],
+            &["RPUSH", "e", "x"],
+            &["SET", "f", "5", "PX", "100000"],
+            &["DBSIZE"],
+        ],
+    ) else {
+        panic!("EXEC")
+    };
+    assert_eq!(replies[4], Reply::Int(2));
+    assert_eq!(run(&mut db, &[b("DBSIZE")]), Reply::Int(2));
+    assert_eq!(info_keyspace(&mut db), vec![(0, 2, 1)]);
+}
+
+#[test]
+fn keys_created_in_a_transaction_are_counted_within_it_on_sqlite() {
+    counts_inside_a_transaction(&support::start_redsql(&[]));
+}
+
+#[test]
+fn keys_created_in_a_transaction_are_counted_within_it_on_postgres() {
+    let Some(base) = pg::url_or_skip("key counts in a transaction on PostgreSQL") else {
+        return;
+    };
+    let schema = pg::TestSchema::new(&base, "key_counts_tx");
+    counts_inside_a_transaction(&pg::start_redsql_pg(&schema.url(), &[]));
 }

@@ -99,6 +99,7 @@ impl WriteConn for Writer {
     }
 
     fn commit(&mut self) -> StoreResult<()> {
+        sqlite::counts::write(&self.conn)?;
         if self.version >= self.ceiling {
             // In this transaction: durable together with the versions under it.
             self.ceiling = sqlite::raise_version_ceiling(&self.conn, self.version)?;
@@ -112,8 +113,9 @@ impl WriteConn for Writer {
 
     fn rollback(&mut self) {
         let _ = self.conn.execute_batch("ROLLBACK");
-        // A ceiling raised in the transaction is gone with it.
+        // A ceiling raised in the transaction is gone with it, and so are its keys.
         self.ceiling = 0;
+        self.conn.created.discard();
     }
 
     fn with_store<R>(&mut self, now: i64, f: impl FnOnce(&mut dyn Store) -> R) -> R {

@@ -30,6 +30,8 @@ pub struct Conn {
     /// Declared before `conn`, and emptied by `Drop` first in any case.
     kept: RefCell<HashMap<(usize, usize), Statement<'static>, BuildHasherDefault<AddressHasher>>>,
     conn: Box<Connection>,
+    /// Keys created by the open write transaction, not yet in `rcount` (counts.rs).
+    pub created: super::counts::Created,
 }
 
 impl Conn {
@@ -37,6 +39,7 @@ impl Conn {
         Conn {
             kept: RefCell::default(),
             conn: Box::new(conn),
+            created: Default::default(),
         }
     }
 

@@ -5,6 +5,7 @@
 //! database has a single connection, so everything runs on the writer.
 
 pub mod conn;
+pub mod counts;
 mod hash;
 mod list;
 mod set;

@@ -71,10 +71,14 @@ BEGIN
 END;
 
 -- Keys per database: every row of rkey (expired rows the sweeper has not
--- deleted yet included), and how many of them have an expiry time. Kept by
--- the triggers below whatever the statement, so DBSIZE and INFO keyspace read
--- a row instead of counting millions, and subtract the expired rows (found
--- through rkey_expire; few, the sweeper deletes them).
+-- deleted yet included), and how many of them have an expiry time. DBSIZE
+-- and INFO keyspace read a row instead of counting millions, and subtract
+-- the expired rows (found through rkey_expire; few, the sweeper deletes
+-- them). Deleted rows, rows moved to another database and expiry times set
+-- or removed are counted by the triggers below, whatever the statement. New
+-- rows are counted by the store itself, once per transaction: its INSERT
+-- statements report each key they create (src/backend/sqlite/counts.rs), as
+-- a trigger on INSERT would cost every new key a trigger program.
 --
 -- No constraint here can fail (no NOT NULL, the primary key is never
 -- updated), and the triggers' statements cannot abort: a statement whose
@@ -87,17 +91,10 @@ CREATE TABLE IF NOT EXISTS rcount (
 );
 
 -- The rows of databases 0-15 (Redis's default `databases`) are always
--- there, so a key created in one of them costs one UPDATE; the row of any
--- other database is created by its first key.
+-- there; the row of any other database is created by its first key.
 INSERT OR IGNORE INTO rcount (db, keys, expires)
 VALUES (0, 0, 0), (1, 0, 0), (2, 0, 0), (3, 0, 0), (4, 0, 0), (5, 0, 0), (6, 0, 0), (7, 0, 0),
        (8, 0, 0), (9, 0, 0), (10, 0, 0), (11, 0, 0), (12, 0, 0), (13, 0, 0), (14, 0, 0), (15, 0, 0);
-
-CREATE TRIGGER IF NOT EXISTS rkey_count_insert AFTER INSERT ON rkey
-BEGIN
-    INSERT OR IGNORE INTO rcount (db, keys, expires) SELECT new.db, 0, 0 WHERE new.db NOT BETWEEN 0 AND 15;
-    UPDATE rcount SET keys = keys + 1, expires = expires + (new.expire_at IS NOT NULL) WHERE db = new.db;
-END;
 
 CREATE TRIGGER IF NOT EXISTS rkey_count_delete AFTER DELETE ON rkey
 BEGIN

@@ -212,6 +212,7 @@ impl Store for SqliteStore<'_> {
     /// The key count kept in `rcount` (schema.sql), less the expired rows
     /// the sweeper has not deleted yet: O(expired rows), not O(keys).
     fn dbsize(&mut self, db: u32) -> StoreResult<u64> {
+        super::counts::write(self.conn)?;
         let all: i64 = self
             .conn
             .cached("SELECT coalesce((SELECT keys FROM rcount WHERE db=?1), 0)")?
@@ -229,6 +230,7 @@ impl Store for SqliteStore<'_> {
     /// along that B-tree. The (db, key) index would find the database's own
     /// id range only by counting along it: O(keys in db).
     fn random_key(&mut self, db: u32) -> StoreResult<Option<Bytes>> {
+        super::counts::write(self.conn)?;
         let keys: i64 = self
             .conn
             .cached("SELECT coalesce((SELECT keys FROM rcount WHERE db=?1), 0)")?
@@ -262,6 +264,7 @@ impl Store for SqliteStore<'_> {
     }
 
     fn stats(&mut self) -> StoreResult<Vec<(u32, DbStats)>> {
+        super::counts::write(self.conn)?;
         // The counts kept in `rcount`, less the expired rows not deleted yet
         // (all of which have an expiry time), found through the expiry index.
         let mut st = self.conn.cached(STATS_SQL)?;
@@ -291,6 +294,7 @@ impl Store for SqliteStore<'_> {
         if inserted != 1 {
             return Err(StoreError("key row not created".into()));
         }
+        self.conn.created.add(db, false);
         Ok(self.conn.last_insert_rowid())
     }
 
@@ -306,7 +310,9 @@ impl Store for SqliteStore<'_> {
     /// OR IGNORE, which the key-count trigger on `expire_at` comes with; OR
     /// IGNORE keeps that free of a statement journal too (see schema.sql,
     /// `rcount`). An expired string is overwritten the same way: its row is
-    /// dead anyway. A new key is an INSERT OR IGNORE, likewise; only a key of
+    /// dead anyway. A new key is an INSERT OR IGNORE (tried before that
+    /// UPDATE when no expiry time is given: a new key is then the likelier
+    /// case), counted in `rcount` at commit (counts.rs); only a key of
     /// another type takes the upsert.
     fn set_string(&mut self, db: u32, key: &[u8], value: &[u8], ttl: Ttl) -> StoreResult<()> {
         let version = self.next_version();
@@ -315,7 +321,10 @@ impl Store for SqliteStore<'_> {
             Ttl::Keep => (None, true),
             Ttl::At(t) => (Some(t), false),
         };
-        if expire_at.is_none()
+        // Without an expiry time: the plain overwrite, else most likely a
+        // new key. With one: most likely a string being overwritten.
+        let plain = expire_at.is_none();
+        if plain
             && self
                 .conn
                 .cached(PLAIN_OVERWRITE)?
@@ -324,24 +333,34 @@ impl Store for SqliteStore<'_> {
         {
             return Ok(());
         }
-        let overwritten = self
-            .conn
-            .cached(
-                "UPDATE OR IGNORE rkey SET value=?5, version=?4,
-                   expire_at = CASE WHEN ?6 AND expire_at > ?7 THEN expire_at ELSE ?3 END
-                 WHERE db=?1 AND key=?2 AND type=0",
-            )?
-            .execute(params![db, key, expire_at, version, value, keep, self.now])?;
-        if overwritten == 0
-            && self
+        let overwrite = || -> StoreResult<bool> {
+            Ok(self
                 .conn
                 .cached(
-                    "INSERT OR IGNORE INTO rkey (db, key, type, expire_at, version, value, len)
-                     VALUES (?1, ?2, 0, ?3, ?4, ?5, 0)",
+                    "UPDATE OR IGNORE rkey SET value=?5, version=?4,
+                       expire_at = CASE WHEN ?6 AND expire_at > ?7 THEN expire_at ELSE ?3 END
+                     WHERE db=?1 AND key=?2 AND type=0",
                 )?
-                .execute(params![db, key, expire_at, version, value])?
-                == 0
+                .execute(params![db, key, expire_at, version, value, keep, self.now])?
+                > 0)
+        };
+        if !plain && overwrite()? {
+            return Ok(());
+        }
+        if self
+            .conn
+            .cached(
+                "INSERT OR IGNORE INTO rkey (db, key, type, expire_at, version, value, len)
+                 VALUES (?1, ?2, 0, ?3, ?4, ?5, 0)",
+            )?
+            .execute(params![db, key, expire_at, version, value])?
+            > 0
         {
+            self.conn.created.add(db, expire_at.is_some());
+        } else if plain && overwrite()? {
+            // A string that had an expiry time.
+        } else {
+            // The key exists, of another type: always an update here.
             self.conn
                 .cached(
                     "INSERT INTO rkey (db, key, type, expire_at, version, value, len) VALUES (?1, ?2, 0, ?3, ?4, ?5, 0)
@@ -415,6 +434,7 @@ impl Store for SqliteStore<'_> {
                 ],
                 |r| r.get(0),
             )?;
+        self.conn.created.add(dst_db, e.expire_at.is_some());
         self.copy_value(e.id, new_id, e.kind)
     }
 
@@ -435,6 +455,9 @@ impl Store for SqliteStore<'_> {
             // The triggers delete each key's value rows.
             Some(db) => self.conn.cached("DELETE FROM rkey WHERE db=?1")?.execute([db])?,
             None => {
+                // The keys created earlier in the transaction go into
+                // `rcount` before it is emptied.
+                super::counts::write(self.conn)?;
                 // Everything goes. A `DELETE FROM t` without WHERE on a table
                 // without triggers is SQLite's truncate optimization: the pages
                 // go to the free list at once instead of each row being deleted

@@ -93,14 +93,18 @@ impl SqliteStore<'_> {
         for kv in pairs.chunks_exact(2) {
             let (key, value) = (&kv[0][..], &kv[1][..]);
             let version = self.next_version();
-            if plain.execute(params![db, key, value, version])? == 0
-                && conn
-                    .cached(
-                        "INSERT OR IGNORE INTO rkey (db, key, type, version, value, len) VALUES (?1, ?2, 0, ?4, ?3, 0)",
-                    )?
-                    .execute(params![db, key, value, version])?
-                    == 0
+            if plain.execute(params![db, key, value, version])? > 0 {
+                continue;
+            }
+            if conn
+                .cached(
+                    "INSERT OR IGNORE INTO rkey (db, key, type, version, value, len) VALUES (?1, ?2, 0, ?4, ?3, 0)",
+                )?
+                .execute(params![db, key, value, version])?
+                > 0
             {
+                conn.created.add(db, false);
+            } else {
                 self.set_string(db, key, value, Ttl::Persist)?;
             }
         }
