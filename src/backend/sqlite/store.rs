@@ -595,21 +595,32 @@ mod tests {
         assert_eq!(s.dbsize(0).unwrap(), 1, "counted again after FLUSHALL");
     }
 
-    /// SCAN and KEYS page along the rowid B-tree; a plan that sorts (the (db,
-    /// key) index, then a temporary B-tree ordered by id) makes every page
-    /// O(N) and a full iteration O(N^2).
-    #[test]
-    fn scan_walks_the_rowid_btree() {
-        let c = conn();
-        let plan: Vec<String> = c
-            .prepare(&format!("EXPLAIN QUERY PLAN {SCAN_SQL}"))
-            .unwrap()
-            .query_map(params![0, 0, 0, None::<i64>, 10], |r| r.get::<_, String>(3))
+    /// The query plan of `sql` (with NULL for each of its parameters), one line per step.
+    fn plan(c: &Conn, sql: &str) -> Vec<String> {
+        let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let nulls = vec![rusqlite::types::Null; st.parameter_count()];
+        st.query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3))
             .unwrap()
             .map(|r| r.unwrap())
-            .collect();
-        assert!(plan.iter().all(|p| !p.contains("TEMP B-TREE")), "{plan:?}");
-        assert!(plan.iter().any(|p| p.contains("INTEGER PRIMARY KEY")), "{plan:?}");
+            .collect()
+    }
+
+    /// A plan that walks the rowid B-tree in order, sorting nothing.
+    fn walks_the_rowid_btree(plan: &[String]) -> bool {
+        plan.iter().all(|p| !p.contains("TEMP B-TREE")) && plan.iter().any(|p| p.contains("INTEGER PRIMARY KEY"))
+    }
+
+    /// SCAN and KEYS page along the rowid B-tree; a plan that sorts (the (db,
+    /// key) index, then a temporary B-tree ordered by id) makes every page
+    /// O(N) and a full iteration O(N^2). RANDOMKEY's walk, from a random id,
+    /// follows it too.
+    #[test]
+    fn scan_and_random_key_walk_the_rowid_btree() {
+        let c = conn();
+        for sql in [SCAN_SQL, RANDOM_KEY_SQL] {
+            let plan = plan(&c, sql);
+            assert!(walks_the_rowid_btree(&plan), "{sql}: {plan:?}");
+        }
     }
 
     /// DBSIZE and INFO keyspace read `rcount` and find the expired rows
@@ -617,14 +628,8 @@ mod tests {
     #[test]
     fn key_counts_read_no_key_rows() {
         let c = conn();
-        for (sql, params) in [(EXPIRED_IN_DB_SQL, &[0, 0][..]), (STATS_SQL, &[0][..])] {
-            let plan: Vec<String> = c
-                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .unwrap()
-                .query_map(rusqlite::params_from_iter(params), |r| r.get::<_, String>(3))
-                .unwrap()
-                .map(|r| r.unwrap())
-                .collect();
+        for sql in [EXPIRED_IN_DB_SQL, STATS_SQL] {
+            let plan = plan(&c, sql);
             let on_rkey: Vec<&String> = plan.iter().filter(|p| p.contains("rkey")).collect();
             assert!(!on_rkey.is_empty(), "{plan:?}");
             assert!(
@@ -632,21 +637,6 @@ mod tests {
                 "{plan:?}"
             );
         }
-    }
-
-    /// RANDOMKEY's walk starts at a random id and follows the rowid B-tree.
-    #[test]
-    fn random_key_walks_the_rowid_btree() {
-        let c = conn();
-        let plan: Vec<String> = c
-            .prepare(&format!("EXPLAIN QUERY PLAN {RANDOM_KEY_SQL}"))
-            .unwrap()
-            .query_map(params![0, 0, 0], |r| r.get::<_, String>(3))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect();
-        assert!(plan.iter().all(|p| !p.contains("TEMP B-TREE")), "{plan:?}");
-        assert!(plan.iter().any(|p| p.contains("INTEGER PRIMARY KEY")), "{plan:?}");
     }
 
     #[test]
