@@ -1,7 +1,7 @@
 //! [`Store`] on a SQLite connection.
 
 use super::conn::Conn;
-use crate::store::{DbStats, Entry, KeyType, ScanPage, Store, StoreError, StoreResult, StringUpdate, Ttl};
+use crate::store::{DbStats, Entry, KeyType, ScanPage, Store, StoreResult, StringUpdate, Ttl};
 use bytes::Bytes;
 use rusqlite::{OptionalExtension, params};
 
@@ -131,6 +131,16 @@ impl<'a> SqliteStore<'a> {
         Ok(e.filter(|e| self.live(e.expire_at)))
     }
 
+    /// The rows of `rkey` in `db` (expired ones not deleted yet included),
+    /// from `rcount`, with the keys this transaction created so far.
+    fn key_rows(&self, db: u32) -> StoreResult<i64> {
+        super::counts::write(self.conn)?;
+        Ok(self
+            .conn
+            .cached("SELECT coalesce((SELECT keys FROM rcount WHERE db=?1), 0)")?
+            .query_row([db], |r| r.get(0))?)
+    }
+
     /// Deletes the row for (db, key) whatever its state (its value rows go
     /// with it: see the triggers in schema.sql); returns whether it was live.
     fn remove(&mut self, db: u32, key: &[u8]) -> StoreResult<bool> {
@@ -212,11 +222,7 @@ impl Store for SqliteStore<'_> {
     /// The key count kept in `rcount` (schema.sql), less the expired rows
     /// the sweeper has not deleted yet: O(expired rows), not O(keys).
     fn dbsize(&mut self, db: u32) -> StoreResult<u64> {
-        super::counts::write(self.conn)?;
-        let all: i64 = self
-            .conn
-            .cached("SELECT coalesce((SELECT keys FROM rcount WHERE db=?1), 0)")?
-            .query_row([db], |r| r.get(0))?;
+        let all = self.key_rows(db)?;
         // `+db`: walk the expiry index, not the (db, key) one.
         let dead: i64 = self
             .conn
@@ -230,12 +236,7 @@ impl Store for SqliteStore<'_> {
     /// along that B-tree. The (db, key) index would find the database's own
     /// id range only by counting along it: O(keys in db).
     fn random_key(&mut self, db: u32) -> StoreResult<Option<Bytes>> {
-        super::counts::write(self.conn)?;
-        let keys: i64 = self
-            .conn
-            .cached("SELECT coalesce((SELECT keys FROM rcount WHERE db=?1), 0)")?
-            .query_row([db], |r| r.get(0))?;
-        if keys <= 0 {
+        if self.key_rows(db)? <= 0 {
             return Ok(None);
         }
         let (lo, hi): (Option<i64>, Option<i64>) = self
@@ -283,17 +284,10 @@ impl Store for SqliteStore<'_> {
     fn create_key(&mut self, db: u32, key: &[u8], kind: KeyType) -> StoreResult<i64> {
         self.remove(db, key)?;
         let version = self.next_version();
-        // No RETURNING (see `touch`): the new row's id is the last rowid
-        // inserted. OR IGNORE cannot ignore anything (the key was just
-        // removed), but a statement that cannot abort runs without a
-        // statement journal, though its trigger writes `rcount` too.
-        let inserted = self
-            .conn
-            .cached("INSERT OR IGNORE INTO rkey (db, key, type, version, len) VALUES (?1, ?2, ?3, ?4, 0)")?
+        // No RETURNING (see `touch`): the new row's id is the last rowid inserted.
+        self.conn
+            .cached("INSERT INTO rkey (db, key, type, version, len) VALUES (?1, ?2, ?3, ?4, 0)")?
             .execute(params![db, key, kind as i64, version])?;
-        if inserted != 1 {
-            return Err(StoreError("key row not created".into()));
-        }
         self.conn.created.add(db, false);
         Ok(self.conn.last_insert_rowid())
     }
