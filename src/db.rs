@@ -18,6 +18,9 @@ pub struct Options {
     pub databases: u32,
     /// Durability of commits (default [`Sync::Normal`]: survives a crash of the process).
     pub sync: Sync,
+    /// SQLite file databases: bytes of memory for string keys read recently
+    /// (default 32 MiB; 0 turns the cache off).
+    pub read_cache: usize,
 }
 
 impl Options {
@@ -26,6 +29,7 @@ impl Options {
             location: location.into(),
             databases: 16,
             sync: Sync::Normal,
+            read_cache: crate::engine::DEFAULT_READ_CACHE,
         }
     }
 }
@@ -83,6 +87,7 @@ impl Db {
             location: opts.location,
             databases: opts.databases,
             sync: opts.sync,
+            read_cache: opts.read_cache,
             ..EngineOptions::default()
         })
         .map_err(|e| Error::Storage(e.0))?;

@@ -32,6 +32,8 @@ Options (Redis's names; a config file takes the same names, one per line):
                            no (leave flushing to the OS)
   --maxclients N           most connected clients (default 10000)
   --io-threads N           threads serving clients (default 1, as in Redis)
+  --read-cache SIZE        SQLite file databases: memory for string keys read
+                           recently (default 32mb; 0 turns the cache off)
   --loglevel LEVEL         debug, verbose, notice (default), warning
   --protected-mode yes|no  refuse non-loopback clients when no password is set
   --NAME VALUE             any other Redis configuration parameter
@@ -163,6 +165,15 @@ fn run() -> Result<(), String> {
     };
     let databases = config.get_int("databases").unwrap_or(16) as u32;
     let io_threads = config.get_int("io-threads").unwrap_or(1);
+    let read_cache = config
+        .get_int("read-cache")
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| {
+            format!(
+                "--read-cache: invalid size '{}'",
+                config.get("read-cache").unwrap_or_default()
+            )
+        })?;
     let runtime = build_runtime(io_threads)?;
     // On one runtime thread, the SQLite writer runs as a task beside the
     // connections (no thread handoff per batch), unless every commit waits
@@ -176,6 +187,7 @@ fn run() -> Result<(), String> {
             databases,
             sync,
             writer_task,
+            read_cache,
             ..Default::default()
         })
     }

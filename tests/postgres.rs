@@ -53,6 +53,10 @@ fn a_write_on_one_instance_is_read_on_the_other_at_once() {
     assert_eq!(cb.cmd_str(&["SELECT", "3"]), b"+OK\r\n");
     assert_eq!(cb.cmd_str(&["DBSIZE"]), b":1\r\n");
     assert_eq!(ca.cmd_str(&["DBSIZE"]), b":0\r\n");
+    // No read cache on a store other processes write.
+    let info = String::from_utf8(ca.cmd_str(&["INFO", "redsql"])).unwrap();
+    assert!(info.contains("backend:postgresql\r\n"), "{info}");
+    assert!(!info.contains("read_cache"), "{info}");
 }
 
 #[test]

@@ -30,6 +30,7 @@ mod watch;
 mod writer;
 
 use crate::backend::postgres::PgSettings;
+use crate::backend::sqlite::cache::{CacheStats, ReadCache};
 use crate::backend::sqlite::{Location, Sync};
 use crate::commands::events::Place;
 use crate::commands::{Class, Classes, CmdError, Command, Ctx, Event, Handler};
@@ -40,6 +41,9 @@ use conn::Reads;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
+
+/// Default size of the read cache of SQLite file databases: 32 MiB.
+pub const DEFAULT_READ_CACHE: usize = 32 << 20;
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -53,6 +57,9 @@ pub struct EngineOptions {
     /// Read connections kept open (SQLite file databases open more on demand;
     /// PostgreSQL opens up to four times as many under load).
     pub readers: usize,
+    /// SQLite file databases: bytes of string keys the read connections
+    /// keep in memory (`backend/sqlite/cache.rs`); 0 turns the cache off.
+    pub read_cache: usize,
     /// SQLite only: run the writer as a task on the tokio runtime that calls
     /// [`Engine::open`] (which must then run inside that runtime) instead of
     /// on a thread of its own. Jobs then reach the writer without a thread
@@ -72,6 +79,7 @@ impl Default for EngineOptions {
             databases: 16,
             sync: Sync::Normal,
             readers: 4,
+            read_cache: DEFAULT_READ_CACHE,
             writer_task: false,
         }
     }
@@ -224,6 +232,8 @@ struct Shared {
     /// several processes may create them), instead of the engine counting
     /// creations in memory.
     store_watches: bool,
+    /// SQLite file databases: the read connections' cache of string keys.
+    read_cache: Option<Arc<ReadCache>>,
 }
 
 /// A handle to the engine; cheap to clone.
@@ -273,6 +283,7 @@ impl Engine {
         let queue: writer::Queue = Arc::new(Mutex::new(rx));
         let hooks = Arc::new(Hooks::default());
         let mut task = None;
+        let mut read_cache = None;
         let (reads, checkpointer, handles) = if is_postgres_url(&opts.location) {
             let settings = PgSettings::parse(&opts.location)?;
             let opened = postgres::open(settings, opts.sync, opts.readers)?;
@@ -282,7 +293,13 @@ impl Engine {
             }
             (Some(opened.reads), None, handles)
         } else {
-            let opened = sqlite::open(&Location::parse(&opts.location), opts.sync, opts.readers)?;
+            let opened = sqlite::open(
+                &Location::parse(&opts.location),
+                opts.sync,
+                opts.readers,
+                opts.read_cache,
+            )?;
+            read_cache = opened.cache.clone();
             if opts.writer_task {
                 let (task_tx, task_rx) = tokio::sync::mpsc::unbounded_channel();
                 let run = writer::run_task(opened.writer, task_rx, databases, hooks.clone());
@@ -310,12 +327,18 @@ impl Engine {
             checkpointer: Mutex::new(checkpointer),
             hooks,
             store_watches: is_postgres_url(&opts.location),
+            read_cache,
         });
         Ok(Engine { shared, sender })
     }
 
     pub fn databases(&self) -> u32 {
         self.shared.databases
+    }
+
+    /// The read cache's figures, if the store has one (INFO).
+    pub fn read_cache_stats(&self) -> Option<CacheStats> {
+        self.shared.read_cache.as_ref().map(|c| c.stats())
     }
 
     /// Where the data is stored (`:memory:`, a path, or a URL without its password).

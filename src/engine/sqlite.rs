@@ -4,6 +4,7 @@
 
 use super::checkpoint::Checkpointer;
 use super::conn::{Pool, ReadConn, Reads, WriteConn};
+use crate::backend::sqlite::cache::ReadCache;
 use crate::backend::sqlite::conn::Conn;
 use crate::backend::sqlite::{self, Location, SqliteStore, Sync};
 use crate::store::{Store, StoreResult};
@@ -47,6 +48,8 @@ pub(super) struct Writer {
     commits: Arc<AtomicU64>,
     /// The read connections, told after each commit to end their snapshots.
     readers: Option<Arc<Pool<Reader>>>,
+    /// The read connections' cache, told before each commit what changes.
+    cache: Option<Arc<ReadCache>>,
 }
 
 /// Everything the engine needs for a SQLite database.
@@ -55,21 +58,29 @@ pub(super) struct Opened {
     /// None for `:memory:` (a single connection: everything runs on the writer).
     pub reads: Option<Arc<dyn Reads>>,
     pub checkpointer: Option<Checkpointer>,
+    /// The read connections' cache of string keys, if there is one.
+    pub cache: Option<Arc<ReadCache>>,
 }
 
-pub(super) fn open(location: &Location, sync: Sync, readers: usize) -> StoreResult<Opened> {
+/// Opens a database with `readers` read connections kept open and a read
+/// cache of `cache_bytes` (file databases; 0: none).
+pub(super) fn open(location: &Location, sync: Sync, readers: usize, cache_bytes: usize) -> StoreResult<Opened> {
     let conn = Conn::new(stable_plans(sqlite::open_writer(location, sync)?)?);
     let version = sqlite::max_version(&conn)?;
     let ceiling = sqlite::raise_version_ceiling(&conn, version)?;
     let commits = Arc::new(AtomicU64::new(0));
+    let cache = (location.path.is_some() && cache_bytes > 0).then(|| Arc::new(ReadCache::new(cache_bytes)));
+    if cache.is_some() {
+        conn.record_changes();
+    }
     let (readers, checkpointer) = match &location.path {
         Some(path) => {
             let mut idle = Vec::new();
             for _ in 0..readers {
-                idle.push(Reader::open(path, &commits)?);
+                idle.push(Reader::open(path, &commits, &cache)?);
             }
-            let (path, commits) = (path.clone(), commits.clone());
-            let open = Box::new(move || Reader::open(&path, &commits));
+            let (path, commits, c) = (path.clone(), commits.clone(), cache.clone());
+            let open = Box::new(move || Reader::open(&path, &commits, &c));
             (
                 Some(Arc::new(Pool::new(idle, open, None, true))),
                 Some(Checkpointer::start(location.path.as_deref().unwrap_or_default())?),
@@ -80,6 +91,7 @@ pub(super) fn open(location: &Location, sync: Sync, readers: usize) -> StoreResu
     let wal_pages = checkpointer.as_ref().map(|c| c.wal_size());
     Ok(Opened {
         reads: readers.clone().map(|p| p as Arc<dyn Reads>),
+        cache: cache.clone(),
         writer: Writer {
             conn,
             version,
@@ -87,6 +99,7 @@ pub(super) fn open(location: &Location, sync: Sync, readers: usize) -> StoreResu
             wal_pages,
             commits,
             readers,
+            cache,
         },
         checkpointer,
     })
@@ -103,6 +116,11 @@ impl WriteConn for Writer {
         if self.version >= self.ceiling {
             // In this transaction: durable together with the versions under it.
             self.ceiling = sqlite::raise_version_ceiling(&self.conn, self.version)?;
+        }
+        // Before any snapshot can hold the commit: the cached keys it changes
+        // go, and no read of an older snapshot may cache them again.
+        if let Some(cache) = &self.cache {
+            cache.invalidate(&self.conn.changed, self.commits.load(Ordering::Relaxed) + 1);
         }
         exec_cached(&self.conn, "COMMIT")?;
         // Before any client hears of the commit: a read that starts after
@@ -167,14 +185,16 @@ struct Reader {
     commits: Arc<AtomicU64>,
     /// The count when the open read transaction began, if one is open.
     held: Option<u64>,
+    cache: Option<Arc<ReadCache>>,
 }
 
 impl Reader {
-    fn open(path: &str, commits: &Arc<AtomicU64>) -> StoreResult<Reader> {
+    fn open(path: &str, commits: &Arc<AtomicU64>, cache: &Option<Arc<ReadCache>>) -> StoreResult<Reader> {
         Ok(Reader {
             conn: Conn::new(stable_plans(sqlite::open_reader(path)?)?),
             commits: commits.clone(),
             held: None,
+            cache: cache.clone(),
         })
     }
 }
@@ -191,7 +211,10 @@ impl ReadConn for Reader {
             exec_cached(&self.conn, "BEGIN")?;
             self.held = Some(commits);
         }
-        let out = f(&mut SqliteStore::reader(&self.conn, now));
+        let out = match (&self.cache, self.held) {
+            (Some(cache), Some(held)) => f(&mut SqliteStore::cached_reader(&self.conn, now, cache, held)),
+            _ => f(&mut SqliteStore::reader(&self.conn, now)),
+        };
         if self.conn.is_autocommit() {
             // An error rolled the transaction back.
             self.held = None;

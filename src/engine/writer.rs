@@ -552,7 +552,7 @@ mod tests {
     /// commits, and the writer keeps working.
     #[test]
     fn a_panic_fails_only_its_own_job() {
-        let opened = super::super::sqlite::open(&Location::parse(":memory:"), Sync::Normal, 1).unwrap();
+        let opened = super::super::sqlite::open(&Location::parse(":memory:"), Sync::Normal, 1, 0).unwrap();
         // Calls: 1 = the batch's first job (panics), then one by one:
         // 2 = the first job again (panics), 3 = the second job.
         let mut conn = Panicky {

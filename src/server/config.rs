@@ -27,7 +27,7 @@ static REDIS_DEFAULTS: &str = include_str!("redis-config.tsv");
 static REDIS_TYPES: &str = include_str!("redis-config-types.tsv");
 
 /// Parameters redsql adds to Redis's set (all immutable: set at start-up).
-pub const REDSQL_PARAMS: &[(&str, &str)] = &[("db", "redsql.db")];
+pub const REDSQL_PARAMS: &[(&str, &str)] = &[("db", "redsql.db"), ("read-cache", "32mb")];
 
 /// Parameters Redis can change at run time but redsql cannot.
 const FIXED_AT_STARTUP: &[&str] = &["bind", "port"];

@@ -73,11 +73,28 @@ pub fn render(server: &Server, sections: &[&str], keyspace: &[(u32, DbStats)]) -
                     )
                 })
                 .collect(),
-            "redsql" => named(vec![
-                ("redsql_version", env!("CARGO_PKG_VERSION").into()),
-                ("backend", "sqlite".into()),
-                ("db_location", server.engine.location()),
-            ]),
+            "redsql" => {
+                let location = server.engine.location();
+                let backend = match crate::engine::is_postgres_url(&location) {
+                    true => "postgresql",
+                    false => "sqlite",
+                };
+                let mut fields = vec![
+                    ("redsql_version", env!("CARGO_PKG_VERSION").into()),
+                    ("backend", backend.into()),
+                    ("db_location", location),
+                ];
+                if let Some(c) = server.engine.read_cache_stats() {
+                    fields.extend([
+                        ("read_cache_keys", c.keys.to_string()),
+                        ("read_cache_bytes", c.bytes.to_string()),
+                        ("read_cache_max_bytes", c.budget.to_string()),
+                        ("read_cache_hits", c.hits.to_string()),
+                        ("read_cache_misses", c.misses.to_string()),
+                    ]);
+                }
+                named(fields)
+            }
             _ => Vec::new(),
         };
         for (k, v) in fields {

@@ -11,11 +11,14 @@
 //! pointer comparison. Statements built at run time (`format!`) still go
 //! through `prepare_cached`.
 
+use super::cache::Changed;
+use rusqlite::hooks::Action;
 use rusqlite::{Connection, Statement};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
 /// A connection and the statements prepared on it.
 ///
@@ -32,6 +35,9 @@ pub struct Conn {
     conn: Box<Connection>,
     /// Keys created by the open write transaction, not yet in `rcount` (counts.rs).
     pub created: super::counts::Created,
+    /// Rows of `rkey` changed since the last commit, once [`Conn::record_changes`]
+    /// is on (the writer's, for the read cache: cache.rs).
+    pub changed: Arc<Changed>,
 }
 
 impl Conn {
@@ -40,7 +46,21 @@ impl Conn {
             kept: RefCell::default(),
             conn: Box::new(conn),
             created: Default::default(),
+            changed: Default::default(),
         }
+    }
+
+    /// Records every row of `rkey` this connection inserts, updates or
+    /// deletes in [`Conn::changed`] (SQLite's update hook: any statement or
+    /// trigger; not a truncation, which the store reports itself).
+    pub fn record_changes(&self) {
+        let changed = self.changed.clone();
+        self.conn
+            .update_hook(Some(move |_: Action, _: &str, table: &str, id: i64| {
+                if table == "rkey" {
+                    changed.row(id);
+                }
+            }));
     }
 
     /// The prepared statement for `sql`, prepared on first use. It goes back

@@ -4,6 +4,7 @@
 //! engine's writer thread) and a pool of read-only connections. An in-memory
 //! database has a single connection, so everything runs on the writer.
 
+pub mod cache;
 pub mod conn;
 pub mod counts;
 mod hash;

@@ -1,5 +1,6 @@
 //! [`Store`] on a SQLite connection.
 
+use super::cache::ReadCache;
 use super::conn::Conn;
 use crate::store::{DbStats, Entry, KeyType, ScanPage, Store, StoreResult, StringUpdate, Ttl};
 use bytes::Bytes;
@@ -21,6 +22,9 @@ pub struct SqliteStore<'a> {
     now: i64,
     /// Last version handed out; writes take the next one. None on readers.
     version: Option<&'a mut i64>,
+    /// A read connection's cache of string keys, and the commit its
+    /// snapshot holds (cache.rs).
+    cache: Option<(&'a ReadCache, u64)>,
 }
 
 impl<'a> SqliteStore<'a> {
@@ -30,6 +34,7 @@ impl<'a> SqliteStore<'a> {
             conn,
             now,
             version: Some(version),
+            cache: None,
         }
     }
 
@@ -39,6 +44,16 @@ impl<'a> SqliteStore<'a> {
             conn,
             now,
             version: None,
+            cache: None,
+        }
+    }
+
+    /// A read-only store that answers string keys from `cache` where it can,
+    /// in a snapshot that holds commit `held`.
+    pub fn cached_reader(conn: &'a Conn, now: i64, cache: &'a ReadCache, held: u64) -> Self {
+        SqliteStore {
+            cache: Some((cache, held)),
+            ..SqliteStore::reader(conn, now)
         }
     }
 
@@ -180,14 +195,29 @@ impl Store for SqliteStore<'_> {
     }
 
     fn get(&mut self, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
-        self.lookup(
+        if let Some((cache, held)) = self.cache
+            && let Some(e) = cache.get(db, key, held)
+        {
+            return Ok(Some(e).filter(|e| self.live(e.expire_at)));
+        }
+        let e = self.lookup(
             "SELECT id, type, expire_at, version, len, value FROM rkey WHERE db=?1 AND key=?2",
             db,
             key,
-        )
+        )?;
+        if let (Some((cache, held)), Some(e)) = (self.cache, &e) {
+            cache.offer(db, key, e, held);
+        }
+        Ok(e)
     }
 
     fn meta(&mut self, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
+        if let Some((cache, held)) = self.cache
+            && let Some(e) = cache.get(db, key, held)
+        {
+            let e = Entry { value: None, ..e };
+            return Ok(Some(e).filter(|e| self.live(e.expire_at)));
+        }
         self.lookup(
             "SELECT id, type, expire_at, version, len FROM rkey WHERE db=?1 AND key=?2",
             db,
@@ -452,6 +482,8 @@ impl Store for SqliteStore<'_> {
                 // The keys created earlier in the transaction go into
                 // `rcount` before it is emptied.
                 super::counts::write(self.conn)?;
+                // Not reported row by row (see below): the read cache is cleared.
+                self.conn.changed.everything();
                 // Everything goes. A `DELETE FROM t` without WHERE on a table
                 // without triggers is SQLite's truncate optimization: the pages
                 // go to the free list at once instead of each row being deleted
