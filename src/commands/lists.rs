@@ -120,16 +120,16 @@ fn report_removal(ctx: &mut Ctx, key: &Bytes, event: &'static str, removed: i64,
 /// `only_existing`, does nothing to a missing key. O(k log n).
 fn push(ctx: &mut Ctx, args: &[Bytes], end: End, only_existing: bool) -> CmdResult {
     let key = &args[1];
-    let id = match list_entry(ctx, key)? {
-        Some(e) => e.id,
+    let (id, len) = match list_entry(ctx, key)? {
+        Some(e) => (e.id, e.len),
         None if only_existing => return Ok(Reply::Int(0)),
         None => {
             let id = ctx.store.create_key(ctx.db, key, KeyType::List)?;
             ctx.created(key);
-            id
+            (id, 0)
         }
     };
-    let len = ctx.store.list_push(id, end, &args[2..])?;
+    let len = ctx.store.list_push(id, len, end, &args[2..])?;
     ctx.notify(Class::List, push_event(end), key);
     Ok(Reply::Int(len))
 }

@@ -380,7 +380,7 @@ fn store_list(ctx: &mut Ctx, dst: &Bytes, values: &[Bytes]) -> Result<(), CmdErr
     let existed = ctx.store.delete(ctx.db, dst)?;
     if !values.is_empty() {
         let id = ctx.store.create_key(ctx.db, dst, KeyType::List)?;
-        ctx.store.list_push(id, End::Tail, values)?;
+        ctx.store.list_push(id, 0, End::Tail, values)?;
     }
     ctx.stored(Class::List, "sortstore", dst, existed, !values.is_empty());
     Ok(())

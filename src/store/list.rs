@@ -35,8 +35,10 @@ pub struct PosSearch {
 /// Operations on lists, addressed by key id.
 pub trait ListStore {
     /// Adds `values` one after the other at `end` (so LPUSH a b c leaves
-    /// `c b a` at the head) and returns the new length. O(k log n).
-    fn list_push(&mut self, id: i64, end: End, values: &[Bytes]) -> StoreResult<i64>;
+    /// `c b a` at the head) and returns the new length. `len` is the list's
+    /// length as read in this transaction (0 for a key just created); a
+    /// store may use it instead of reading it again. O(k log n).
+    fn list_push(&mut self, id: i64, len: i64, end: End, values: &[Bytes]) -> StoreResult<i64>;
 
     /// Removes up to `count` elements from `end` and returns them in the
     /// order they were popped. Deletes the key when it becomes empty. O(k log n).

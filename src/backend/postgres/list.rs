@@ -100,7 +100,7 @@ macro_rules! move_sql {
 }
 
 impl ListStore for PgStore<'_> {
-    fn list_push(&mut self, id: i64, end: End, values: &[Bytes]) -> StoreResult<i64> {
+    fn list_push(&mut self, id: i64, _len: i64, end: End, values: &[Bytes]) -> StoreResult<i64> {
         let sql = match end {
             End::Head => concat!(
                 "WITH b AS (SELECT coalesce(min(pos), 1) AS p FROM rlist WHERE key_id = $1),

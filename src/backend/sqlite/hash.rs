@@ -65,7 +65,7 @@ impl HashStore for SqliteStore<'_> {
                 }
             }
         }
-        self.touch(id, added)?;
+        self.grow(id, added)?;
         Ok(added)
     }
 

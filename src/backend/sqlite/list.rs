@@ -167,9 +167,22 @@ impl SqliteStore<'_> {
 }
 
 impl ListStore for SqliteStore<'_> {
-    fn list_push(&mut self, id: i64, end: End, values: &[Bytes]) -> StoreResult<i64> {
-        self.list_put(id, end, values)?;
-        self.touch(id, values.len() as i64)
+    fn list_push(&mut self, id: i64, len: i64, end: End, values: &[Bytes]) -> StoreResult<i64> {
+        if len == 0 {
+            // A new list: no bounds to read.
+            let mut st = self
+                .conn
+                .cached("INSERT INTO rlist (key_id, pos, value) VALUES (?1, ?2, ?3)")?;
+            let step = if end == End::Head { -1 } else { 1 };
+            for (i, v) in values.iter().enumerate() {
+                st.execute(params![id, i as i64 * step, &v[..]])?;
+            }
+        } else {
+            self.list_put(id, end, values)?;
+        }
+        let added = values.len() as i64;
+        self.grow(id, added)?;
+        Ok(len + added)
     }
 
     fn list_pop(&mut self, id: i64, end: End, count: u64) -> StoreResult<Vec<Bytes>> {
@@ -224,7 +237,7 @@ impl ListStore for SqliteStore<'_> {
             )?
             .execute(params![id, index, value])?;
         if n > 0 {
-            self.touch(id, 0)?;
+            self.grow(id, 0)?;
         }
         Ok(n > 0)
     }
@@ -344,10 +357,10 @@ impl ListStore for SqliteStore<'_> {
         };
         self.list_put(dst, to, std::slice::from_ref(&value))?;
         if src == dst {
-            self.touch(src, 0)?;
+            self.grow(src, 0)?;
         } else {
             self.touch(src, -1)?;
-            self.touch(dst, 1)?;
+            self.grow(dst, 1)?;
         }
         Ok(Some(value))
     }

@@ -162,7 +162,7 @@ impl SetStore for SqliteStore<'_> {
             }
         }
         if added > 0 {
-            self.touch(id, added)?;
+            self.grow(id, added)?;
         }
         Ok(added)
     }

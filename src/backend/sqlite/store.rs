@@ -123,6 +123,18 @@ impl<'a> SqliteStore<'a> {
         Ok(len)
     }
 
+    /// [`SqliteStore::touch`] for a change that cannot empty the key
+    /// (`delta >= 0` on a key that has, or just got, elements): the length
+    /// and version update alone, without reading the new length back.
+    pub(super) fn grow(&mut self, id: i64, delta: i64) -> StoreResult<()> {
+        debug_assert!(delta >= 0);
+        let version = self.next_version();
+        self.conn
+            .cached("UPDATE rkey SET len=len+?1, version=?2 WHERE id=?3")?
+            .execute(params![delta, version, id])?;
+        Ok(())
+    }
+
     /// The live key, read by `sql` (selecting id, type, expire_at, version,
     /// len and, optionally, value).
     fn lookup(&self, sql: &'static str, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {

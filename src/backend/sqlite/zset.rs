@@ -120,18 +120,6 @@ impl SqliteStore<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// [`SqliteStore::touch`] for a change that cannot empty the key
-    /// (`delta >= 0` on a key that has, or just got, elements): the length
-    /// and version update alone, without reading the new length back.
-    pub(super) fn grow(&mut self, id: i64, delta: i64) -> StoreResult<()> {
-        debug_assert!(delta >= 0);
-        let version = self.next_version();
-        self.conn
-            .cached("UPDATE rkey SET len=len+?1, version=?2 WHERE id=?3")?
-            .execute(params![delta, version, id])?;
-        Ok(())
-    }
-
     /// Deletes one member's row; true if it was there.
     fn delete_member(&self, id: i64, member: &[u8]) -> StoreResult<bool> {
         let n = self
