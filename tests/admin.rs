@@ -189,6 +189,60 @@ fn slowlog_records_commands_with_client_details() {
     assert_eq!(text(&c.cmd_str(&["SLOWLOG", "LEN"])), ":0\r\n");
 }
 
+/// A command's duration in the slow log is the time it ran, as in Redis:
+/// not the time it waited behind another client's long write, or for its
+/// commit. Two runtime threads, so that the writer runs on its own thread
+/// and the SET is queued while SUNIONSTORE runs.
+#[test]
+fn slowlog_times_a_command_without_its_wait_for_the_writer() {
+    let server = start_redsql(&["--io-threads", "2"]);
+    let mut c = server.conn();
+    c.cmd_str(&["CONFIG", "SET", "slowlog-log-slower-than", "20000"]);
+    // A set of 300,000 members, copied by one short command that runs long.
+    for chunk in 0..30 {
+        let mut args = vec!["SADD".to_string(), "big".to_string()];
+        args.extend((0..10_000).map(|i| format!("member:{chunk}:{i}")));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_eq!(text(&c.cmd_str(&args)), ":10000\r\n");
+    }
+    c.cmd_str(&["SLOWLOG", "RESET"]);
+    let port = server.port;
+    let big = std::thread::spawn(move || {
+        let mut b = RawConn::connect(port);
+        let started = std::time::Instant::now();
+        assert_eq!(text(&b.cmd_str(&["SUNIONSTORE", "copy", "big"])), ":300000\r\n");
+        started.elapsed()
+    });
+    // The SET arrives while SUNIONSTORE runs, and waits for it.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let started = std::time::Instant::now();
+    assert_eq!(text(&c.cmd_str(&["SET", "small", "1"])), "+OK\r\n");
+    let waited = started.elapsed();
+    let copy_took = big.join().unwrap();
+    assert!(
+        waited.as_millis() > 20,
+        "the SET did not wait ({waited:?}); SUNIONSTORE took {copy_took:?}"
+    );
+    let names: Vec<Vec<u8>> = slowlog(&mut c, "-1")
+        .iter()
+        .map(|e| match e {
+            redis::Value::Array(f) => match &f[3] {
+                redis::Value::Array(a) => bulk(&a[0]),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(
+        names.contains(&b"SUNIONSTORE".to_vec()),
+        "SUNIONSTORE took {copy_took:?}: {names:?}"
+    );
+    assert!(
+        !names.contains(&b"SET".to_vec()),
+        "the SET waited {waited:?} and is logged: {names:?}"
+    );
+}
+
 /// Reads status lines from a monitor until one contains `needle`.
 fn monitor_line_with(m: &mut RawConn, needle: &str) -> String {
     for _ in 0..50 {

@@ -111,6 +111,9 @@ pub struct Outcome {
     /// client subscribed to them on its own connection uses them to place
     /// each call's messages around its reply, as Redis does.
     pub events: Vec<Reported>,
+    /// Microseconds spent running the calls, not waiting for the writer or
+    /// for the commit (Redis's command duration: SLOWLOG).
+    pub micros: i64,
 }
 
 /// A keyspace event a call of a batch reported.
@@ -569,6 +572,11 @@ fn prerender(outcome: &mut Outcome, proto: u8) {
     }
 }
 
+/// Microseconds elapsed since `t`.
+pub(crate) fn micros_since(t: std::time::Instant) -> i64 {
+    t.elapsed().as_micros().min(i64::MAX as u128) as i64
+}
+
 /// An engine failure: an error reply for each of the batch's `n` calls (so
 /// the client gets one reply per command), its database unchanged.
 fn internal_error((db, n): (u32, usize), msg: String) -> Outcome {
@@ -577,6 +585,7 @@ fn internal_error((db, n): (u32, usize), msg: String) -> Outcome {
         db,
         aborted: false,
         events: Vec::new(),
+        micros: 0,
     }
 }
 
@@ -588,12 +597,14 @@ pub(crate) fn storage_error(batch: &Batch, e: &StoreError) -> Outcome {
         db: batch.db,
         aborted: false,
         events: Vec::new(),
+        micros: 0,
     }
 }
 
 /// Runs each call in order against `store`. Storage errors become error
 /// replies here; the writer handles them itself (see `writer`).
 pub(crate) fn run_calls(batch: &Batch, databases: u32, store: &mut dyn Store) -> Outcome {
+    let started = std::time::Instant::now();
     let mut ctx = Ctx::new(batch.db, batch.proto, databases, store);
     let replies = batch
         .calls
@@ -609,6 +620,7 @@ pub(crate) fn run_calls(batch: &Batch, databases: u32, store: &mut dyn Store) ->
         db: ctx.db,
         aborted: false,
         events: Vec::new(),
+        micros: micros_since(started),
     }
 }
 

@@ -396,12 +396,14 @@ fn run_in_tx<W: WriteConn>(
 /// the events (of the `notify` classes) each reported.
 fn run_strict(job: &Job, databases: u32, notify: Classes, store: &mut dyn Store) -> Result<JobResult, StoreError> {
     let batch = &job.batch;
+    let started = std::time::Instant::now();
     if !watch_holds(store, &job.watch)? {
         let aborted = Outcome {
             replies: Vec::new(),
             db: batch.db,
             aborted: true,
             events: Vec::new(),
+            micros: 0,
         };
         return Ok((aborted, Vec::new()));
     }
@@ -436,6 +438,7 @@ fn run_strict(job: &Job, databases: u32, notify: Classes, store: &mut dyn Store)
         db: ctx.db,
         aborted: false,
         events: reported,
+        micros: super::micros_since(started),
     };
     Ok((outcome, writes))
 }

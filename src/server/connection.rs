@@ -347,13 +347,14 @@ impl Session {
             proto: self.proto,
             calls,
         };
-        let started = Instant::now();
         let outcome = self.server.engine.run(batch).await;
         self.db = outcome.db;
         self.client.db.store(self.db, Ordering::Relaxed);
         if let Some(traced) = traced {
-            // A batch runs as one engine job: its commands share its duration.
-            let each = micros_since(started) / traced.len() as i64;
+            // A batch runs as one engine job: its commands share the time it
+            // ran (as in Redis, not the time it waited behind other clients'
+            // writes or for its commit).
+            let each = outcome.micros / traced.len() as i64;
             for (cmd, args) in &traced {
                 self.executed(cmd, args, each);
             }
