@@ -15,7 +15,8 @@
 #   bench/callgrind.sh --keep DIR              # keep the callgrind dumps (for callgrind_annotate)
 #
 # Each test runs against an emptied database (FLUSHALL before the warm-up);
-# for GET, every key of the range is then set, so that GETs find their keys.
+# for GET, every key of the range is then set, so that GETs find their keys,
+# and for LPOP/RPOP the list is filled first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,6 +67,10 @@ for t in ${TESTS//,/ }; do
     # before): every key:NNNNNNNNNNNN of the range is set first.
     awk -v n="$RANGE" 'BEGIN { for (i = 0; i < n; i++) printf "SET key:%012d xxx\n", i }' |
       redis-cli -p "$PORT" --pipe >/dev/null
+  fi
+  if [ "$t" = lpop ] || [ "$t" = rpop ]; then
+    # Pops take from a list long enough for the warm-up and the measure.
+    redis-benchmark -p "$PORT" -c 50 -n $((2 * N + 1000)) -t lpush -q >/dev/null 2>&1
   fi
   redis-benchmark -p "$PORT" -c 50 -r "$RANGE" -n "$N" -t "$t" -q "${EXTRA[@]}" >/dev/null 2>&1
   callgrind_control -z "$PID" >/dev/null 2>&1

@@ -172,7 +172,7 @@ fn pop(ctx: &mut Ctx, args: &[Bytes], end: End) -> CmdResult {
     };
     let values = match count {
         Some(0) => return Ok(Reply::Array(Vec::new())),
-        n => ctx.store.list_pop(e.id, end, n.unwrap_or(1) as u64)?,
+        n => ctx.store.list_pop(e.id, e.len, end, n.unwrap_or(1) as u64)?,
     };
     report_pop(ctx, &args[1], end, values.len(), e.len);
     Ok(match count {
@@ -405,7 +405,7 @@ fn mpop(ctx: &mut Ctx, args: &[Bytes], numkeys_at: usize, timeout_at: Option<usi
     }
     for key in &args[numkeys_at + 1..where_at] {
         if let Some(e) = list_entry(ctx, key)? {
-            let values = ctx.store.list_pop(e.id, end, count.unwrap_or(1) as u64)?;
+            let values = ctx.store.list_pop(e.id, e.len, end, count.unwrap_or(1) as u64)?;
             report_pop(ctx, key, end, values.len(), e.len);
             return Ok(Reply::Array(vec![Reply::Bulk(key.clone()), bulks(values)]));
         }
@@ -423,7 +423,7 @@ fn bpop(ctx: &mut Ctx, args: &[Bytes], end: End) -> CmdResult {
     timeout_ms(&args[last])?;
     for key in &args[1..last] {
         if let Some(e) = list_entry(ctx, key)?
-            && let Some(value) = ctx.store.list_pop(e.id, end, 1)?.pop()
+            && let Some(value) = ctx.store.list_pop(e.id, e.len, end, 1)?.pop()
         {
             report_pop(ctx, key, end, 1, e.len);
             return Ok(Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Bulk(value)]));

@@ -41,8 +41,10 @@ pub trait ListStore {
     fn list_push(&mut self, id: i64, len: i64, end: End, values: &[Bytes]) -> StoreResult<i64>;
 
     /// Removes up to `count` elements from `end` and returns them in the
-    /// order they were popped. Deletes the key when it becomes empty. O(k log n).
-    fn list_pop(&mut self, id: i64, end: End, count: u64) -> StoreResult<Vec<Bytes>>;
+    /// order they were popped. Deletes the key when it becomes empty. `len`
+    /// is the list's length as read in this transaction (see
+    /// [`ListStore::list_push`]). O(k log n).
+    fn list_pop(&mut self, id: i64, len: i64, end: End, count: u64) -> StoreResult<Vec<Bytes>>;
 
     /// The elements with indexes `start..=stop` (both within the list, or an
     /// empty result if `start > stop`). O(log n + k).

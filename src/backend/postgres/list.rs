@@ -121,7 +121,7 @@ impl ListStore for PgStore<'_> {
         Ok(self.conn.query_one(sql, &[&id, &values])?.try_get(0)?)
     }
 
-    fn list_pop(&mut self, id: i64, end: End, count: u64) -> StoreResult<Vec<Bytes>> {
+    fn list_pop(&mut self, id: i64, _len: i64, end: End, count: u64) -> StoreResult<Vec<Bytes>> {
         let sql = match end {
             End::Head => concat!(
                 "WITH f AS (SELECT min(pos) AS p FROM rlist WHERE key_id = $1),

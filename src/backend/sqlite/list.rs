@@ -185,7 +185,7 @@ impl ListStore for SqliteStore<'_> {
         Ok(len + added)
     }
 
-    fn list_pop(&mut self, id: i64, end: End, count: u64) -> StoreResult<Vec<Bytes>> {
+    fn list_pop(&mut self, id: i64, len: i64, end: End, count: u64) -> StoreResult<Vec<Bytes>> {
         if count == 1 {
             // The common pop (LPOP, RPOP, BRPOP): the end element read with
             // its position in one seek and deleted by position, as LMOVE
@@ -193,7 +193,7 @@ impl ListStore for SqliteStore<'_> {
             let Some(value) = self.list_take(id, end)? else {
                 return Ok(Vec::new());
             };
-            self.touch(id, -1)?;
+            self.shrink(id, len, 1)?;
             return Ok(vec![value]);
         }
         let Some((first, last)) = self.list_bounds(id)? else {
@@ -209,7 +209,7 @@ impl ListStore for SqliteStore<'_> {
         };
         let values = self.list_values(id, lo, hi, end == End::Tail)?;
         self.list_delete_range(id, lo, hi)?;
-        self.touch(id, -n)?;
+        self.shrink(id, len, n)?;
         Ok(values)
     }
 

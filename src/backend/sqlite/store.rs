@@ -135,6 +135,22 @@ impl<'a> SqliteStore<'a> {
         Ok(())
     }
 
+    /// [`SqliteStore::touch`] for `removed` elements taken from collection
+    /// key `id` whose length, `len`, the caller read in this transaction:
+    /// one statement, without reading the new length back. An emptied key
+    /// is deleted (its row goes; nothing to update).
+    pub(super) fn shrink(&mut self, id: i64, len: i64, removed: i64) -> StoreResult<()> {
+        if len - removed <= 0 {
+            self.conn.cached("DELETE FROM rkey WHERE id=?1")?.execute([id])?;
+            return Ok(());
+        }
+        let version = self.next_version();
+        self.conn
+            .cached("UPDATE rkey SET len=?1, version=?2 WHERE id=?3")?
+            .execute(params![len - removed, version, id])?;
+        Ok(())
+    }
+
     /// The live key, read by `sql` (selecting id, type, expire_at, version,
     /// len and, optionally, value).
     fn lookup(&self, sql: &'static str, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
