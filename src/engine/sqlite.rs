@@ -8,7 +8,7 @@ use crate::backend::sqlite::cache::ReadCache;
 use crate::backend::sqlite::conn::Conn;
 use crate::backend::sqlite::{self, Location, SqliteStore, Sync};
 use crate::store::{Store, StoreResult};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -210,6 +210,19 @@ impl ReadConn for Reader {
             // snapshot holds at least those commits.
             exec_cached(&self.conn, "BEGIN")?;
             self.held = Some(commits);
+            if self.cache.is_some() {
+                // SQLite takes a transaction's snapshot at its first read.
+                // Taken now, before any answer from the cache: a cached
+                // value holds from its commit until the key's next change,
+                // so it is the snapshot's value only if the snapshot is no
+                // later than the moment it is read. Otherwise an MGET could
+                // take one key from the cache, and then, after a commit,
+                // the other from a snapshot that includes the commit.
+                self.conn
+                    .cached("SELECT 1 FROM rcount LIMIT 1")?
+                    .query_row([], |_| Ok(()))
+                    .optional()?;
+            }
         }
         let out = match (&self.cache, self.held) {
             (Some(cache), Some(held)) => f(&mut SqliteStore::cached_reader(&self.conn, now, cache, held)),

@@ -21,8 +21,14 @@
 //! commit after its COMMIT. A read batch runs in a snapshot that holds at
 //! least the commits counted when it began (`held`). Each entry records
 //! `since`, a commit from which on its value has been the key's value, and
-//! answers only batches with `held >= since`; so within one batch, values
-//! from here and values read from SQLite belong to the same state. A read
+//! answers only batches with `held >= since`. The read connection takes
+//! its snapshot (SQLite takes it at a transaction's first read) when the
+//! transaction begins, before it asks the cache anything: an entry found
+//! then was the key's value from `since` until now, so also at the
+//! snapshot, and within one batch values from here and values read from
+//! SQLite belong to the same state. (Taken lazily, at the first read that
+//! missed the cache, the snapshot could include a commit made after an
+//! earlier key of the same MGET was answered from here.) A read
 //! connection may add the entry it read only if no commit after `held`
 //! changes a row near it: each row maps to one of [`STRIPES`] counters that
 //! hold the number of the last commit that changed one of their rows, set by
