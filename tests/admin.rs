@@ -255,6 +255,71 @@ fn monitor_line_with(m: &mut RawConn, needle: &str) -> String {
     panic!("no monitor line with {needle}");
 }
 
+/// The commands of a MULTI block are shown one by one, as they run, in
+/// MONITOR and in the slow log (EXEC itself is not slow-logged), as Redis
+/// does; an aborted transaction's are not.
+#[test]
+fn a_transaction_shows_each_command_in_monitor_and_the_slow_log() {
+    let server = start_redsql(&[]);
+    let mut m = server.conn();
+    assert_eq!(text(&m.cmd_str(&["MONITOR"])), "+OK\r\n");
+    let mut c = server.conn();
+    c.cmd_str(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+    c.cmd_str(&["SLOWLOG", "RESET"]);
+    for cmd in [&["MULTI"][..], &["SET", "a", "1"], &["PING"], &["GET", "a"], &["EXEC"]] {
+        c.cmd_str(cmd);
+    }
+    // Aborted by a WATCHed key's change: nothing of the block runs.
+    c.cmd_str(&["WATCH", "a"]);
+    server.conn().cmd_str(&["SET", "a", "2"]);
+    for cmd in [&["MULTI"][..], &["INCR", "never"], &["EXEC"]] {
+        c.cmd_str(cmd);
+    }
+    c.cmd_str(&["ECHO", "end"]);
+    let mut shown = Vec::new();
+    loop {
+        let line = monitor_line_with(&mut m, "\"");
+        let command = line.split("] ").nth(1).unwrap().trim_end().to_string();
+        if command == "\"ECHO\" \"end\"" {
+            break;
+        }
+        shown.push(command);
+    }
+    let from = shown.iter().position(|l| l == "\"MULTI\"").unwrap();
+    assert_eq!(
+        shown[from..],
+        [
+            "\"MULTI\"",
+            "\"SET\" \"a\" \"1\"",
+            "\"PING\"",
+            "\"GET\" \"a\"",
+            "\"EXEC\"",
+            "\"WATCH\" \"a\"",
+            "\"SET\" \"a\" \"2\"",
+            "\"MULTI\"",
+            "\"EXEC\""
+        ]
+    );
+    let logged: Vec<Vec<u8>> = slowlog(&mut c, "-1")
+        .iter()
+        .map(|e| match e {
+            redis::Value::Array(f) => match &f[3] {
+                redis::Value::Array(a) => a.iter().map(bulk).collect::<Vec<_>>().join(&b' '),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let logged: Vec<String> = logged.into_iter().map(|l| String::from_utf8(l).unwrap()).collect();
+    assert_eq!(
+        logged[..8],
+        [
+            "ECHO end", "MULTI", "SET a 2", "WATCH a", "GET a", "PING", "SET a 1", "MULTI"
+        ],
+        "{logged:?}"
+    );
+}
+
 #[test]
 fn monitor_streams_commands_like_redis() {
     let server = start_redsql(&[]);

@@ -423,13 +423,13 @@ impl Session {
     }
 
     /// Whether executed commands must be reported (slow log on, or monitors).
-    fn tracing(&self) -> bool {
+    pub(super) fn tracing(&self) -> bool {
         let config = &self.server.config;
         (config.slowlog_log_slower_than() >= 0 && config.slowlog_max_len() > 0) || self.server.monitors.active()
     }
 
     /// Reports a command that ran `micros` microseconds to the slow log and the monitors.
-    fn executed(&self, cmd: &Command, args: &[Bytes], micros: i64) {
+    pub(super) fn executed(&self, cmd: &Command, args: &[Bytes], micros: i64) {
         let server = &self.server;
         server.slowlog.record(&server.config, cmd, args, micros, &self.client);
         if server.monitors.active() {

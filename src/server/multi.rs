@@ -186,6 +186,9 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
     let mut calls = Vec::new();
     let mut server_calls = Vec::new();
     let mut refused = Vec::new();
+    // The queued commands as the client sent them, for the slow log and
+    // MONITOR, which show each command of the transaction as it runs.
+    let traced: Option<Vec<Call>> = s.tracing().then(|| queue.clone());
     for (pos, call) in queue.into_iter().enumerate() {
         if let Err(reply) = super::acl::recheck_queued(s, call.cmd, &call.args) {
             refused.push((pos, reply));
@@ -202,6 +205,8 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
     }
     let mut storage_replies = Vec::new().into_iter();
     let mut events = Vec::new();
+    // The time each storage command ran (they run as one engine job).
+    let mut storage_micros = 0;
     if !calls.is_empty() || !watch.is_empty() {
         let writes = calls
             .iter()
@@ -231,6 +236,7 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
         s.server.dirty.fetch_add(writes as u64, Ordering::Relaxed);
         s.db = outcome.db;
         s.client.db.store(s.db, Ordering::Relaxed);
+        storage_micros = outcome.micros / expected.max(1) as i64;
         storage_replies = outcome.replies.into_iter();
         events = outcome.events;
     }
@@ -249,12 +255,20 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
             }
             reply
         } else if let Some((_, call)) = server_calls.next_if(|(pos, _)| *pos == i) {
+            let started = std::time::Instant::now();
             let reply = run_server_command(s, &call).await;
+            if let Some(traced) = &traced {
+                let micros = started.elapsed().as_micros().min(i64::MAX as u128) as i64;
+                s.executed(traced[i].cmd, &traced[i].args, micros);
+            }
             if let Some(own) = &mut own {
                 own.server_reply(s, &reply);
             }
             reply
         } else {
+            if let Some(traced) = &traced {
+                s.executed(traced[i].cmd, &traced[i].args, storage_micros);
+            }
             let reply = storage_replies.next().unwrap_or(Reply::Nil);
             if let Some(own) = &mut own {
                 own.storage_reply(next_storage, &reply);
