@@ -6,7 +6,7 @@ mod support;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::time::Duration;
-use support::{RawConn, start_redis_with, start_redsql};
+use support::{RawConn, Server, start_redis_with, start_redsql};
 
 /// A reply as text, for comparisons and messages.
 fn text(b: &[u8]) -> String {
@@ -101,6 +101,20 @@ fn slowlog(c: &mut RawConn, count: &str) -> Vec<redis::Value> {
     }
 }
 
+/// The arguments of every SLOWLOG entry, newest first.
+fn slowlog_args(entries: &[redis::Value]) -> Vec<Vec<Vec<u8>>> {
+    entries
+        .iter()
+        .map(|e| match e {
+            redis::Value::Array(f) => match &f[3] {
+                redis::Value::Array(a) => a.iter().map(bulk).collect(),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
 fn bulk(v: &redis::Value) -> Vec<u8> {
     match v {
         redis::Value::BulkString(d) => d.clone(),
@@ -135,16 +149,7 @@ fn slowlog_records_commands_with_client_details() {
     c.cmd_str(&["HELLO", "2", "AUTH", "default", "secret", "SETNAME", "admin"]);
     let entries = slowlog(&mut c, "-1");
     // Newest first: HELLO, AUTH, DEL, SET, SETNAME, SLOWLOG RESET (GET itself comes after).
-    let all: Vec<Vec<Vec<u8>>> = entries
-        .iter()
-        .map(|e| match e {
-            redis::Value::Array(f) => match &f[3] {
-                redis::Value::Array(a) => a.iter().map(bulk).collect(),
-                other => panic!("{other:?}"),
-            },
-            other => panic!("{other:?}"),
-        })
-        .collect();
+    let all = slowlog_args(&entries);
     assert_eq!(all.len(), 6, "{all:?}");
     assert_eq!(all[0][0], b"HELLO");
     assert_eq!(all[0][3], b"(redacted)");
@@ -223,15 +228,9 @@ fn slowlog_times_a_command_without_its_wait_for_the_writer() {
         waited.as_millis() > 20,
         "the SET did not wait ({waited:?}); SUNIONSTORE took {copy_took:?}"
     );
-    let names: Vec<Vec<u8>> = slowlog(&mut c, "-1")
-        .iter()
-        .map(|e| match e {
-            redis::Value::Array(f) => match &f[3] {
-                redis::Value::Array(a) => bulk(&a[0]),
-                other => panic!("{other:?}"),
-            },
-            other => panic!("{other:?}"),
-        })
+    let names: Vec<Vec<u8>> = slowlog_args(&slowlog(&mut c, "-1"))
+        .into_iter()
+        .map(|a| a[0].clone())
         .collect();
     assert!(
         names.contains(&b"SUNIONSTORE".to_vec()),
@@ -241,6 +240,15 @@ fn slowlog_times_a_command_without_its_wait_for_the_writer() {
         !names.contains(&b"SET".to_vec()),
         "the SET waited {waited:?} and is logged: {names:?}"
     );
+}
+
+/// A server, a connection that has run MONITOR, and a client connection.
+fn monitored() -> (Server, RawConn, RawConn) {
+    let server = start_redsql(&[]);
+    let mut m = server.conn();
+    assert_eq!(text(&m.cmd_str(&["MONITOR"])), "+OK\r\n");
+    let c = server.conn();
+    (server, m, c)
 }
 
 /// Reads status lines from a monitor until one contains `needle`.
@@ -260,10 +268,7 @@ fn monitor_line_with(m: &mut RawConn, needle: &str) -> String {
 /// does; an aborted transaction's are not.
 #[test]
 fn a_transaction_shows_each_command_in_monitor_and_the_slow_log() {
-    let server = start_redsql(&[]);
-    let mut m = server.conn();
-    assert_eq!(text(&m.cmd_str(&["MONITOR"])), "+OK\r\n");
-    let mut c = server.conn();
+    let (server, mut m, mut c) = monitored();
     c.cmd_str(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
     c.cmd_str(&["SLOWLOG", "RESET"]);
     for cmd in [&["MULTI"][..], &["SET", "a", "1"], &["PING"], &["GET", "a"], &["EXEC"]] {
@@ -300,17 +305,10 @@ fn a_transaction_shows_each_command_in_monitor_and_the_slow_log() {
             "\"EXEC\""
         ]
     );
-    let logged: Vec<Vec<u8>> = slowlog(&mut c, "-1")
-        .iter()
-        .map(|e| match e {
-            redis::Value::Array(f) => match &f[3] {
-                redis::Value::Array(a) => a.iter().map(bulk).collect::<Vec<_>>().join(&b' '),
-                other => panic!("{other:?}"),
-            },
-            other => panic!("{other:?}"),
-        })
+    let logged: Vec<String> = slowlog_args(&slowlog(&mut c, "-1"))
+        .into_iter()
+        .map(|a| String::from_utf8(a.join(&b' ')).unwrap())
         .collect();
-    let logged: Vec<String> = logged.into_iter().map(|l| String::from_utf8(l).unwrap()).collect();
     assert_eq!(
         logged[..8],
         [
@@ -322,10 +320,7 @@ fn a_transaction_shows_each_command_in_monitor_and_the_slow_log() {
 
 #[test]
 fn monitor_streams_commands_like_redis() {
-    let server = start_redsql(&[]);
-    let mut m = server.conn();
-    assert_eq!(text(&m.cmd_str(&["MONITOR"])), "+OK\r\n");
-    let mut c = server.conn();
+    let (server, mut m, mut c) = monitored();
     c.cmd(&[b"SET", b"k\"ey", b"v\x00\xff\n"]);
     c.cmd_str(&["AUTH", "secret"]);
     c.cmd_str(&["HELLO", "2", "AUTH", "default", "pw", "SETNAME", "n"]);
