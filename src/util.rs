@@ -3,6 +3,11 @@
 use std::cell::Cell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Microseconds elapsed since `t`.
+pub fn micros_since(t: std::time::Instant) -> i64 {
+    t.elapsed().as_micros().min(i64::MAX as u128) as i64
+}
+
 /// Current Unix time in milliseconds.
 pub fn now_ms() -> i64 {
     SystemTime::now()

@@ -572,11 +572,6 @@ fn prerender(outcome: &mut Outcome, proto: u8) {
     }
 }
 
-/// Microseconds elapsed since `t`.
-pub(crate) fn micros_since(t: std::time::Instant) -> i64 {
-    t.elapsed().as_micros().min(i64::MAX as u128) as i64
-}
-
 /// An engine failure: an error reply for each of the batch's `n` calls (so
 /// the client gets one reply per command), its database unchanged.
 fn internal_error((db, n): (u32, usize), msg: String) -> Outcome {
@@ -620,7 +615,7 @@ pub(crate) fn run_calls(batch: &Batch, databases: u32, store: &mut dyn Store) ->
         db: ctx.db,
         aborted: false,
         events: Vec::new(),
-        micros: micros_since(started),
+        micros: crate::util::micros_since(started),
     }
 }
 

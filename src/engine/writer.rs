@@ -438,7 +438,7 @@ fn run_strict(job: &Job, databases: u32, notify: Classes, store: &mut dyn Store)
         db: ctx.db,
         aborted: false,
         events: reported,
-        micros: super::micros_since(started),
+        micros: crate::util::micros_since(started),
     };
     Ok((outcome, writes))
 }

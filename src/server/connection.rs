@@ -315,7 +315,7 @@ impl Session {
                     } else {
                         super::commands::run(self, cmd, &args).await
                     };
-                    self.executed(cmd, &args, micros_since(started));
+                    self.executed(cmd, &args, crate::util::micros_since(started));
                     let events = std::mem::take(&mut self.own_events);
                     if let Some(reply) = reply {
                         self.emit_outcome(vec![reply], &events, out);
@@ -467,11 +467,6 @@ impl Session {
         }
         Ok(cmd)
     }
-}
-
-/// Microseconds elapsed since `t`.
-fn micros_since(t: Instant) -> i64 {
-    t.elapsed().as_micros().min(i64::MAX as u128) as i64
 }
 
 /// `ERR unknown command 'x', with args beginning with: 'a' 'b' ` as Redis words it.

@@ -258,8 +258,7 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
             let started = std::time::Instant::now();
             let reply = run_server_command(s, &call).await;
             if let Some(traced) = &traced {
-                let micros = started.elapsed().as_micros().min(i64::MAX as u128) as i64;
-                s.executed(traced[i].cmd, &traced[i].args, micros);
+                s.executed(traced[i].cmd, &traced[i].args, crate::util::micros_since(started));
             }
             if let Some(own) = &mut own {
                 own.server_reply(s, &reply);

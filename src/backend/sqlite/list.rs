@@ -56,9 +56,12 @@ impl SqliteStore<'_> {
         Ok(first.zip(last))
     }
 
-    /// Inserts `values` one after the other beyond `end`, without touching the key.
-    fn list_put(&self, id: i64, end: End, values: &[Bytes]) -> StoreResult<()> {
+    /// Inserts `values` one after the other beyond `end`, without touching
+    /// the key. `empty`: the list is known to have no elements (a new key),
+    /// so its ends are not read.
+    fn list_put(&self, id: i64, end: End, values: &[Bytes], empty: bool) -> StoreResult<()> {
         let (mut pos, step) = match end {
+            _ if empty => (0, if end == End::Head { -1 } else { 1 }),
             End::Head => (self.list_first(id)?.map_or(0, |p| p - 1), -1),
             End::Tail => (self.list_last(id)?.map_or(0, |p| p + 1), 1),
         };
@@ -168,18 +171,7 @@ impl SqliteStore<'_> {
 
 impl ListStore for SqliteStore<'_> {
     fn list_push(&mut self, id: i64, len: i64, end: End, values: &[Bytes]) -> StoreResult<i64> {
-        if len == 0 {
-            // A new list: no bounds to read.
-            let mut st = self
-                .conn
-                .cached("INSERT INTO rlist (key_id, pos, value) VALUES (?1, ?2, ?3)")?;
-            let step = if end == End::Head { -1 } else { 1 };
-            for (i, v) in values.iter().enumerate() {
-                st.execute(params![id, i as i64 * step, &v[..]])?;
-            }
-        } else {
-            self.list_put(id, end, values)?;
-        }
+        self.list_put(id, end, values, len == 0)?;
         let added = values.len() as i64;
         self.grow(id, added)?;
         Ok(len + added)
@@ -355,7 +347,7 @@ impl ListStore for SqliteStore<'_> {
         let Some(value) = self.list_take(src, from)? else {
             return Ok(None);
         };
-        self.list_put(dst, to, std::slice::from_ref(&value))?;
+        self.list_put(dst, to, std::slice::from_ref(&value), false)?;
         if src == dst {
             self.grow(src, 0)?;
         } else {

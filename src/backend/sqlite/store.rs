@@ -107,7 +107,6 @@ impl<'a> SqliteStore<'a> {
     /// Two statements rather than `UPDATE ... RETURNING len`: SQLite runs a
     /// RETURNING statement through a temporary table and a statement journal,
     /// which costs several times what a plain update and a rowid read do.
-    #[allow(dead_code)] // used by the collection modules as they land
     pub(super) fn touch(&mut self, id: i64, delta: i64) -> StoreResult<i64> {
         let version = self.next_version();
         self.conn
@@ -174,6 +173,14 @@ impl<'a> SqliteStore<'a> {
         Ok(e.filter(|e| self.live(e.expire_at)))
     }
 
+    /// The key as the read cache has it, if it does (a read connection's
+    /// store): `Some(None)` for a cached key that has expired since.
+    fn cache_hit(&self, db: u32, key: &[u8]) -> Option<Option<Entry>> {
+        let (cache, held) = self.cache?;
+        let e = cache.get(db, key, held)?;
+        Some(Some(e).filter(|e| self.live(e.expire_at)))
+    }
+
     /// The rows of `rkey` in `db` (expired ones not deleted yet included),
     /// from `rcount`, with the keys this transaction created so far.
     fn key_rows(&self, db: u32) -> StoreResult<i64> {
@@ -223,10 +230,8 @@ impl Store for SqliteStore<'_> {
     }
 
     fn get(&mut self, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
-        if let Some((cache, held)) = self.cache
-            && let Some(e) = cache.get(db, key, held)
-        {
-            return Ok(Some(e).filter(|e| self.live(e.expire_at)));
+        if let Some(hit) = self.cache_hit(db, key) {
+            return Ok(hit);
         }
         let e = self.lookup(
             "SELECT id, type, expire_at, version, len, value FROM rkey WHERE db=?1 AND key=?2",
@@ -240,11 +245,8 @@ impl Store for SqliteStore<'_> {
     }
 
     fn meta(&mut self, db: u32, key: &[u8]) -> StoreResult<Option<Entry>> {
-        if let Some((cache, held)) = self.cache
-            && let Some(e) = cache.get(db, key, held)
-        {
-            let e = Entry { value: None, ..e };
-            return Ok(Some(e).filter(|e| self.live(e.expire_at)));
+        if let Some(hit) = self.cache_hit(db, key) {
+            return Ok(hit.map(|e| Entry { value: None, ..e }));
         }
         self.lookup(
             "SELECT id, type, expire_at, version, len FROM rkey WHERE db=?1 AND key=?2",
