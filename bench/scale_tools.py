@@ -131,8 +131,10 @@ def probe(port, key):
         last = now
     gaps.sort()
     p99 = gaps[int(len(gaps) * 0.99)] if gaps else 0
-    # The Unix time at which the longest gap ended, to place it in a timeline.
-    print("%.1f %.2f %d %.3f" % (1000 * worst, 1000 * p99, len(gaps), worst_at))
+    over5 = sum(1 for g in gaps if g > 0.005)
+    # The Unix time at which the longest gap ended, to place it in a timeline;
+    # then how many gaps were longer than 5 ms.
+    print("%.1f %.2f %d %.3f %d" % (1000 * worst, 1000 * p99, len(gaps), worst_at, over5))
 
 
 def discard(port, args):

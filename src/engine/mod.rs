@@ -22,6 +22,7 @@
 //! backend plugs in by adapting its connections to [`conn::WriteConn`] and
 //! [`conn::ReadConn`] (`sqlite.rs`, `postgres.rs`).
 
+pub mod background;
 mod checkpoint;
 mod conn;
 mod postgres;
@@ -390,7 +391,7 @@ impl Engine {
         // While `keymiss` events are on (a debugging aid), reads run on the
         // writer too, which reports events to the commit observer.
         let misses = self.shared.hooks.notify().has(Class::KeyMiss);
-        let mut route = if reads.inline() { Route::Read } else { Route::SlowRead };
+        let mut route = if reads.inline() { Route::Read } else { Route::Pooled };
         for c in &batch.calls {
             match c.cmd.handler {
                 Handler::Write(_) => return Route::Writer,
@@ -407,7 +408,7 @@ impl Engine {
         let shape = (batch.db, batch.calls.len());
         match self.route(&batch) {
             Route::Read => self.run_read(&batch),
-            Route::SlowRead => {
+            route @ (Route::Pooled | Route::SlowRead) => {
                 // Fast reads go to the backend's read threads, if it has them.
                 let mut batch = batch;
                 if let Some(reads) = &self.shared.reads {
@@ -425,9 +426,15 @@ impl Engine {
                     prerender(&mut outcome, batch.proto);
                     outcome
                 };
-                match tokio::task::spawn_blocking(run).await {
-                    Ok(o) => o,
-                    Err(e) => internal_error(shape, format!("read task failed: {e}")),
+                if route == Route::SlowRead {
+                    background::run(run)
+                        .await
+                        .unwrap_or_else(|| internal_error(shape, "read task panicked".into()))
+                } else {
+                    match tokio::task::spawn_blocking(run).await {
+                        Ok(o) => o,
+                        Err(e) => internal_error(shape, format!("read task failed: {e}")),
+                    }
                 }
             }
             Route::Writer => self.run_on_writer(batch, Vec::new()).await,
@@ -457,7 +464,7 @@ impl Engine {
     pub fn run_blocking(&self, batch: Batch) -> Outcome {
         let shape = (batch.db, batch.calls.len());
         match self.route(&batch) {
-            Route::Read | Route::SlowRead => self.run_read(&batch),
+            Route::Read | Route::Pooled | Route::SlowRead => self.run_read(&batch),
             Route::Writer => {
                 let (done, rx) = tokio::sync::oneshot::channel();
                 let watch = Vec::new();
@@ -523,7 +530,11 @@ fn spawn_writer<W: conn::WriteConn>(
 pub enum Route {
     /// Fast reads (and storage-free commands): run inline on a read connection.
     Read,
-    /// Reads that may take long (KEYS, SCAN, ...): run on a blocking thread.
+    /// Reads of a backend whose reads cannot run inline (PostgreSQL): its
+    /// read threads, or a blocking thread.
+    Pooled,
+    /// Reads that may take long (KEYS, SMEMBERS, ...): a background thread,
+    /// at a lower CPU priority than the event loop (`background`).
     SlowRead,
     /// Anything that writes: the writer thread.
     Writer,

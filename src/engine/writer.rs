@@ -191,15 +191,15 @@ pub(super) async fn run_task<W: WriteConn>(
             // The other clients' reads go on while this batch runs; their
             // writes wait for it, as they would for any transaction.
             let mut moved = writer;
-            writer = match tokio::task::spawn_blocking(move || {
+            writer = match super::background::run(move || {
                 moved.run_batch(jobs);
                 moved
             })
             .await
             {
-                Ok(w) => w,
+                Some(w) => w,
                 // Only a panic gets here (command panics are caught inside).
-                Err(_) => return,
+                None => return,
             };
         } else {
             writer.run_batch(jobs);

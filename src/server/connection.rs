@@ -220,7 +220,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
 /// milliseconds, which would stall every other client.
 fn release(buffer: BytesMut) {
     if buffer.capacity() >= 1 << 20 {
-        tokio::task::spawn_blocking(move || drop(buffer));
+        crate::engine::background::spawn(move || drop(buffer));
     }
 }
 

@@ -1,0 +1,173 @@
+//! Background threads: where work that can take long runs (KEYS over a big
+//! database, a FLUSHALL of millions of keys, freeing a huge buffer), off the
+//! event loop, at a lower CPU priority than the event loop.
+//!
+//! Like tokio's blocking pool, a thread is started when a job finds none
+//! idle, and an idle thread ends after [`IDLE`]. Unlike it, each thread
+//! lowers its own priority when it starts (Linux: nice +[`NICE`]; threads
+//! have their own nice value there). redsql's event loop is one thread
+//! sharing a few cores with its clients: a KEYS running at the same
+//! priority took a third of a core from it, and other clients' GETs waited
+//! for the CPU scheduler's next turn (gaps of 10-25 ms in
+//! `bench/scale.sh`). At nice +10 the scheduler gives the event loop about
+//! nine tenths of a contended core and runs it as soon as it wakes; a
+//! background job still progresses on an idle core, and at a tenth of a
+//! busy one. (An unprivileged process cannot raise a priority back, hence
+//! threads of their own rather than tokio's.)
+//!
+//! A job runs inside the runtime it was submitted from (if any), as a
+//! `spawn_blocking` closure would.
+
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::Duration;
+
+/// The nice value background threads take.
+pub const NICE: i32 = 10;
+
+/// How long an idle background thread waits for work before it ends.
+const IDLE: Duration = Duration::from_secs(10);
+
+/// Most threads at once; further jobs wait in the queue.
+const MAX_THREADS: usize = 64;
+
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<Job>,
+    threads: usize,
+    idle: usize,
+}
+
+struct Pool {
+    state: Mutex<State>,
+    work: Condvar,
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| Pool {
+        state: Mutex::new(State::default()),
+        work: Condvar::new(),
+    })
+}
+
+/// Runs `f` on a background thread; does not wait for it.
+pub fn spawn(f: impl FnOnce() + Send + 'static) {
+    let runtime = tokio::runtime::Handle::try_current().ok();
+    let job: Job = Box::new(move || {
+        let _entered = runtime.as_ref().map(|r| r.enter());
+        f()
+    });
+    let pool = pool();
+    let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
+    state.queue.push_back(job);
+    if state.idle > 0 {
+        pool.work.notify_one();
+        return;
+    }
+    if state.threads < MAX_THREADS {
+        state.threads += 1;
+        let started = std::thread::Builder::new()
+            .name("redsql-background".into())
+            .spawn(worker);
+        if started.is_err() {
+            state.threads -= 1;
+            if state.threads == 0 {
+                // No thread can take it: run it here rather than never.
+                let job = state.queue.pop_back().expect("just queued");
+                drop(state);
+                job();
+            }
+        }
+    }
+}
+
+/// Runs `f` on a background thread and waits for its result; `None` if it
+/// panicked.
+pub async fn run<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.await.ok()
+}
+
+fn worker() {
+    lower_priority();
+    let pool = pool();
+    let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        if let Some(job) = state.queue.pop_front() {
+            drop(state);
+            // A panicking job drops its result sender (the waiter sees
+            // `None`); the thread goes on.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
+            continue;
+        }
+        state.idle += 1;
+        let (next, timeout) = pool.work.wait_timeout(state, IDLE).unwrap_or_else(|e| e.into_inner());
+        state = next;
+        state.idle -= 1;
+        if timeout.timed_out() && state.queue.is_empty() {
+            state.threads -= 1;
+            return;
+        }
+    }
+}
+
+/// Lowers the calling thread's CPU priority to [`NICE`] (Linux; elsewhere
+/// the nice value belongs to the whole process, so nothing is done).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on the calling thread's own id.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, NICE);
+    }
+}
+
+/// The calling thread's nice value (Linux), for tests.
+#[cfg(all(test, target_os = "linux"))]
+fn nice() -> i32 {
+    // SAFETY: as in `lower_priority`.
+    unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Barrier};
+
+    #[tokio::test]
+    async fn runs_jobs_at_low_priority_and_survives_panics() {
+        assert_eq!(run(|| 6 * 7).await, Some(42));
+        assert_eq!(run(|| -> i32 { panic!("boom") }).await, None);
+        #[cfg(target_os = "linux")]
+        assert_eq!(run(nice).await, Some(NICE));
+        // Inside the runtime the job came from.
+        assert_eq!(run(|| tokio::runtime::Handle::try_current().is_ok()).await, Some(true));
+    }
+
+    /// Jobs that wait for each other each get a thread of their own.
+    #[test]
+    fn grows_a_thread_per_waiting_job() {
+        let n = 8;
+        let barrier = Arc::new(Barrier::new(n));
+        let (tx, rx) = std::sync::mpsc::channel();
+        for i in 0..n {
+            let (barrier, tx) = (barrier.clone(), tx.clone());
+            spawn(move || {
+                barrier.wait();
+                tx.send(i).unwrap();
+            });
+        }
+        let mut got: Vec<usize> = (0..n)
+            .map(|_| rx.recv_timeout(Duration::from_secs(30)).unwrap())
+            .collect();
+        got.sort();
+        assert_eq!(got, (0..n).collect::<Vec<_>>());
+    }
+}
