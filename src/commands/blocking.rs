@@ -55,7 +55,7 @@ fn step_command(real: &Command, f: CommandFn) -> Command {
         handler: Handler::Write(f),
         info: Reply::Nil,
         docs: Reply::Nil,
-        subcommands: HashMap::new(),
+        subcommands: Default::default(),
         write: true,
         readonly: false,
         fast: false,
