@@ -47,7 +47,7 @@ done
 command -v redis-benchmark >/dev/null || { echo "redis-benchmark is needed (apt-get install redis-tools)" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "python3 is needed" >&2; exit 1; }
 [ "$BUILD" = 1 ] && cargo build --release --quiet
-BIN=target/release/redsql
+BIN=${BIN:-target/release/redsql}
 TOOLS="python3 bench/scale_tools.py"
 
 # Room for the idle connections (both this shell's children and redsql inherit it).

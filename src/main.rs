@@ -6,6 +6,12 @@ use redsql::server::config::Config;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// mimalloc instead of the C library's malloc (see docs/design.md,
+/// "Memory allocator"). The server only: the library leaves the choice to
+/// the application.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const HELP: &str = "\
 redsql — a Redis-compatible server that stores its data in SQL (SQLite or PostgreSQL).
 
