@@ -3,11 +3,14 @@
 #
 # Starts redis-server (persistence off) and redsql (SQLite file in a temporary
 # directory) on free loopback ports, runs the same redis-benchmark loads
-# against each, one after the other, and prints one table: requests/s and p50
-# latency for each, and the ratio redsql/Redis.
+# against each, and prints one table: requests/s and p50 latency for each,
+# and the ratio redsql/Redis. Each test runs on Redis and then at once on
+# redsql, so that both see the same moment of a shared machine.
 #
-# Usage: bench/compare.sh [-n REQUESTS] [--quick] [--fsync always|everysec|no] [--tests LIST] [--db URL]
+# Usage: bench/compare.sh [-n REQUESTS] [--quick] [--rounds R] [--fsync always|everysec|no] [--tests LIST] [--db URL]
 #   --quick       100k requests per load instead of 1M (a 2-minute run)
+#   --rounds R    run each test R times on each server, alternating, and
+#                 report the medians (for noisy machines; default 1)
 #   --fsync MODE  redsql's --appendfsync (default: everysec, the default durability)
 #   --tests LIST  only these redis-benchmark tests (comma-separated)
 #   --db URL      redsql's store instead of a temporary SQLite file, e.g.
@@ -20,10 +23,12 @@ N=1000000
 FSYNC=everysec
 DB=""
 TESTS="set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,lrange_100,mset"
+ROUNDS=1
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) N="$2"; shift 2 ;;
     --quick) N=100000; shift ;;
+    --rounds) ROUNDS="$2"; shift 2 ;;
     --fsync) FSYNC="$2"; shift 2 ;;
     --tests) TESTS="$2"; shift 2 ;;
     --db) DB="$2"; shift 2 ;;
@@ -66,28 +71,40 @@ run() {
   redis-benchmark -p "$port" --csv "$@" 2>/dev/null | tail -n +2 | tr -d '"' | awk -F, '{print $1"\t"$2"\t"$5}'
 }
 
+# LOADS: "redis-benchmark arguments|tests|label"
 declare -a LOADS=(
-  "-c 50 -n $N -r 10000 -t $TESTS|c50"
-  "-c 50 -n $N -r 10000 -t set,get -P 16|c50 P16"
-  "-c 1 -n $((N / 10)) -r 10000 -t set,get|c1"
-  "-c 50 -n $N -r 10000 -t set,get -d 1024|c50 d1024"
+  "-c 50 -n $N -r 10000|$TESTS|c50"
+  "-c 50 -n $N -r 10000 -P 16|set,get|c50 P16"
+  "-c 1 -n $((N / 10)) -r 10000|set,get|c1"
+  "-c 50 -n $N -r 10000 -d 1024|set,get|c50 d1024"
 )
+
+# median: the median of the numbers on stdin, one per line
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 printf '%-22s %-9s %12s %9s %12s %9s %7s\n' "test" "load" "redis rps" "p50 ms" "redsql rps" "p50 ms" "ratio"
 printf '%-22s %-9s %12s %9s %12s %9s %7s\n' "----" "----" "---------" "------" "----------" "------" "-----"
 for load in "${LOADS[@]}"; do
-  args=${load%%|*}; label=${load##*|}
-  # shellcheck disable=SC2086
-  redis_out=$(run "$REDIS_PORT" $args)
+  IFS='|' read -r args tests label <<< "$load"
+  redis-cli -p "$REDIS_PORT" flushall >/dev/null
   redis-cli -p "$REDSQL_PORT" flushall >/dev/null
-  # shellcheck disable=SC2086
-  redsql_out=$(run "$REDSQL_PORT" $args)
-  while IFS=$'\t' read -r test rps p50; do
-    line=$(printf '%s\n' "$redsql_out" | awk -F'\t' -v t="$test" '$1==t')
-    srps=$(printf '%s' "$line" | cut -f2); sp50=$(printf '%s' "$line" | cut -f3)
-    ratio=$(awk -v a="${srps:-0}" -v b="$rps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-    printf '%-22s %-9s %12s %9s %12s %9s %7s\n' "$test" "$label" "$rps" "$p50" "${srps:--}" "${sp50:--}" "$ratio"
-  done <<< "$redis_out"
+  for t in ${tests//,/ }; do
+    # One test may print several rows (lrange_100 runs its LPUSH first).
+    : > "$TMP/redis.out"; : > "$TMP/redsql.out"
+    for _ in $(seq "$ROUNDS"); do
+      # shellcheck disable=SC2086
+      run "$REDIS_PORT" $args -t "$t" >> "$TMP/redis.out"
+      # shellcheck disable=SC2086
+      run "$REDSQL_PORT" $args -t "$t" >> "$TMP/redsql.out"
+    done
+    cut -f1 "$TMP/redis.out" | awk '!seen[$0]++' | while IFS= read -r test; do
+      col() { awk -F'\t' -v t="$test" -v c="$2" '$1 == t { print $c }' "$1" | median; }
+      rps=$(col "$TMP/redis.out" 2); p50=$(col "$TMP/redis.out" 3)
+      srps=$(col "$TMP/redsql.out" 2); sp50=$(col "$TMP/redsql.out" 3)
+      ratio=$(awk -v a="$srps" -v b="$rps" 'BEGIN { if (a != "-" && b > 0) printf "%.2f", a / b; else print "-" }')
+      printf '%-22s %-9s %12s %9s %12s %9s %7s\n' "$test" "$label" "$rps" "$p50" "$srps" "$sp50" "$ratio"
+    done
+  done
 done
 echo
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; redis $(redis-server --version | awk '{print $3}'); redsql --appendfsync $FSYNC, store $STORE; $(date -u +%Y-%m-%d)"
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; redis $(redis-server --version | awk '{print $3}'); redsql --appendfsync $FSYNC, store $STORE; $ROUNDS round(s), medians; $(date -u +%Y-%m-%d)"
