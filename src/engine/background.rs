@@ -45,33 +45,47 @@ struct Pool {
     work: Condvar,
 }
 
+impl Pool {
+    fn new() -> Pool {
+        Pool {
+            state: Mutex::new(State::default()),
+            work: Condvar::new(),
+        }
+    }
+}
+
+/// The process's pool.
 fn pool() -> &'static Pool {
     static POOL: OnceLock<Pool> = OnceLock::new();
-    POOL.get_or_init(|| Pool {
-        state: Mutex::new(State::default()),
-        work: Condvar::new(),
-    })
+    POOL.get_or_init(Pool::new)
 }
 
 /// Runs `f` on a background thread; does not wait for it.
 pub fn spawn(f: impl FnOnce() + Send + 'static) {
     let runtime = tokio::runtime::Handle::try_current().ok();
-    let job: Job = Box::new(move || {
-        let _entered = runtime.as_ref().map(|r| r.enter());
-        f()
-    });
-    let pool = pool();
+    submit(
+        pool(),
+        Box::new(move || {
+            let _entered = runtime.as_ref().map(|r| r.enter());
+            f()
+        }),
+    );
+}
+
+fn submit(pool: &'static Pool, job: Job) {
     let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
     state.queue.push_back(job);
     if state.idle > 0 {
         pool.work.notify_one();
-        return;
     }
-    if state.threads < MAX_THREADS {
+    // Each idle thread takes one queued job (a woken thread still counts as
+    // idle until it takes the lock): a job beyond them gets a thread of its
+    // own, rather than waiting behind a long KEYS.
+    if state.queue.len() > state.idle && state.threads < MAX_THREADS {
         state.threads += 1;
         let started = std::thread::Builder::new()
             .name("redsql-background".into())
-            .spawn(worker);
+            .spawn(move || worker(pool));
         if started.is_err() {
             state.threads -= 1;
             if state.threads == 0 {
@@ -94,9 +108,8 @@ pub async fn run<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> O
     rx.await.ok()
 }
 
-fn worker() {
+fn worker(pool: &'static Pool) {
     lower_priority();
-    let pool = pool();
     let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         if let Some(job) = state.queue.pop_front() {
@@ -149,6 +162,35 @@ mod tests {
         assert_eq!(run(nice).await, Some(NICE));
         // Inside the runtime the job came from.
         assert_eq!(run(|| tokio::runtime::Handle::try_current().is_ok()).await, Some(true));
+    }
+
+    /// A job queued while the only idle thread is taken by another gets a
+    /// thread of its own instead of waiting behind it.
+    #[test]
+    fn a_second_job_does_not_wait_behind_the_first() {
+        for _ in 0..20 {
+            // A pool of its own, with one thread, idle.
+            let pool: &'static Pool = Box::leak(Box::new(Pool::new()));
+            let (tx, rx) = std::sync::mpsc::channel();
+            submit(pool, Box::new(move || tx.send(()).unwrap()));
+            rx.recv().unwrap();
+            while pool.state.lock().unwrap().idle == 0 {
+                std::thread::yield_now();
+            }
+            // The first job ends only when the second has run.
+            let (second_tx, second_rx) = std::sync::mpsc::channel::<()>();
+            let (done_tx, done_rx) = std::sync::mpsc::channel();
+            submit(
+                pool,
+                Box::new(move || {
+                    done_tx
+                        .send(second_rx.recv_timeout(Duration::from_secs(5)).is_ok())
+                        .unwrap()
+                }),
+            );
+            submit(pool, Box::new(move || second_tx.send(()).unwrap()));
+            assert!(done_rx.recv().unwrap(), "the second job waited behind the first");
+        }
     }
 
     /// Jobs that wait for each other each get a thread of their own.
