@@ -2,8 +2,9 @@
 //! database, a FLUSHALL of millions of keys, freeing a huge buffer), off the
 //! event loop, at a lower CPU priority than the event loop.
 //!
-//! Like tokio's blocking pool, a thread is started when a job finds none
-//! idle, and an idle thread ends after [`IDLE`]. Unlike it, each thread
+//! Like tokio's blocking pool, a thread is started when the queued jobs
+//! outnumber the idle threads, and an idle thread ends after [`IDLE`].
+//! Unlike it, each thread
 //! lowers its own priority when it starts (Linux: nice +[`NICE`]; threads
 //! have their own nice value there). redsql's event loop is one thread
 //! sharing a few cores with its clients: a KEYS running at the same
