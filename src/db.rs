@@ -1,9 +1,12 @@
 //! The embedded library API: [`Db`] and its typed handles.
 
-use crate::commands::{CmdError, Handler, lookup};
+use crate::commands::CmdError;
 use crate::engine::{Batch, Call, Engine, EngineOptions};
+use crate::engine::{Tx, TxFn};
 use crate::resp::Reply;
+use crate::store::StoreError;
 use bytes::Bytes;
+use std::cell::RefCell;
 use std::fmt;
 
 pub use crate::backend::sqlite::Sync;
@@ -119,37 +122,12 @@ impl Db {
     /// and returns its reply. Errors replies come back as [`Error::Redis`].
     pub fn command<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<Reply, Error> {
         let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_ref())).collect();
-        self.run(args)
+        self.run_args(args)
     }
 
-    pub(crate) fn run(&self, args: Vec<Bytes>) -> Result<Reply, Error> {
-        let Some(name) = args.first() else {
-            return Err(Error::Redis("ERR empty command".into()));
-        };
-        let Some(mut cmd) = lookup(name) else {
-            return Err(Error::Redis(format!(
-                "ERR unknown command '{}'",
-                String::from_utf8_lossy(name)
-            )));
-        };
-        if !cmd.subcommands.is_empty()
-            && args.len() >= 2
-            && let Some(sub) = cmd.subcommands.get(&args[1].to_ascii_lowercase())
-        {
-            cmd = sub;
-        }
-        if !cmd.arity_ok(args.len()) {
-            return Err(Error::Redis(format!(
-                "ERR wrong number of arguments for '{}' command",
-                cmd.name
-            )));
-        }
-        if matches!(cmd.handler, Handler::Server) {
-            return Err(Error::Redis(format!(
-                "ERR '{}' is a server command, not available in the library",
-                cmd.name
-            )));
-        }
+    pub(crate) fn run_args(&self, args: Vec<Bytes>) -> Result<Reply, Error> {
+        let cmd = crate::commands::table::check(crate::commands::table::table(), &args)
+            .map_err(|e| Error::Redis(e.error_text()))?;
         let batch = Batch {
             db: self.db,
             proto: 3,
@@ -159,7 +137,7 @@ impl Db {
         match out.replies.pop() {
             Some(Reply::Error(e)) => {
                 let msg = String::from_utf8_lossy(&e).into_owned();
-                if msg.starts_with("ERR storage error") {
+                if out.storage_failed {
                     Err(Error::Storage(msg))
                 } else {
                     Err(Error::Redis(msg))
@@ -170,6 +148,51 @@ impl Db {
         }
     }
 
+    /// Runs `f` as one transaction: atomic (all of it or nothing) and
+    /// isolated (no other client's command runs in between), on every
+    /// backend. Inside, the handles of `tx` run their commands in the
+    /// transaction:
+    ///
+    /// ```
+    /// # let db = redsql::Db::open(":memory:").unwrap();
+    /// let n = db.transaction(|tx| {
+    ///     let n = tx.strings().incr(b"counter")?;
+    ///     tx.lists().rpush(b"log", &[n.to_string().as_bytes()])?;
+    ///     Ok(n)
+    /// })?;
+    /// # assert_eq!(n, 1);
+    /// # Ok::<(), redsql::Error>(())
+    /// ```
+    ///
+    /// * Returning `Err` rolls back everything `f` did, and is the result.
+    ///   A Redis error reply of one command (WRONGTYPE, ...) is an `Err`
+    ///   only if `f` passes it on (with `?`).
+    /// * `f` may run more than once (on PostgreSQL, a transaction that lost
+    ///   a race with another instance runs again), so it should do nothing
+    ///   but its database work; its value is that of the run that committed.
+    /// * `f` runs on the writer: use only `tx` inside it, never this `Db`
+    ///   (a write through it would wait for the writer, forever).
+    pub fn transaction<R, F>(&self, f: F) -> Result<R, Error>
+    where
+        F: FnMut(&Transaction<'_, '_, '_>) -> Result<R, Error> + Send + 'static,
+        R: Send + 'static,
+    {
+        let mut f = f;
+        let job: TxFn = Box::new(move |tx| {
+            let t = Transaction { tx: RefCell::new(tx) };
+            match f(&t) {
+                Ok(v) => Ok(Box::new(v)),
+                Err(Error::Redis(m)) => Err(CmdError::Reply(m)),
+                Err(Error::Storage(m)) => Err(CmdError::Store(StoreError(m))),
+            }
+        });
+        let value = self.engine.transaction_blocking(self.db, 3, job)?;
+        value
+            .downcast::<R>()
+            .map(|v| *v)
+            .map_err(|_| Error::Storage("internal error: a transaction's value has another type".into()))
+    }
+
     /// String and bitmap commands.
     pub fn strings(&self) -> crate::api::Strings<'_> {
         crate::api::Strings::new(self)
@@ -178,5 +201,65 @@ impl Db {
     /// Key-space commands (expiry, rename, scan, ...).
     pub fn keys(&self) -> crate::api::Keys<'_> {
         crate::api::Keys::new(self)
+    }
+}
+
+impl crate::api::Runner for Db {
+    fn run(&self, args: Vec<Bytes>) -> Result<Reply, Error> {
+        self.run_args(args)
+    }
+}
+
+/// A transaction in progress (see [`Db::transaction`]): the same typed
+/// handles as [`Db`], running their commands inside it.
+pub struct Transaction<'a, 'c, 's> {
+    tx: RefCell<&'a mut Tx<'c, 's>>,
+}
+
+impl Transaction<'_, '_, '_> {
+    /// Runs any implemented Redis command in the transaction.
+    pub fn command<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<Reply, Error> {
+        let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_ref())).collect();
+        crate::api::Runner::run(self, args)
+    }
+
+    /// String and bitmap commands.
+    pub fn strings(&self) -> crate::api::Strings<'_> {
+        crate::api::Strings::new(self)
+    }
+
+    /// Key-space commands (expiry, rename, scan, ...).
+    pub fn keys(&self) -> crate::api::Keys<'_> {
+        crate::api::Keys::new(self)
+    }
+
+    /// List commands.
+    pub fn lists(&self) -> crate::api::Lists<'_> {
+        crate::api::Lists::new(self)
+    }
+
+    /// Hash commands.
+    pub fn hashes(&self) -> crate::api::Hashes<'_> {
+        crate::api::Hashes::new(self)
+    }
+
+    /// Set commands.
+    pub fn sets(&self) -> crate::api::Sets<'_> {
+        crate::api::Sets::new(self)
+    }
+
+    /// Sorted-set commands.
+    pub fn zsets(&self) -> crate::api::ZSets<'_> {
+        crate::api::ZSets::new(self)
+    }
+}
+
+impl crate::api::Runner for Transaction<'_, '_, '_> {
+    fn run(&self, args: Vec<Bytes>) -> Result<Reply, Error> {
+        let mut tx = self.tx.borrow_mut();
+        match tx.command(args) {
+            Ok(reply) => Ok(reply),
+            Err(e) => Err(e.into()),
+        }
     }
 }

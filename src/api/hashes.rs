@@ -1,5 +1,6 @@
 //! [`Hashes`]: hash commands.
 
+use super::Runner;
 use super::argv;
 use super::reply::{array, bulk, bulks, int, optional, unexpected};
 use crate::resp::Reply;
@@ -11,13 +12,19 @@ use bytes::Bytes;
 /// Fields and values are binary-safe byte strings. Whole-hash results
 /// (`hgetall`, `hkeys`, `hvals`) come back in no particular order.
 pub struct Hashes<'a> {
-    db: &'a Db,
+    db: &'a dyn Runner,
 }
 
 impl Db {
     /// Hash commands.
     pub fn hashes(&self) -> Hashes<'_> {
-        Hashes { db: self }
+        Hashes::new(self)
+    }
+}
+
+impl<'a> Hashes<'a> {
+    pub(crate) fn new(db: &'a dyn Runner) -> Self {
+        Hashes { db }
     }
 }
 

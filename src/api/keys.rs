@@ -1,11 +1,12 @@
 //! [`Keys`]: key-space commands (existence, type, iteration, renaming,
 //! copying, expiry, serialization) for keys of every type.
 
+use super::Runner;
 use super::argv;
 use super::reply::{bulks, int, optional};
+use crate::Error;
 use crate::resp::Reply;
 use crate::store::KeyType;
-use crate::{Db, Error};
 use bytes::Bytes;
 use std::collections::VecDeque;
 
@@ -20,7 +21,7 @@ use std::collections::VecDeque;
 /// # Ok::<(), redsql::Error>(())
 /// ```
 pub struct Keys<'a> {
-    db: &'a Db,
+    db: &'a dyn Runner,
 }
 
 /// The expiry state of a key, as the TTL family reports it.
@@ -114,7 +115,7 @@ impl ScanOptions {
 /// Keys that exist for the whole iteration are returned exactly once; keys
 /// added or removed meanwhile may or may not be.
 pub struct Scan<'a> {
-    db: &'a Db,
+    db: &'a dyn Runner,
     options: ScanOptions,
     cursor: Bytes,
     buffer: VecDeque<Bytes>,
@@ -177,7 +178,7 @@ fn malformed() -> Error {
 }
 
 impl<'a> Keys<'a> {
-    pub(crate) fn new(db: &'a Db) -> Self {
+    pub(crate) fn new(db: &'a dyn Runner) -> Self {
         Keys { db }
     }
 

@@ -1,5 +1,6 @@
 //! [`Lists`]: list commands.
 
+use super::Runner;
 use super::argv;
 use super::reply::{bulks, int, optional, unexpected};
 use crate::resp::Reply;
@@ -22,13 +23,19 @@ use bytes::Bytes;
 /// # Ok::<(), redsql::Error>(())
 /// ```
 pub struct Lists<'a> {
-    db: &'a Db,
+    db: &'a dyn Runner,
 }
 
 impl Db {
     /// List commands.
     pub fn lists(&self) -> Lists<'_> {
-        Lists { db: self }
+        Lists::new(self)
+    }
+}
+
+impl<'a> Lists<'a> {
+    pub(crate) fn new(db: &'a dyn Runner) -> Self {
+        Lists { db }
     }
 }
 

@@ -20,7 +20,17 @@ pub use sets::Sets;
 pub use strings::Strings;
 pub use zsets::ZSets;
 
+use crate::db::Error;
+use crate::resp::Reply;
 use bytes::Bytes;
+
+/// What a handle runs its commands on: a [`crate::Db`], or a
+/// [`crate::Transaction`] inside `Db::transaction`.
+pub trait Runner {
+    /// Runs one command (name first) and returns its reply; error replies
+    /// come back as [`Error::Redis`].
+    fn run(&self, args: Vec<Bytes>) -> Result<Reply, Error>;
+}
 
 /// Builds an argument vector from byte-like parts.
 pub(crate) fn argv(parts: &[&[u8]]) -> Vec<Bytes> {

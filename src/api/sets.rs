@@ -1,5 +1,6 @@
 //! [`Sets`]: set commands.
 
+use super::Runner;
 use super::argv;
 use super::reply::{bulks, int, optional, unexpected};
 use crate::resp::Reply;
@@ -11,13 +12,19 @@ use bytes::Bytes;
 /// Members are binary-safe byte strings. Results that are sets in Redis come
 /// back as `Vec<Bytes>` in no particular order.
 pub struct Sets<'a> {
-    db: &'a Db,
+    db: &'a dyn Runner,
 }
 
 impl Db {
     /// Set commands.
     pub fn sets(&self) -> Sets<'_> {
-        Sets { db: self }
+        Sets::new(self)
+    }
+}
+
+impl<'a> Sets<'a> {
+    pub(crate) fn new(db: &'a dyn Runner) -> Self {
+        Sets { db }
     }
 }
 

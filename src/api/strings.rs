@@ -5,15 +5,16 @@
 //! would reply (wrong type, not an integer, overflow, ...) come back as
 //! [`Error::Redis`] with Redis's message.
 
+use super::Runner;
 use super::argv;
 use super::reply::{array, bulk, int, optional, unexpected};
+use crate::Error;
 use crate::resp::Reply;
-use crate::{Db, Error};
 use bytes::Bytes;
 
 /// Typed access to string and bitmap commands. Get one from [`Db::strings`].
 pub struct Strings<'a> {
-    db: &'a Db,
+    db: &'a dyn Runner,
 }
 
 /// When SET writes (`NX`/`XX`).
@@ -210,7 +211,7 @@ pub struct LcsMatches {
 }
 
 impl<'a> Strings<'a> {
-    pub(crate) fn new(db: &'a Db) -> Self {
+    pub(crate) fn new(db: &'a dyn Runner) -> Self {
         Strings { db }
     }
 

@@ -3,6 +3,7 @@
 //! Score and lex bounds are passed as Redis spells them (`b"(1.5"`, `b"-inf"`,
 //! `b"[a"`, `b"-"`), so every range form Redis accepts is available.
 
+use super::Runner;
 use super::argv;
 use super::reply::{bulks, int, unexpected};
 use crate::resp::Reply;
@@ -11,13 +12,19 @@ use bytes::Bytes;
 
 /// Typed access to sorted set commands. Get one from [`Db::zsets`].
 pub struct ZSets<'a> {
-    db: &'a Db,
+    db: &'a dyn Runner,
 }
 
 impl Db {
     /// Sorted set commands.
     pub fn zsets(&self) -> ZSets<'_> {
-        ZSets { db: self }
+        ZSets::new(self)
+    }
+}
+
+impl<'a> ZSets<'a> {
+    pub(crate) fn new(db: &'a dyn Runner) -> Self {
+        ZSets { db }
     }
 }
 

@@ -5,22 +5,42 @@
 mod bitfield;
 
 use super::args::int;
+use super::spec::{lookups_first, source_key_misses};
 use super::strings::{MAX_STRING_LEN, get_string, opt};
-use super::{Class, CmdError, CmdResult, Ctx, Handler, SYNTAX, err};
+use super::{Class, CmdError, CmdResult, Ctx, SYNTAX, Spec, err};
 use crate::resp::Reply;
 use crate::resp::request::parse_i64;
 use crate::store::Ttl;
 use bytes::Bytes;
 
-pub const COMMANDS: &[(&str, Handler)] = &[
-    ("setbit", Handler::Write(setbit)),
-    ("getbit", Handler::Read(getbit)),
-    ("bitcount", Handler::Read(bitcount)),
-    ("bitpos", Handler::Read(bitpos)),
-    ("bitop", Handler::Write(bitop)),
-    ("bitfield", Handler::Write(bitfield::bitfield)),
-    ("bitfield_ro", Handler::Read(bitfield::bitfield_ro)),
+pub const COMMANDS: &[Spec] = &[
+    Spec::write("setbit", setbit),
+    Spec::read("getbit", getbit),
+    Spec::read("bitcount", bitcount),
+    Spec::read("bitpos", bitpos),
+    Spec::write("bitop", bitop).misses(source_key_misses),
+    Spec::write("bitfield", bitfield::bitfield)
+        .misses(bitfield_misses)
+        .places(lookups_first),
+    Spec::read("bitfield_ro", bitfield::bitfield_ro),
 ];
+
+/// A BITFIELD with only GET operations reads its key (Redis's
+/// `lookupKeyRead`); with SET or INCRBY, it looks it up for writing.
+fn bitfield_misses(_: &super::Command, args: &[Bytes]) -> Vec<usize> {
+    let mut i = 2;
+    while i < args.len() {
+        let op = &args[i];
+        if op.eq_ignore_ascii_case(b"GET") {
+            i += 3;
+        } else if op.eq_ignore_ascii_case(b"OVERFLOW") {
+            i += 2;
+        } else {
+            return Vec::new();
+        }
+    }
+    vec![1]
+}
 
 const BAD_OFFSET: &str = "ERR bit offset is not an integer or out of range";
 

@@ -1,72 +1,18 @@
 //! The storage step of the blocking commands (BLPOP, BRPOP, BLMOVE,
 //! BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP).
 //!
-//! A blocking command is registered as [`Handler::Server`]: the connection
-//! has to wait (see `server::blocking`). What it waits *for* is this step: an
-//! ordinary write command that parses every argument in Redis's order
+//! A blocking command's spec says what it waits on ([`super::Spec::blocks`]);
+//! its handler is its storage step: an ordinary write command that parses every argument in Redis's order
 //! (timeout included), then pops if there is something to pop and otherwise
 //! answers what Redis answers inside MULTI, where blocking commands never
 //! block: a null array (a null bulk for BLMOVE / BRPOPLPUSH). The server runs
 //! the step as a write batch at first, and again each time a write touches
-//! one of the keys, until it pops, fails, or the timeout passes. The step of
-//! each command lives with its family (`lists`, `zsets`).
+//! one of the keys, until it pops, fails, or the timeout passes (see
+//! `server::blocking`). The step of each command lives with its family
+//! (`lists`, `zsets`); this module has what they share.
 
-use super::table::lookup;
-use super::{CmdError, Command, CommandFn, Handler, err, lists, zsets};
+use super::{CmdError, err};
 use crate::resp::Reply;
-use std::collections::HashMap;
-use std::sync::OnceLock;
-
-/// Each blocking command and its storage step.
-const STEPS: &[(&str, CommandFn)] = &[
-    ("blpop", lists::blpop_step),
-    ("brpop", lists::brpop_step),
-    ("blmove", lists::blmove_step),
-    ("brpoplpush", lists::brpoplpush_step),
-    ("blmpop", lists::blmpop_step),
-    ("bzpopmin", zsets::bzpopmin_step),
-    ("bzpopmax", zsets::bzpopmax_step),
-    ("bzmpop", zsets::bzmpop_step),
-];
-
-/// The storage step of the blocking command `name` (lowercase), as a write
-/// command with the same name, arity and key positions as the real one.
-pub fn step(name: &str) -> Option<&'static Command> {
-    static STEP_COMMANDS: OnceLock<HashMap<&'static str, Command>> = OnceLock::new();
-    STEP_COMMANDS
-        .get_or_init(|| {
-            STEPS
-                .iter()
-                .filter_map(|&(name, f)| Some((name, step_command(lookup(name.as_bytes())?, f))))
-                .collect()
-        })
-        .get(name)
-}
-
-fn step_command(real: &Command, f: CommandFn) -> Command {
-    Command {
-        name: real.name.clone(),
-        arity: real.arity,
-        flags: real.flags.clone(),
-        first_key: real.first_key,
-        last_key: real.last_key,
-        key_step: real.key_step,
-        key_specs: real.key_specs.clone(),
-        handler: Handler::Write(f),
-        info: Reply::Nil,
-        docs: Reply::Nil,
-        subcommands: Default::default(),
-        write: true,
-        readonly: false,
-        fast: false,
-        noscript: real.noscript,
-        no_auth: false,
-        no_multi: false,
-        pubsub: false,
-        blocking: false,
-        loading: real.loading,
-    }
-}
 
 /// True if a step's reply means "nothing to pop yet" (as opposed to popped
 /// elements or an error).

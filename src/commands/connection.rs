@@ -1,15 +1,25 @@
 //! Connection commands that need no storage: PING, ECHO, SELECT.
 
 use super::args::int_or;
-use super::{CmdResult, Ctx, Handler, err};
+use super::{CmdResult, Ctx, Spec, err};
 use crate::resp::Reply;
 use bytes::Bytes;
 
-pub const COMMANDS: &[(&str, Handler)] = &[
-    ("ping", Handler::Pure(ping)),
-    ("echo", Handler::Pure(echo)),
-    ("select", Handler::Pure(select)),
+pub const COMMANDS: &[Spec] = &[
+    Spec::pure("ping", ping).answers_subscribed(ping_subscribed),
+    Spec::pure("echo", echo),
+    Spec::pure("select", select),
 ];
+
+/// PING in RESP2 subscriber mode: `["pong", arg or ""]` instead of `+PONG`
+/// (`None`: the arity error, as usual).
+fn ping_subscribed(args: &[Bytes]) -> Option<Reply> {
+    if args.len() > 2 {
+        return None;
+    }
+    let arg = args.get(1).cloned().unwrap_or_default();
+    Some(Reply::Array(vec![Reply::bulk_str("pong"), Reply::Bulk(arg)]))
+}
 
 fn ping(_: &mut Ctx, args: &[Bytes]) -> CmdResult {
     match args.len() {

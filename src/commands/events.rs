@@ -149,56 +149,25 @@ pub fn with_misses(ctx: &mut Ctx, cmd: &Command, args: &[Bytes], f: CommandFn) -
     result
 }
 
-/// The positions of the keys `cmd` looks up for reading, in lookup order.
+/// The positions of the keys `cmd` looks up for reading, in lookup order:
+/// what its spec says ([`super::Spec::misses`]), by default every key of a
+/// read-only command and none of a write.
 ///
 /// * Read-only commands look up every key, except OBJECT and MEMORY USAGE
 ///   (which look without notifying).
 /// * Of the write commands, those that read a key before writing: GETDEL,
 ///   GETEX, GETSET and SET ... GET (their key), BITFIELD with only GETs, the
-///   sources of BITOP, S*STORE, Z*STORE, ZRANGESTORE, GEOSEARCHSTORE, COPY,
-///   SORT and GEORADIUS (with STORE), and every key of PFMERGE. Other writes
-///   (INCR, LPOP, SMOVE, LMOVE, RENAME, ...) look up for writing: no event.
+///   sources of BITOP, S*STORE, Z*STORE, ZRANGESTORE, COPY and SORT. Other
+///   writes (INCR, LPOP, SMOVE, LMOVE, RENAME, ...) look up for writing: no
+///   event.
 ///
 /// Not covered: the keys SORT reads through BY and GET patterns.
 pub fn read_keys(cmd: &Command, args: &[Bytes]) -> Vec<usize> {
-    let all = || cmd.keys(args).unwrap_or_default();
-    let name = cmd.name.as_str();
-    if cmd.readonly {
-        if name.starts_with("object|") || name.starts_with("memory|") {
-            return Vec::new();
-        }
-        return all();
+    match cmd.spec.misses {
+        Some(f) => f(cmd, args),
+        None if cmd.readonly => cmd.keys(args).unwrap_or_default(),
+        None => Vec::new(),
     }
-    let opt = |word: &[u8]| args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(word));
-    match name {
-        "getdel" | "getex" | "getset" | "sort" | "copy" | "georadius" | "georadiusbymember" => vec![1],
-        "set" if opt(b"GET") => vec![1],
-        "bitfield" if bitfield_reads_only(args) => vec![1],
-        "zrangestore" | "geosearchstore" => vec![2],
-        "pfmerge" => all(),
-        // The destination is the first key; the sources follow.
-        "bitop" | "sinterstore" | "sunionstore" | "sdiffstore" | "zinterstore" | "zunionstore" | "zdiffstore" => {
-            all().into_iter().skip(1).collect()
-        }
-        _ => Vec::new(),
-    }
-}
-
-/// Whether a BITFIELD has only GET operations (Redis then reads its key with
-/// `lookupKeyRead`; with SET or INCRBY, for writing).
-fn bitfield_reads_only(args: &[Bytes]) -> bool {
-    let mut i = 2;
-    while i < args.len() {
-        let op = &args[i];
-        if op.eq_ignore_ascii_case(b"GET") {
-            i += 3;
-        } else if op.eq_ignore_ascii_case(b"OVERFLOW") {
-            i += 2;
-        } else {
-            return false;
-        }
-    }
-    true
 }
 
 /// The type of key `cmd` works on, from its ACL categories (`@list`, ...);
@@ -239,67 +208,8 @@ pub enum Place {
 /// (MGET's misses before each element, ZPOPMIN's after the header). Checked
 /// against real Redis command by command.
 pub fn places(cmd: &Command, args: &[Bytes], events: &[Event]) -> Vec<Place> {
-    let before = before_reply(cmd, args, events);
-    let mut places: Vec<Place> = (0..events.len())
-        .map(|i| {
-            if i < before {
-                Place::BeforeReply
-            } else {
-                Place::AfterReply
-            }
-        })
-        .collect();
-    match cmd.name.as_str() {
-        "mget" => {
-            // The k-th miss is the k-th missing key, in argument order.
-            let mut next = 1;
-            for (place, e) in places.iter_mut().zip(events) {
-                if let Some(at) = args[next..].iter().position(|k| *k == e.key) {
-                    *place = Place::BeforeElement(vec![next + at - 1]);
-                    next += at + 1;
-                }
-            }
-        }
-        "zpopmin" | "zpopmax" | "zmpop" | "bzpopmin" | "bzpopmax" | "bzmpop" => {
-            // Right after the header of the array of popped members: the
-            // reply itself (ZPOPMIN), after the key (BZPOPMIN's [key, member,
-            // score]), or the second element's (Z/BZMPOP's [key, [[m, s]...]]).
-            let path = match cmd.name.as_str() {
-                "zmpop" | "bzmpop" => vec![1, 0],
-                "bzpopmin" | "bzpopmax" => vec![1],
-                _ => vec![0],
-            };
-            for (place, e) in places.iter_mut().zip(events) {
-                *place = match e.name {
-                    "zpopmin" | "zpopmax" => Place::BeforeElement(path.clone()),
-                    _ => Place::AfterReply,
-                };
-            }
-        }
-        _ => {}
-    }
-    places
-}
-
-/// How many of the events a write reported (in order) Redis 7.0 sends
-/// before the command's reply (see [`places`]).
-fn before_reply(cmd: &Command, args: &[Bytes], events: &[Event]) -> usize {
-    let leading = |names: &[&str]| events.iter().take_while(|e| names.contains(&e.name)).count();
-    match cmd.name.as_str() {
-        "getset" | "getdel" | "getex" => leading(&["keymiss"]),
-        "set" if args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"GET")) => leading(&["keymiss"]),
-        // A missing source ends SINTERSTORE early: it deletes, then replies.
-        "sinterstore" if events.iter().any(|e| e.name == "keymiss") => events.len(),
-        "bitfield" | "lpush" | "rpush" | "lpushx" | "rpushx" | "hset" | "hmset" | "hsetnx" | "hincrby"
-        | "hincrbyfloat" | "zadd" | "zincrby" | "sinterstore" | "sunionstore" | "sdiffstore" | "zunionstore"
-        | "zinterstore" | "zdiffstore" | "zrangestore" => leading(&["keymiss", "new"]),
-        "expire" | "pexpire" | "expireat" | "pexpireat" if events.iter().all(|e| e.name != "del") => 0,
-        "lset" | "lpop" | "rpop" | "lmpop" | "blpop" | "brpop" | "blmpop" => 0,
-        "lmove" | "rpoplpush" | "blmove" | "brpoplpush" => events
-            .iter()
-            .position(|e| matches!(e.name, "lpush" | "rpush"))
-            .map_or(0, |i| i + 1),
-        "spop" => events.len().min(1),
-        _ => events.len(),
+    match cmd.spec.places {
+        Some(f) => f(args, events),
+        None => vec![Place::BeforeReply; events.len()],
     }
 }

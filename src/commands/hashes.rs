@@ -9,29 +9,30 @@
 
 use super::args::{int, int_or, is};
 use super::longdouble::LongDouble;
-use super::{Class, CmdError, CmdResult, Ctx, Handler, SYNTAX, WRONGTYPE, err};
+use super::spec::lookups_first;
+use super::{Class, CmdError, CmdResult, Ctx, SYNTAX, Spec, WRONGTYPE, err};
 use crate::resp::Reply;
 use crate::store::{Entry, KeyType};
 use bytes::Bytes;
 use std::collections::HashSet;
 
-pub const COMMANDS: &[(&str, Handler)] = &[
-    ("hset", Handler::Write(hset)),
-    ("hmset", Handler::Write(hmset)),
-    ("hsetnx", Handler::Write(hsetnx)),
-    ("hget", Handler::Read(hget)),
-    ("hmget", Handler::Read(hmget)),
-    ("hdel", Handler::Write(hdel)),
-    ("hexists", Handler::Read(hexists)),
-    ("hlen", Handler::Read(hlen)),
-    ("hstrlen", Handler::Read(hstrlen)),
-    ("hkeys", Handler::Read(hkeys)),
-    ("hvals", Handler::Read(hvals)),
-    ("hgetall", Handler::Read(hgetall)),
-    ("hincrby", Handler::Write(hincrby)),
-    ("hincrbyfloat", Handler::Write(hincrbyfloat)),
-    ("hrandfield", Handler::Read(hrandfield)),
-    ("hscan", Handler::Read(hscan)),
+pub const COMMANDS: &[Spec] = &[
+    Spec::write("hset", hset).places(lookups_first),
+    Spec::write("hmset", hmset).places(lookups_first),
+    Spec::write("hsetnx", hsetnx).places(lookups_first),
+    Spec::read("hget", hget),
+    Spec::read("hmget", hmget),
+    Spec::write("hdel", hdel),
+    Spec::read("hexists", hexists),
+    Spec::read("hlen", hlen),
+    Spec::read("hstrlen", hstrlen),
+    Spec::read("hkeys", hkeys),
+    Spec::read("hvals", hvals),
+    Spec::read("hgetall", hgetall),
+    Spec::write("hincrby", hincrby).places(lookups_first),
+    Spec::write("hincrbyfloat", hincrbyfloat).places(lookups_first),
+    Spec::read("hrandfield", hrandfield),
+    Spec::read("hscan", hscan),
 ];
 
 /// Redis 7.0's `hash-max-listpack-entries` default: larger hashes are hashtables.

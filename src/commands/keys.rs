@@ -6,43 +6,79 @@
 //! `object.c`, `cluster.c` for DUMP/RESTORE).
 
 use super::args::{int, is};
-use super::{Class, CmdError, CmdResult, Ctx, Handler, SYNTAX, err};
+use super::events::{Event, Place};
+use super::spec::{Target, first_key_misses, no_misses, split_at};
+use super::{Class, CmdError, CmdResult, Ctx, SYNTAX, Spec, err};
 use crate::rdb;
 use crate::resp::Reply;
 use crate::resp::request::parse_i64;
 use crate::store::{Entry, KeyType, Ttl};
 use bytes::Bytes;
 
-pub const COMMANDS: &[(&str, Handler)] = &[
-    ("del", Handler::Write(del)),
-    ("unlink", Handler::Write(del)),
-    ("exists", Handler::Read(exists)),
-    ("touch", Handler::Read(exists)),
-    ("type", Handler::Read(type_)),
-    ("keys", Handler::Read(keys)),
-    ("scan", Handler::Read(scan)),
-    ("randomkey", Handler::Read(randomkey)),
-    ("rename", Handler::Write(rename)),
-    ("renamenx", Handler::Write(renamenx)),
-    ("copy", Handler::Write(copy)),
-    ("move", Handler::Write(move_)),
-    ("expire", Handler::Write(expire)),
-    ("pexpire", Handler::Write(pexpire)),
-    ("expireat", Handler::Write(expireat)),
-    ("pexpireat", Handler::Write(pexpireat)),
-    ("ttl", Handler::Read(ttl)),
-    ("pttl", Handler::Read(pttl)),
-    ("expiretime", Handler::Read(expiretime)),
-    ("pexpiretime", Handler::Read(pexpiretime)),
-    ("persist", Handler::Write(persist)),
-    ("object|encoding", Handler::Read(object_encoding)),
-    ("object|refcount", Handler::Read(object_refcount)),
-    ("object|idletime", Handler::Read(object_idletime)),
-    ("object|freq", Handler::Read(object_freq)),
-    ("object|help", Handler::Pure(object_help)),
-    ("dump", Handler::Read(dump)),
-    ("restore", Handler::Write(restore)),
+pub const COMMANDS: &[Spec] = &[
+    Spec::write("del", del),
+    Spec::write("unlink", del),
+    Spec::read("exists", exists),
+    Spec::read("touch", exists),
+    Spec::read("type", type_),
+    Spec::read("keys", keys),
+    Spec::read("scan", scan),
+    Spec::read("randomkey", randomkey),
+    Spec::write("rename", rename).feeds(true),
+    Spec::write("renamenx", renamenx).feeds(true),
+    Spec::write("copy", copy).misses(first_key_misses).touches(copy_touches),
+    Spec::write("move", move_).touches(move_touches),
+    Spec::write("expire", expire).places(expire_places),
+    Spec::write("pexpire", pexpire).places(expire_places),
+    Spec::write("expireat", expireat).places(expire_places),
+    Spec::write("pexpireat", pexpireat).places(expire_places),
+    Spec::read("ttl", ttl),
+    Spec::read("pttl", pttl),
+    Spec::read("expiretime", expiretime),
+    Spec::read("pexpiretime", pexpiretime),
+    Spec::write("persist", persist),
+    Spec::read("object|encoding", object_encoding).misses(no_misses),
+    Spec::read("object|refcount", object_refcount).misses(no_misses),
+    Spec::read("object|idletime", object_idletime).misses(no_misses),
+    Spec::read("object|freq", object_freq).misses(no_misses),
+    Spec::pure("object|help", object_help),
+    Spec::read("dump", dump),
+    Spec::write("restore", restore).feeds(true),
 ];
+
+/// EXPIRE & co. reply before their event, unless the key was deleted (a
+/// time in the past): then the `del` goes first.
+fn expire_places(_: &[Bytes], events: &[Event]) -> Vec<Place> {
+    let before = if events.iter().any(|e| e.name == "del") {
+        events.len()
+    } else {
+        0
+    };
+    split_at(events, before)
+}
+
+/// A database-number argument.
+fn db_arg(a: &Bytes) -> Option<u32> {
+    crate::resp::request::parse_i64(a).and_then(|n| u32::try_from(n).ok())
+}
+
+/// MOVE key db: the key in the target database.
+fn move_touches<'a>(_: u32, args: &'a [Bytes], f: &mut dyn FnMut(Target<'a>)) {
+    if let Some(db) = db_arg(&args[2]) {
+        f(Target::Key(db, &args[1]));
+    }
+}
+
+/// COPY source destination [DB db]: the destination, in its database.
+fn copy_touches<'a>(selected: u32, args: &'a [Bytes], f: &mut dyn FnMut(Target<'a>)) {
+    let db = args
+        .iter()
+        .position(|a| a.eq_ignore_ascii_case(b"DB"))
+        .and_then(|i| args.get(i + 1))
+        .and_then(db_arg)
+        .unwrap_or(selected);
+    f(Target::Key(db, &args[2]));
+}
 
 const NO_SUCH_KEY: &str = "ERR no such key";
 const SAME_OBJECT: &str = "ERR source and destination objects are the same";
@@ -549,7 +585,7 @@ fn object_freq(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn object_help(_ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
-    Ok(crate::server::commands::help(
+    Ok(super::help(
         "OBJECT",
         &[
             "ENCODING <key>",

@@ -10,31 +10,87 @@
 
 use super::args::{int, is};
 use super::blocking::timeout_ms;
-use super::{Class, CmdError, CmdResult, Ctx, Handler, SYNTAX, WRONGTYPE, err};
+use super::events::{Event, Place};
+use super::spec::{all_after, lookups_first, split_at, wait_keys_then_timeout, wait_timeout_then_numkeys};
+use super::{Class, CmdError, CmdResult, Ctx, SYNTAX, Spec, WRONGTYPE, err};
 use crate::resp::Reply;
 use crate::resp::request::parse_i64;
 use crate::store::{End, Entry, KeyType, PosSearch};
 use bytes::Bytes;
 
-pub const COMMANDS: &[(&str, Handler)] = &[
-    ("lpush", Handler::Write(lpush)),
-    ("rpush", Handler::Write(rpush)),
-    ("lpushx", Handler::Write(lpushx)),
-    ("rpushx", Handler::Write(rpushx)),
-    ("lpop", Handler::Write(lpop)),
-    ("rpop", Handler::Write(rpop)),
-    ("llen", Handler::Read(llen)),
-    ("lrange", Handler::Read(lrange)),
-    ("lindex", Handler::Read(lindex)),
-    ("lset", Handler::Write(lset)),
-    ("linsert", Handler::Write(linsert)),
-    ("lrem", Handler::Write(lrem)),
-    ("ltrim", Handler::Write(ltrim)),
-    ("lpos", Handler::Read(lpos)),
-    ("lmove", Handler::Write(lmove)),
-    ("rpoplpush", Handler::Write(rpoplpush)),
-    ("lmpop", Handler::Write(lmpop)),
+pub const COMMANDS: &[Spec] = &[
+    Spec::write("lpush", lpush).places(lookups_first),
+    Spec::write("rpush", rpush).places(lookups_first),
+    Spec::write("lpushx", lpushx).places(lookups_first),
+    Spec::write("rpushx", rpushx).places(lookups_first),
+    Spec::write("lpop", lpop).places(all_after),
+    Spec::write("rpop", rpop).places(all_after),
+    Spec::read("llen", llen),
+    Spec::read("lrange", lrange).bounded(short_range),
+    Spec::read("lindex", lindex),
+    Spec::write("lset", lset).places(all_after),
+    Spec::write("linsert", linsert),
+    Spec::write("lrem", lrem),
+    Spec::write("ltrim", ltrim),
+    Spec::read("lpos", lpos),
+    Spec::write("lmove", lmove).places(push_then_reply),
+    Spec::write("rpoplpush", rpoplpush).places(push_then_reply),
+    Spec::write("lmpop", lmpop).places(all_after),
+    // Blocking: the handler is the step that pops or answers nil (see `blocking`).
+    Spec::write("blpop", blpop_step)
+        .blocks(wait_keys_then_timeout)
+        .places(all_after),
+    Spec::write("brpop", brpop_step)
+        .blocks(wait_keys_then_timeout)
+        .places(all_after),
+    Spec::write("blmove", blmove_step)
+        .blocks(wait_blmove)
+        .places(push_then_reply),
+    Spec::write("brpoplpush", brpoplpush_step)
+        .blocks(wait_brpoplpush)
+        .places(push_then_reply),
+    Spec::write("blmpop", blmpop_step)
+        .blocks(wait_timeout_then_numkeys)
+        .places(all_after),
 ];
+
+/// Most elements a range read may ask for and still run inline.
+const INLINE_RANGE: i64 = 512;
+
+/// LRANGE asking for at most [`INLINE_RANGE`] elements (both indexes from
+/// the same end, so the count is known without the length) costs about a
+/// fast command: handing it to a blocking thread would cost more than
+/// reading a hundred elements.
+pub fn short_range(args: &[Bytes]) -> bool {
+    args.len() == 4 && short_index_range(&args[2], &args[3])
+}
+
+/// Whether `start..=stop` (integers, both from the same end) spans fewer
+/// than [`INLINE_RANGE`] elements.
+pub fn short_index_range(start: &[u8], stop: &[u8]) -> bool {
+    let index = crate::resp::request::parse_i64;
+    match (index(start), index(stop)) {
+        (Some(start), Some(stop)) => (start >= 0) == (stop >= 0) && stop.saturating_sub(start) < INLINE_RANGE,
+        _ => false,
+    }
+}
+
+/// LMOVE and friends: the pop's events and the push's, the reply right after the push.
+fn push_then_reply(_: &[Bytes], events: &[Event]) -> Vec<Place> {
+    let before = events
+        .iter()
+        .position(|e| matches!(e.name, "lpush" | "rpush"))
+        .map_or(0, |i| i + 1);
+    split_at(events, before)
+}
+
+fn wait_blmove(args: &[Bytes]) -> Option<(Vec<Bytes>, usize)> {
+    Some((vec![args[1].clone()], 5))
+}
+
+fn wait_brpoplpush(args: &[Bytes]) -> Option<(Vec<Bytes>, usize)> {
+    Some((vec![args[1].clone()], 3))
+}
 
 /// What `OBJECT ENCODING` answers for a list: Redis 7.0 keeps every list,
 /// however small, in a quicklist.

@@ -18,6 +18,7 @@ pub mod longdouble;
 pub mod server;
 pub mod sets;
 pub mod sort;
+pub mod spec;
 pub mod strings;
 pub mod table;
 pub mod zsets;
@@ -27,6 +28,7 @@ use crate::store::{Store, StoreError};
 use bytes::Bytes;
 
 pub use events::{Class, Classes, Event};
+pub use spec::Spec;
 pub use table::{Command, lookup};
 
 /// What a command needs to run.
@@ -155,25 +157,40 @@ pub enum Handler {
     Write(CommandFn),
     /// Needs no storage (PING, ECHO, SELECT, TIME, ...).
     Pure(CommandFn),
-    /// Needs the client or the server (CLIENT, CONFIG, INFO, HELLO, ...): run by the server layer.
-    Server,
+    /// Needs the client or the server (CLIENT, CONFIG, INFO, HELLO, ...):
+    /// run by the server layer, which registered it with its function
+    /// (this is that function's index in the server's list).
+    Server(u16),
+    /// A command with subcommands and no handler of its own (CLIENT, CONFIG).
+    Container,
 }
 
-/// Every implemented command, by module.
-pub fn all() -> impl Iterator<Item = &'static (&'static str, Handler)> {
-    [
-        bitmaps::COMMANDS,
-        connection::COMMANDS,
-        hashes::COMMANDS,
-        keys::COMMANDS,
-        lists::COMMANDS,
-        server::COMMANDS,
-        sets::COMMANDS,
-        sort::COMMANDS,
-        strings::COMMANDS,
-        zsets::COMMANDS,
-        crate::server::commands::COMMANDS,
-    ]
-    .into_iter()
-    .flatten()
+/// Every family of storage commands, each a table of specs (the server adds
+/// its own families: see `server::commands`).
+pub const FAMILIES: &[&[Spec]] = &[
+    bitmaps::COMMANDS,
+    connection::COMMANDS,
+    hashes::COMMANDS,
+    keys::COMMANDS,
+    lists::COMMANDS,
+    server::COMMANDS,
+    sets::COMMANDS,
+    sort::COMMANDS,
+    strings::COMMANDS,
+    zsets::COMMANDS,
+];
+
+/// A `XXX HELP` reply: the header line, the given lines, and Redis's HELP footer.
+pub fn help(name: &str, lines: &[&str]) -> Reply {
+    let mut out = vec![Reply::Status(Bytes::from(format!(
+        "{name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    )))];
+    out.extend(
+        lines
+            .iter()
+            .map(|l| Reply::Status(Bytes::copy_from_slice(l.as_bytes()))),
+    );
+    out.push(Reply::status("HELP"));
+    out.push(Reply::status("    Prints this help."));
+    Reply::Array(out)
 }

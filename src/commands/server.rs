@@ -1,17 +1,27 @@
 //! Server commands that work on the keyspace: DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME.
 
 use super::args::{int_or, is};
-use super::{CmdResult, Ctx, Handler, SYNTAX, err};
+use super::spec::Target;
+use super::{CmdResult, Ctx, SYNTAX, Spec, err};
 use crate::resp::Reply;
 use bytes::Bytes;
 
-pub const COMMANDS: &[(&str, Handler)] = &[
-    ("dbsize", Handler::Read(dbsize)),
-    ("flushdb", Handler::Write(flushdb)),
-    ("flushall", Handler::Write(flushall)),
-    ("swapdb", Handler::Write(swapdb)),
-    ("time", Handler::Pure(time)),
+pub const COMMANDS: &[Spec] = &[
+    Spec::read("dbsize", dbsize),
+    Spec::write("flushdb", flushdb).off_the_loop(),
+    Spec::write("flushall", flushall).off_the_loop(),
+    Spec::write("swapdb", swapdb).touches(swapdb_touches),
+    Spec::pure("time", time),
 ];
+
+/// SWAPDB a b: every blocked client of both databases may be fed.
+fn swapdb_touches<'a>(_: u32, args: &'a [Bytes], f: &mut dyn FnMut(Target<'a>)) {
+    for a in &args[1..3] {
+        if let Some(db) = crate::resp::request::parse_i64(a).and_then(|n| u32::try_from(n).ok()) {
+            f(Target::Db(db));
+        }
+    }
+}
 
 fn dbsize(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(ctx.store.dbsize(ctx.db)? as i64))

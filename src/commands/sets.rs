@@ -15,31 +15,52 @@
 //! key is an empty set.
 
 use super::args::{int, is};
-use super::{Class, CmdError, CmdResult, Ctx, Handler, SYNTAX, WRONGTYPE, err};
+use super::events::{Event, Place};
+use super::spec::{lookups_first, source_key_misses, split_at};
+use super::{Class, CmdError, CmdResult, Ctx, SYNTAX, Spec, WRONGTYPE, err};
 use crate::resp::Reply;
 use crate::resp::request::parse_i64;
 use crate::store::{Entry, KeyType, SetOp};
 use bytes::Bytes;
 
-pub const COMMANDS: &[(&str, Handler)] = &[
-    ("sadd", Handler::Write(sadd)),
-    ("srem", Handler::Write(srem)),
-    ("sismember", Handler::Read(sismember)),
-    ("smismember", Handler::Read(smismember)),
-    ("smembers", Handler::Read(smembers)),
-    ("scard", Handler::Read(scard)),
-    ("spop", Handler::Write(spop)),
-    ("srandmember", Handler::Read(srandmember)),
-    ("smove", Handler::Write(smove)),
-    ("sinter", Handler::Read(sinter)),
-    ("sintercard", Handler::Read(sintercard)),
-    ("sinterstore", Handler::Write(sinterstore)),
-    ("sunion", Handler::Read(sunion)),
-    ("sunionstore", Handler::Write(sunionstore)),
-    ("sdiff", Handler::Read(sdiff)),
-    ("sdiffstore", Handler::Write(sdiffstore)),
-    ("sscan", Handler::Read(sscan)),
+pub const COMMANDS: &[Spec] = &[
+    Spec::write("sadd", sadd),
+    Spec::write("srem", srem),
+    Spec::read("sismember", sismember),
+    Spec::read("smismember", smismember),
+    Spec::read("smembers", smembers),
+    Spec::read("scard", scard),
+    Spec::write("spop", spop).places(spop_places),
+    Spec::read("srandmember", srandmember),
+    Spec::write("smove", smove),
+    Spec::read("sinter", sinter),
+    Spec::read("sintercard", sintercard),
+    Spec::write("sinterstore", sinterstore)
+        .misses(source_key_misses)
+        .places(sinterstore_places),
+    Spec::read("sunion", sunion),
+    Spec::write("sunionstore", sunionstore)
+        .misses(source_key_misses)
+        .places(lookups_first),
+    Spec::read("sdiff", sdiff),
+    Spec::write("sdiffstore", sdiffstore)
+        .misses(source_key_misses)
+        .places(lookups_first),
+    Spec::read("sscan", sscan),
 ];
+
+/// A missing source ends SINTERSTORE early: it deletes, then replies.
+fn sinterstore_places(args: &[Bytes], events: &[Event]) -> Vec<Place> {
+    if events.iter().any(|e| e.name == "keymiss") {
+        return split_at(events, events.len());
+    }
+    lookups_first(args, events)
+}
+
+/// SPOP: its event, the reply, then the key's deletion.
+fn spop_places(_: &[Bytes], events: &[Event]) -> Vec<Place> {
+    split_at(events, events.len().min(1))
+}
 
 /// Redis 7.0's `set-max-intset-entries` default: sets of at most this many
 /// members, all integers, are intset-encoded.

@@ -41,14 +41,18 @@
 mod strtod;
 
 use super::args::{int, is};
-use super::{Class, CmdError, CmdResult, Ctx, Handler, SYNTAX, WRONGTYPE, err};
+use super::spec::first_key_misses;
+use super::{Class, CmdError, CmdResult, Ctx, SYNTAX, Spec, WRONGTYPE, err};
 use crate::resp::Reply;
 use crate::store::{End, Entry, KeyType, ZQuery, ZSpan};
 use bytes::Bytes;
 use std::cmp::Ordering;
 use std::ops::Range;
 
-pub const COMMANDS: &[(&str, Handler)] = &[("sort", Handler::Write(sort)), ("sort_ro", Handler::Read(sort_ro))];
+pub const COMMANDS: &[Spec] = &[
+    Spec::write("sort", sort).misses(first_key_misses),
+    Spec::read("sort_ro", sort_ro),
+];
 
 /// SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA] [STORE destination]
 fn sort(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {

@@ -4,37 +4,76 @@
 //! [`get_string`] and writes it once with `Store::set_string`.
 
 use super::args::int;
+use super::events::{Event, Place};
 use super::longdouble::LongDouble;
-use super::{Class, CmdError, CmdResult, Ctx, Handler, NOT_INTEGER, SYNTAX, WRONGTYPE, err};
+use super::spec::{first_key_misses, misses_first, split_at};
+use super::{Class, CmdError, CmdResult, Ctx, NOT_INTEGER, SYNTAX, Spec, WRONGTYPE, err};
 use crate::resp::Reply;
 use crate::resp::request::{DEFAULT_MAX_BULK, parse_i64};
 use crate::store::{KeyType, Ttl};
 use bytes::Bytes;
 
-pub const COMMANDS: &[(&str, Handler)] = &[
-    ("get", Handler::Read(get)),
-    ("set", Handler::Write(set)),
-    ("setnx", Handler::Write(setnx)),
-    ("setex", Handler::Write(setex)),
-    ("psetex", Handler::Write(psetex)),
-    ("getset", Handler::Write(getset)),
-    ("getdel", Handler::Write(getdel)),
-    ("getex", Handler::Write(getex)),
-    ("mget", Handler::Read(mget)),
-    ("mset", Handler::Write(mset)),
-    ("msetnx", Handler::Write(msetnx)),
-    ("append", Handler::Write(append)),
-    ("strlen", Handler::Read(strlen)),
-    ("getrange", Handler::Read(getrange)),
-    ("substr", Handler::Read(getrange)),
-    ("setrange", Handler::Write(setrange)),
-    ("incr", Handler::Write(incr)),
-    ("decr", Handler::Write(decr)),
-    ("incrby", Handler::Write(incrby)),
-    ("decrby", Handler::Write(decrby)),
-    ("incrbyfloat", Handler::Write(incrbyfloat)),
-    ("lcs", Handler::Read(lcs)),
+pub const COMMANDS: &[Spec] = &[
+    Spec::read("get", get),
+    Spec::write("set", set).misses(set_misses).places(set_places),
+    Spec::write("setnx", setnx),
+    Spec::write("setex", setex),
+    Spec::write("psetex", psetex),
+    Spec::write("getset", getset)
+        .misses(first_key_misses)
+        .places(misses_first),
+    Spec::write("getdel", getdel)
+        .misses(first_key_misses)
+        .places(misses_first),
+    Spec::write("getex", getex)
+        .misses(first_key_misses)
+        .places(misses_first),
+    Spec::read("mget", mget).places(mget_places),
+    Spec::write("mset", mset),
+    Spec::write("msetnx", msetnx),
+    Spec::write("append", append),
+    Spec::read("strlen", strlen),
+    Spec::read("getrange", getrange),
+    Spec::read("substr", getrange),
+    Spec::write("setrange", setrange),
+    Spec::write("incr", incr),
+    Spec::write("decr", decr),
+    Spec::write("incrby", incrby),
+    Spec::write("decrby", decrby),
+    Spec::write("incrbyfloat", incrbyfloat),
+    Spec::read("lcs", lcs),
 ];
+
+/// Whether a SET has the GET option (it then reads its key first).
+fn set_with_get(args: &[Bytes]) -> bool {
+    args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"GET"))
+}
+
+fn set_misses(_: &super::Command, args: &[Bytes]) -> Vec<usize> {
+    if set_with_get(args) { vec![1] } else { Vec::new() }
+}
+
+fn set_places(args: &[Bytes], events: &[Event]) -> Vec<Place> {
+    if set_with_get(args) {
+        misses_first(args, events)
+    } else {
+        split_at(events, events.len())
+    }
+}
+
+/// MGET: the k-th miss goes right before the k-th missing key's element
+/// (in argument order) inside the array reply.
+fn mget_places(args: &[Bytes], events: &[Event]) -> Vec<Place> {
+    let mut places = split_at(events, events.len());
+    let mut next = 1;
+    for (place, e) in places.iter_mut().zip(events) {
+        if let Some(at) = args[next..].iter().position(|k| *k == e.key) {
+            *place = Place::BeforeElement(vec![next + at - 1]);
+            next += at + 1;
+        }
+    }
+    places
+}
 
 /// Largest string Redis lets a command build (`proto-max-bulk-len`, 512 MB by default).
 pub const MAX_STRING_LEN: i64 = DEFAULT_MAX_BULK;

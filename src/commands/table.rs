@@ -7,8 +7,9 @@
 //! subcommands, so `COMMAND`, `COMMAND DOCS`, arity checks, flags and key
 //! positions all say exactly what Redis says about what redsql does.
 
-use super::{Handler, all};
+use super::{FAMILIES, Handler, Spec};
 use crate::resp::{Reply, value};
+use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -31,7 +32,9 @@ pub struct Command {
     pub key_step: i64,
     /// Redis 7 key specifications (see [`super::keyspec`]).
     pub key_specs: Vec<super::keyspec::KeySpec>,
-    pub handler: Handler,
+    /// What redsql knows about the command: its handler, cost, blocking,
+    /// events and so on (see [`super::spec`]).
+    pub spec: Spec,
     /// The `COMMAND INFO` entry (subcommands limited to implemented ones).
     pub info: Reply,
     /// The `COMMAND DOCS` value (subcommands limited to implemented ones).
@@ -50,36 +53,6 @@ pub struct Command {
 }
 
 impl Command {
-    /// A command outside the command table, run through the engine by server
-    /// code (INFO's key counts, WATCH's key versions, the release of shared
-    /// watches): no keys, no flags, no COMMAND entry. `fast: false` runs a
-    /// read on a blocking thread.
-    pub fn internal(name: &str, handler: Handler, fast: bool) -> Command {
-        let write = matches!(handler, Handler::Write(_));
-        Command {
-            name: name.into(),
-            arity: -1,
-            flags: Vec::new(),
-            first_key: 0,
-            last_key: 0,
-            key_step: 0,
-            key_specs: Vec::new(),
-            handler,
-            info: Reply::Nil,
-            docs: Reply::Nil,
-            subcommands: Default::default(),
-            write,
-            readonly: !write,
-            fast,
-            noscript: false,
-            no_auth: false,
-            no_multi: false,
-            pubsub: false,
-            blocking: false,
-            loading: true,
-        }
-    }
-
     pub fn has_flag(&self, flag: &str) -> bool {
         self.flags.iter().any(|f| f == flag)
     }
@@ -136,10 +109,62 @@ impl Table {
     }
 }
 
-/// The table, built on first use.
+/// The table of storage commands ([`FAMILIES`]), built on first use: what
+/// the library runs. The server builds its own, with its commands added
+/// ([`Table::build`]).
 pub fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
-    TABLE.get_or_init(build)
+    TABLE.get_or_init(|| Table::build(FAMILIES.iter().copied().flatten().copied()))
+}
+
+/// Checks a request against `table` as Redis does before running it: the
+/// command (and subcommand) must exist and the arity fit, with Redis's exact
+/// errors. The server adds its own checks (ACL, MONITOR) after this one.
+/// The error is a ready error reply (it may hold the request's binary bytes).
+pub fn check(table: &'static Table, args: &[Bytes]) -> Result<&'static Command, Reply> {
+    let Some(name) = args.first() else {
+        return Err(Reply::error("ERR empty command"));
+    };
+    let Some(mut cmd) = table.get(name) else {
+        return Err(unknown_command(args));
+    };
+    if !cmd.subcommands.is_empty() && args.len() >= 2 {
+        match cmd.subcommands.get(&args[1].to_ascii_lowercase()) {
+            Some(sub) => cmd = sub,
+            None => {
+                let mut msg = b"ERR unknown subcommand '".to_vec();
+                msg.extend_from_slice(&args[1][..args[1].len().min(128)]);
+                msg.extend_from_slice(format!("'. Try {} HELP.", cmd.name.to_uppercase()).as_bytes());
+                return Err(Reply::Error(msg.into()));
+            }
+        }
+    }
+    if !cmd.arity_ok(args.len()) {
+        return Err(Reply::error(format!(
+            "ERR wrong number of arguments for '{}' command",
+            cmd.name
+        )));
+    }
+    Ok(cmd)
+}
+
+/// `ERR unknown command 'x', with args beginning with: 'a' 'b' ` as Redis words it.
+pub fn unknown_command(args: &[Bytes]) -> Reply {
+    let mut list = Vec::new();
+    for a in &args[1..] {
+        if list.len() >= 128 {
+            break;
+        }
+        let room = 128 - list.len();
+        list.push(b'\'');
+        list.extend_from_slice(&a[..a.len().min(room)]);
+        list.extend_from_slice(b"' ");
+    }
+    let mut msg = b"ERR unknown command '".to_vec();
+    msg.extend_from_slice(&args[0][..args[0].len().min(128)]);
+    msg.extend_from_slice(b"', with args beginning with: ");
+    msg.extend_from_slice(&list);
+    Reply::Error(msg.into())
 }
 
 /// Looks a command up by name, case-insensitively.
@@ -147,7 +172,16 @@ pub fn lookup(name: &[u8]) -> Option<&'static Command> {
     table().get(name)
 }
 
-fn build() -> Table {
+impl Table {
+    /// Joins `specs` with Redis's metadata: only these commands (and
+    /// subcommands) are in the table. A container whose subcommands have
+    /// specs but which has none itself gets [`Handler::Container`].
+    pub fn build(specs: impl IntoIterator<Item = Spec>) -> Table {
+        build(specs.into_iter().map(|s| (s.name, s)).collect())
+    }
+}
+
+fn build(handlers: HashMap<&'static str, Spec>) -> Table {
     let (info, used) = value::parse(DATA).expect("command info data");
     let (docs, _) = value::parse(&DATA[used..]).expect("command docs data");
     let Reply::Array(infos) = info else {
@@ -165,9 +199,8 @@ fn build() -> Table {
         .filter_map(|e| Some((bytes_of(array(&e)?.first()?)?.to_vec(), e)))
         .collect();
 
-    let handlers: HashMap<&str, Handler> = all().map(|(n, h)| (*n, *h)).collect();
     let mut commands = ByName::default();
-    for (name, handler) in &handlers {
+    for (name, spec) in &handlers {
         if name.contains('|') {
             continue;
         }
@@ -175,7 +208,7 @@ fn build() -> Table {
             .get(name.as_bytes())
             .unwrap_or_else(|| panic!("no Redis metadata for command {name}"));
         let doc = docs.get(name.as_bytes()).cloned().unwrap_or(Reply::Map(vec![]));
-        commands.insert(name.as_bytes().to_vec(), make(info, doc, *handler, &handlers));
+        commands.insert(name.as_bytes().to_vec(), make(info, doc, *spec, &handlers));
     }
     // Containers whose subcommands are implemented but which have no handler of their own.
     for name in handlers.keys() {
@@ -186,13 +219,14 @@ fn build() -> Table {
                 .get(parent.as_bytes())
                 .unwrap_or_else(|| panic!("no Redis metadata for {parent}"));
             let doc = docs.get(parent.as_bytes()).cloned().unwrap_or(Reply::Map(vec![]));
-            commands.insert(parent.as_bytes().to_vec(), make(info, doc, Handler::Server, &handlers));
+            let container = Spec::new(parent, Handler::Container);
+            commands.insert(parent.as_bytes().to_vec(), make(info, doc, container, &handlers));
         }
     }
     Table { commands }
 }
 
-fn make(info: &Reply, docs: Reply, handler: Handler, handlers: &HashMap<&str, Handler>) -> Command {
+fn make(info: &Reply, docs: Reply, spec: Spec, handlers: &HashMap<&'static str, Spec>) -> Command {
     let fields = array(info).expect("info entry");
     let name = String::from_utf8_lossy(bytes_of(&fields[0]).unwrap()).to_lowercase();
     let int = |i: usize| match fields.get(i) {
@@ -231,7 +265,7 @@ fn make(info: &Reply, docs: Reply, handler: Handler, handlers: &HashMap<&str, Ha
         last_key: int(4),
         key_step: int(5),
         key_specs: super::keyspec::parse(fields.get(8)),
-        handler,
+        spec,
         info: Reply::Array(info_fields),
         docs,
         subcommands,
@@ -266,7 +300,7 @@ fn subcommand_docs(parent_docs: &Reply, full_name: &str) -> Reply {
     Reply::Map(vec![])
 }
 
-fn filter_doc_subcommands(docs: Reply, handlers: &HashMap<&str, Handler>) -> Reply {
+fn filter_doc_subcommands(docs: Reply, handlers: &HashMap<&'static str, Spec>) -> Reply {
     let Reply::Map(pairs) = docs else { return docs };
     Reply::Map(
         pairs

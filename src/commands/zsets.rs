@@ -15,7 +15,9 @@ mod numbers;
 mod range;
 
 use super::args::{int, is};
-use super::{Class, CmdError, CmdResult, Ctx, Handler, NOT_INTEGER, SYNTAX, WRONGTYPE, err};
+use super::events::{Event, Place};
+use super::spec::{lookups_first, source_key_misses, wait_keys_then_timeout, wait_timeout_then_numkeys};
+use super::{Class, CmdError, CmdResult, Ctx, NOT_INTEGER, SYNTAX, Spec, WRONGTYPE, err};
 use crate::resp::Reply;
 use crate::store::{Entry, KeyType, ZQuery, ZSpan};
 use bytes::Bytes;
@@ -26,40 +28,96 @@ pub use numbers::{parse_score, parse_score_range};
 /// Members with their scores, or a command error.
 pub(crate) type ItemsResult = Result<Vec<(Bytes, f64)>, CmdError>;
 
-pub const COMMANDS: &[(&str, Handler)] = &[
-    ("zadd", Handler::Write(zadd)),
-    ("zincrby", Handler::Write(zincrby)),
-    ("zrem", Handler::Write(zrem)),
-    ("zcard", Handler::Read(zcard)),
-    ("zscore", Handler::Read(zscore)),
-    ("zmscore", Handler::Read(zmscore)),
-    ("zrank", Handler::Read(zrank)),
-    ("zrevrank", Handler::Read(zrevrank)),
-    ("zpopmin", Handler::Write(zpopmin)),
-    ("zpopmax", Handler::Write(zpopmax)),
-    ("zmpop", Handler::Write(zmpop)),
-    ("zrandmember", Handler::Read(zrandmember)),
-    ("zscan", Handler::Read(zscan)),
-    ("zcount", Handler::Read(range::zcount)),
-    ("zlexcount", Handler::Read(range::zlexcount)),
-    ("zrange", Handler::Read(range::zrange)),
-    ("zrangestore", Handler::Write(range::zrangestore)),
-    ("zrevrange", Handler::Read(range::zrevrange)),
-    ("zrangebyscore", Handler::Read(range::zrangebyscore)),
-    ("zrevrangebyscore", Handler::Read(range::zrevrangebyscore)),
-    ("zrangebylex", Handler::Read(range::zrangebylex)),
-    ("zrevrangebylex", Handler::Read(range::zrevrangebylex)),
-    ("zremrangebyrank", Handler::Write(range::zremrangebyrank)),
-    ("zremrangebyscore", Handler::Write(range::zremrangebyscore)),
-    ("zremrangebylex", Handler::Write(range::zremrangebylex)),
-    ("zunion", Handler::Read(algebra::zunion)),
-    ("zinter", Handler::Read(algebra::zinter)),
-    ("zdiff", Handler::Read(algebra::zdiff)),
-    ("zunionstore", Handler::Write(algebra::zunionstore)),
-    ("zinterstore", Handler::Write(algebra::zinterstore)),
-    ("zdiffstore", Handler::Write(algebra::zdiffstore)),
-    ("zintercard", Handler::Read(algebra::zintercard)),
+pub const COMMANDS: &[Spec] = &[
+    Spec::write("zadd", zadd).places(lookups_first),
+    Spec::write("zincrby", zincrby).places(lookups_first),
+    Spec::write("zrem", zrem),
+    Spec::read("zcard", zcard),
+    Spec::read("zscore", zscore),
+    Spec::read("zmscore", zmscore),
+    Spec::read("zrank", zrank),
+    Spec::read("zrevrank", zrevrank),
+    Spec::write("zpopmin", zpopmin).places(pops_in_reply),
+    Spec::write("zpopmax", zpopmax).places(pops_in_reply),
+    Spec::write("zmpop", zmpop).places(mpops_in_reply),
+    Spec::read("zrandmember", zrandmember),
+    Spec::read("zscan", zscan),
+    Spec::read("zcount", range::zcount),
+    Spec::read("zlexcount", range::zlexcount),
+    Spec::read("zrange", range::zrange).bounded(short_rank_range),
+    Spec::write("zrangestore", range::zrangestore)
+        .misses(source_misses)
+        .places(lookups_first),
+    Spec::read("zrevrange", range::zrevrange).bounded(short_rank_range),
+    Spec::read("zrangebyscore", range::zrangebyscore),
+    Spec::read("zrevrangebyscore", range::zrevrangebyscore),
+    Spec::read("zrangebylex", range::zrangebylex),
+    Spec::read("zrevrangebylex", range::zrevrangebylex),
+    Spec::write("zremrangebyrank", range::zremrangebyrank),
+    Spec::write("zremrangebyscore", range::zremrangebyscore),
+    Spec::write("zremrangebylex", range::zremrangebylex),
+    Spec::read("zunion", algebra::zunion),
+    Spec::read("zinter", algebra::zinter),
+    Spec::read("zdiff", algebra::zdiff),
+    Spec::write("zunionstore", algebra::zunionstore)
+        .misses(source_key_misses)
+        .places(lookups_first),
+    Spec::write("zinterstore", algebra::zinterstore)
+        .misses(source_key_misses)
+        .places(lookups_first),
+    Spec::write("zdiffstore", algebra::zdiffstore)
+        .misses(source_key_misses)
+        .places(lookups_first),
+    Spec::read("zintercard", algebra::zintercard),
+    // Blocking: the handler is the step that pops or answers nil (see `blocking`).
+    Spec::write("bzpopmin", bzpopmin_step)
+        .blocks(wait_keys_then_timeout)
+        .places(bzpops_in_reply),
+    Spec::write("bzpopmax", bzpopmax_step)
+        .blocks(wait_keys_then_timeout)
+        .places(bzpops_in_reply),
+    Spec::write("bzmpop", bzmpop_step)
+        .blocks(wait_timeout_then_numkeys)
+        .places(mpops_in_reply),
 ];
+
+/// ZRANGE/ZREVRANGE by rank (optionally WITHSCORES) over a short range runs
+/// inline like a fast command (see `lists::short_range`).
+fn short_rank_range(args: &[Bytes]) -> bool {
+    let plain = args.len() == 4 || (args.len() == 5 && args[4].eq_ignore_ascii_case(b"withscores"));
+    plain && super::lists::short_index_range(&args[2], &args[3])
+}
+
+/// ZRANGESTORE reads its source, the second key.
+fn source_misses(_: &super::Command, _: &[Bytes]) -> Vec<usize> {
+    vec![2]
+}
+
+/// The pops' events go right after the header of the array of popped
+/// members at `path` (the reply itself for ZPOPMIN, after the key for
+/// BZPOPMIN's [key, member, score], inside Z/BZMPOP's [key, [[m, s]...]]);
+/// the others (`del`) after the reply.
+fn pops_at(events: &[Event], path: &[usize]) -> Vec<Place> {
+    events
+        .iter()
+        .map(|e| match e.name {
+            "zpopmin" | "zpopmax" => Place::BeforeElement(path.to_vec()),
+            _ => Place::AfterReply,
+        })
+        .collect()
+}
+
+fn pops_in_reply(_: &[Bytes], events: &[Event]) -> Vec<Place> {
+    pops_at(events, &[0])
+}
+
+fn bzpops_in_reply(_: &[Bytes], events: &[Event]) -> Vec<Place> {
+    pops_at(events, &[1])
+}
+
+fn mpops_in_reply(_: &[Bytes], events: &[Event]) -> Vec<Place> {
+    pops_at(events, &[1, 0])
+}
 
 /// Redis 7.0's defaults for `zset-max-listpack-entries` / `-value`: below
 /// both, Redis keeps a sorted set as a listpack, which shows in OBJECT

@@ -343,5 +343,5 @@ fn combinable(batch: &Batch) -> bool {
     batch
         .calls
         .iter()
-        .all(|c| c.cmd.fast || !matches!(c.cmd.handler, Handler::Read(_)))
+        .all(|c| c.cmd.fast || !matches!(c.cmd.spec.handler, Handler::Read(_)))
 }

@@ -27,13 +27,17 @@ mod checkpoint;
 mod conn;
 mod postgres;
 mod sqlite;
+mod tx;
 mod watch;
 mod writer;
+
+pub use tx::{Tx, TxFn, TxValue};
 
 use crate::backend::postgres::PgSettings;
 use crate::backend::sqlite::cache::{CacheStats, ReadCache};
 use crate::backend::sqlite::{Location, Sync};
 use crate::commands::events::Place;
+use crate::commands::spec::Cost;
 use crate::commands::{Class, Classes, CmdError, Command, Ctx, Event, Handler};
 use crate::resp::Reply;
 use crate::store::{Store, StoreError};
@@ -115,6 +119,8 @@ pub struct Outcome {
     /// Microseconds spent running the calls, not waiting for the writer or
     /// for the commit (Redis's command duration: SLOWLOG).
     pub micros: i64,
+    /// The storage (or the engine) failed: the error replies say how.
+    pub storage_failed: bool,
 }
 
 /// A keyspace event a call of a batch reported.
@@ -207,11 +213,64 @@ impl Hooks {
     }
 }
 
+/// A job for the writer: what to run, and where its answer goes. (The work
+/// is dropped before the answer's sender, so a caller waiting for the answer
+/// knows that the writer is done with the work.)
 pub(crate) struct Job {
-    batch: Batch,
-    /// Checked by the writer before the batch runs (EXEC); empty otherwise.
-    watch: Vec<Watch>,
-    done: tokio::sync::oneshot::Sender<Outcome>,
+    work: Work,
+    done: Done,
+}
+
+/// What a job runs.
+pub(crate) enum Work {
+    /// Parsed commands; `watch` is checked before they run (EXEC), empty otherwise.
+    Batch { batch: Batch, watch: Vec<Watch> },
+    /// A closure choosing its commands as it runs (see [`tx`]).
+    Tx { db: u32, proto: u8, f: TxFn },
+}
+
+/// Where a job's answer goes.
+pub(crate) enum Done {
+    Batch(tokio::sync::oneshot::Sender<Outcome>),
+    Tx(tokio::sync::oneshot::Sender<Result<TxValue, CmdError>>),
+}
+
+impl Job {
+    fn batch(batch: Batch, watch: Vec<Watch>, done: tokio::sync::oneshot::Sender<Outcome>) -> Job {
+        Job {
+            work: Work::Batch { batch, watch },
+            done: Done::Batch(done),
+        }
+    }
+
+    /// The job's parsed commands (none for a closure).
+    fn calls(&self) -> &[Call] {
+        match &self.work {
+            Work::Batch { batch, .. } => &batch.calls,
+            Work::Tx { .. } => &[],
+        }
+    }
+
+    /// The database the job starts in.
+    fn db(&self) -> u32 {
+        match &self.work {
+            Work::Batch { batch, .. } => batch.db,
+            Work::Tx { db, .. } => *db,
+        }
+    }
+
+    /// Answers the job with a storage failure.
+    fn fail(self, e: &StoreError) {
+        match (self.work, self.done) {
+            (Work::Batch { batch, .. }, Done::Batch(done)) => {
+                let _ = done.send(storage_error(&batch, e));
+            }
+            (_, Done::Tx(done)) => {
+                let _ = done.send(Err(CmdError::Store(e.clone())));
+            }
+            (Work::Tx { .. }, Done::Batch(_)) => {}
+        }
+    }
 }
 
 /// What the writer thread receives.
@@ -393,7 +452,7 @@ impl Engine {
         let misses = self.shared.hooks.notify().has(Class::KeyMiss);
         let mut route = if reads.inline() { Route::Read } else { Route::Pooled };
         for c in &batch.calls {
-            match c.cmd.handler {
+            match c.cmd.spec.handler {
                 Handler::Write(_) => return Route::Writer,
                 Handler::Read(_) if misses => return Route::Writer,
                 Handler::Read(_) if !c.cmd.fast && !bounded_read(c) => route = Route::SlowRead,
@@ -450,10 +509,45 @@ impl Engine {
         self.run_on_writer(batch, watch).await
     }
 
+    /// Runs closure `f` inside the writer's transaction, in database `db`
+    /// (see [`tx`]): atomic, isolated, group-committed like any batch. Its
+    /// value comes back once the transaction is committed; an `Err` from
+    /// `f` rolls back everything it did.
+    pub async fn transaction(&self, db: u32, proto: u8, f: TxFn) -> Result<TxValue, CmdError> {
+        let (done, rx) = tokio::sync::oneshot::channel();
+        self.send_tx(db, proto, f, done)?;
+        rx.await.unwrap_or_else(|_| Err(stopped()))
+    }
+
+    /// [`Engine::transaction`] from a thread that is not an async task (the library API).
+    pub fn transaction_blocking(&self, db: u32, proto: u8, f: TxFn) -> Result<TxValue, CmdError> {
+        let (done, rx) = tokio::sync::oneshot::channel();
+        self.send_tx(db, proto, f, done)?;
+        rx.blocking_recv().unwrap_or_else(|_| Err(stopped()))
+    }
+
+    fn send_tx(
+        &self,
+        db: u32,
+        proto: u8,
+        f: TxFn,
+        done: tokio::sync::oneshot::Sender<Result<TxValue, CmdError>>,
+    ) -> Result<(), CmdError> {
+        let job = Job {
+            work: Work::Tx { db, proto, f },
+            done: Done::Tx(done),
+        };
+        if self.sender.send(Msg::Job(job)) {
+            Ok(())
+        } else {
+            Err(CmdError::Reply("ERR server is shutting down".into()))
+        }
+    }
+
     async fn run_on_writer(&self, batch: Batch, watch: Vec<Watch>) -> Outcome {
         let shape = (batch.db, batch.calls.len());
         let (done, rx) = tokio::sync::oneshot::channel();
-        if !self.sender.send(Msg::Job(Job { batch, watch, done })) {
+        if !self.sender.send(Msg::Job(Job::batch(batch, watch, done))) {
             return internal_error(shape, "server is shutting down".into());
         }
         rx.await
@@ -467,8 +561,7 @@ impl Engine {
             Route::Read | Route::Pooled | Route::SlowRead => self.run_read(&batch),
             Route::Writer => {
                 let (done, rx) = tokio::sync::oneshot::channel();
-                let watch = Vec::new();
-                if !self.sender.send(Msg::Job(Job { batch, watch, done })) {
+                if !self.sender.send(Msg::Job(Job::batch(batch, Vec::new(), done))) {
                     return internal_error(shape, "server is shutting down".into());
                 }
                 rx.blocking_recv()
@@ -540,6 +633,13 @@ pub enum Route {
     Writer,
 }
 
+/// True for a read that Redis does not flag `fast` but whose cost its
+/// arguments bound (its spec's [`Cost::Bounded`]: LRANGE over a short
+/// range): it runs inline like a fast read.
+fn bounded_read(c: &Call) -> bool {
+    matches!(c.cmd.spec.cost, Cost::Bounded(f) if f(&c.args))
+}
+
 /// Arrays at least this long are rendered to RESP by the thread that read them.
 const PRERENDER_LEN: usize = 1024;
 
@@ -547,32 +647,6 @@ const PRERENDER_LEN: usize = 1024;
 /// hundreds of MB) to their RESP bytes on the blocking thread that read
 /// them, so that the event loop, which serves every other client, only
 /// copies bytes out instead of spending a long time encoding them.
-/// Most elements a range read may ask for and still run inline.
-const INLINE_RANGE: i64 = 512;
-
-/// True for a read that Redis does not flag `fast` but whose cost its
-/// arguments bound: LRANGE, and ZRANGE/ZREVRANGE by rank, asking for at most
-/// [`INLINE_RANGE`] elements (both indexes from the same end, so the count
-/// is known without the length). It runs inline like a fast read: handing it
-/// to a blocking thread would cost more than reading a hundred elements.
-fn bounded_read(c: &Call) -> bool {
-    let plain = match c.cmd.name.as_str() {
-        "lrange" => c.args.len() == 4,
-        "zrange" | "zrevrange" => {
-            c.args.len() == 4 || (c.args.len() == 5 && c.args[4].eq_ignore_ascii_case(b"withscores"))
-        }
-        _ => false,
-    };
-    if !plain {
-        return false;
-    }
-    let index = |a: &Bytes| crate::resp::request::parse_i64(a);
-    match (index(&c.args[2]), index(&c.args[3])) {
-        (Some(start), Some(stop)) => (start >= 0) == (stop >= 0) && stop.saturating_sub(start) < INLINE_RANGE,
-        _ => false,
-    }
-}
-
 fn prerender(outcome: &mut Outcome, proto: u8) {
     for reply in &mut outcome.replies {
         if matches!(reply, Reply::Array(items) if items.len() >= PRERENDER_LEN) {
@@ -581,6 +655,11 @@ fn prerender(outcome: &mut Outcome, proto: u8) {
             *reply = Reply::Raw(out.freeze());
         }
     }
+}
+
+/// The error of a job whose writer stopped before answering.
+fn stopped() -> CmdError {
+    CmdError::Reply("ERR writer stopped".into())
 }
 
 /// An engine failure: an error reply for each of the batch's `n` calls (so
@@ -592,6 +671,7 @@ fn internal_error((db, n): (u32, usize), msg: String) -> Outcome {
         aborted: false,
         events: Vec::new(),
         micros: 0,
+        storage_failed: true,
     }
 }
 
@@ -604,6 +684,7 @@ pub(crate) fn storage_error(batch: &Batch, e: &StoreError) -> Outcome {
         aborted: false,
         events: Vec::new(),
         micros: 0,
+        storage_failed: true,
     }
 }
 
@@ -612,13 +693,17 @@ pub(crate) fn storage_error(batch: &Batch, e: &StoreError) -> Outcome {
 pub(crate) fn run_calls(batch: &Batch, databases: u32, store: &mut dyn Store) -> Outcome {
     let started = std::time::Instant::now();
     let mut ctx = Ctx::new(batch.db, batch.proto, databases, store);
+    let mut storage_failed = false;
     let replies = batch
         .calls
         .iter()
         .map(|c| match call(&mut ctx, c) {
             Ok(r) => r,
             Err(CmdError::Reply(e)) => Reply::error(e),
-            Err(CmdError::Store(e)) => Reply::error(format!("ERR storage error: {e}")),
+            Err(CmdError::Store(e)) => {
+                storage_failed = true;
+                Reply::error(format!("ERR storage error: {e}"))
+            }
         })
         .collect();
     Outcome {
@@ -627,6 +712,7 @@ pub(crate) fn run_calls(batch: &Batch, databases: u32, store: &mut dyn Store) ->
         aborted: false,
         events: Vec::new(),
         micros: crate::util::micros_since(started),
+        storage_failed,
     }
 }
 
@@ -647,12 +733,14 @@ pub(crate) fn watch_holds(store: &mut dyn Store, watch: &[Watch]) -> Result<bool
 }
 
 pub(crate) fn call(ctx: &mut Ctx, c: &Call) -> Result<Reply, CmdError> {
-    match c.cmd.handler {
+    match c.cmd.spec.handler {
         Handler::Read(f) | Handler::Write(f) | Handler::Pure(f) if ctx.notify.has(Class::KeyMiss) => {
             crate::commands::events::with_misses(ctx, c.cmd, &c.args, f)
         }
         Handler::Read(f) | Handler::Write(f) | Handler::Pure(f) => f(ctx, &c.args),
-        Handler::Server => Err(CmdError::Reply(format!("ERR '{}' cannot run here", c.cmd.name))),
+        Handler::Server(_) | Handler::Container => {
+            Err(CmdError::Reply(format!("ERR '{}' cannot run here", c.cmd.name)))
+        }
     }
 }
 

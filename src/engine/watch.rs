@@ -23,14 +23,12 @@
 //!   job deletes it, without anyone waiting for it ([`unwatch`] sends one
 //!   job for a connection's watches). See `backend/postgres/watch.rs`.
 
-use super::{Batch, Call, Job, Msg, Sender, Watch};
-use crate::commands::{CmdResult, Command, Ctx, Handler};
-use crate::resp::Reply;
+use super::{Done, Job, Msg, Sender, Watch, Work};
 use crate::store::{Store, StoreResult};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 /// The keys watched while missing, with how many clients watch each and how
 /// many times each was created since it was first watched.
@@ -169,40 +167,16 @@ pub fn unwatch(watches: Vec<Watch>) {
 /// If the writer is gone, the rows stay until this process's end makes them
 /// any sweeper's to delete.
 fn send_release(sender: &Sender, ids: &[i64]) {
-    let mut args = Vec::with_capacity(ids.len() + 1);
-    args.push(Bytes::from_static(b"unwatch-missing"));
-    args.extend(ids.iter().map(|id| Bytes::from(id.to_string())));
+    let ids = ids.to_vec();
+    let f: super::TxFn = Box::new(move |tx| {
+        tx.ctx().store.unwatch_missing(&ids)?;
+        Ok(Box::new(()))
+    });
     let (done, _) = tokio::sync::oneshot::channel();
-    let batch = Batch {
-        db: 0,
-        proto: 2,
-        calls: vec![Call {
-            cmd: release_command(),
-            args,
-        }],
-    };
     sender.send(Msg::Job(Job {
-        batch,
-        watch: Vec::new(),
-        done,
+        work: Work::Tx { db: 0, proto: 2, f },
+        done: Done::Tx(done),
     }));
-}
-
-/// The internal write command that ends registered watches: ids in
-/// `args[1..]`. It names no keys, and answers nil, so that commit observers
-/// see nothing to wake or publish.
-fn release_command() -> &'static Command {
-    static CMD: OnceLock<Command> = OnceLock::new();
-    CMD.get_or_init(|| Command::internal("unwatch-missing", Handler::Write(release), true))
-}
-
-fn release(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let ids: Vec<i64> = args[1..]
-        .iter()
-        .filter_map(|a| std::str::from_utf8(a).ok()?.parse().ok())
-        .collect();
-    ctx.store.unwatch_missing(&ids)?;
-    Ok(Reply::Nil)
 }
 
 impl std::fmt::Debug for MissingWatch {

@@ -3,7 +3,9 @@
 //! Written once for every backend against [`WriteConn`].
 
 use super::conn::{Fault, WriteConn};
-use super::{Commit, CommitObserver, Committed, Hooks, Job, Msg, Outcome, Reported, call, storage_error, watch_holds};
+use super::tx::{Ran, Tx, TxValue};
+use super::{Commit, CommitObserver, Committed, Done, Hooks, Job, Msg, Outcome, Reported, Work, call, watch_holds};
+use crate::commands::spec::Cost;
 use crate::commands::{Class, Classes, CmdError, Ctx, Event, Handler};
 use crate::resp::Reply;
 use crate::store::{Store, StoreError};
@@ -187,7 +189,7 @@ pub(super) async fn run_task<W: WriteConn>(
                 Err(_) => break,
             }
         }
-        if jobs.iter().any(|j| j.batch.calls.iter().any(|c| off_the_loop(c.cmd))) {
+        if jobs.iter().any(|j| j.calls().iter().any(|c| off_the_loop(c.cmd))) {
             // The other clients' reads go on while this batch runs; their
             // writes wait for it, as they would for any transaction.
             let mut moved = writer;
@@ -209,17 +211,25 @@ pub(super) async fn run_task<W: WriteConn>(
 }
 
 /// Writes that can take seconds on a large database (FLUSHALL and FLUSHDB
-/// over millions of keys): the writer task runs their batch on a blocking
-/// thread instead of the event loop, so that other clients' reads are not
-/// held up (Redis itself blocks on a synchronous FLUSHALL).
+/// over millions of keys: their spec's [`Cost::OffTheLoop`]): the writer
+/// task runs their batch on a blocking thread instead of the event loop, so
+/// that other clients' reads are not held up (Redis itself blocks on a
+/// synchronous FLUSHALL).
 fn off_the_loop(cmd: &crate::commands::Command) -> bool {
-    matches!(cmd.name.as_str(), "flushall" | "flushdb")
+    matches!(cmd.spec.cost, Cost::OffTheLoop)
 }
 
 fn fail_all(jobs: Vec<Job>, e: &StoreError) {
     for job in jobs {
-        let _ = job.done.send(storage_error(&job.batch, e));
+        job.fail(e);
     }
+}
+
+/// Why a transaction failed: the store, or a closure job that returned an
+/// error, which rolls it back.
+enum Failure {
+    Store(StoreError),
+    Aborted(CmdError),
 }
 
 /// Runs `jobs` in one transaction and answers them after the commit.
@@ -235,8 +245,9 @@ fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases: u32, hooks
     let mut reconnected = false;
     let notify = hooks.notify();
     let collect = hooks.collect(notify);
+    let mut jobs = jobs;
     loop {
-        let (err, commit_sent) = match run_in_tx(conn, &jobs, databases, collect) {
+        let (failure, commit_sent) = match run_in_tx(conn, &mut jobs, databases, collect) {
             Ok(outcomes) => {
                 if collect.has(Class::New) {
                     count_creations(&hooks.creations, &outcomes);
@@ -244,12 +255,21 @@ fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases: u32, hooks
                 if let Some(observer) = hooks.observer() {
                     tell(observer, &jobs, &outcomes, notify);
                 }
-                for (job, (out, _)) in jobs.into_iter().zip(outcomes) {
-                    let _ = job.done.send(out);
+                for (job, result) in jobs.into_iter().zip(outcomes) {
+                    answer(job, result.answer);
                 }
                 return;
             }
             Err(e) => e,
+        };
+        let err = match failure {
+            Failure::Aborted(e) if jobs.len() == 1 => {
+                // Rolled back; the closure's own error is its answer.
+                return answer(jobs.pop().unwrap(), Answer::Tx(Err(e)));
+            }
+            // Another job of the batch must not fail with it: one by one.
+            Failure::Aborted(..) => StoreError("a transaction was rolled back".into()),
+            Failure::Store(e) => e,
         };
         match conn.fault() {
             Fault::Retry if retries < MAX_RETRIES => {
@@ -281,9 +301,26 @@ fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases: u32, hooks
     }
 }
 
+/// Sends a job its answer, after dropping its work (see [`Job`]).
+fn answer(job: Job, answer: Answer) {
+    let Job { work, done } = job;
+    drop(work);
+    match (done, answer) {
+        (Done::Batch(done), Answer::Batch(out)) => {
+            let _ = done.send(out);
+        }
+        (Done::Tx(done), Answer::Tx(value)) => {
+            let _ = done.send(value);
+        }
+        _ => {}
+    }
+}
+
 /// Counts, for the WATCHes of missing keys, the keys `outcomes` created.
 fn count_creations(creations: &super::watch::Creations, outcomes: &[JobResult]) {
-    for e in outcomes.iter().flat_map(|(_, writes)| writes).flat_map(|w| &w.events) {
+    let writes = outcomes.iter().flat_map(|r| &r.writes).flat_map(|w| &w.events);
+    let ran = outcomes.iter().flat_map(|r| &r.ran).flat_map(|r| &r.events);
+    for e in writes.chain(ran) {
         if e.class == Class::New {
             creations.created(e.db, &e.key);
         }
@@ -293,18 +330,23 @@ fn count_creations(creations: &super::watch::Creations, outcomes: &[JobResult]) 
 /// Tells the observer which write commands of `jobs` were just committed,
 /// with the keyspace events each reported (of the `notify` classes).
 fn tell(observer: &CommitObserver, jobs: &[Job], outcomes: &[JobResult], notify: Classes) {
-    let committed: Vec<Committed> = jobs
-        .iter()
-        .zip(outcomes)
-        .flat_map(|(job, (out, writes))| {
-            writes.iter().map(|w| Committed {
+    let mut committed: Vec<Committed> = Vec::new();
+    for (job, result) in jobs.iter().zip(outcomes) {
+        if let (Work::Batch { batch, .. }, Answer::Batch(out)) = (&job.work, &result.answer) {
+            committed.extend(result.writes.iter().map(|w| Committed {
                 db: w.db,
-                call: &job.batch.calls[w.index],
+                call: &batch.calls[w.index],
                 reply: &out.replies[w.index],
                 events: &w.events,
-            })
-        })
-        .collect();
+            }));
+        }
+        committed.extend(result.ran.iter().map(|r| Committed {
+            db: r.db,
+            call: &r.call,
+            reply: &r.reply,
+            events: &r.events,
+        }));
+    }
     if !committed.is_empty() {
         observer(&Commit {
             writes: &committed,
@@ -322,14 +364,25 @@ struct Write {
     events: Vec<Event>,
 }
 
-/// Each job's outcome, with the write calls it ran.
-type JobResult = (Outcome, Vec<Write>);
+/// A job's answer: a batch's outcome, or a closure's value.
+enum Answer {
+    Batch(Outcome),
+    Tx(Result<TxValue, CmdError>),
+}
+
+/// Each job's answer, with the write calls it ran: a batch's by index, a
+/// closure's with their calls and replies.
+struct JobResult {
+    answer: Answer,
+    writes: Vec<Write>,
+    ran: Vec<Ran>,
+}
 
 /// The key arguments of every command in `jobs`, from the command table's
 /// key specs (every argument, to be safe, where the arguments do not fit them).
 fn keys_of(jobs: &[Job]) -> Vec<&[u8]> {
     let mut keys = Vec::new();
-    for c in jobs.iter().flat_map(|j| &j.batch.calls) {
+    for c in jobs.iter().flat_map(|j| j.calls()) {
         match c.cmd.keys(&c.args) {
             Some(positions) => keys.extend(positions.into_iter().map(|i| c.args[i].as_ref())),
             None => keys.extend(c.args.iter().skip(1).map(|a| a.as_ref())),
@@ -342,10 +395,10 @@ fn keys_of(jobs: &[Job]) -> Vec<&[u8]> {
 /// had been sent (then the outcome is unknown if the connection died).
 fn run_in_tx<W: WriteConn>(
     conn: &mut W,
-    jobs: &[Job],
+    jobs: &mut [Job],
     databases: u32,
     notify: Classes,
-) -> Result<Vec<JobResult>, (StoreError, bool)> {
+) -> Result<Vec<JobResult>, (Failure, bool)> {
     // Keys whose computation panics (a bug) are simply not locked up front:
     // the commands stay correct through row locks and retries, only slower.
     let keys = if W::LOCKS_KEYS {
@@ -353,10 +406,10 @@ fn run_in_tx<W: WriteConn>(
     } else {
         Vec::new()
     };
-    let mut dbs: Vec<u32> = jobs.iter().map(|j| j.batch.db).collect();
+    let mut dbs: Vec<u32> = jobs.iter().map(Job::db).collect();
     dbs.sort_unstable();
     dbs.dedup();
-    conn.begin_in(&dbs, &keys).map_err(|e| (e, false))?;
+    conn.begin_in(&dbs, &keys).map_err(|e| (Failure::Store(e), false))?;
     // A panic in command code (a bug) must cost only its own batch, not the
     // writer: it becomes an error like a failed statement, so the
     // transaction rolls back and the jobs are retried one by one (see
@@ -364,23 +417,29 @@ fn run_in_tx<W: WriteConn>(
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let now = now_ms();
         let mut outs = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            outs.push(conn.with_store(now, |store| run_strict(job, databases, notify, store))?);
+        for job in jobs.iter_mut() {
+            let result = conn.with_store(now, |store| match &mut job.work {
+                Work::Batch { batch, watch } => {
+                    run_strict(batch, watch, databases, notify, store).map_err(Failure::Store)
+                }
+                Work::Tx { db, proto, f } => run_closure(*db, *proto, f, databases, notify, store),
+            });
+            outs.push(result?);
         }
         Ok(outs)
     }))
     .unwrap_or_else(|_| {
         crate::log::warn("a command panicked in the writer; its transaction was rolled back");
-        Err(StoreError(
+        Err(Failure::Store(StoreError(
             "internal error (the command panicked; this is a bug)".into(),
-        ))
+        )))
     });
     match result {
         Ok(outs) => match conn.commit() {
             Ok(()) => Ok(outs),
             Err(e) => {
                 conn.rollback();
-                Err((e, true))
+                Err((Failure::Store(e), true))
             }
         },
         Err(e) => {
@@ -394,18 +453,28 @@ fn run_in_tx<W: WriteConn>(
 /// back). An EXEC whose watched keys changed runs nothing and is `aborted`.
 /// Also returns the write calls it ran, with the database each ran in and
 /// the events (of the `notify` classes) each reported.
-fn run_strict(job: &Job, databases: u32, notify: Classes, store: &mut dyn Store) -> Result<JobResult, StoreError> {
-    let batch = &job.batch;
+fn run_strict(
+    batch: &super::Batch,
+    watch: &[super::Watch],
+    databases: u32,
+    notify: Classes,
+    store: &mut dyn Store,
+) -> Result<JobResult, StoreError> {
     let started = std::time::Instant::now();
-    if !watch_holds(store, &job.watch)? {
+    if !watch_holds(store, watch)? {
         let aborted = Outcome {
             replies: Vec::new(),
             db: batch.db,
             aborted: true,
             events: Vec::new(),
             micros: 0,
+            storage_failed: false,
         };
-        return Ok((aborted, Vec::new()));
+        return Ok(JobResult {
+            answer: Answer::Batch(aborted),
+            writes: Vec::new(),
+            ran: Vec::new(),
+        });
     }
     let mut ctx = Ctx::new(batch.db, batch.proto, databases, store);
     ctx.notify = notify;
@@ -420,7 +489,7 @@ fn run_strict(job: &Job, databases: u32, notify: Classes, store: &mut dyn Store)
             Err(CmdError::Store(e)) => return Err(e),
         });
         // A read is told to the observer only for its events (`keymiss`).
-        if matches!(c.cmd.handler, Handler::Write(_)) || !ctx.events.is_empty() {
+        if matches!(c.cmd.spec.handler, Handler::Write(_)) || !ctx.events.is_empty() {
             let events = std::mem::take(&mut ctx.events);
             if !events.is_empty() {
                 let places = crate::commands::events::places(c.cmd, &c.args, &events);
@@ -439,8 +508,38 @@ fn run_strict(job: &Job, databases: u32, notify: Classes, store: &mut dyn Store)
         aborted: false,
         events: reported,
         micros: crate::util::micros_since(started),
+        storage_failed: false,
     };
-    Ok((outcome, writes))
+    Ok(JobResult {
+        answer: Answer::Batch(outcome),
+        writes,
+        ran: Vec::new(),
+    })
+}
+
+/// Runs a closure job. A storage error fails the
+/// transaction like a batch's; the closure's own error rolls it back.
+fn run_closure(
+    db: u32,
+    proto: u8,
+    f: &mut super::TxFn,
+    databases: u32,
+    notify: Classes,
+    store: &mut dyn Store,
+) -> Result<JobResult, Failure> {
+    let mut ctx = Ctx::new(db, proto, databases, store);
+    ctx.notify = notify;
+    let mut ran = Vec::new();
+    let value = f(&mut Tx::new(&mut ctx, &mut ran));
+    match value {
+        Ok(v) => Ok(JobResult {
+            answer: Answer::Tx(Ok(v)),
+            writes: Vec::new(),
+            ran,
+        }),
+        Err(CmdError::Store(e)) => Err(Failure::Store(e)),
+        Err(e) => Err(Failure::Aborted(e)),
+    }
 }
 
 /// Deletes expired keys in small transactions, for at most SWEEP_BUDGET,
@@ -541,14 +640,7 @@ mod tests {
             proto: 2,
             calls: vec![Call { cmd, args }],
         };
-        (
-            Job {
-                batch,
-                watch: Vec::new(),
-                done,
-            },
-            rx,
-        )
+        (Job::batch(batch, Vec::new(), done), rx)
     }
 
     /// A panicking job gets an error reply; the other job of its batch still

@@ -64,6 +64,14 @@ impl Reply {
         matches!(self, Reply::Error(_))
     }
 
+    /// The text of an error reply (lossy for binary bytes); empty for others.
+    pub fn error_text(&self) -> String {
+        match self {
+            Reply::Error(e) => String::from_utf8_lossy(e).into_owned(),
+            _ => String::new(),
+        }
+    }
+
     /// Appends this reply, encoded for protocol version `proto` (2 or 3), to `out`.
     pub fn write(&self, proto: u8, out: &mut BytesMut) {
         match self {

@@ -27,8 +27,9 @@
 //! one process; between processes, whichever retries first wins.
 
 use super::connection::Session;
-use crate::commands::blocking::{is_empty_reply, step, timeout_ms};
-use crate::commands::{Command, Handler};
+use crate::commands::Command;
+use crate::commands::blocking::{is_empty_reply, timeout_ms};
+use crate::commands::spec::{Feeds, Target};
 use crate::engine::{Batch, Call, Committed};
 use crate::resp::Reply;
 use bytes::Bytes;
@@ -247,20 +248,19 @@ pub enum Wakeup {
 /// False for a read, or a command that failed or found nothing to do (error or nil reply).
 fn changed_something(w: &Committed<'_>) -> bool {
     // Reads are told only for their `keymiss` events: they change nothing.
-    matches!(w.call.cmd.handler, crate::commands::Handler::Write(_))
+    matches!(w.call.cmd.spec.handler, crate::commands::Handler::Write(_))
         && !matches!(w.reply, Reply::Error(_) | Reply::Nil | Reply::NilArray)
 }
 
-/// True if a write of `cmd` can give a blocked pop something: its ACL
-/// categories (from Redis's command table) include lists, sorted sets or
-/// geo (stored as sorted sets), or it puts a whole key somewhere (RENAME,
-/// MOVE, COPY, RESTORE, SWAPDB). True when the categories are unknown.
+/// True if a write of `cmd` can give a blocked command something: as its
+/// spec says ([`Feeds`]), by default when its ACL categories (from Redis's
+/// command table) include lists, sorted sets, geo (stored as sorted sets) or
+/// streams. True when the categories are unknown.
 fn may_feed_waiters(cmd: &Command) -> bool {
-    if matches!(
-        cmd.name.as_str(),
-        "rename" | "renamenx" | "move" | "copy" | "restore" | "swapdb"
-    ) {
-        return true;
+    match cmd.spec.feeds {
+        Feeds::Yes => return true,
+        Feeds::No => return false,
+        Feeds::ByCategory => {}
     }
     let Reply::Array(info) = &cmd.info else { return true };
     let Some(Reply::Array(categories) | Reply::Set(categories)) = info.get(6) else {
@@ -269,7 +269,7 @@ fn may_feed_waiters(cmd: &Command) -> bool {
     categories.iter().any(|c| {
         matches!(
             crate::commands::table::bytes_of(c),
-            Some(b"@list" | b"@sortedset" | b"@geo")
+            Some(b"@list" | b"@sortedset" | b"@geo" | b"@stream")
         )
     })
 }
@@ -298,43 +298,15 @@ impl Registry {
     }
 }
 
-/// What a write may have given elements to.
-enum Target<'a> {
-    Key(u32, &'a [u8]),
-    /// Any key of the database (SWAPDB).
-    Db(u32),
-}
-
-/// Calls `f` with each key (or database) a committed write touched: its key
-/// arguments (from Redis's key specs, so SORT's STORE key and LMPOP's keys
-/// count), with the database Redis's key specs do not place for MOVE and
-/// COPY ... DB, and every key of both databases for SWAPDB.
+/// Calls `f` with each key (or database) a committed write touched: what
+/// its spec says ([`crate::commands::Spec::touches`]: MOVE, COPY ... DB,
+/// SWAPDB), by default its key arguments in its database (from Redis's key
+/// specs, so SORT's STORE key and LMPOP's keys count).
 fn touched<'a>(w: &Committed<'a>, f: &mut dyn FnMut(Target<'a>)) {
     let args = &w.call.args;
-    let db_arg = |a: &Bytes| crate::resp::request::parse_i64(a).and_then(|n| u32::try_from(n).ok());
-    match w.call.cmd.name.as_str() {
-        "move" => {
-            if let Some(db) = db_arg(&args[2]) {
-                f(Target::Key(db, &args[1]));
-            }
-        }
-        "copy" => {
-            let db = args
-                .iter()
-                .position(|a| a.eq_ignore_ascii_case(b"DB"))
-                .and_then(|i| args.get(i + 1))
-                .and_then(db_arg)
-                .unwrap_or(w.db);
-            f(Target::Key(db, &args[2]));
-        }
-        "swapdb" => {
-            for a in &args[1..3] {
-                if let Some(db) = db_arg(a) {
-                    f(Target::Db(db));
-                }
-            }
-        }
-        _ => {
+    match w.call.cmd.spec.touches {
+        Some(touches) => touches(w.db, args, f),
+        None => {
             for i in w.call.cmd.keys(args).unwrap_or_default() {
                 f(Target::Key(w.db, &args[i]));
             }
@@ -372,44 +344,24 @@ impl Drop for Ticket<'_> {
     }
 }
 
-/// The keys a blocking command waits on, and the index of its timeout.
-fn keys_and_timeout(name: &str, args: &[Bytes]) -> (Vec<Bytes>, usize) {
-    let last = args.len() - 1;
-    match name {
-        "blmove" => (vec![args[1].clone()], 5),
-        "brpoplpush" => (vec![args[1].clone()], 3),
-        "blmpop" | "bzmpop" => {
-            // numkeys was validated by the first attempt; clamp anyway.
-            let n = crate::resp::request::parse_i64(&args[2]).unwrap_or(0).max(0) as usize;
-            (args[3..].iter().take(n).cloned().collect(), 1)
-        }
-        _ => (args[1..last].to_vec(), last),
-    }
-}
-
-/// The write call that runs a blocking command without blocking, as inside
-/// MULTI/EXEC: its storage step (`None` if `call` is not a blocking command).
-pub fn step_call(call: &Call) -> Option<Call> {
-    Some(Call {
-        cmd: step(&call.cmd.name)?,
-        args: call.args.clone(),
-    })
-}
-
 /// Runs a blocking command for a connection: pops now if it can, otherwise
 /// waits in line until it pops, the timeout passes (a null array), `CLIENT
 /// UNBLOCK` ends the wait, or the connection is closed or killed (`None`: no
 /// reply).
-pub async fn run(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Option<Reply> {
-    let Some(step) = step(&cmd.name) else {
-        return Some(Reply::error(format!("ERR '{}' has no storage step", cmd.name)));
-    };
+///
+/// `wait` is what its spec says it waits on: the keys and the index of the
+/// timeout argument. Its handler is the step that pops or answers nil.
+pub async fn run(
+    s: &mut Session,
+    cmd: &'static Command,
+    args: &[Bytes],
+    (keys, timeout_at): (Vec<Bytes>, usize),
+) -> Option<Reply> {
     let call = Call {
-        cmd: step,
+        cmd,
         args: args.to_vec(),
     };
     let server = s.server.clone();
-    let (keys, timeout_at) = keys_and_timeout(&cmd.name, args);
     // In line before the first attempt, so that a push committed between the
     // attempt and the wait still wakes this client.
     let ticket = server.blocking.enter(s.client.id, s.db, keys);
@@ -460,7 +412,6 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// connection to write the client's own keyspace messages around the reply
 /// as Redis does (the reply first, then `lpop`/`rpop`...).
 async fn attempt(s: &mut Session, call: &Call) -> Reply {
-    debug_assert!(matches!(call.cmd.handler, Handler::Write(_)));
     let batch = Batch {
         db: s.db,
         proto: s.proto,

@@ -11,15 +11,37 @@
 
 use super::blocking::Unblock;
 use super::clients::ClientHandle;
-use super::commands::help;
+use super::commands::ServerSpec;
 use super::connection::{ReplyMode, Session};
 use crate::commands::SYNTAX;
+use crate::commands::{Command, help};
 use crate::resp::Reply;
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
 
+/// The CLIENT subcommands.
+pub const COMMANDS: &[ServerSpec] = &[
+    ServerSpec::now("client|id", client),
+    ServerSpec::now("client|info", client),
+    ServerSpec::now("client|list", client),
+    ServerSpec::now("client|kill", client),
+    ServerSpec::now("client|setname", client),
+    ServerSpec::now("client|getname", client),
+    ServerSpec::now("client|reply", client),
+    ServerSpec::now("client|no-evict", client),
+    ServerSpec::now("client|unblock", client),
+    ServerSpec::now("client|pause", client),
+    ServerSpec::now("client|unpause", client),
+    ServerSpec::now("client|help", client),
+];
+
+/// Runs a CLIENT subcommand.
+fn client(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Option<Reply> {
+    Some(run(s, cmd.name.strip_prefix("client|").unwrap_or_default(), args))
+}
+
 /// Runs `client|<sub>`.
-pub fn run(s: &mut Session, sub: &str, args: &[Bytes]) -> Reply {
+fn run(s: &mut Session, sub: &str, args: &[Bytes]) -> Reply {
     match sub {
         "id" => Reply::Int(s.client.id as i64),
         "info" => Reply::Verbatim(Bytes::from(s.client.describe(crate::util::now_ms()) + "\n")),

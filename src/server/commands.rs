@@ -8,182 +8,191 @@
 //! (outside the engine), in order with the client's other commands.
 
 use super::connection::Session;
-use crate::commands::table::{bytes_of, table};
-use crate::commands::{CmdResult, Command, CommandFn, Ctx, Handler, lookup};
-use crate::engine::{Batch, Call};
+use crate::commands::table::{Table, bytes_of};
+use crate::commands::{Command, FAMILIES, Handler, Spec, help};
 use crate::resp::Reply;
 use crate::store::DbStats;
 use bytes::Bytes;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
 
-pub const COMMANDS: &[(&str, Handler)] = &[
-    ("hello", Handler::Server),
-    ("auth", Handler::Server),
-    ("quit", Handler::Server),
-    ("reset", Handler::Server),
-    ("command", Handler::Server),
-    ("command|count", Handler::Server),
-    ("command|info", Handler::Server),
-    ("command|docs", Handler::Server),
-    ("command|list", Handler::Server),
-    ("command|getkeys", Handler::Server),
-    ("command|help", Handler::Server),
-    ("client|id", Handler::Server),
-    ("client|info", Handler::Server),
-    ("client|list", Handler::Server),
-    ("client|kill", Handler::Server),
-    ("client|setname", Handler::Server),
-    ("client|getname", Handler::Server),
-    ("client|reply", Handler::Server),
-    ("client|no-evict", Handler::Server),
-    ("client|unblock", Handler::Server),
-    ("client|help", Handler::Server),
-    ("config|get", Handler::Server),
-    ("config|set", Handler::Server),
-    ("config|resetstat", Handler::Server),
-    ("config|rewrite", Handler::Server),
-    ("config|help", Handler::Server),
-    ("info", Handler::Server),
-    ("lastsave", Handler::Server),
-    ("save", Handler::Server),
-    ("bgsave", Handler::Server),
-    ("shutdown", Handler::Server),
-    ("blpop", Handler::Server),
-    ("brpop", Handler::Server),
-    ("blmove", Handler::Server),
-    ("brpoplpush", Handler::Server),
-    ("blmpop", Handler::Server),
-    ("bzpopmin", Handler::Server),
-    ("bzpopmax", Handler::Server),
-    ("bzmpop", Handler::Server),
-    ("multi", Handler::Server),
-    ("exec", Handler::Server),
-    ("discard", Handler::Server),
-    ("watch", Handler::Server),
-    ("unwatch", Handler::Server),
-    ("subscribe", Handler::Server),
-    ("unsubscribe", Handler::Server),
-    ("psubscribe", Handler::Server),
-    ("punsubscribe", Handler::Server),
-    ("ssubscribe", Handler::Server),
-    ("sunsubscribe", Handler::Server),
-    ("publish", Handler::Server),
-    ("spublish", Handler::Server),
-    ("pubsub|channels", Handler::Server),
-    ("pubsub|numsub", Handler::Server),
-    ("pubsub|numpat", Handler::Server),
-    ("pubsub|shardchannels", Handler::Server),
-    ("pubsub|shardnumsub", Handler::Server),
-    ("pubsub|help", Handler::Server),
-    ("monitor", Handler::Server),
-    ("acl|whoami", Handler::Server),
-    ("acl|cat", Handler::Server),
-    ("acl|users", Handler::Server),
-    ("acl|setuser", Handler::Server),
-    ("acl|deluser", Handler::Server),
-    ("acl|getuser", Handler::Server),
-    ("acl|list", Handler::Server),
-    ("acl|genpass", Handler::Server),
-    ("acl|dryrun", Handler::Server),
-    ("acl|log", Handler::Server),
-    ("acl|load", Handler::Server),
-    ("acl|save", Handler::Server),
-    ("acl|help", Handler::Server),
-    ("client|pause", Handler::Server),
-    ("client|unpause", Handler::Server),
-    ("slowlog|get", Handler::Server),
-    ("slowlog|len", Handler::Server),
-    ("slowlog|reset", Handler::Server),
-    ("slowlog|help", Handler::Server),
+/// A server command's reply that takes waiting for (the engine, a blocking pop).
+pub type Waiting<'a> = Pin<Box<dyn Future<Output = Option<Reply>> + Send + 'a>>;
+
+/// How a server command runs. `None` means no reply at all (SHUTDOWN closes
+/// the connection without answering, as in Redis).
+#[derive(Clone, Copy)]
+pub enum Run {
+    /// Answers at once.
+    Now(fn(&mut Session, &'static Command, &[Bytes]) -> Option<Reply>),
+    /// Answers after waiting.
+    Later(for<'a> fn(&'a mut Session, &'static Command, &'a [Bytes]) -> Waiting<'a>),
+    /// One reply per channel or pattern, sent apart outside MULTI (SUBSCRIBE & co.).
+    Each(fn(&mut Session, &'static Command, &[Bytes]) -> Vec<Reply>),
+}
+
+/// A server command: its spec (with [`Handler::Server`]) and its function.
+#[derive(Clone, Copy)]
+pub struct ServerSpec {
+    pub spec: Spec,
+    pub run: Run,
+}
+
+impl ServerSpec {
+    pub const fn new(spec: Spec, run: Run) -> ServerSpec {
+        ServerSpec { spec, run }
+    }
+
+    pub const fn now(
+        name: &'static str,
+        f: fn(&mut Session, &'static Command, &[Bytes]) -> Option<Reply>,
+    ) -> ServerSpec {
+        ServerSpec::new(Spec::server(name), Run::Now(f))
+    }
+}
+
+/// The server's families of commands, beside the storage ones.
+const SERVER_FAMILIES: &[&[ServerSpec]] = &[
+    COMMANDS,
+    super::client_cmd::COMMANDS,
+    super::config_cmd::COMMANDS,
+    super::slowlog::COMMANDS,
+    super::acl::COMMANDS,
+    super::multi::COMMANDS,
+    super::pubsub::COMMANDS,
 ];
 
-/// Runs a server-level command. `None` means no reply at all (SHUTDOWN
-/// closes the connection without answering, as in Redis).
-pub async fn run(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Option<Reply> {
-    let name = cmd.name.as_str();
-    if let Some(sub) = name.strip_prefix("client|") {
-        return Some(super::client_cmd::run(s, sub, args));
-    }
-    if let Some(sub) = name.strip_prefix("acl|") {
-        return Some(super::acl::run(s, sub, args));
-    }
-    if let Some(sub) = name.strip_prefix("slowlog|") {
-        return Some(s.server.slowlog.command(sub, args));
-    }
-    if let Some(sub) = name.strip_prefix("config|") {
-        return Some(super::config_cmd::run(s, sub, args));
-    }
-    if name.starts_with("pubsub|") || name == "publish" || name == "spublish" {
-        return Some(super::pubsub::run(s, name, args));
-    }
-    if super::pubsub::is_subscription_command(cmd) {
-        // Outside MULTI the connection sends each confirmation as its own
-        // reply; inside EXEC they share the command's slot.
-        let mut replies = super::pubsub::subscription(s, cmd, args);
-        return Some(if replies.len() == 1 {
-            replies.remove(0)
-        } else {
-            Reply::Array(replies)
+/// The server's command table: every storage command and every server command.
+struct ServerTable {
+    table: Table,
+    /// Each server command's function, by its [`Handler::Server`] index.
+    runs: Vec<Run>,
+}
+
+fn server_table() -> &'static ServerTable {
+    static TABLE: OnceLock<ServerTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let server: Vec<ServerSpec> = SERVER_FAMILIES.iter().copied().flatten().copied().collect();
+        let runs = server.iter().map(|s| s.run).collect();
+        let specs = server.iter().enumerate().map(|(i, s)| Spec {
+            handler: Handler::Server(i as u16),
+            ..s.spec
         });
-    }
-    Some(match name {
-        "blpop" | "brpop" | "blmove" | "brpoplpush" | "blmpop" | "bzpopmin" | "bzpopmax" | "bzmpop" => {
-            return super::blocking::run(s, cmd, args).await;
-        }
-        "hello" => hello(s, args),
-        "auth" => auth(s, args),
-        "quit" => {
-            s.quit = true;
-            Reply::ok()
-        }
-        "reset" => reset(s),
-        "monitor" => return monitor(s),
-        "info" => info(s, args).await,
-        "lastsave" => Reply::Int(s.server.last_save.load(Ordering::Relaxed)),
-        "save" => {
-            mark_saved(s);
-            Reply::ok()
-        }
-        "bgsave" => {
-            if args.len() > 2 || (args.len() == 2 && !args[1].eq_ignore_ascii_case(b"SCHEDULE")) {
-                return Some(Reply::error(crate::commands::SYNTAX));
-            }
-            mark_saved(s);
-            Reply::status("Background saving started")
-        }
-        "shutdown" => return shutdown(s, args),
-        "command" => Reply::Array(sorted_commands().map(|c| c.info.clone()).collect()),
-        "command|count" => Reply::Int(table().len() as i64),
-        "command|info" => command_info(args),
-        "command|docs" => command_docs(args),
-        "command|list" => command_list(args),
-        "command|getkeys" => command_getkeys(args),
-        "command|help" => help(
-            "COMMAND",
-            &[
-                "(no subcommand)",
-                "    Return details about all Redis commands.",
-                "COUNT",
-                "    Return the total number of commands in this Redis server.",
-                "LIST",
-                "    Return a list of all commands in this Redis server.",
-                "INFO [<command-name> ...]",
-                "    Return details about multiple Redis commands.",
-                "    If no command names are given, documentation details for all",
-                "    commands are returned.",
-                "DOCS [<command-name> ...]",
-                "    Return documentation details about multiple Redis commands.",
-                "    If no command names are given, documentation details for all",
-                "    commands are returned.",
-                "GETKEYS <full-command>",
-                "    Return the keys from a full Redis command.",
-                "GETKEYSANDFLAGS <full-command>",
-                "    Return the keys and the access flags from a full Redis command.",
-            ],
-        ),
-        other => Reply::error(format!("ERR command '{other}' is not available")),
+        let table = Table::build(FAMILIES.iter().copied().flatten().copied().chain(specs));
+        ServerTable { table, runs }
     })
+}
+
+/// The server's command table (storage and server commands).
+pub fn table() -> &'static Table {
+    &server_table().table
+}
+
+/// Looks a command up by name, case-insensitively, in the server's table.
+pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+    table().get(name)
+}
+
+/// The function of server command `index` ([`Handler::Server`]).
+pub fn run_of(index: u16) -> Run {
+    server_table().runs[index as usize]
+}
+
+/// Runs a server command outside the connection's usual path (EXEC's
+/// queued server commands): its replies become one.
+pub async fn run(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Option<Reply> {
+    let Handler::Server(index) = cmd.spec.handler else {
+        return Some(Reply::error(format!("ERR '{}' is not a server command", cmd.name)));
+    };
+    match run_of(index) {
+        Run::Now(f) => f(s, cmd, args),
+        Run::Later(f) => f(s, cmd, args).await,
+        Run::Each(f) => {
+            let mut replies = f(s, cmd, args);
+            Some(if replies.len() == 1 {
+                replies.remove(0)
+            } else {
+                Reply::Array(replies)
+            })
+        }
+    }
+}
+
+pub const COMMANDS: &[ServerSpec] = &[
+    ServerSpec::now("hello", |s, _, a| Some(hello(s, a))),
+    ServerSpec::now("auth", |s, _, a| Some(auth(s, a))),
+    ServerSpec::new(
+        Spec::server("quit").immediate_in_multi().in_subscriber_mode(),
+        Run::Now(quit),
+    ),
+    ServerSpec::new(
+        Spec::server("reset").immediate_in_multi().in_subscriber_mode(),
+        Run::Now(|s, _, _| Some(reset(s))),
+    ),
+    ServerSpec::now("monitor", |s, _, _| monitor(s)),
+    ServerSpec::new(
+        Spec::server("info"),
+        Run::Later(|s, _, a| Box::pin(async move { Some(info(s, a).await) })),
+    ),
+    ServerSpec::now("lastsave", |s, _, _| {
+        Some(Reply::Int(s.server.last_save.load(Ordering::Relaxed)))
+    }),
+    ServerSpec::now("save", |s, _, _| {
+        mark_saved(s);
+        Some(Reply::ok())
+    }),
+    ServerSpec::now("bgsave", bgsave),
+    ServerSpec::now("shutdown", |s, _, a| shutdown(s, a)),
+    ServerSpec::now("command", |_, _, _| {
+        Some(Reply::Array(sorted_commands().map(|c| c.info.clone()).collect()))
+    }),
+    ServerSpec::now("command|count", |_, _, _| Some(Reply::Int(table().len() as i64))),
+    ServerSpec::now("command|info", |_, _, a| Some(command_info(a))),
+    ServerSpec::now("command|docs", |_, _, a| Some(command_docs(a))),
+    ServerSpec::now("command|list", |_, _, a| Some(command_list(a))),
+    ServerSpec::now("command|getkeys", |_, _, a| Some(command_getkeys(a))),
+    ServerSpec::now("command|help", |_, _, _| Some(command_help())),
+];
+
+fn quit(s: &mut Session, _: &'static Command, _: &[Bytes]) -> Option<Reply> {
+    s.quit = true;
+    Some(Reply::ok())
+}
+
+fn bgsave(s: &mut Session, _: &'static Command, args: &[Bytes]) -> Option<Reply> {
+    if args.len() > 2 || (args.len() == 2 && !args[1].eq_ignore_ascii_case(b"SCHEDULE")) {
+        return Some(Reply::error(crate::commands::SYNTAX));
+    }
+    mark_saved(s);
+    Some(Reply::status("Background saving started"))
+}
+
+fn command_help() -> Reply {
+    help(
+        "COMMAND",
+        &[
+            "(no subcommand)",
+            "    Return details about all Redis commands.",
+            "COUNT",
+            "    Return the total number of commands in this Redis server.",
+            "LIST",
+            "    Return a list of all commands in this Redis server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "GETKEYS <full-command>",
+            "    Return the keys from a full Redis command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full Redis command.",
+        ],
+    )
 }
 
 /// SAVE and BGSAVE: every write redsql acknowledged is already committed to
@@ -270,81 +279,17 @@ async fn info(s: &Session, args: &[Bytes]) -> Reply {
     Reply::Verbatim(Bytes::from(super::info::render(&s.server, &sections, &keyspace)))
 }
 
-/// Per-database key counts, read through the engine like any read command.
+/// Per-database key counts, read in a closure job of the engine.
 async fn keyspace_stats(s: &Session) -> Result<Vec<(u32, DbStats)>, Reply> {
-    let batch = Batch {
-        db: s.db,
-        proto: s.proto,
-        calls: vec![Call {
-            cmd: stats_command(),
-            args: vec![Bytes::from_static(b"info")],
-        }],
-    };
-    let mut outcome = s.server.engine.run(batch).await;
-    match outcome.replies.pop() {
-        Some(Reply::Array(rows)) => Ok(rows
-            .into_iter()
-            .filter_map(|row| match row {
-                Reply::Array(v) => match v[..] {
-                    [Reply::Int(db), Reply::Int(keys), Reply::Int(expires)] => Some((
-                        db as u32,
-                        DbStats {
-                            keys: keys as u64,
-                            expires: expires as u64,
-                        },
-                    )),
-                    _ => None,
-                },
-                _ => None,
-            })
-            .collect()),
-        Some(e) if e.is_error() => Err(e),
-        _ => Err(Reply::error("ERR cannot read keyspace statistics")),
+    let f: crate::engine::TxFn = Box::new(|tx| Ok(Box::new(tx.ctx().store.stats()?)));
+    match s.server.engine.transaction(s.db, s.proto, f).await {
+        Ok(v) => match v.downcast::<Vec<(u32, DbStats)>>() {
+            Ok(stats) => Ok(*stats),
+            Err(_) => Err(Reply::error("ERR cannot read keyspace statistics")),
+        },
+        Err(crate::commands::CmdError::Reply(e)) => Err(Reply::error(e)),
+        Err(crate::commands::CmdError::Store(e)) => Err(Reply::error(format!("ERR storage error: {e}"))),
     }
-}
-
-/// An internal read command (not in the command table) that returns
-/// `Store::stats()` as `[[db, keys, expires], ...]`, so INFO can run it as a
-/// read batch on the engine.
-fn stats_command() -> &'static Command {
-    static CMD: OnceLock<Command> = OnceLock::new();
-    CMD.get_or_init(|| internal_read_command("info", false, store_stats))
-}
-
-/// A read command that is not in the command table (see [`Command::internal`]).
-pub(super) fn internal_read_command(name: &str, fast: bool, f: CommandFn) -> Command {
-    Command::internal(name, Handler::Read(f), fast)
-}
-
-fn store_stats(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
-    Ok(Reply::Array(
-        ctx.store
-            .stats()?
-            .into_iter()
-            .map(|(db, st)| {
-                Reply::Array(vec![
-                    Reply::Int(db as i64),
-                    Reply::Int(st.keys as i64),
-                    Reply::Int(st.expires as i64),
-                ])
-            })
-            .collect(),
-    ))
-}
-
-/// A `XXX HELP` reply: the header line, the given lines, and Redis's HELP footer.
-pub fn help(name: &str, lines: &[&str]) -> Reply {
-    let mut out = vec![Reply::Status(Bytes::from(format!(
-        "{name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
-    )))];
-    out.extend(
-        lines
-            .iter()
-            .map(|l| Reply::Status(Bytes::copy_from_slice(l.as_bytes()))),
-    );
-    out.push(Reply::status("HELP"));
-    out.push(Reply::status("    Prints this help."));
-    Reply::Array(out)
 }
 
 fn sorted_commands() -> impl Iterator<Item = &'static Command> {

@@ -1,13 +1,28 @@
 //! CONFIG GET / SET / RESETSTAT / REWRITE / HELP over [`super::config::Config`].
 
-use super::commands::help;
+use super::commands::ServerSpec;
 use super::connection::Session;
+use crate::commands::{Command, help};
 use crate::resp::Reply;
 use bytes::Bytes;
 use std::collections::BTreeMap;
 
+/// The CONFIG subcommands.
+pub const COMMANDS: &[ServerSpec] = &[
+    ServerSpec::now("config|get", config),
+    ServerSpec::now("config|set", config),
+    ServerSpec::now("config|resetstat", config),
+    ServerSpec::now("config|rewrite", config),
+    ServerSpec::now("config|help", config),
+];
+
+/// Runs a CONFIG subcommand.
+fn config(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Option<Reply> {
+    Some(run(s, cmd.name.strip_prefix("config|").unwrap_or_default(), args))
+}
+
 /// Runs `config|<sub>`.
-pub fn run(s: &mut Session, sub: &str, args: &[Bytes]) -> Reply {
+fn run(s: &mut Session, sub: &str, args: &[Bytes]) -> Reply {
     let config = &s.server.config;
     match sub {
         "get" => {

@@ -2,11 +2,12 @@
 
 use super::Server;
 use super::clients::ClientHandle;
+use super::commands::{self, Run};
 use super::multi::{self, Multi};
 use super::notify::OwnMessages;
 use super::pubsub::{self, Subscriptions};
 use crate::commands::events::Place;
-use crate::commands::{Command, Handler, lookup};
+use crate::commands::{Command, Handler};
 use crate::engine::{Batch, Call, Reported, Watch};
 use crate::resp::{Reply, RequestParser};
 use bytes::{Bytes, BytesMut};
@@ -290,30 +291,43 @@ impl Session {
             self.client.last_cmd_ms.store(crate::util::now_ms(), Ordering::Relaxed);
             // clone_from reuses the buffer: no allocation per command.
             self.client.last_cmd.lock().unwrap().clone_from(&cmd.name);
-            if self.multi.is_some() && !multi::runs_immediately(cmd) {
+            if self.multi.is_some() && !cmd.spec.immediate_in_multi {
                 // Nothing is pending in MULTI: MULTI itself flushed.
                 let reply = multi::queue(self, Call { cmd, args });
                 self.emit(reply, out);
                 continue;
             }
-            match cmd.handler {
-                Handler::Server if pubsub::is_subscription_command(cmd) => {
-                    self.flush(&mut pending, out).await;
-                    for reply in pubsub::subscription(self, cmd, &args) {
-                        self.emit(reply, out);
-                    }
+            if let Some(reply) = pubsub::subscriber_reply(self, cmd, &args) {
+                self.flush(&mut pending, out).await;
+                self.emit(reply, out);
+                continue;
+            }
+            if let Some(blocking) = cmd.spec.blocking
+                && let Some(wait) = (blocking.wait)(&args)
+            {
+                self.flush(&mut pending, out).await;
+                let started = Instant::now();
+                let reply = super::blocking::run(self, cmd, &args, wait).await;
+                self.executed(cmd, &args, crate::util::micros_since(started));
+                let events = std::mem::take(&mut self.own_events);
+                if let Some(reply) = reply {
+                    self.emit_outcome(vec![reply], &events, out);
                 }
-                _ if let Some(reply) = pubsub::subscriber_ping(self, cmd, &args) => {
-                    self.flush(&mut pending, out).await;
-                    self.emit(reply, out);
-                }
-                Handler::Server => {
+                continue;
+            }
+            match cmd.spec.handler {
+                Handler::Server(index) => {
                     self.flush(&mut pending, out).await;
                     let started = Instant::now();
-                    let reply = if multi::is_transaction_command(cmd) {
-                        Some(multi::run(self, cmd, &args).await)
-                    } else {
-                        super::commands::run(self, cmd, &args).await
+                    let reply = match commands::run_of(index) {
+                        Run::Each(f) => {
+                            for reply in f(self, cmd, &args) {
+                                self.emit(reply, out);
+                            }
+                            continue;
+                        }
+                        Run::Now(f) => f(self, cmd, &args),
+                        Run::Later(f) => f(self, cmd, &args).await,
                     };
                     self.executed(cmd, &args, crate::util::micros_since(started));
                     let events = std::mem::take(&mut self.own_events);
@@ -440,26 +454,7 @@ impl Session {
 
     /// Redis's checks before running a command, in Redis's order.
     fn check(&self, args: &[Bytes]) -> Result<&'static Command, Reply> {
-        let Some(mut cmd) = lookup(&args[0]) else {
-            return Err(unknown_command(args));
-        };
-        if !cmd.subcommands.is_empty() && args.len() >= 2 {
-            match cmd.subcommands.get(&args[1].to_ascii_lowercase()) {
-                Some(sub) => cmd = sub,
-                None => {
-                    let mut msg = b"ERR unknown subcommand '".to_vec();
-                    msg.extend_from_slice(&args[1][..args[1].len().min(128)]);
-                    msg.extend_from_slice(format!("'. Try {} HELP.", cmd.name.to_uppercase()).as_bytes());
-                    return Err(Reply::Error(msg.into()));
-                }
-            }
-        }
-        if !cmd.arity_ok(args.len()) {
-            return Err(Reply::error(format!(
-                "ERR wrong number of arguments for '{}' command",
-                cmd.name
-            )));
-        }
+        let cmd = crate::commands::table::check(commands::table(), args)?;
         super::acl::check_command(self, cmd, args)?;
         if self.monitor.is_some() && ["write", "readonly", "may_replicate"].iter().any(|f| cmd.has_flag(f)) {
             // Redis treats a monitor as a replica, which may not use keys.
@@ -467,25 +462,6 @@ impl Session {
         }
         Ok(cmd)
     }
-}
-
-/// `ERR unknown command 'x', with args beginning with: 'a' 'b' ` as Redis words it.
-pub fn unknown_command(args: &[Bytes]) -> Reply {
-    let mut list = Vec::new();
-    for a in &args[1..] {
-        if list.len() >= 128 {
-            break;
-        }
-        let room = 128 - list.len();
-        list.push(b'\'');
-        list.extend_from_slice(&a[..a.len().min(room)]);
-        list.extend_from_slice(b"' ");
-    }
-    let mut msg = b"ERR unknown command '".to_vec();
-    msg.extend_from_slice(&args[0][..args[0].len().min(128)]);
-    msg.extend_from_slice(b"', with args beginning with: ");
-    msg.extend_from_slice(&list);
-    Reply::Error(msg.into())
 }
 
 #[cfg(test)]

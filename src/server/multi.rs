@@ -31,15 +31,15 @@
 //!   or registered in a store shared by several processes, see
 //!   `engine/watch.rs`), which EXEC's check consults too.
 
+use super::commands::{Run, ServerSpec, lookup};
 use super::connection::{ReplyMode, Session};
 use super::notify::OwnMessages;
-use crate::commands::{CmdResult, Command, Ctx, Handler, lookup};
+use crate::commands::{CmdError, Ctx, Handler, Spec};
 use crate::engine::{Batch, Call, Watch};
 use crate::resp::Reply;
 use crate::store::WatchMissing;
 use bytes::Bytes;
 use std::collections::HashSet;
-use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
 
 /// A transaction being queued, between MULTI and EXEC or DISCARD.
@@ -48,20 +48,6 @@ pub struct Multi {
     queue: Vec<Call>,
     /// A command was refused while queueing: EXEC answers EXECABORT.
     aborted: bool,
-}
-
-/// Commands that run at once inside MULTI instead of being queued
-/// (the exceptions in Redis's `processCommand`).
-pub fn runs_immediately(cmd: &Command) -> bool {
-    matches!(
-        cmd.name.as_str(),
-        "multi" | "exec" | "discard" | "watch" | "quit" | "reset"
-    )
-}
-
-/// The commands this module runs (see [`run`]).
-pub fn is_transaction_command(cmd: &Command) -> bool {
-    matches!(cmd.name.as_str(), "multi" | "exec" | "discard" | "watch" | "unwatch")
 }
 
 /// Queues a command of a connection in MULTI and returns its reply:
@@ -122,20 +108,31 @@ pub fn discard_state(s: &mut Session) {
     s.client.multi.store(-1, Ordering::Relaxed);
 }
 
-/// Runs MULTI, EXEC, DISCARD, WATCH or UNWATCH.
-pub async fn run(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Reply {
-    match cmd.name.as_str() {
-        "multi" => multi(s),
-        "exec" => exec(s).await,
-        "discard" => discard(s),
-        "watch" => watch(s, args).await,
-        "unwatch" => {
-            unwatch_all(s);
-            Reply::ok()
-        }
-        other => Reply::error(format!("ERR '{other}' is not a transaction command")),
-    }
-}
+/// The transaction commands. MULTI, EXEC, DISCARD and WATCH run at once
+/// inside MULTI (the exceptions in Redis's `processCommand`); EXEC is held by
+/// `CLIENT PAUSE WRITE` when a command it queued would be.
+pub const COMMANDS: &[ServerSpec] = &[
+    ServerSpec::new(
+        Spec::server("multi").immediate_in_multi(),
+        Run::Now(|s, _, _| Some(multi(s))),
+    ),
+    ServerSpec::new(
+        Spec::server("exec").immediate_in_multi().paused_as_queued(),
+        Run::Later(|s, _, _| Box::pin(async move { Some(exec(s).await) })),
+    ),
+    ServerSpec::new(
+        Spec::server("discard").immediate_in_multi(),
+        Run::Now(|s, _, _| Some(discard(s))),
+    ),
+    ServerSpec::new(
+        Spec::server("watch").immediate_in_multi(),
+        Run::Later(|s, _, a| Box::pin(async move { Some(watch(s, a).await) })),
+    ),
+    ServerSpec::now("unwatch", |s, _, _| {
+        unwatch_all(s);
+        Some(Reply::ok())
+    }),
+];
 
 /// Forgets every watched key, ending the watches registered in the store
 /// together.
@@ -194,10 +191,9 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
             refused.push((pos, reply));
             continue;
         }
-        // A blocking command never blocks inside MULTI: its storage step
-        // (pop, or nil) runs with the other storage commands.
-        let call = super::blocking::step_call(&call).unwrap_or(call);
-        if matches!(call.cmd.handler, Handler::Server) {
+        // A blocking command never blocks inside MULTI: its handler, the
+        // storage step (pop, or nil), runs with the other storage commands.
+        if matches!(call.cmd.spec.handler, Handler::Server(_)) {
             server_calls.push((pos, call));
         } else {
             calls.push(call);
@@ -210,7 +206,7 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
     if !calls.is_empty() || !watch.is_empty() {
         let writes = calls
             .iter()
-            .filter(|c| matches!(c.cmd.handler, Handler::Write(_)))
+            .filter(|c| matches!(c.cmd.spec.handler, Handler::Write(_)))
             .count();
         let expected = calls.len();
         let batch = Batch {
@@ -356,28 +352,22 @@ async fn watch(s: &mut Session, args: &[Bytes]) -> Reply {
     // if it is gone again by EXEC (kept below only for the missing keys).
     // None when the read registers the missing keys in the store instead.
     let mut missing: Vec<_> = keys.iter().map(|k| s.server.engine.watch_missing(db, k)).collect();
-    let mut read_args = Vec::with_capacity(keys.len() + 1);
-    read_args.push(Bytes::from_static(b"watch"));
-    read_args.extend(keys.iter().cloned());
-    let batch = Batch {
-        db,
-        proto: s.proto,
-        calls: vec![Call {
-            cmd: versions_command(),
-            args: read_args,
-        }],
-    };
-    let mut outcome = s.server.engine.run(batch).await;
-    match outcome.replies.pop() {
-        Some(Reply::Array(versions)) if versions.len() == keys.len() => {
-            for ((key, v), missing) in keys.into_iter().zip(versions).zip(missing.iter_mut()) {
+    // The versions are read in a writer job, so that the read comes after
+    // every commit that began before WATCH counted its missing keys in
+    // memory, and registers them in the read's transaction (see
+    // `engine/watch.rs`): no creation can slip between the two.
+    let read_keys = keys.clone();
+    let f: crate::engine::TxFn = Box::new(move |tx| Ok(Box::new(key_versions(tx.ctx(), &read_keys)?)));
+    match s.server.engine.transaction(db, s.proto, f).await {
+        Ok(v) => {
+            let Ok(versions) = v.downcast::<Vec<Version>>() else {
+                return Reply::error("ERR cannot read the watched keys");
+            };
+            for ((key, v), missing) in keys.into_iter().zip(*versions).zip(missing.iter_mut()) {
                 let (version, missing) = match v {
-                    Reply::Int(n) => (Some(n), None),
-                    Reply::Array(id) => match id.first() {
-                        Some(&Reply::Int(id)) => (None, Some(s.server.engine.registered_watch(id))),
-                        _ => (None, None),
-                    },
-                    _ => (None, missing.take()),
+                    Version::Is(n) => (Some(n), None),
+                    Version::Registered(id) => (None, Some(s.server.engine.registered_watch(id))),
+                    Version::Missing => (None, missing.take()),
                 };
                 s.watched.push(Watch {
                     db,
@@ -388,38 +378,33 @@ async fn watch(s: &mut Session, args: &[Bytes]) -> Reply {
             }
             Reply::ok()
         }
-        Some(e) if e.is_error() => e,
-        _ => Reply::error("ERR cannot read the watched keys"),
+        Err(CmdError::Reply(e)) => Reply::error(e),
+        Err(CmdError::Store(e)) => Reply::error(format!("ERR storage error: {e}")),
     }
 }
 
-/// An internal command: the versions of keys `args[1..]` in the selected
-/// database, as integers; for a missing key, nil, or `[id]` when the store
-/// registered the watch ([`Store::watch_missing`](crate::store::Store::watch_missing)).
-/// It runs on the writer, so that it reads after every commit that began
-/// before WATCH counted its missing keys in memory, and registers them in
-/// the read's transaction (see `engine/watch.rs`): no creation can slip
-/// between the two.
-fn versions_command() -> &'static Command {
-    static CMD: OnceLock<Command> = OnceLock::new();
-    CMD.get_or_init(|| {
-        let mut cmd = super::commands::internal_read_command("watch", true, key_versions);
-        cmd.handler = crate::commands::Handler::Write(key_versions);
-        cmd
-    })
+/// A watched key's version as WATCH read it.
+enum Version {
+    Is(i64),
+    /// Missing, and counted in memory.
+    Missing,
+    /// Missing, and registered in the store as this id
+    /// ([`Store::watch_missing`](crate::store::Store::watch_missing)).
+    Registered(i64),
 }
 
-fn key_versions(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let mut out = Vec::with_capacity(args.len() - 1);
-    for key in &args[1..] {
+/// The versions of `keys` in the selected database.
+fn key_versions(ctx: &mut Ctx, keys: &[Bytes]) -> Result<Vec<Version>, CmdError> {
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
         out.push(match ctx.store.meta(ctx.db, key)? {
-            Some(e) => Reply::Int(e.version),
+            Some(e) => Version::Is(e.version),
             None => match ctx.store.watch_missing(ctx.db, key)? {
-                WatchMissing::InMemory => Reply::Nil,
-                WatchMissing::Registered(id) => Reply::Array(vec![Reply::Int(id)]),
-                WatchMissing::Exists(version) => Reply::Int(version),
+                WatchMissing::InMemory => Version::Missing,
+                WatchMissing::Registered(id) => Version::Registered(id),
+                WatchMissing::Exists(version) => Version::Is(version),
             },
         });
     }
-    Ok(Reply::Array(out))
+    Ok(out)
 }

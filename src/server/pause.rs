@@ -7,6 +7,7 @@
 
 use super::connection::Session;
 use crate::commands::Command;
+use crate::commands::spec;
 use crate::resp::Reply;
 use bytes::Bytes;
 use std::sync::Mutex;
@@ -73,32 +74,18 @@ impl Pause {
     }
 }
 
-/// Commands Redis marks `may_replicate` internally without saying so in
-/// `COMMAND INFO` (PUBLISH reaches replicas, PFCOUNT may rewrite its key,
-/// scripts may write): `CLIENT PAUSE WRITE` holds them too.
-const ALSO_PAUSED_BY_WRITE: &[&str] = &[
-    "publish",
-    "spublish",
-    "pfcount",
-    "eval",
-    "evalsha",
-    "eval_ro",
-    "evalsha_ro",
-    "fcall",
-    "fcall_ro",
-];
-
 /// Whether the command counts as a write for `CLIENT PAUSE WRITE`.
 fn may_replicate(s: &Session, cmd: &Command) -> bool {
-    if cmd.name == "exec" {
+    if cmd.spec.pause == spec::Pause::AsQueued {
         return super::multi::queued_may_replicate(s);
     }
     is_write_like(cmd)
 }
 
-/// A write, `may_replicate`, or one of [`ALSO_PAUSED_BY_WRITE`].
+/// A write, `may_replicate` in Redis's flags, or held by its spec
+/// ([`spec::Pause::Write`]: PUBLISH reaches replicas, scripts may write).
 pub fn is_write_like(cmd: &Command) -> bool {
-    cmd.write || cmd.has_flag("may_replicate") || ALSO_PAUSED_BY_WRITE.contains(&cmd.name.as_str())
+    cmd.write || cmd.has_flag("may_replicate") || cmd.spec.pause == spec::Pause::Write
 }
 
 /// Waits while a pause stops this command. Returns early if the client is

@@ -27,8 +27,9 @@
 //!   counts the receivers in the publishing process only, as in Redis
 //!   Cluster. PUBSUB CHANNELS / NUMSUB / NUMPAT describe this process.
 
+use super::commands::{Run, ServerSpec};
 use super::connection::Session;
-use crate::commands::Command;
+use crate::commands::{Command, Spec};
 use crate::resp::Reply;
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
@@ -277,10 +278,6 @@ fn channel_of(m: &Reply) -> Option<&Bytes> {
 
 /// Whether `cmd` is one of the six (un)subscribe commands, answered with one
 /// reply per channel by [`subscription`].
-pub fn is_subscription_command(cmd: &Command) -> bool {
-    kind_of(cmd).is_some()
-}
-
 /// The kind and direction (true = subscribe) of an (un)subscribe command.
 fn kind_of(cmd: &Command) -> Option<(Kind, bool)> {
     Some(match cmd.name.as_str() {
@@ -295,12 +292,10 @@ fn kind_of(cmd: &Command) -> Option<(Kind, bool)> {
 }
 
 /// In RESP2 subscriber mode, Redis's error for any command but
-/// (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT and RESET.
+/// (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT and RESET (their specs say
+/// [`Spec::in_subscriber_mode`]).
 pub fn refuse_in_subscriber_mode(s: &Session, cmd: &Command) -> Option<Reply> {
-    if s.proto != 2 || s.pubsub.total() == 0 {
-        return None;
-    }
-    if is_subscription_command(cmd) || matches!(cmd.name.as_str(), "ping" | "quit" | "reset") {
+    if s.proto != 2 || s.pubsub.total() == 0 || cmd.spec.in_subscriber_mode {
         return None;
     }
     Some(Reply::error(format!(
@@ -309,17 +304,17 @@ pub fn refuse_in_subscriber_mode(s: &Session, cmd: &Command) -> Option<Reply> {
     )))
 }
 
-/// PING in RESP2 subscriber mode: `["pong", arg or ""]` instead of `+PONG`.
-pub fn subscriber_ping(s: &Session, cmd: &Command, args: &[Bytes]) -> Option<Reply> {
-    if s.proto != 2 || s.pubsub.total() == 0 || cmd.name != "ping" || args.len() > 2 {
+/// A command's own reply in RESP2 subscriber mode, if its spec has one
+/// (PING: `["pong", arg or ""]` instead of `+PONG`).
+pub fn subscriber_reply(s: &Session, cmd: &Command, args: &[Bytes]) -> Option<Reply> {
+    if s.proto != 2 || s.pubsub.total() == 0 {
         return None;
     }
-    let arg = args.get(1).cloned().unwrap_or_default();
-    Some(Reply::Array(vec![Reply::bulk_str("pong"), Reply::Bulk(arg)]))
+    cmd.spec.subscribed.and_then(|f| f(args))
 }
 
 /// Runs an (un)subscribe command: one confirmation per channel or pattern.
-pub fn subscription(s: &mut Session, cmd: &Command, args: &[Bytes]) -> Vec<Reply> {
+fn subscription(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Vec<Reply> {
     let Some((kind, subscribe)) = kind_of(cmd) else {
         return vec![Reply::error(format!("ERR '{}' is not a pubsub command", cmd.name))];
     };
@@ -377,8 +372,41 @@ fn publish_counts(s: &Session) {
     }
 }
 
+/// The Pub/Sub commands. The (un)subscribe commands answer one reply per
+/// channel or pattern, and may run in RESP2 subscriber mode; PUBLISH reaches
+/// replicas in Redis, so `CLIENT PAUSE WRITE` holds it.
+pub const COMMANDS: &[ServerSpec] = &[
+    ServerSpec::new(Spec::server("subscribe").in_subscriber_mode(), Run::Each(subscription)),
+    ServerSpec::new(
+        Spec::server("unsubscribe").in_subscriber_mode(),
+        Run::Each(subscription),
+    ),
+    ServerSpec::new(Spec::server("psubscribe").in_subscriber_mode(), Run::Each(subscription)),
+    ServerSpec::new(
+        Spec::server("punsubscribe").in_subscriber_mode(),
+        Run::Each(subscription),
+    ),
+    ServerSpec::new(Spec::server("ssubscribe").in_subscriber_mode(), Run::Each(subscription)),
+    ServerSpec::new(
+        Spec::server("sunsubscribe").in_subscriber_mode(),
+        Run::Each(subscription),
+    ),
+    ServerSpec::new(Spec::server("publish").paused_by_write(), Run::Now(publish)),
+    ServerSpec::new(Spec::server("spublish").paused_by_write(), Run::Now(publish)),
+    ServerSpec::now("pubsub|channels", publish),
+    ServerSpec::now("pubsub|numsub", publish),
+    ServerSpec::now("pubsub|numpat", publish),
+    ServerSpec::now("pubsub|shardchannels", publish),
+    ServerSpec::now("pubsub|shardnumsub", publish),
+    ServerSpec::now("pubsub|help", publish),
+];
+
+fn publish(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Option<Reply> {
+    Some(run(s, &cmd.name, args))
+}
+
 /// PUBLISH, SPUBLISH and the PUBSUB subcommands (one reply each).
-pub fn run(s: &Session, name: &str, args: &[Bytes]) -> Reply {
+fn run(s: &Session, name: &str, args: &[Bytes]) -> Reply {
     let hub = &s.server.pubsub;
     match name {
         "publish" | "spublish" => {
@@ -417,7 +445,7 @@ pub fn run(s: &Session, name: &str, args: &[Bytes]) -> Reply {
             Reply::Array(out)
         }
         "pubsub|numpat" => Reply::Int(hub.numpat()),
-        "pubsub|help" => super::commands::help(
+        "pubsub|help" => crate::commands::help(
             "PUBSUB",
             &[
                 "CHANNELS [<pattern>]",

@@ -13,8 +13,24 @@
 //! batches (a pipeline's consecutive commands share one engine job), so each
 //! command of a batch is given the batch's duration divided by its size.
 
+/// The SLOWLOG subcommands.
+pub const COMMANDS: &[ServerSpec] = &[
+    ServerSpec::now("slowlog|get", slowlog),
+    ServerSpec::now("slowlog|len", slowlog),
+    ServerSpec::now("slowlog|reset", slowlog),
+    ServerSpec::now("slowlog|help", slowlog),
+];
+
+/// Runs a SLOWLOG subcommand.
+fn slowlog(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Option<Reply> {
+    let sub = cmd.name.strip_prefix("slowlog|").unwrap_or_default();
+    Some(s.server.slowlog.command(sub, args))
+}
+
 use super::clients::ClientHandle;
+use super::commands::ServerSpec;
 use super::config::Config;
+use super::connection::Session;
 use crate::commands::Command;
 use crate::resp::Reply;
 use bytes::Bytes;
@@ -88,7 +104,7 @@ impl SlowLog {
                 self.log.lock().unwrap().entries.clear();
                 Reply::ok()
             }
-            _ => super::commands::help(
+            _ => crate::commands::help(
                 "SLOWLOG",
                 &[
                     "GET [<count>]",

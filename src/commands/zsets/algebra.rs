@@ -331,7 +331,7 @@ pub(super) fn zintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use crate::backend::sqlite::{Location, SqliteStore, Sync, open_writer};
-    use crate::commands::{Ctx, Handler, all};
+    use crate::commands::{Ctx, Handler, lookup};
     use crate::resp::Reply;
     use crate::store::{KeyType, member_hash};
     use bytes::Bytes;
@@ -339,8 +339,7 @@ mod tests {
     /// Runs one command on `store`, the way the engine does.
     fn run(store: &mut SqliteStore, args: &[&str]) -> Bytes {
         let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
-        let name = String::from_utf8_lossy(&args[0]).to_lowercase();
-        let handler = all().find(|(n, _)| *n == name).map(|(_, h)| *h).expect("registered");
+        let handler = lookup(&args[0]).expect("registered").spec.handler;
         let (Handler::Read(f) | Handler::Write(f)) = handler else {
             panic!("not a storage command");
         };

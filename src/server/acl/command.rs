@@ -8,12 +8,35 @@ use crate::commands::Command;
 use crate::commands::table::table;
 use crate::resp::Reply;
 use crate::server::clients::ClientHandle;
+use crate::server::commands::ServerSpec;
 use crate::server::connection::Session;
 use bytes::Bytes;
 use std::sync::Arc;
 
+/// The ACL subcommands.
+pub const COMMANDS: &[ServerSpec] = &[
+    ServerSpec::now("acl|whoami", acl),
+    ServerSpec::now("acl|cat", acl),
+    ServerSpec::now("acl|users", acl),
+    ServerSpec::now("acl|setuser", acl),
+    ServerSpec::now("acl|deluser", acl),
+    ServerSpec::now("acl|getuser", acl),
+    ServerSpec::now("acl|list", acl),
+    ServerSpec::now("acl|genpass", acl),
+    ServerSpec::now("acl|dryrun", acl),
+    ServerSpec::now("acl|log", acl),
+    ServerSpec::now("acl|load", acl),
+    ServerSpec::now("acl|save", acl),
+    ServerSpec::now("acl|help", acl),
+];
+
+/// Runs an ACL subcommand.
+fn acl(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Option<Reply> {
+    Some(run(s, cmd.name.strip_prefix("acl|").unwrap_or_default(), args))
+}
+
 /// `ACL <sub>`; `sub` is the lowercase subcommand.
-pub fn run(s: &mut Session, sub: &str, args: &[Bytes]) -> Reply {
+fn run(s: &mut Session, sub: &str, args: &[Bytes]) -> Reply {
     let acl = &s.server.acl;
     match sub {
         "whoami" => Reply::Bulk(s.client.user.lock().unwrap_or_else(|e| e.into_inner()).name.clone()),
@@ -37,7 +60,7 @@ pub fn run(s: &mut Session, sub: &str, args: &[Bytes]) -> Reply {
         "dryrun" => dryrun(s, args),
         "log" => log_command(s, args),
         "load" | "save" => load_or_save(s, sub),
-        _ => crate::server::commands::help("ACL", HELP),
+        _ => crate::commands::help("ACL", HELP),
     }
 }
 

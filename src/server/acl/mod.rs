@@ -26,7 +26,7 @@ mod rules;
 mod sha256;
 pub mod shared;
 
-pub use command::run;
+pub use command::COMMANDS;
 
 use super::Server;
 use super::config::Config;
