@@ -404,6 +404,7 @@ impl<'a> Keys<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Db;
 
     fn db() -> Db {
         Db::open(":memory:").unwrap()

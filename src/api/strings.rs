@@ -546,6 +546,7 @@ impl<'a> Strings<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Db;
 
     fn db() -> Db {
         Db::open(":memory:").expect("open")
