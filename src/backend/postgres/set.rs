@@ -18,8 +18,9 @@
 //! replaced by that same statement.
 
 use super::PgStore;
-use super::coll::{bytes_at, bytes_col, hashed, random_hash, sql_count};
-use crate::store::{SetOp, SetStore, Store, StoreResult, sample};
+use super::coll::{bytes_at, bytes_col, hashed};
+use crate::store::hashed::{self, random_hash};
+use crate::store::{SetOp, SetStore, Store, StoreResult, sample, sql_count};
 use bytes::Bytes;
 use std::collections::HashSet;
 
@@ -267,36 +268,29 @@ impl SetStore for PgStore<'_> {
     }
 
     fn set_scan(&mut self, id: i64, cursor: u64, count: usize) -> StoreResult<(u64, Vec<Bytes>)> {
-        // Hashes are 63-bit: a larger cursor is past every member.
-        let Ok(from) = i64::try_from(cursor) else {
-            return Ok((0, Vec::new()));
-        };
-        let count = count.clamp(1, i64::MAX as usize - 1);
-        let rows = self.conn.query(
-            "SELECT h, member FROM rset WHERE key_id = $1 AND h >= $2 ORDER BY h, member LIMIT $3",
-            &[&id, &from, &(count as i64 + 1)],
-        )?;
-        let mut page = rows
-            .iter()
-            .map(|r| Ok((r.try_get::<_, i64>(0)?, bytes_at(r, 1)?)))
-            .collect::<StoreResult<Vec<_>>>()?;
-        if page.len() <= count {
-            return Ok((0, page.into_iter().map(|(_, m)| m).collect()));
-        }
-        // One row beyond the page was read to know the set goes on; if it
-        // shares the last hash, finish that run so the cursor can skip it.
-        let (next_h, _) = page.pop().unwrap_or_default();
-        let (last_h, last_member) = page.last().cloned().unwrap_or_default();
-        if next_h == last_h {
-            let run = self.conn.query(
-                "SELECT member FROM rset WHERE key_id = $1 AND h = $2 AND member > $3 ORDER BY member",
-                &[&id, &last_h, &&last_member[..]],
-            )?;
-            for r in &run {
-                page.push((last_h, bytes_at(r, 0)?));
-            }
-        }
-        Ok((last_h as u64 + 1, page.into_iter().map(|(_, m)| m).collect()))
+        hashed::scan_page(
+            self,
+            cursor,
+            count,
+            true,
+            |s, from, limit| {
+                let rows = s.conn.query(
+                    "SELECT h, member FROM rset WHERE key_id = $1 AND h >= $2 ORDER BY h, member LIMIT $3",
+                    &[&id, &from, &limit],
+                )?;
+                rows.iter().map(|r| Ok((r.try_get(0)?, bytes_at(r, 1)?))).collect()
+            },
+            |s, h, last, page| {
+                let run = s.conn.query(
+                    "SELECT member FROM rset WHERE key_id = $1 AND h = $2 AND member > $3 ORDER BY member",
+                    &[&id, &h, &last],
+                )?;
+                for r in &run {
+                    page.push(bytes_at(r, 0)?);
+                }
+                Ok(())
+            },
+        )
     }
 
     fn set_combine(&mut self, op: SetOp, ids: &[i64]) -> StoreResult<Vec<Bytes>> {

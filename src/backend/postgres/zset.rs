@@ -17,8 +17,11 @@
 //! key id, `$2` the limit (NULL: none), `$3` the offset, `$4...` the span's.
 
 use super::PgStore;
-use super::coll::{bytes_at, hashed, last_wins, random_hash, sql_count};
-use crate::store::{LexBound, StoreResult, ZQuery, ZScanPage, ZSetStore, ZSpan, member_hash, score_limits, successor};
+use super::coll::{bytes_at, hashed, last_wins};
+use crate::store::hashed::{self, random_hash};
+use crate::store::{
+    LexBound, StoreResult, ZQuery, ZScanPage, ZSetStore, ZSpan, member_hash, score_limits, sql_count, successor,
+};
 use bytes::Bytes;
 use postgres::Row;
 use postgres::types::ToSql;
@@ -305,39 +308,32 @@ impl ZSetStore for PgStore<'_> {
     }
 
     fn zset_scan(&mut self, id: i64, cursor: u64, count: usize) -> StoreResult<ZScanPage> {
-        let Ok(start) = i64::try_from(cursor) else {
-            return Ok(ZScanPage::default());
-        };
-        let count = count.clamp(1, i64::MAX as usize);
-        let rows = self.conn.query(
-            "SELECT h, member, score FROM rzset WHERE key_id = $1 AND h >= $2 ORDER BY h, member LIMIT $3",
-            &[&id, &start, &(count as i64)],
+        let (cursor, items) = hashed::scan_page(
+            self,
+            cursor,
+            count,
+            false,
+            |s, from, limit| {
+                let rows = s.conn.query(
+                    "SELECT h, member, score FROM rzset WHERE key_id = $1 AND h >= $2 ORDER BY h, member LIMIT $3",
+                    &[&id, &from, &limit],
+                )?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get(0)?, (bytes_at(r, 1)?, r.try_get(2)?))))
+                    .collect()
+            },
+            |s, h, last, page| {
+                let run = s.conn.query(
+                    "SELECT member, score FROM rzset WHERE key_id = $1 AND h = $2 AND member > $3 ORDER BY member",
+                    &[&id, &h, &last],
+                )?;
+                for r in &run {
+                    page.push(item(r)?);
+                }
+                Ok(())
+            },
         )?;
-        let page = rows
-            .iter()
-            .map(|r| Ok((r.try_get::<_, i64>(0)?, bytes_at(r, 1)?, r.try_get::<_, f64>(2)?)))
-            .collect::<StoreResult<Vec<_>>>()?;
-        if page.len() < count {
-            return Ok(ZScanPage {
-                cursor: 0,
-                items: page.into_iter().map(|(_, m, s)| (m, s)).collect(),
-            });
-        }
-        // Finish the run of equal hashes the page ended in, so the next page
-        // can start strictly after it.
-        let Some((last_h, last_member)) = page.last().map(|(h, m, _)| (*h, m.clone())) else {
-            return Ok(ZScanPage::default());
-        };
-        let run = self.conn.query(
-            "SELECT member, score FROM rzset WHERE key_id = $1 AND h = $2 AND member > $3 ORDER BY member",
-            &[&id, &last_h, &&last_member[..]],
-        )?;
-        let mut out: Vec<(Bytes, f64)> = page.into_iter().map(|(_, m, s)| (m, s)).collect();
-        out.extend(items(&run)?);
-        Ok(ZScanPage {
-            cursor: last_h as u64 + 1,
-            items: out,
-        })
+        Ok(ZScanPage { cursor, items })
     }
 
     fn zset_read_set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {

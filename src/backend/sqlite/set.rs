@@ -9,8 +9,9 @@
 //! leave the database.
 
 use super::SqliteStore;
+use super::hash::blob;
+use crate::store::hashed::{self, random_hash};
 use crate::store::{KeyType, SetOp, SetStore, Store, StoreResult, member_hash, sample};
-use crate::util::random_u64;
 use bytes::Bytes;
 use rusqlite::{OptionalExtension, params};
 use std::collections::HashSet;
@@ -61,7 +62,7 @@ impl SqliteStore<'_> {
         let mut st = self
             .conn
             .cached("SELECT member FROM rset WHERE key_id=?1 AND h>=?2 ORDER BY h LIMIT 1")?;
-        let start = (random_u64() >> 1) as i64;
+        let start = random_hash();
         for from in [start, 0] {
             if let Some(m) = st.query_row(params![id, from], |r| r.get::<_, Vec<u8>>(0)).optional()? {
                 return Ok(Some(Bytes::from(m)));
@@ -233,35 +234,28 @@ impl SetStore for SqliteStore<'_> {
     }
 
     fn set_scan(&mut self, id: i64, cursor: u64, count: usize) -> StoreResult<(u64, Vec<Bytes>)> {
-        // Hashes are 63-bit: a larger cursor is past every member.
-        let Ok(from) = i64::try_from(cursor) else {
-            return Ok((0, Vec::new()));
-        };
-        let count = count.clamp(1, i64::MAX as usize - 1);
-        let mut rows: Vec<(i64, Vec<u8>)> = self
-            .conn
-            .cached("SELECT h, member FROM rset WHERE key_id=?1 AND h>=?2 ORDER BY h, member LIMIT ?3")?
-            .query_map(params![id, from, count as i64 + 1], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        if rows.len() <= count {
-            return Ok((0, rows.into_iter().map(|(_, m)| Bytes::from(m)).collect()));
-        }
-        // One row beyond the page was read to know the set goes on; if it
-        // shares the last hash, finish that run so the cursor can skip it.
-        let (next_h, _) = rows.pop().unwrap_or_default();
-        let (last_h, last_member) = rows.last().cloned().unwrap_or_default();
-        if next_h == last_h {
-            let run: Vec<(i64, Vec<u8>)> = self
-                .conn
-                .cached("SELECT h, member FROM rset WHERE key_id=?1 AND h=?2 AND member>?3 ORDER BY member")?
-                .query_map(params![id, last_h, last_member], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()?;
-            rows.extend(run);
-        }
-        Ok((
-            last_h as u64 + 1,
-            rows.into_iter().map(|(_, m)| Bytes::from(m)).collect(),
-        ))
+        hashed::scan_page(
+            self,
+            cursor,
+            count,
+            true,
+            |s, from, limit| {
+                let mut st = s
+                    .conn
+                    .cached("SELECT h, member FROM rset WHERE key_id=?1 AND h>=?2 ORDER BY h, member LIMIT ?3")?;
+                let rows = st.query_map(params![id, from, limit], |r| Ok((r.get(0)?, blob(r, 1)?)))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            },
+            |s, h, last, page| {
+                let mut st = s
+                    .conn
+                    .cached("SELECT member FROM rset WHERE key_id=?1 AND h=?2 AND member>?3 ORDER BY member")?;
+                for m in st.query_map(params![id, h, last], |r| blob(r, 0))? {
+                    page.push(m?);
+                }
+                Ok(())
+            },
+        )
     }
 
     fn set_combine(&mut self, op: SetOp, ids: &[i64]) -> StoreResult<Vec<Bytes>> {

@@ -7,6 +7,7 @@
 //! of distinct SQL texts exists and each is prepared once and cached.
 
 use super::SqliteStore;
+use crate::store::hashed::{self, random_hash};
 use crate::store::{LexBound, StoreResult, ZQuery, ZScanPage, ZSetStore, ZSpan, member_hash, score_limits, successor};
 use bytes::Bytes;
 use rusqlite::types::Value;
@@ -269,7 +270,7 @@ impl ZSetStore for SqliteStore<'_> {
     }
 
     fn zset_random(&mut self, id: i64) -> StoreResult<Option<(Bytes, f64)>> {
-        let r = (crate::util::random_u64() >> 1) as i64;
+        let r = random_hash();
         match self.first_from_hash(id, r)? {
             Some(item) => Ok(Some(item)),
             None => self.first_from_hash(id, 0),
@@ -277,46 +278,34 @@ impl ZSetStore for SqliteStore<'_> {
     }
 
     fn zset_scan(&mut self, id: i64, cursor: u64, count: usize) -> StoreResult<ZScanPage> {
-        let Ok(start) = i64::try_from(cursor) else {
-            return Ok(ZScanPage::default());
-        };
-        let count = count.max(1);
-        let mut rows: Vec<(i64, Bytes, f64)> = {
-            let mut st = self
-                .conn
-                .cached("SELECT h, member, score FROM rzset WHERE key_id=?1 AND h>=?2 ORDER BY h, member LIMIT ?3")?;
-            let rows = st.query_map(params![id, start, count as i64], |r| {
-                Ok((r.get(0)?, Bytes::from(r.get::<_, Vec<u8>>(1)?), r.get(2)?))
-            })?;
-            rows.collect::<Result<_, _>>()?
-        };
-        if rows.len() < count {
-            return Ok(ZScanPage {
-                cursor: 0,
-                items: rows.into_iter().map(|(_, m, s)| (m, s)).collect(),
-            });
-        }
-        // Finish the run of equal hashes the page ended in, so the next page
-        // can start strictly after it.
-        let (last_h, last_member) = match rows.last() {
-            Some((h, m, _)) => (*h, m.clone()),
-            None => return Ok(ZScanPage::default()),
-        };
-        {
-            let mut st = self
-                .conn
-                .cached("SELECT h, member, score FROM rzset WHERE key_id=?1 AND h=?2 AND member>?3 ORDER BY member")?;
-            let more = st.query_map(params![id, last_h, &last_member[..]], |r| {
-                Ok((r.get(0)?, Bytes::from(r.get::<_, Vec<u8>>(1)?), r.get(2)?))
-            })?;
-            for row in more {
-                rows.push(row?);
-            }
-        }
-        Ok(ZScanPage {
-            cursor: last_h as u64 + 1,
-            items: rows.into_iter().map(|(_, m, s)| (m, s)).collect(),
-        })
+        let (cursor, items) = hashed::scan_page(
+            self,
+            cursor,
+            count,
+            false,
+            |s, from, limit| {
+                let mut st = s.conn.cached(
+                    "SELECT h, member, score FROM rzset WHERE key_id=?1 AND h>=?2 ORDER BY h, member LIMIT ?3",
+                )?;
+                let rows = st.query_map(params![id, from, limit], |r| {
+                    Ok((r.get(0)?, (Bytes::from(r.get::<_, Vec<u8>>(1)?), r.get(2)?)))
+                })?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            },
+            |s, h, last, page| {
+                let mut st = s
+                    .conn
+                    .cached("SELECT member, score FROM rzset WHERE key_id=?1 AND h=?2 AND member>?3 ORDER BY member")?;
+                let more = st.query_map(params![id, h, last], |r| {
+                    Ok((Bytes::from(r.get::<_, Vec<u8>>(0)?), r.get(1)?))
+                })?;
+                for item in more {
+                    page.push(item?);
+                }
+                Ok(())
+            },
+        )?;
+        Ok(ZScanPage { cursor, items })
     }
 
     fn zset_read_set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
