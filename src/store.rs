@@ -20,13 +20,14 @@ mod set;
 mod zset;
 
 pub use hash::HashStore;
+pub(crate) use hash::layout::HashRows;
 /// The list layout and algorithms both backends share.
 pub(crate) use list::layout as lists;
 pub use list::{End, ListStore, PosSearch};
 pub use set::SetStore;
-pub(crate) use set::sample;
+pub(crate) use set::layout::SetRows;
+pub(crate) use zset::layout::{Span, ZSetRows};
 pub use zset::{LexBound, ScoreBound, ZQuery, ZScanPage, ZSetStore, ZSpan};
-pub(crate) use zset::{score_limits, successor};
 
 /// A stable 63-bit hash of a collection member (hash field, set or sorted-set
 /// member), stored in the `h` column of the value tables. It must never change:

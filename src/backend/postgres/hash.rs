@@ -12,8 +12,8 @@
 
 use super::PgStore;
 use super::coll::{bytes_at, bytes_col, hashed, last_wins};
-use crate::store::hashed::{self, random_hash};
-use crate::store::{HashStore, StoreResult, member_hash};
+use crate::store::hashed::random_hash;
+use crate::store::{HashRows, StoreResult, member_hash};
 use bytes::Bytes;
 use postgres::Row;
 
@@ -21,7 +21,7 @@ fn pair(r: &Row) -> Result<(Bytes, Bytes), postgres::Error> {
     Ok((bytes_at(r, 0)?, bytes_at(r, 1)?))
 }
 
-impl HashStore for PgStore<'_> {
+impl HashRows for PgStore<'_> {
     fn hash_get(&mut self, id: i64, field: &[u8]) -> StoreResult<Option<Bytes>> {
         let row = self.conn.query_opt(
             "SELECT value FROM rhash WHERE key_id = $1 AND h = $2 AND field = $3",
@@ -126,34 +126,6 @@ impl HashStore for PgStore<'_> {
             .try_get(0)?)
     }
 
-    fn hash_scan(&mut self, id: i64, cursor: u64, count: usize) -> StoreResult<(u64, Vec<(Bytes, Bytes)>)> {
-        hashed::scan_page(
-            self,
-            cursor,
-            count,
-            true,
-            |s, from, limit| {
-                let rows = s.conn.query(
-                    "SELECT h, field, value FROM rhash WHERE key_id = $1 AND h >= $2 ORDER BY h, field LIMIT $3",
-                    &[&id, &from, &limit],
-                )?;
-                rows.iter()
-                    .map(|r| Ok((r.try_get(0)?, (bytes_at(r, 1)?, bytes_at(r, 2)?))))
-                    .collect()
-            },
-            |s, h, last, page| {
-                let run = s.conn.query(
-                    "SELECT field, value FROM rhash WHERE key_id = $1 AND h = $2 AND field > $3 ORDER BY field",
-                    &[&id, &h, &last],
-                )?;
-                for r in &run {
-                    page.push(pair(r)?);
-                }
-                Ok(())
-            },
-        )
-    }
-
     fn hash_random(&mut self, id: i64) -> StoreResult<Option<(Bytes, Bytes)>> {
         // The first entry at or after a random hash, else the first one.
         let row = self.conn.query_opt(
@@ -164,5 +136,26 @@ impl HashStore for PgStore<'_> {
             &[&id, &random_hash()],
         )?;
         Ok(row.map(|r| pair(&r)).transpose()?)
+    }
+
+    fn hash_scan_rows(&mut self, id: i64, from: i64, limit: i64) -> StoreResult<Vec<(i64, (Bytes, Bytes))>> {
+        let rows = self.conn.query(
+            "SELECT h, field, value FROM rhash WHERE key_id = $1 AND h >= $2 ORDER BY h, field LIMIT $3",
+            &[&id, &from, &limit],
+        )?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, (bytes_at(r, 1)?, bytes_at(r, 2)?))))
+            .collect()
+    }
+
+    fn hash_scan_run(&mut self, id: i64, h: i64, after: &[u8], page: &mut Vec<(Bytes, Bytes)>) -> StoreResult<()> {
+        let run = self.conn.query(
+            "SELECT field, value FROM rhash WHERE key_id = $1 AND h = $2 AND field > $3 ORDER BY field",
+            &[&id, &h, &after],
+        )?;
+        for r in &run {
+            page.push(pair(r)?);
+        }
+        Ok(())
     }
 }

@@ -4,8 +4,8 @@
 //! are one B-tree seek, scans walk the key's range in `h` order.
 
 use super::SqliteStore;
-use crate::store::hashed::{self, random_hash};
-use crate::store::{HashStore, StoreResult, member_hash};
+use crate::store::hashed::random_hash;
+use crate::store::{HashRows, StoreResult, member_hash};
 use bytes::Bytes;
 use rusqlite::{OptionalExtension, Row, params};
 
@@ -26,7 +26,7 @@ impl SqliteStore<'_> {
     }
 }
 
-impl HashStore for SqliteStore<'_> {
+impl HashRows for SqliteStore<'_> {
     fn hash_get(&mut self, id: i64, field: &[u8]) -> StoreResult<Option<Bytes>> {
         let mut st = self
             .conn
@@ -113,33 +113,6 @@ impl HashStore for SqliteStore<'_> {
         Ok(st.query_row([id], |r| r.get(0))?)
     }
 
-    fn hash_scan(&mut self, id: i64, cursor: u64, count: usize) -> StoreResult<(u64, Vec<(Bytes, Bytes)>)> {
-        hashed::scan_page(
-            self,
-            cursor,
-            count,
-            true,
-            |s, from, limit| {
-                let mut st = s
-                    .conn
-                    .cached("SELECT h, field, value FROM rhash WHERE key_id=?1 AND h>=?2 ORDER BY h, field LIMIT ?3")?;
-                let rows = st.query_map(params![id, from, limit], |r| {
-                    Ok((r.get(0)?, (blob(r, 1)?, blob(r, 2)?)))
-                })?;
-                Ok(rows.collect::<Result<_, _>>()?)
-            },
-            |s, h, last, page| {
-                let mut st = s
-                    .conn
-                    .cached("SELECT field, value FROM rhash WHERE key_id=?1 AND h=?2 AND field>?3 ORDER BY field")?;
-                for r in st.query_map(params![id, h, last], pair)? {
-                    page.push(r?);
-                }
-                Ok(())
-            },
-        )
-    }
-
     fn hash_random(&mut self, id: i64) -> StoreResult<Option<(Bytes, Bytes)>> {
         let r = random_hash();
         let mut st = self
@@ -149,5 +122,25 @@ impl HashStore for SqliteStore<'_> {
             return Ok(Some(found));
         }
         Ok(st.query_row(params![id, 0i64], pair).optional()?)
+    }
+
+    fn hash_scan_rows(&mut self, id: i64, from: i64, limit: i64) -> StoreResult<Vec<(i64, (Bytes, Bytes))>> {
+        let mut st = self
+            .conn
+            .cached("SELECT h, field, value FROM rhash WHERE key_id=?1 AND h>=?2 ORDER BY h, field LIMIT ?3")?;
+        let rows = st.query_map(params![id, from, limit], |r| {
+            Ok((r.get(0)?, (blob(r, 1)?, blob(r, 2)?)))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn hash_scan_run(&mut self, id: i64, h: i64, after: &[u8], page: &mut Vec<(Bytes, Bytes)>) -> StoreResult<()> {
+        let mut st = self
+            .conn
+            .cached("SELECT field, value FROM rhash WHERE key_id=?1 AND h=?2 AND field>?3 ORDER BY field")?;
+        for r in st.query_map(params![id, h, after], pair)? {
+            page.push(r?);
+        }
+        Ok(())
     }
 }
