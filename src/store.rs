@@ -14,16 +14,20 @@ use bytes::Bytes;
 use std::fmt;
 
 mod hash;
+pub(crate) mod hashed;
 mod list;
 mod set;
 mod zset;
 
 pub use hash::HashStore;
+pub(crate) use hash::layout::HashRows;
+/// The list layout and algorithms both backends share.
+pub(crate) use list::layout as lists;
 pub use list::{End, ListStore, PosSearch};
 pub use set::SetStore;
-pub(crate) use set::sample;
+pub(crate) use set::layout::SetRows;
+pub(crate) use zset::layout::{Span, ZSetRows};
 pub use zset::{LexBound, ScoreBound, ZQuery, ZScanPage, ZSetStore, ZSpan};
-pub(crate) use zset::{score_limits, successor};
 
 /// A stable 63-bit hash of a collection member (hash field, set or sorted-set
 /// member), stored in the `h` column of the value tables. It must never change:
@@ -41,6 +45,11 @@ pub fn member_hash(member: &[u8]) -> i64 {
     x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^= x >> 31;
     (x >> 1) as i64
+}
+
+/// Converts a count to a `LIMIT`/`OFFSET` value (saturating), for both backends.
+pub(crate) fn sql_count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 // Set algebra operations (SINTER/SUNION/SDIFF), shared by the set trait and commands.

@@ -6,6 +6,8 @@
 use super::StoreResult;
 use bytes::Bytes;
 
+pub(crate) mod layout;
+
 /// Operations on hashes, addressed by key id.
 pub trait HashStore {
     /// The value of `field`. O(log n).

@@ -6,11 +6,14 @@
 //! sees `0 <= index < len`.
 //!
 //! Backends are expected to give O(log n) access by index, so that LINDEX,
-//! LSET, pushes and pops cost one index seek each (the SQLite layout keeps
-//! positions dense: element `i` is at `min(pos) + i`).
+//! LSET, pushes and pops cost one index seek each. Both keep the layout of
+//! [`layout`] (dense positions: element `i` is at `min(pos) + i`), whose
+//! LINSERT and LREM are written there once.
 
 use super::StoreResult;
 use bytes::Bytes;
+
+pub(crate) mod layout;
 
 /// One end of a list: `Head` is Redis's LEFT, `Tail` its RIGHT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

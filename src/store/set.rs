@@ -3,6 +3,8 @@
 use super::StoreResult;
 use bytes::Bytes;
 
+pub(crate) mod layout;
+
 /// A set-algebra operation over several set keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SetOp {
@@ -74,8 +76,8 @@ pub trait SetStore {
 }
 
 /// Picks `count` distinct items of `items` at random (partial Fisher-Yates),
-/// for the backends' SRANDMEMBER/SPOP with a count.
-pub(crate) fn sample(mut items: Vec<Bytes>, count: usize) -> Vec<Bytes> {
+/// for SRANDMEMBER/SPOP with a count.
+fn sample(mut items: Vec<Bytes>, count: usize) -> Vec<Bytes> {
     let count = count.min(items.len());
     for i in 0..count {
         let j = i + (crate::util::random_u64() % (items.len() - i) as u64) as usize;

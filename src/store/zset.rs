@@ -7,6 +7,8 @@
 use super::StoreResult;
 use bytes::Bytes;
 
+pub(crate) mod layout;
+
 /// One end of a score range (`1.5`, `(1.5`, `-inf`, `+inf`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ScoreBound {
@@ -86,30 +88,8 @@ pub trait ZSetStore {
     /// was written and the key keeps its version (Redis then neither
     /// signals the key nor reports an event). O(k log n).
     ///
-    /// The default reads the current scores, then writes the changes with
-    /// [`ZSetStore::zset_put`]; SQLite writes without reading first.
-    fn zset_set_scores(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<(i64, i64)> {
-        let members: Vec<Bytes> = items.iter().map(|(m, _)| m.clone()).collect();
-        let mut current: std::collections::HashMap<&[u8], Option<f64>> = members
-            .iter()
-            .map(|m| m.as_ref())
-            .zip(self.zset_scores(id, &members)?)
-            .collect();
-        let (mut added, mut updated) = (0, 0);
-        let mut changes = Vec::new();
-        for (m, score) in items {
-            match current.insert(m, Some(*score)).flatten() {
-                None => added += 1,
-                Some(cur) if cur != *score => updated += 1,
-                Some(_) => continue,
-            }
-            changes.push((m.clone(), *score));
-        }
-        if !changes.is_empty() {
-            self.zset_put(id, &changes)?;
-        }
-        Ok((added, updated))
-    }
+    /// (How a backend writes: see [`layout::ZSetRows::zset_set_scores`].)
+    fn zset_set_scores(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<(i64, i64)>;
 
     /// Removes members; returns how many were present. O(k log n).
     fn zset_remove(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64>;
@@ -144,8 +124,8 @@ pub trait ZSetStore {
 
 /// Inclusive score limits equivalent to a score span; None if it is empty.
 /// `(x` becomes the next representable double, so one SQL text serves all
-/// bound kinds (both backends).
-pub(crate) fn score_limits(min: ScoreBound, max: ScoreBound) -> Option<(f64, f64)> {
+/// bound kinds (both backends, see [`layout::Span`]).
+fn score_limits(min: ScoreBound, max: ScoreBound) -> Option<(f64, f64)> {
     let lo = if min.exclusive {
         if min.value == f64::INFINITY {
             return None;
@@ -167,7 +147,7 @@ pub(crate) fn score_limits(min: ScoreBound, max: ScoreBound) -> Option<(f64, f64
 
 /// The smallest byte string greater than `b` in byte order: `b` followed by
 /// a zero byte.
-pub(crate) fn successor(b: &[u8]) -> Vec<u8> {
+fn successor(b: &[u8]) -> Vec<u8> {
     let mut v = Vec::with_capacity(b.len() + 1);
     v.extend_from_slice(b);
     v.push(0);

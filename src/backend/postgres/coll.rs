@@ -75,16 +75,6 @@ pub(super) fn last_wins<'a>(keys: impl Iterator<Item = &'a [u8]>) -> Vec<usize> 
     order
 }
 
-/// A random member hash: random picks take the first member at or after it.
-pub(super) fn random_hash() -> i64 {
-    (crate::util::random_u64() >> 1) as i64
-}
-
-/// Converts a count to a `LIMIT`/`OFFSET` value (saturating).
-pub(super) fn sql_count(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::last_wins;

@@ -11,8 +11,9 @@
 //! the rows found by `ctid`.
 
 use super::PgStore;
-use super::coll::{bytes_at, bytes_col, hashed, last_wins, random_hash};
-use crate::store::{HashStore, StoreResult, member_hash};
+use super::coll::{bytes_at, bytes_col, hashed, last_wins};
+use crate::store::hashed::random_hash;
+use crate::store::{HashRows, StoreResult, member_hash};
 use bytes::Bytes;
 use postgres::Row;
 
@@ -20,7 +21,7 @@ fn pair(r: &Row) -> Result<(Bytes, Bytes), postgres::Error> {
     Ok((bytes_at(r, 0)?, bytes_at(r, 1)?))
 }
 
-impl HashStore for PgStore<'_> {
+impl HashRows for PgStore<'_> {
     fn hash_get(&mut self, id: i64, field: &[u8]) -> StoreResult<Option<Bytes>> {
         let row = self.conn.query_opt(
             "SELECT value FROM rhash WHERE key_id = $1 AND h = $2 AND field = $3",
@@ -125,39 +126,6 @@ impl HashStore for PgStore<'_> {
             .try_get(0)?)
     }
 
-    fn hash_scan(&mut self, id: i64, cursor: u64, count: usize) -> StoreResult<(u64, Vec<(Bytes, Bytes)>)> {
-        let Ok(start) = i64::try_from(cursor) else {
-            return Ok((0, Vec::new())); // beyond every hash
-        };
-        // One extra row tells whether the scan is complete.
-        let count = count.clamp(1, i64::MAX as usize - 1);
-        let rows = self.conn.query(
-            "SELECT h, field, value FROM rhash WHERE key_id = $1 AND h >= $2 ORDER BY h, field LIMIT $3",
-            &[&id, &start, &(count as i64 + 1)],
-        )?;
-        let mut page = rows
-            .iter()
-            .map(|r| Ok((r.try_get::<_, i64>(0)?, bytes_at(r, 1)?, bytes_at(r, 2)?)))
-            .collect::<StoreResult<Vec<_>>>()?;
-        if page.len() <= count {
-            return Ok((0, page.into_iter().map(|(_, f, v)| (f, v)).collect()));
-        }
-        page.truncate(count);
-        let Some((last_h, last_field)) = page.last().map(|(h, f, _)| (*h, f.clone())) else {
-            return Ok((0, Vec::new()));
-        };
-        // Finish the run of fields sharing the last hash, so the cursor can skip past it.
-        let run = self.conn.query(
-            "SELECT field, value FROM rhash WHERE key_id = $1 AND h = $2 AND field > $3 ORDER BY field",
-            &[&id, &last_h, &&last_field[..]],
-        )?;
-        let mut out: Vec<(Bytes, Bytes)> = page.into_iter().map(|(_, f, v)| (f, v)).collect();
-        for r in &run {
-            out.push(pair(r)?);
-        }
-        Ok((last_h as u64 + 1, out))
-    }
-
     fn hash_random(&mut self, id: i64) -> StoreResult<Option<(Bytes, Bytes)>> {
         // The first entry at or after a random hash, else the first one.
         let row = self.conn.query_opt(
@@ -168,5 +136,26 @@ impl HashStore for PgStore<'_> {
             &[&id, &random_hash()],
         )?;
         Ok(row.map(|r| pair(&r)).transpose()?)
+    }
+
+    fn hash_scan_rows(&mut self, id: i64, from: i64, limit: i64) -> StoreResult<Vec<(i64, (Bytes, Bytes))>> {
+        let rows = self.conn.query(
+            "SELECT h, field, value FROM rhash WHERE key_id = $1 AND h >= $2 ORDER BY h, field LIMIT $3",
+            &[&id, &from, &limit],
+        )?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, (bytes_at(r, 1)?, bytes_at(r, 2)?))))
+            .collect()
+    }
+
+    fn hash_scan_run(&mut self, id: i64, h: i64, after: &[u8], page: &mut Vec<(Bytes, Bytes)>) -> StoreResult<()> {
+        let run = self.conn.query(
+            "SELECT field, value FROM rhash WHERE key_id = $1 AND h = $2 AND field > $3 ORDER BY field",
+            &[&id, &h, &after],
+        )?;
+        for r in &run {
+            page.push(pair(r)?);
+        }
+        Ok(())
     }
 }

@@ -1,79 +1,26 @@
-//! [`ListStore`] on PostgreSQL (table `rlist`, see schema.sql).
-//!
-//! The layout is SQLite's (see `backend/sqlite/list.rs`): positions are
-//! dense, the element with index `i` is at `min(pos) + i`, so every access by
-//! index is one primary-key seek (PostgreSQL turns `min(pos)`/`max(pos)` of
-//! one key into index seeks, and evaluates such scalar subqueries once, before
-//! the outer scan, as index bounds). Pushing at the head uses `min - 1`, at
-//! the tail `max + 1`; an empty list starts at position 0.
+//! [`ListStore`] on PostgreSQL (table `rlist`, see schema.sql), in the
+//! layout both backends share ([`lists`]: dense positions, LINSERT and LREM
+//! written once). PostgreSQL turns `min(pos)`/`max(pos)` of one key into index
+//! seeks, and evaluates such scalar subqueries once, before the outer scan, as
+//! index bounds.
 //!
 //! Pushes, pops, LSET, LTRIM and LMOVE are one statement each, the key's
 //! length and version included (see [`touch!`]). Many values are pushed as
 //! one array parameter, numbered with `WITH ORDINALITY`.
-//!
-//! Inserting or removing in the middle (LINSERT, LREM) moves the shorter side
-//! of the list. PostgreSQL checks a non-deferrable primary key row by row
-//! during an UPDATE, so a block of rows is never moved by a small offset in
-//! one statement (a row could land on a neighbour that has not moved yet):
-//! rows first go to a far-away parking area ([`PARK`] above their target),
-//! then come back in a second statement, when their targets are all free.
-//! (A DEFERRABLE key would allow one statement, but would cost a schema
-//! change and slow every insert; these commands are O(n) anyway.)
 
 use super::PgStore;
-use super::coll::{bytes_at, bytes_col, sql_count};
-use crate::store::{End, ListStore, PosSearch, StoreResult};
+use super::coll::{bytes_at, bytes_col};
+use crate::store::lists::ListRows;
+use crate::store::{End, PosSearch, StoreResult, sql_count};
 use bytes::Bytes;
-
-/// Offset of the parking area used while moving rows (far beyond any list's
-/// span: a list would need 2^40 elements to reach it).
-const PARK: i64 = 1 << 40;
 
 /// A count that is "everything" for any list, small enough that adding it to
 /// a position cannot overflow.
 const ALL: i64 = 1 << 62;
 
-/// Moves the rows at positions `$2..=$3` of list `$1` by `$4`.
-const SHIFT: &str = "UPDATE rlist SET pos = pos + $4 WHERE key_id = $1 AND pos BETWEEN $2 AND $3";
-
 /// A count as a bound on elements, capped at [`ALL`].
 fn capped(n: u64) -> i64 {
     sql_count(n).min(ALL)
-}
-
-impl PgStore<'_> {
-    /// Moves the rows at positions `lo..=hi` by `delta`; the positions they
-    /// move onto (outside `lo..=hi`) must be free. Two range updates.
-    fn list_shift(&mut self, id: i64, lo: i64, hi: i64, delta: i64) -> StoreResult<()> {
-        if lo > hi || delta == 0 {
-            return Ok(());
-        }
-        self.conn.execute(SHIFT, &[&id, &lo, &hi, &PARK])?;
-        self.conn
-            .execute(SHIFT, &[&id, &(lo + PARK), &(hi + PARK), &(delta - PARK)])?;
-        Ok(())
-    }
-
-    /// Renumbers the rows within `lo..=hi` (which may have holes) densely from
-    /// `new_lo`, keeping their order; the new positions must lie within
-    /// `lo..=hi` or be free. Two statements, whatever the number of holes.
-    fn list_renumber(&mut self, id: i64, lo: i64, hi: i64, new_lo: i64) -> StoreResult<()> {
-        if lo > hi {
-            return Ok(());
-        }
-        let parked = self.conn.execute(
-            "UPDATE rlist SET pos = $4 + m.rn
-             FROM (SELECT pos AS old, row_number() OVER (ORDER BY pos) - 1 AS rn
-                   FROM rlist WHERE key_id = $1 AND pos BETWEEN $2 AND $3) m
-             WHERE rlist.key_id = $1 AND rlist.pos = m.old",
-            &[&id, &lo, &hi, &(new_lo + PARK)],
-        )? as i64;
-        if parked > 0 {
-            self.conn
-                .execute(SHIFT, &[&id, &(new_lo + PARK), &(new_lo + PARK + parked - 1), &-PARK])?;
-        }
-        Ok(())
-    }
 }
 
 /// LMOVE between two different lists, one statement per (from, to): the
@@ -99,7 +46,7 @@ macro_rules! move_sql {
     };
 }
 
-impl ListStore for PgStore<'_> {
+impl ListRows for PgStore<'_> {
     fn list_push(&mut self, id: i64, _len: i64, end: End, values: &[Bytes]) -> StoreResult<i64> {
         let sql = match end {
             End::Head => concat!(
@@ -189,79 +136,6 @@ impl ListStore for PgStore<'_> {
         Ok(n > 0)
     }
 
-    fn list_insert(&mut self, id: i64, pivot: &[u8], value: &[u8], after: bool) -> StoreResult<Option<i64>> {
-        let r = self.conn.query_one(
-            "SELECT (SELECT pos FROM rlist WHERE key_id = $1 AND value = $2 ORDER BY pos LIMIT 1),
-                    (SELECT min(pos) FROM rlist WHERE key_id = $1), (SELECT max(pos) FROM rlist WHERE key_id = $1)",
-            &[&id, &pivot],
-        )?;
-        let (pivot_pos, first, last): (Option<i64>, Option<i64>, Option<i64>) =
-            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-        let (Some(p), Some(first), Some(last)) = (pivot_pos, first, last) else {
-            return Ok(None);
-        };
-        // The new element's position once inserted; `left` elements precede it.
-        let at = if after { p + 1 } else { p };
-        let left = at - first;
-        let right = last - at + 1;
-        let pos = if left <= right {
-            self.list_shift(id, first, at - 1, -1)?;
-            at - 1
-        } else {
-            self.list_shift(id, at, last, 1)?;
-            at
-        };
-        let len: i64 = self
-            .conn
-            .query_one(
-                concat!(
-                    "WITH ins AS (INSERT INTO rlist (key_id, pos, value) VALUES ($1, $2, $3) RETURNING 1)",
-                    touch!("(SELECT count(*) FROM ins)", "true"),
-                    "SELECT coalesce((SELECT len FROM touched), 0)"
-                ),
-                &[&id, &pos, &value],
-            )?
-            .try_get(0)?;
-        Ok(Some(len))
-    }
-
-    fn list_remove(&mut self, id: i64, value: &[u8], count: i64) -> StoreResult<i64> {
-        // The bounds, and the span from the first to the last element to
-        // remove: every match inside it goes (the matches are taken in order
-        // from one end).
-        let sql = if count < 0 {
-            "WITH m AS (SELECT pos FROM rlist WHERE key_id = $1 AND value = $2 ORDER BY pos DESC LIMIT $3)
-             SELECT (SELECT min(pos) FROM rlist WHERE key_id = $1), (SELECT max(pos) FROM rlist WHERE key_id = $1),
-                    (SELECT min(pos) FROM m), (SELECT max(pos) FROM m)"
-        } else {
-            "WITH m AS (SELECT pos FROM rlist WHERE key_id = $1 AND value = $2 ORDER BY pos LIMIT $3)
-             SELECT (SELECT min(pos) FROM rlist WHERE key_id = $1), (SELECT max(pos) FROM rlist WHERE key_id = $1),
-                    (SELECT min(pos) FROM m), (SELECT max(pos) FROM m)"
-        };
-        // LIMIT NULL is no limit.
-        let limit = (count != 0).then(|| sql_count(count.unsigned_abs()));
-        let r = self.conn.query_one(sql, &[&id, &value, &limit])?;
-        let cols: [Option<i64>; 4] = [r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?];
-        let [Some(first), Some(last), Some(lo), Some(hi)] = cols else {
-            return Ok(0);
-        };
-        let removed = self.conn.execute(
-            "DELETE FROM rlist WHERE key_id = $1 AND value = $2 AND pos BETWEEN $3 AND $4",
-            &[&id, &value, &lo, &hi],
-        )? as i64;
-        // Close the holes by moving the shorter side: either everything after
-        // `lo` moves towards the head, or everything before `hi` towards the tail.
-        let after_lo = last - lo + 1 - removed;
-        let before_hi = hi - first + 1 - removed;
-        if after_lo <= before_hi {
-            self.list_renumber(id, lo, last, lo)?;
-        } else {
-            self.list_renumber(id, first, hi, hi - before_hi + 1)?;
-        }
-        self.touch(id, -removed)?;
-        Ok(removed)
-    }
-
     fn list_trim(&mut self, id: i64, start: i64, stop: i64) -> StoreResult<()> {
         // Two index ranges: before the kept span and after it. An empty span
         // (start > stop) keeps nothing: everything is "before" it. (Every
@@ -319,6 +193,83 @@ impl ListStore for PgStore<'_> {
         };
         let row = self.conn.query_opt(sql, &[&src, &dst])?;
         Ok(row.map(|r| bytes_at(&r, 0)).transpose()?)
+    }
+
+    fn shift_rows(&mut self, id: i64, lo: i64, hi: i64, delta: i64) -> StoreResult<()> {
+        self.conn.execute(
+            "UPDATE rlist SET pos = pos + $4 WHERE key_id = $1 AND pos BETWEEN $2 AND $3",
+            &[&id, &lo, &hi, &delta],
+        )?;
+        Ok(())
+    }
+
+    fn number_rows(&mut self, id: i64, lo: i64, hi: i64, to: i64) -> StoreResult<i64> {
+        Ok(self.conn.execute(
+            "UPDATE rlist SET pos = $4 + m.rn
+             FROM (SELECT pos AS old, row_number() OVER (ORDER BY pos) - 1 AS rn
+                   FROM rlist WHERE key_id = $1 AND pos BETWEEN $2 AND $3) m
+             WHERE rlist.key_id = $1 AND rlist.pos = m.old",
+            &[&id, &lo, &hi, &to],
+        )? as i64)
+    }
+
+    fn pivot_and_ends(&mut self, id: i64, pivot: &[u8]) -> StoreResult<Option<(i64, i64, i64)>> {
+        let r = self.conn.query_one(
+            "SELECT (SELECT pos FROM rlist WHERE key_id = $1 AND value = $2 ORDER BY pos LIMIT 1),
+                    (SELECT min(pos) FROM rlist WHERE key_id = $1), (SELECT max(pos) FROM rlist WHERE key_id = $1)",
+            &[&id, &pivot],
+        )?;
+        let cols: [Option<i64>; 3] = [r.try_get(0)?, r.try_get(1)?, r.try_get(2)?];
+        let [Some(p), Some(first), Some(last)] = cols else {
+            return Ok(None);
+        };
+        Ok(Some((p, first, last)))
+    }
+
+    fn insert_row(&mut self, id: i64, pos: i64, value: &[u8]) -> StoreResult<i64> {
+        Ok(self
+            .conn
+            .query_one(
+                concat!(
+                    "WITH ins AS (INSERT INTO rlist (key_id, pos, value) VALUES ($1, $2, $3) RETURNING 1)",
+                    touch!("(SELECT count(*) FROM ins)", "true"),
+                    "SELECT coalesce((SELECT len FROM touched), 0)"
+                ),
+                &[&id, &pos, &value],
+            )?
+            .try_get(0)?)
+    }
+
+    fn removal_span(&mut self, id: i64, value: &[u8], count: i64) -> StoreResult<Option<[i64; 4]>> {
+        // The ends and the span in one statement.
+        let sql = if count < 0 {
+            "WITH m AS (SELECT pos FROM rlist WHERE key_id = $1 AND value = $2 ORDER BY pos DESC LIMIT $3)
+             SELECT (SELECT min(pos) FROM rlist WHERE key_id = $1), (SELECT max(pos) FROM rlist WHERE key_id = $1),
+                    (SELECT min(pos) FROM m), (SELECT max(pos) FROM m)"
+        } else {
+            "WITH m AS (SELECT pos FROM rlist WHERE key_id = $1 AND value = $2 ORDER BY pos LIMIT $3)
+             SELECT (SELECT min(pos) FROM rlist WHERE key_id = $1), (SELECT max(pos) FROM rlist WHERE key_id = $1),
+                    (SELECT min(pos) FROM m), (SELECT max(pos) FROM m)"
+        };
+        // LIMIT NULL is no limit.
+        let limit = (count != 0).then(|| sql_count(count.unsigned_abs()));
+        let r = self.conn.query_one(sql, &[&id, &value, &limit])?;
+        let cols: [Option<i64>; 4] = [r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?];
+        let [Some(first), Some(last), Some(lo), Some(hi)] = cols else {
+            return Ok(None);
+        };
+        Ok(Some([first, last, lo, hi]))
+    }
+
+    fn delete_matches(&mut self, id: i64, value: &[u8], lo: i64, hi: i64) -> StoreResult<i64> {
+        Ok(self.conn.execute(
+            "DELETE FROM rlist WHERE key_id = $1 AND value = $2 AND pos BETWEEN $3 AND $4",
+            &[&id, &value, &lo, &hi],
+        )? as i64)
+    }
+
+    fn touch_list(&mut self, id: i64, delta: i64) -> StoreResult<i64> {
+        self.touch(id, delta)
     }
 }
 

@@ -18,8 +18,9 @@
 //! replaced by that same statement.
 
 use super::PgStore;
-use super::coll::{bytes_at, bytes_col, hashed, random_hash, sql_count};
-use crate::store::{SetOp, SetStore, Store, StoreResult, sample};
+use super::coll::{bytes_at, bytes_col, hashed};
+use crate::store::hashed::random_hash;
+use crate::store::{SetOp, SetRows, Store, StoreResult, sql_count};
 use bytes::Bytes;
 use std::collections::HashSet;
 
@@ -86,72 +87,6 @@ macro_rules! store_sql {
 }
 
 impl PgStore<'_> {
-    /// Number of members of set `id` (from `rkey.len`).
-    fn set_len(&mut self, id: i64) -> StoreResult<usize> {
-        let len: Option<i64> = self
-            .conn
-            .query_opt("SELECT len FROM rkey WHERE id = $1", &[&id])?
-            .map(|r| r.try_get(0))
-            .transpose()?;
-        Ok(len.unwrap_or(0).max(0) as usize)
-    }
-
-    /// `n` independent random members (fewer only if the set is empty), each
-    /// the first member at or after a random hash, wrapping to the first
-    /// member. One statement per [`PICKS_PER_STATEMENT`] picks.
-    fn set_picks(&mut self, id: i64, n: usize) -> StoreResult<Vec<Bytes>> {
-        let mut picks = Vec::with_capacity(n.min(PICKS_PER_STATEMENT));
-        let mut left = n;
-        while left > 0 {
-            let batch = left.min(PICKS_PER_STATEMENT);
-            left -= batch;
-            let points: Vec<i64> = (0..batch).map(|_| random_hash()).collect();
-            let rows = self.conn.query(
-                "SELECT coalesce(
-                     (SELECT member FROM rset WHERE key_id = $1 AND h >= u.r ORDER BY h, member LIMIT 1),
-                     (SELECT member FROM rset WHERE key_id = $1 ORDER BY h, member LIMIT 1))
-                 FROM unnest($2::int8[]) WITH ORDINALITY AS u(r, i) ORDER BY u.i",
-                &[&id, &points],
-            )?;
-            for r in &rows {
-                match r.try_get::<_, Option<Vec<u8>>>(0)? {
-                    Some(m) => picks.push(Bytes::from(m)),
-                    None => return Ok(picks), // the set is empty
-                }
-            }
-        }
-        Ok(picks)
-    }
-
-    /// `count` distinct random members of a set of `len` members, `count < len`.
-    fn set_sample(&mut self, id: i64, count: usize, len: usize) -> StoreResult<Vec<Bytes>> {
-        // Large samples: read the set once and shuffle (Redis copies the set too).
-        if count.saturating_mul(3) > len {
-            return Ok(sample(self.set_members(id)?, count));
-        }
-        // Small samples: rounds of independent random seeks until enough
-        // distinct ones (each is new with probability > 2/3). Bounded, then
-        // read the set.
-        let mut seen = HashSet::with_capacity(count);
-        let mut picks = Vec::with_capacity(count);
-        for _ in 0..16 {
-            let missing = count - picks.len();
-            let batch = self.set_picks(id, missing + missing / 2 + 1)?;
-            if batch.is_empty() {
-                return Ok(picks);
-            }
-            for m in batch {
-                if picks.len() < count && seen.insert(m.clone()) {
-                    picks.push(m);
-                }
-            }
-            if picks.len() == count {
-                return Ok(picks);
-            }
-        }
-        Ok(sample(self.set_members(id)?, count))
-    }
-
     /// Deletes the given members (present or not) and touches the key;
     /// returns how many were deleted.
     fn set_delete_members(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
@@ -172,7 +107,7 @@ impl PgStore<'_> {
     }
 }
 
-impl SetStore for PgStore<'_> {
+impl SetRows for PgStore<'_> {
     fn set_add(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
         let (hs, ms) = hashed(members);
         // DO NOTHING also skips a member listed twice.
@@ -210,93 +145,6 @@ impl SetStore for PgStore<'_> {
             .conn
             .query("SELECT member FROM rset WHERE key_id = $1 ORDER BY h, member", &[&id])?;
         Ok(bytes_col(&rows)?)
-    }
-
-    fn set_random(&mut self, id: i64, count: usize, distinct: bool) -> StoreResult<Vec<Bytes>> {
-        if !distinct {
-            return self.set_picks(id, count);
-        }
-        let len = self.set_len(id)?;
-        if count >= len {
-            self.set_members(id)
-        } else {
-            self.set_sample(id, count, len)
-        }
-    }
-
-    fn set_pop(&mut self, id: i64, count: usize) -> StoreResult<Vec<Bytes>> {
-        if count == 0 {
-            return Ok(Vec::new());
-        }
-        if count == 1 {
-            // SPOP without a count: pick, delete and touch in one statement.
-            let row = self.conn.query_opt(
-                concat!(
-                    "WITH pick AS (
-                       (SELECT ctid FROM rset WHERE key_id = $1 AND h >= $2 ORDER BY h, member LIMIT 1)
-                       UNION ALL
-                       (SELECT ctid FROM rset WHERE key_id = $1 ORDER BY h, member LIMIT 1)
-                       LIMIT 1),
-                     del AS (DELETE FROM rset WHERE ctid = (SELECT ctid FROM pick) RETURNING member)",
-                    touch!("-(SELECT count(*) FROM del)", "EXISTS (SELECT 1 FROM del)"),
-                    "SELECT member FROM del"
-                ),
-                &[&id, &random_hash()],
-            )?;
-            return Ok(row.map(|r| bytes_at(&r, 0)).transpose()?.into_iter().collect());
-        }
-        let len = self.set_len(id)?;
-        if len == 0 {
-            return Ok(Vec::new());
-        }
-        if count >= len {
-            // The whole set: one range delete, and the key goes.
-            let rows = self.conn.query(
-                concat!(
-                    "WITH del AS (DELETE FROM rset WHERE key_id = $1 RETURNING h, member)",
-                    touch!("-(SELECT count(*) FROM del)", "EXISTS (SELECT 1 FROM del)"),
-                    "SELECT member FROM del ORDER BY h, member"
-                ),
-                &[&id],
-            )?;
-            return Ok(bytes_col(&rows)?);
-        }
-        let picks = self.set_sample(id, count, len)?;
-        self.set_delete_members(id, &picks)?;
-        Ok(picks)
-    }
-
-    fn set_scan(&mut self, id: i64, cursor: u64, count: usize) -> StoreResult<(u64, Vec<Bytes>)> {
-        // Hashes are 63-bit: a larger cursor is past every member.
-        let Ok(from) = i64::try_from(cursor) else {
-            return Ok((0, Vec::new()));
-        };
-        let count = count.clamp(1, i64::MAX as usize - 1);
-        let rows = self.conn.query(
-            "SELECT h, member FROM rset WHERE key_id = $1 AND h >= $2 ORDER BY h, member LIMIT $3",
-            &[&id, &from, &(count as i64 + 1)],
-        )?;
-        let mut page = rows
-            .iter()
-            .map(|r| Ok((r.try_get::<_, i64>(0)?, bytes_at(r, 1)?)))
-            .collect::<StoreResult<Vec<_>>>()?;
-        if page.len() <= count {
-            return Ok((0, page.into_iter().map(|(_, m)| m).collect()));
-        }
-        // One row beyond the page was read to know the set goes on; if it
-        // shares the last hash, finish that run so the cursor can skip it.
-        let (next_h, _) = page.pop().unwrap_or_default();
-        let (last_h, last_member) = page.last().cloned().unwrap_or_default();
-        if next_h == last_h {
-            let run = self.conn.query(
-                "SELECT member FROM rset WHERE key_id = $1 AND h = $2 AND member > $3 ORDER BY member",
-                &[&id, &last_h, &&last_member[..]],
-            )?;
-            for r in &run {
-                page.push((last_h, bytes_at(r, 0)?));
-            }
-        }
-        Ok((last_h as u64 + 1, page.into_iter().map(|(_, m)| m).collect()))
     }
 
     fn set_combine(&mut self, op: SetOp, ids: &[i64]) -> StoreResult<Vec<Bytes>> {
@@ -365,5 +213,111 @@ impl SetStore for PgStore<'_> {
             .conn
             .query_one(sql, &[&first, &rest, &dbi, &dst, &replace])?
             .try_get(0)?)
+    }
+
+    fn set_len(&mut self, id: i64) -> StoreResult<usize> {
+        let len: Option<i64> = self
+            .conn
+            .query_opt("SELECT len FROM rkey WHERE id = $1", &[&id])?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        Ok(len.unwrap_or(0).max(0) as usize)
+    }
+
+    /// One statement per [`PICKS_PER_STATEMENT`] picks.
+    fn set_picks(&mut self, id: i64, n: usize) -> StoreResult<Vec<Bytes>> {
+        let mut picks = Vec::with_capacity(n.min(PICKS_PER_STATEMENT));
+        let mut left = n;
+        while left > 0 {
+            let batch = left.min(PICKS_PER_STATEMENT);
+            left -= batch;
+            let points: Vec<i64> = (0..batch).map(|_| random_hash()).collect();
+            let rows = self.conn.query(
+                "SELECT coalesce(
+                     (SELECT member FROM rset WHERE key_id = $1 AND h >= u.r ORDER BY h, member LIMIT 1),
+                     (SELECT member FROM rset WHERE key_id = $1 ORDER BY h, member LIMIT 1))
+                 FROM unnest($2::int8[]) WITH ORDINALITY AS u(r, i) ORDER BY u.i",
+                &[&id, &points],
+            )?;
+            for r in &rows {
+                match r.try_get::<_, Option<Vec<u8>>>(0)? {
+                    Some(m) => picks.push(Bytes::from(m)),
+                    None => return Ok(picks), // the set is empty
+                }
+            }
+        }
+        Ok(picks)
+    }
+
+    /// Rounds of picks, each statement asking for half as many again as
+    /// are missing.
+    fn set_seek_distinct(&mut self, id: i64, count: usize) -> StoreResult<Option<Vec<Bytes>>> {
+        let mut seen = HashSet::with_capacity(count);
+        let mut picks = Vec::with_capacity(count);
+        for _ in 0..16 {
+            let missing = count - picks.len();
+            let batch = self.set_picks(id, missing + missing / 2 + 1)?;
+            if batch.is_empty() {
+                return Ok(Some(picks));
+            }
+            for m in batch {
+                if picks.len() < count && seen.insert(m.clone()) {
+                    picks.push(m);
+                }
+            }
+            if picks.len() == count {
+                return Ok(Some(picks));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Pick, delete and touch in one statement.
+    fn set_pop_one(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
+        let row = self.conn.query_opt(
+            concat!(
+                "WITH pick AS (
+                   (SELECT ctid FROM rset WHERE key_id = $1 AND h >= $2 ORDER BY h, member LIMIT 1)
+                   UNION ALL
+                   (SELECT ctid FROM rset WHERE key_id = $1 ORDER BY h, member LIMIT 1)
+                   LIMIT 1),
+                 del AS (DELETE FROM rset WHERE ctid = (SELECT ctid FROM pick) RETURNING member)",
+                touch!("-(SELECT count(*) FROM del)", "EXISTS (SELECT 1 FROM del)"),
+                "SELECT member FROM del"
+            ),
+            &[&id, &random_hash()],
+        )?;
+        Ok(row.map(|r| bytes_at(&r, 0)).transpose()?.into_iter().collect())
+    }
+
+    fn set_pop_all(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
+        let rows = self.conn.query(
+            concat!(
+                "WITH del AS (DELETE FROM rset WHERE key_id = $1 RETURNING h, member)",
+                touch!("-(SELECT count(*) FROM del)", "EXISTS (SELECT 1 FROM del)"),
+                "SELECT member FROM del ORDER BY h, member"
+            ),
+            &[&id],
+        )?;
+        Ok(bytes_col(&rows)?)
+    }
+
+    fn set_scan_rows(&mut self, id: i64, from: i64, limit: i64) -> StoreResult<Vec<(i64, Bytes)>> {
+        let rows = self.conn.query(
+            "SELECT h, member FROM rset WHERE key_id = $1 AND h >= $2 ORDER BY h, member LIMIT $3",
+            &[&id, &from, &limit],
+        )?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, bytes_at(r, 1)?))).collect()
+    }
+
+    fn set_scan_run(&mut self, id: i64, h: i64, after: &[u8], page: &mut Vec<Bytes>) -> StoreResult<()> {
+        let run = self.conn.query(
+            "SELECT member FROM rset WHERE key_id = $1 AND h = $2 AND member > $3 ORDER BY member",
+            &[&id, &h, &after],
+        )?;
+        for r in &run {
+            page.push(bytes_at(r, 0)?);
+        }
+        Ok(())
     }
 }

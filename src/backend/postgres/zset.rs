@@ -17,8 +17,9 @@
 //! key id, `$2` the limit (NULL: none), `$3` the offset, `$4...` the span's.
 
 use super::PgStore;
-use super::coll::{bytes_at, hashed, last_wins, random_hash, sql_count};
-use crate::store::{LexBound, StoreResult, ZQuery, ZScanPage, ZSetStore, ZSpan, member_hash, score_limits, successor};
+use super::coll::{bytes_at, hashed, last_wins};
+use crate::store::hashed::random_hash;
+use crate::store::{Span, StoreResult, ZQuery, ZSetRows, member_hash, sql_count};
 use bytes::Bytes;
 use postgres::Row;
 use postgres::types::ToSql;
@@ -86,38 +87,27 @@ static LEX_MIXED_TO: SpanSql = span_sql!("AND member >= $4 AND member < $5");
 /// A lex span over mixed scores: `$4 <= member`.
 static LEX_MIXED: SpanSql = span_sql!("AND member >= $4");
 
-/// A span resolved to one of the statement kinds and its parameters.
-enum SpanArgs {
-    All,
-    Score(f64, f64),
-    LexSingleTo(Vec<u8>, Vec<u8>, f64),
-    LexSingle(Vec<u8>, f64),
-    LexMixedTo(Vec<u8>, Vec<u8>),
-    LexMixed(Vec<u8>),
+/// The statements for `span`'s kind.
+fn statements(span: &Span) -> &'static SpanSql {
+    match span {
+        Span::All => &ALL,
+        Span::Score(..) => &SCORE,
+        Span::LexSingleTo(..) => &LEX_SINGLE_TO,
+        Span::LexSingle(..) => &LEX_SINGLE,
+        Span::LexMixedTo(..) => &LEX_MIXED_TO,
+        Span::LexMixed(..) => &LEX_MIXED,
+    }
 }
 
-impl SpanArgs {
-    fn sql(&self) -> &'static SpanSql {
-        match self {
-            SpanArgs::All => &ALL,
-            SpanArgs::Score(..) => &SCORE,
-            SpanArgs::LexSingleTo(..) => &LEX_SINGLE_TO,
-            SpanArgs::LexSingle(..) => &LEX_SINGLE,
-            SpanArgs::LexMixedTo(..) => &LEX_MIXED_TO,
-            SpanArgs::LexMixed(..) => &LEX_MIXED,
-        }
-    }
-
-    /// The parameters `$4...`.
-    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
-        match self {
-            SpanArgs::All => vec![],
-            SpanArgs::Score(lo, hi) => vec![lo, hi],
-            SpanArgs::LexSingleTo(lo, hi, s) => vec![lo, hi, s],
-            SpanArgs::LexSingle(lo, s) => vec![lo, s],
-            SpanArgs::LexMixedTo(lo, hi) => vec![lo, hi],
-            SpanArgs::LexMixed(lo) => vec![lo],
-        }
+/// `span`'s parameters, `$4...`.
+fn span_params(span: &Span) -> Vec<&(dyn ToSql + Sync)> {
+    match span {
+        Span::All => vec![],
+        Span::Score(lo, hi) => vec![lo, hi],
+        Span::LexSingleTo(lo, hi, s) => vec![lo, hi, s],
+        Span::LexSingle(lo, s) => vec![lo, s],
+        Span::LexMixedTo(lo, hi) => vec![lo, hi],
+        Span::LexMixed(lo) => vec![lo],
     }
 }
 
@@ -129,77 +119,7 @@ fn items(rows: &[Row]) -> StoreResult<Vec<(Bytes, f64)>> {
     Ok(rows.iter().map(item).collect::<Result<_, _>>()?)
 }
 
-impl PgStore<'_> {
-    /// The score shared by every element of key `id`, if they all have the same one.
-    fn single_score(&mut self, id: i64) -> StoreResult<Option<f64>> {
-        let r = self
-            .conn
-            .query_one("SELECT min(score), max(score) FROM rzset WHERE key_id = $1", &[&id])?;
-        let (lo, hi): (Option<f64>, Option<f64>) = (r.try_get(0)?, r.try_get(1)?);
-        Ok(match (lo, hi) {
-            (Some(a), Some(b)) if a == b => Some(a),
-            _ => None,
-        })
-    }
-
-    /// The statement kind and parameters selecting `span`; None if the span is empty.
-    ///
-    /// Lex spans are index seeks when every element has the same score (the
-    /// only case Redis defines); otherwise the key's elements are filtered.
-    /// `member > a` is written `member >= a||0x00` and `member <= b` as
-    /// `member < b||0x00`, so two texts cover all lex bound kinds.
-    fn span_args(&mut self, id: i64, span: &ZSpan) -> StoreResult<Option<SpanArgs>> {
-        Ok(Some(match span {
-            ZSpan::All => SpanArgs::All,
-            ZSpan::Score(min, max) => match score_limits(*min, *max) {
-                Some((lo, hi)) => SpanArgs::Score(lo, hi),
-                None => return Ok(None),
-            },
-            ZSpan::Lex(min, max) => {
-                let lo = match min {
-                    LexBound::Min => vec![],
-                    LexBound::Inclusive(b) => b.to_vec(),
-                    LexBound::Exclusive(b) => successor(b),
-                    LexBound::Max => return Ok(None),
-                };
-                let hi = match max {
-                    LexBound::Max => None,
-                    LexBound::Inclusive(b) => Some(successor(b)),
-                    LexBound::Exclusive(b) => Some(b.to_vec()),
-                    LexBound::Min => return Ok(None),
-                };
-                match (self.single_score(id)?, hi) {
-                    (Some(s), Some(hi)) => SpanArgs::LexSingleTo(lo, hi, s),
-                    (Some(s), None) => SpanArgs::LexSingle(lo, s),
-                    (None, Some(hi)) => SpanArgs::LexMixedTo(lo, hi),
-                    (None, None) => SpanArgs::LexMixed(lo),
-                }
-            }
-        }))
-    }
-
-    /// Runs the range or take statement for `query`.
-    fn zset_walk(&mut self, id: i64, query: &ZQuery, take: bool) -> StoreResult<Vec<(Bytes, f64)>> {
-        let Some(args) = self.span_args(id, &query.span)? else {
-            return Ok(vec![]);
-        };
-        let sql = args.sql();
-        let sql = match (take, query.rev) {
-            (false, false) => sql.asc,
-            (false, true) => sql.desc,
-            (true, false) => sql.take_asc,
-            (true, true) => sql.take_desc,
-        };
-        let limit = query.limit.map(sql_count);
-        let offset = sql_count(query.offset);
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &limit, &offset];
-        params.extend(args.params());
-        let rows = self.conn.query(sql, &params)?;
-        items(&rows)
-    }
-}
-
-impl ZSetStore for PgStore<'_> {
+impl ZSetRows for PgStore<'_> {
     fn zset_scores(&mut self, id: i64, members: &[Bytes]) -> StoreResult<Vec<Option<f64>>> {
         let (hs, ms) = hashed(members);
         let rows = self.conn.query(
@@ -273,23 +193,28 @@ impl ZSetStore for PgStore<'_> {
         Ok(Some((r.try_get::<_, i64>(0)? as u64, r.try_get(1)?)))
     }
 
-    fn zset_count(&mut self, id: i64, span: &ZSpan) -> StoreResult<u64> {
-        let Some(args) = self.span_args(id, span)? else {
-            return Ok(0);
-        };
+    fn zset_count_span(&mut self, id: i64, span: Span) -> StoreResult<u64> {
         let (limit, offset): (Option<i64>, i64) = (None, 0);
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &limit, &offset];
-        params.extend(args.params());
-        let n: i64 = self.conn.query_one(args.sql().count, &params)?.try_get(0)?;
+        params.extend(span_params(&span));
+        let n: i64 = self.conn.query_one(statements(&span).count, &params)?.try_get(0)?;
         Ok(n as u64)
     }
 
-    fn zset_range(&mut self, id: i64, query: &ZQuery) -> StoreResult<Vec<(Bytes, f64)>> {
-        self.zset_walk(id, query, false)
-    }
-
-    fn zset_take(&mut self, id: i64, query: &ZQuery) -> StoreResult<Vec<(Bytes, f64)>> {
-        self.zset_walk(id, query, true)
+    fn zset_walk(&mut self, id: i64, span: Span, query: &ZQuery, take: bool) -> StoreResult<Vec<(Bytes, f64)>> {
+        let sql = statements(&span);
+        let sql = match (take, query.rev) {
+            (false, false) => sql.asc,
+            (false, true) => sql.desc,
+            (true, false) => sql.take_asc,
+            (true, true) => sql.take_desc,
+        };
+        let limit = query.limit.map(sql_count);
+        let offset = sql_count(query.offset);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &limit, &offset];
+        params.extend(span_params(&span));
+        let rows = self.conn.query(sql, &params)?;
+        items(&rows)
     }
 
     fn zset_random(&mut self, id: i64) -> StoreResult<Option<(Bytes, f64)>> {
@@ -304,46 +229,42 @@ impl ZSetStore for PgStore<'_> {
         Ok(row.map(|r| item(&r)).transpose()?)
     }
 
-    fn zset_scan(&mut self, id: i64, cursor: u64, count: usize) -> StoreResult<ZScanPage> {
-        let Ok(start) = i64::try_from(cursor) else {
-            return Ok(ZScanPage::default());
-        };
-        let count = count.clamp(1, i64::MAX as usize);
-        let rows = self.conn.query(
-            "SELECT h, member, score FROM rzset WHERE key_id = $1 AND h >= $2 ORDER BY h, member LIMIT $3",
-            &[&id, &start, &(count as i64)],
-        )?;
-        let page = rows
-            .iter()
-            .map(|r| Ok((r.try_get::<_, i64>(0)?, bytes_at(r, 1)?, r.try_get::<_, f64>(2)?)))
-            .collect::<StoreResult<Vec<_>>>()?;
-        if page.len() < count {
-            return Ok(ZScanPage {
-                cursor: 0,
-                items: page.into_iter().map(|(_, m, s)| (m, s)).collect(),
-            });
-        }
-        // Finish the run of equal hashes the page ended in, so the next page
-        // can start strictly after it.
-        let Some((last_h, last_member)) = page.last().map(|(h, m, _)| (*h, m.clone())) else {
-            return Ok(ZScanPage::default());
-        };
-        let run = self.conn.query(
-            "SELECT member, score FROM rzset WHERE key_id = $1 AND h = $2 AND member > $3 ORDER BY member",
-            &[&id, &last_h, &&last_member[..]],
-        )?;
-        let mut out: Vec<(Bytes, f64)> = page.into_iter().map(|(_, m, s)| (m, s)).collect();
-        out.extend(items(&run)?);
-        Ok(ZScanPage {
-            cursor: last_h as u64 + 1,
-            items: out,
-        })
-    }
-
     fn zset_read_set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
         let rows = self
             .conn
             .query("SELECT member FROM rset WHERE key_id = $1 ORDER BY h, member", &[&id])?;
         Ok(rows.iter().map(|r| bytes_at(r, 0)).collect::<Result<_, _>>()?)
+    }
+
+    fn zset_single_score(&mut self, id: i64) -> StoreResult<Option<f64>> {
+        let r = self
+            .conn
+            .query_one("SELECT min(score), max(score) FROM rzset WHERE key_id = $1", &[&id])?;
+        let (lo, hi): (Option<f64>, Option<f64>) = (r.try_get(0)?, r.try_get(1)?);
+        Ok(match (lo, hi) {
+            (Some(a), Some(b)) if a == b => Some(a),
+            _ => None,
+        })
+    }
+
+    fn zset_scan_rows(&mut self, id: i64, from: i64, limit: i64) -> StoreResult<Vec<(i64, (Bytes, f64))>> {
+        let rows = self.conn.query(
+            "SELECT h, member, score FROM rzset WHERE key_id = $1 AND h >= $2 ORDER BY h, member LIMIT $3",
+            &[&id, &from, &limit],
+        )?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, (bytes_at(r, 1)?, r.try_get(2)?))))
+            .collect()
+    }
+
+    fn zset_scan_run(&mut self, id: i64, h: i64, after: &[u8], page: &mut Vec<(Bytes, f64)>) -> StoreResult<()> {
+        let run = self.conn.query(
+            "SELECT member, score FROM rzset WHERE key_id = $1 AND h = $2 AND member > $3 ORDER BY member",
+            &[&id, &h, &after],
+        )?;
+        for r in &run {
+            page.push(item(r)?);
+        }
+        Ok(())
     }
 }

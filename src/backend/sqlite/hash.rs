@@ -4,11 +4,12 @@
 //! are one B-tree seek, scans walk the key's range in `h` order.
 
 use super::SqliteStore;
-use crate::store::{HashStore, StoreResult, member_hash};
+use crate::store::hashed::random_hash;
+use crate::store::{HashRows, StoreResult, member_hash};
 use bytes::Bytes;
 use rusqlite::{OptionalExtension, Row, params};
 
-fn blob(r: &Row, i: usize) -> rusqlite::Result<Bytes> {
+pub(super) fn blob(r: &Row, i: usize) -> rusqlite::Result<Bytes> {
     Ok(Bytes::from(r.get::<_, Vec<u8>>(i)?))
 }
 
@@ -25,7 +26,7 @@ impl SqliteStore<'_> {
     }
 }
 
-impl HashStore for SqliteStore<'_> {
+impl HashRows for SqliteStore<'_> {
     fn hash_get(&mut self, id: i64, field: &[u8]) -> StoreResult<Option<Bytes>> {
         let mut st = self
             .conn
@@ -112,43 +113,8 @@ impl HashStore for SqliteStore<'_> {
         Ok(st.query_row([id], |r| r.get(0))?)
     }
 
-    fn hash_scan(&mut self, id: i64, cursor: u64, count: usize) -> StoreResult<(u64, Vec<(Bytes, Bytes)>)> {
-        let Ok(start) = i64::try_from(cursor) else {
-            return Ok((0, Vec::new())); // beyond every hash
-        };
-        // One extra row tells whether the scan is complete.
-        let count = count.clamp(1, i64::MAX as usize - 1);
-        let mut rows: Vec<(i64, Bytes, Bytes)> = {
-            let mut st = self
-                .conn
-                .cached("SELECT h, field, value FROM rhash WHERE key_id=?1 AND h>=?2 ORDER BY h, field LIMIT ?3")?;
-            let rows = st.query_map(params![id, start, count as i64 + 1], |r| {
-                Ok((r.get(0)?, blob(r, 1)?, blob(r, 2)?))
-            })?;
-            rows.collect::<Result<_, _>>()?
-        };
-        if rows.len() <= count {
-            return Ok((0, rows.into_iter().map(|(_, f, v)| (f, v)).collect()));
-        }
-        rows.truncate(count);
-        let (last_h, last_field) = match rows.last() {
-            Some((h, f, _)) => (*h, f.clone()),
-            None => return Ok((0, Vec::new())),
-        };
-        // Finish the run of fields sharing the last hash, so the cursor can skip past it.
-        let mut st = self
-            .conn
-            .cached("SELECT field, value FROM rhash WHERE key_id=?1 AND h=?2 AND field>?3 ORDER BY field")?;
-        for r in st.query_map(params![id, last_h, &last_field[..]], pair)? {
-            let (f, v) = r?;
-            rows.push((last_h, f, v));
-        }
-        let next = last_h as u64 + 1;
-        Ok((next, rows.into_iter().map(|(_, f, v)| (f, v)).collect()))
-    }
-
     fn hash_random(&mut self, id: i64) -> StoreResult<Option<(Bytes, Bytes)>> {
-        let r = (crate::util::random_u64() >> 1) as i64;
+        let r = random_hash();
         let mut st = self
             .conn
             .cached("SELECT field, value FROM rhash WHERE key_id=?1 AND h>=?2 ORDER BY h LIMIT 1")?;
@@ -156,5 +122,25 @@ impl HashStore for SqliteStore<'_> {
             return Ok(Some(found));
         }
         Ok(st.query_row(params![id, 0i64], pair).optional()?)
+    }
+
+    fn hash_scan_rows(&mut self, id: i64, from: i64, limit: i64) -> StoreResult<Vec<(i64, (Bytes, Bytes))>> {
+        let mut st = self
+            .conn
+            .cached("SELECT h, field, value FROM rhash WHERE key_id=?1 AND h>=?2 ORDER BY h, field LIMIT ?3")?;
+        let rows = st.query_map(params![id, from, limit], |r| {
+            Ok((r.get(0)?, (blob(r, 1)?, blob(r, 2)?)))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn hash_scan_run(&mut self, id: i64, h: i64, after: &[u8], page: &mut Vec<(Bytes, Bytes)>) -> StoreResult<()> {
+        let mut st = self
+            .conn
+            .cached("SELECT field, value FROM rhash WHERE key_id=?1 AND h=?2 AND field>?3 ORDER BY field")?;
+        for r in st.query_map(params![id, h, after], pair)? {
+            page.push(r?);
+        }
+        Ok(())
     }
 }

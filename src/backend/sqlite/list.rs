@@ -1,30 +1,13 @@
-//! [`ListStore`] on SQLite (table `rlist`, see schema.sql).
-//!
-//! Positions are dense: the element with index `i` is at `min(pos) + i`, so
-//! every access by index is one primary-key seek (`SELECT min(pos)` is itself
-//! an O(log n) seek). Pushing at the head uses `min - 1`, at the tail
-//! `max + 1`; an empty list starts at position 0.
-//!
-//! Inserting or removing in the middle moves the shorter side of the list.
-//! SQLite checks the primary key row by row during an UPDATE, so a block of
-//! rows is never moved by a small offset in one statement (a row could land on
-//! a neighbour that has not moved yet): rows first go to a far-away parking
-//! area ([`PARK`] above their target), then come back in a second statement,
-//! when their targets are all free.
+//! [`ListStore`] on SQLite (table `rlist`, see schema.sql), in the layout
+//! both backends share ([`lists`]: dense positions, LINSERT and LREM written
+//! once). Every access by index is one primary-key seek (`SELECT min(pos)` is
+//! itself an O(log n) seek).
 
 use super::SqliteStore;
-use crate::store::{End, ListStore, PosSearch, StoreResult};
+use crate::store::lists::ListRows;
+use crate::store::{End, PosSearch, StoreResult, sql_count};
 use bytes::{Bytes, BytesMut};
 use rusqlite::{OptionalExtension, params};
-
-/// Offset of the parking area used while moving rows (far beyond any list's
-/// span: a list would need 2^40 elements to reach it).
-const PARK: i64 = 1 << 40;
-
-/// Converts a count to SQLite's `LIMIT`/`OFFSET` domain (saturating).
-fn sql_count(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
 
 impl SqliteStore<'_> {
     /// Position of the head element, if the list has any. O(log n).
@@ -97,44 +80,6 @@ impl SqliteStore<'_> {
         Ok(Some(Bytes::from(value)))
     }
 
-    /// Moves the rows at positions `lo..=hi` by `delta`; the positions they
-    /// move onto (outside `lo..=hi`) must be free. Two range updates.
-    fn list_shift(&self, id: i64, lo: i64, hi: i64, delta: i64) -> StoreResult<()> {
-        if lo > hi || delta == 0 {
-            return Ok(());
-        }
-        let mut st = self
-            .conn
-            .cached("UPDATE rlist SET pos=pos+?4 WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3")?;
-        st.execute(params![id, lo, hi, PARK])?;
-        st.execute(params![id, lo + PARK, hi + PARK, delta - PARK])?;
-        Ok(())
-    }
-
-    /// Renumbers the rows within `lo..=hi` (which may have holes) densely from
-    /// `new_lo`, keeping their order; the new positions must lie within
-    /// `lo..=hi` or be free. Two statements, whatever the number of holes.
-    fn list_renumber(&self, id: i64, lo: i64, hi: i64, new_lo: i64) -> StoreResult<()> {
-        if lo > hi {
-            return Ok(());
-        }
-        let parked = self
-            .conn
-            .cached(
-                "WITH m AS MATERIALIZED (
-                     SELECT pos AS old, row_number() OVER (ORDER BY pos) - 1 AS rn
-                     FROM rlist WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3)
-                 UPDATE rlist SET pos=?4 + m.rn FROM m WHERE rlist.key_id=?1 AND rlist.pos=m.old",
-            )?
-            .execute(params![id, lo, hi, new_lo + PARK])? as i64;
-        if parked > 0 {
-            self.conn
-                .cached("UPDATE rlist SET pos=pos-?4 WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3")?
-                .execute(params![id, new_lo + PARK, new_lo + PARK + parked - 1, PARK])?;
-        }
-        Ok(())
-    }
-
     /// Deletes the rows at positions `lo..=hi`; returns how many there were.
     fn list_delete_range(&self, id: i64, lo: i64, hi: i64) -> StoreResult<i64> {
         if lo > hi {
@@ -180,7 +125,7 @@ impl SqliteStore<'_> {
     }
 }
 
-impl ListStore for SqliteStore<'_> {
+impl ListRows for SqliteStore<'_> {
     fn list_push(&mut self, id: i64, len: i64, end: End, values: &[Bytes]) -> StoreResult<i64> {
         self.list_put(id, end, values, len == 0)?;
         let added = values.len() as i64;
@@ -245,74 +190,6 @@ impl ListStore for SqliteStore<'_> {
         Ok(n > 0)
     }
 
-    fn list_insert(&mut self, id: i64, pivot: &[u8], value: &[u8], after: bool) -> StoreResult<Option<i64>> {
-        let pivot_pos: Option<i64> = self
-            .conn
-            .cached("SELECT pos FROM rlist WHERE key_id=?1 AND value=?2 ORDER BY pos LIMIT 1")?
-            .query_row(params![id, pivot], |r| r.get(0))
-            .optional()?;
-        let (Some(p), Some((first, last))) = (pivot_pos, self.list_bounds(id)?) else {
-            return Ok(None);
-        };
-        // The new element's position once inserted; `left` elements precede it.
-        let at = if after { p + 1 } else { p };
-        let left = at - first;
-        let right = last - at + 1;
-        let pos = if left <= right {
-            self.list_shift(id, first, at - 1, -1)?;
-            at - 1
-        } else {
-            self.list_shift(id, at, last, 1)?;
-            at
-        };
-        self.conn
-            .cached("INSERT INTO rlist (key_id, pos, value) VALUES (?1, ?2, ?3)")?
-            .execute(params![id, pos, value])?;
-        Ok(Some(self.touch(id, 1)?))
-    }
-
-    fn list_remove(&mut self, id: i64, value: &[u8], count: i64) -> StoreResult<i64> {
-        let Some((first, last)) = self.list_bounds(id)? else {
-            return Ok(0);
-        };
-        // The span from the first to the last element to remove: every match
-        // inside it goes (the matches are taken in order from one end).
-        let sql = if count < 0 {
-            "SELECT min(pos), max(pos) FROM
-             (SELECT pos FROM rlist WHERE key_id=?1 AND value=?2 ORDER BY pos DESC LIMIT ?3)"
-        } else {
-            "SELECT min(pos), max(pos) FROM
-             (SELECT pos FROM rlist WHERE key_id=?1 AND value=?2 ORDER BY pos LIMIT ?3)"
-        };
-        let limit = if count == 0 {
-            -1
-        } else {
-            sql_count(count.unsigned_abs())
-        };
-        let span: (Option<i64>, Option<i64>) = self
-            .conn
-            .cached(sql)?
-            .query_row(params![id, value, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let (Some(lo), Some(hi)) = span else {
-            return Ok(0);
-        };
-        let removed = self
-            .conn
-            .cached("DELETE FROM rlist WHERE key_id=?1 AND value=?2 AND pos BETWEEN ?3 AND ?4")?
-            .execute(params![id, value, lo, hi])? as i64;
-        // Close the holes by moving the shorter side: either everything after
-        // `lo` moves towards the head, or everything before `hi` towards the tail.
-        let after_lo = last - lo + 1 - removed;
-        let before_hi = hi - first + 1 - removed;
-        if after_lo <= before_hi {
-            self.list_renumber(id, lo, last, lo)?;
-        } else {
-            self.list_renumber(id, first, hi, hi - before_hi + 1)?;
-        }
-        self.touch(id, -removed)?;
-        Ok(removed)
-    }
-
     fn list_trim(&mut self, id: i64, start: i64, stop: i64) -> StoreResult<()> {
         let Some((first, last)) = self.list_bounds(id)? else {
             return Ok(());
@@ -366,5 +243,78 @@ impl ListStore for SqliteStore<'_> {
             self.grow(dst, 1)?;
         }
         Ok(Some(value))
+    }
+
+    fn shift_rows(&mut self, id: i64, lo: i64, hi: i64, delta: i64) -> StoreResult<()> {
+        self.conn
+            .cached("UPDATE rlist SET pos=pos+?4 WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3")?
+            .execute(params![id, lo, hi, delta])?;
+        Ok(())
+    }
+
+    fn number_rows(&mut self, id: i64, lo: i64, hi: i64, to: i64) -> StoreResult<i64> {
+        Ok(self
+            .conn
+            .cached(
+                "WITH m AS MATERIALIZED (
+                     SELECT pos AS old, row_number() OVER (ORDER BY pos) - 1 AS rn
+                     FROM rlist WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3)
+                 UPDATE rlist SET pos=?4 + m.rn FROM m WHERE rlist.key_id=?1 AND rlist.pos=m.old",
+            )?
+            .execute(params![id, lo, hi, to])? as i64)
+    }
+
+    fn pivot_and_ends(&mut self, id: i64, pivot: &[u8]) -> StoreResult<Option<(i64, i64, i64)>> {
+        let pivot_pos: Option<i64> = self
+            .conn
+            .cached("SELECT pos FROM rlist WHERE key_id=?1 AND value=?2 ORDER BY pos LIMIT 1")?
+            .query_row(params![id, pivot], |r| r.get(0))
+            .optional()?;
+        Ok(match (pivot_pos, self.list_bounds(id)?) {
+            (Some(p), Some((first, last))) => Some((p, first, last)),
+            _ => None,
+        })
+    }
+
+    fn insert_row(&mut self, id: i64, pos: i64, value: &[u8]) -> StoreResult<i64> {
+        self.conn
+            .cached("INSERT INTO rlist (key_id, pos, value) VALUES (?1, ?2, ?3)")?
+            .execute(params![id, pos, value])?;
+        self.touch(id, 1)
+    }
+
+    fn removal_span(&mut self, id: i64, value: &[u8], count: i64) -> StoreResult<Option<[i64; 4]>> {
+        let Some((first, last)) = self.list_bounds(id)? else {
+            return Ok(None);
+        };
+        let sql = if count < 0 {
+            "SELECT min(pos), max(pos) FROM
+             (SELECT pos FROM rlist WHERE key_id=?1 AND value=?2 ORDER BY pos DESC LIMIT ?3)"
+        } else {
+            "SELECT min(pos), max(pos) FROM
+             (SELECT pos FROM rlist WHERE key_id=?1 AND value=?2 ORDER BY pos LIMIT ?3)"
+        };
+        // SQLite reads a negative LIMIT as "no limit".
+        let limit = if count == 0 {
+            -1
+        } else {
+            sql_count(count.unsigned_abs())
+        };
+        let span: (Option<i64>, Option<i64>) = self
+            .conn
+            .cached(sql)?
+            .query_row(params![id, value, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(span.0.zip(span.1).map(|(lo, hi)| [first, last, lo, hi]))
+    }
+
+    fn delete_matches(&mut self, id: i64, value: &[u8], lo: i64, hi: i64) -> StoreResult<i64> {
+        Ok(self
+            .conn
+            .cached("DELETE FROM rlist WHERE key_id=?1 AND value=?2 AND pos BETWEEN ?3 AND ?4")?
+            .execute(params![id, value, lo, hi])? as i64)
+    }
+
+    fn touch_list(&mut self, id: i64, delta: i64) -> StoreResult<i64> {
+        self.touch(id, delta)
     }
 }

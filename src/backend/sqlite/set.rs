@@ -9,8 +9,9 @@
 //! leave the database.
 
 use super::SqliteStore;
-use crate::store::{KeyType, SetOp, SetStore, Store, StoreResult, member_hash, sample};
-use crate::util::random_u64;
+use super::hash::blob;
+use crate::store::hashed::random_hash;
+use crate::store::{KeyType, SetOp, SetRows, Store, StoreResult, member_hash};
 use bytes::Bytes;
 use rusqlite::{OptionalExtension, params};
 use std::collections::HashSet;
@@ -45,23 +46,13 @@ fn json_ids(ids: &[i64]) -> String {
 }
 
 impl SqliteStore<'_> {
-    /// Number of members of set `id` (from `rkey.len`).
-    fn set_len(&self, id: i64) -> StoreResult<usize> {
-        let len: Option<i64> = self
-            .conn
-            .cached("SELECT len FROM rkey WHERE id=?1")?
-            .query_row([id], |r| r.get(0))
-            .optional()?;
-        Ok(len.unwrap_or(0).max(0) as usize)
-    }
-
     /// One member at a random position: the first member whose hash is at or
     /// after a random hash, wrapping to the first member. O(log n).
     fn set_random_one(&self, id: i64) -> StoreResult<Option<Bytes>> {
         let mut st = self
             .conn
             .cached("SELECT member FROM rset WHERE key_id=?1 AND h>=?2 ORDER BY h LIMIT 1")?;
-        let start = (random_u64() >> 1) as i64;
+        let start = random_hash();
         for from in [start, 0] {
             if let Some(m) = st.query_row(params![id, from], |r| r.get::<_, Vec<u8>>(0)).optional()? {
                 return Ok(Some(Bytes::from(m)));
@@ -79,33 +70,6 @@ impl SqliteStore<'_> {
             out.push(Bytes::from(row?));
         }
         Ok(out)
-    }
-
-    /// `count` distinct random members of a set of `len` members, `count < len`.
-    fn set_sample(&self, id: i64, count: usize, len: usize) -> StoreResult<Vec<Bytes>> {
-        // Large samples: read the set once and shuffle (Redis copies the set too).
-        if count.saturating_mul(3) > len {
-            return Ok(sample(self.set_members_of(id)?, count));
-        }
-        // Small samples: independent random seeks until enough distinct ones
-        // (each succeeds with probability > 2/3). Bounded, then read the set.
-        let mut seen = HashSet::with_capacity(count);
-        let mut picks = Vec::with_capacity(count);
-        for _ in 0..count.saturating_mul(16).saturating_add(64) {
-            if picks.len() == count {
-                return Ok(picks);
-            }
-            match self.set_random_one(id)? {
-                Some(m) if seen.insert(m.clone()) => picks.push(m),
-                Some(_) => {}
-                None => return Ok(picks),
-            }
-        }
-        Ok(sample(self.set_members_of(id)?, count))
-    }
-
-    fn set_members_of(&self, id: i64) -> StoreResult<Vec<Bytes>> {
-        self.set_query("SELECT member FROM rset WHERE key_id=?1", [id])
     }
 
     /// Deletes the given members (known to be present or not); returns how many were deleted.
@@ -150,7 +114,7 @@ impl SqliteStore<'_> {
     }
 }
 
-impl SetStore for SqliteStore<'_> {
+impl SetRows for SqliteStore<'_> {
     fn set_add(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
         let mut added = 0;
         {
@@ -187,81 +151,7 @@ impl SetStore for SqliteStore<'_> {
     }
 
     fn set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
-        self.set_members_of(id)
-    }
-
-    fn set_random(&mut self, id: i64, count: usize, distinct: bool) -> StoreResult<Vec<Bytes>> {
-        let len = self.set_len(id)?;
-        if distinct {
-            return if count >= len {
-                self.set_members_of(id)
-            } else {
-                self.set_sample(id, count, len)
-            };
-        }
-        // With repetition: `count` is the client's and may be huge; allocate as we go.
-        let mut picks = Vec::with_capacity(count.min(1024));
-        for _ in 0..count {
-            match self.set_random_one(id)? {
-                Some(m) => picks.push(m),
-                None => break,
-            }
-        }
-        Ok(picks)
-    }
-
-    fn set_pop(&mut self, id: i64, count: usize) -> StoreResult<Vec<Bytes>> {
-        let len = self.set_len(id)?;
-        if count == 0 || len == 0 {
-            return Ok(Vec::new());
-        }
-        let popped = if count >= len {
-            let all = self.set_members_of(id)?;
-            self.conn.cached("DELETE FROM rset WHERE key_id=?1")?.execute([id])?;
-            all
-        } else if count == 1 {
-            let one = self.set_random_one(id)?.into_iter().collect::<Vec<_>>();
-            self.set_delete_members(id, &one)?;
-            one
-        } else {
-            let picks = self.set_sample(id, count, len)?;
-            self.set_delete_members(id, &picks)?;
-            picks
-        };
-        self.touch(id, -(popped.len() as i64))?;
-        Ok(popped)
-    }
-
-    fn set_scan(&mut self, id: i64, cursor: u64, count: usize) -> StoreResult<(u64, Vec<Bytes>)> {
-        // Hashes are 63-bit: a larger cursor is past every member.
-        let Ok(from) = i64::try_from(cursor) else {
-            return Ok((0, Vec::new()));
-        };
-        let count = count.clamp(1, i64::MAX as usize - 1);
-        let mut rows: Vec<(i64, Vec<u8>)> = self
-            .conn
-            .cached("SELECT h, member FROM rset WHERE key_id=?1 AND h>=?2 ORDER BY h, member LIMIT ?3")?
-            .query_map(params![id, from, count as i64 + 1], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        if rows.len() <= count {
-            return Ok((0, rows.into_iter().map(|(_, m)| Bytes::from(m)).collect()));
-        }
-        // One row beyond the page was read to know the set goes on; if it
-        // shares the last hash, finish that run so the cursor can skip it.
-        let (next_h, _) = rows.pop().unwrap_or_default();
-        let (last_h, last_member) = rows.last().cloned().unwrap_or_default();
-        if next_h == last_h {
-            let run: Vec<(i64, Vec<u8>)> = self
-                .conn
-                .cached("SELECT h, member FROM rset WHERE key_id=?1 AND h=?2 AND member>?3 ORDER BY member")?
-                .query_map(params![id, last_h, last_member], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()?;
-            rows.extend(run);
-        }
-        Ok((
-            last_h as u64 + 1,
-            rows.into_iter().map(|(_, m)| Bytes::from(m)).collect(),
-        ))
+        self.set_query("SELECT member FROM rset WHERE key_id=?1", [id])
     }
 
     fn set_combine(&mut self, op: SetOp, ids: &[i64]) -> StoreResult<Vec<Bytes>> {
@@ -316,5 +206,77 @@ impl SetStore for SqliteStore<'_> {
         // Sets the length, or deletes the staging key when the result is empty.
         self.touch(new_id, n)?;
         Ok(n)
+    }
+
+    fn set_len(&mut self, id: i64) -> StoreResult<usize> {
+        let len: Option<i64> = self
+            .conn
+            .cached("SELECT len FROM rkey WHERE id=?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        Ok(len.unwrap_or(0).max(0) as usize)
+    }
+
+    fn set_picks(&mut self, id: i64, n: usize) -> StoreResult<Vec<Bytes>> {
+        // `n` is the client's and may be huge; allocate as we go.
+        let mut picks = Vec::with_capacity(n.min(1024));
+        for _ in 0..n {
+            match self.set_random_one(id)? {
+                Some(m) => picks.push(m),
+                None => break,
+            }
+        }
+        Ok(picks)
+    }
+
+    fn set_seek_distinct(&mut self, id: i64, count: usize) -> StoreResult<Option<Vec<Bytes>>> {
+        // One seek at a time until enough distinct ones.
+        let mut seen = HashSet::with_capacity(count);
+        let mut picks = Vec::with_capacity(count);
+        for _ in 0..count.saturating_mul(16).saturating_add(64) {
+            if picks.len() == count {
+                return Ok(Some(picks));
+            }
+            match self.set_random_one(id)? {
+                Some(m) if seen.insert(m.clone()) => picks.push(m),
+                Some(_) => {}
+                None => return Ok(Some(picks)),
+            }
+        }
+        Ok(None)
+    }
+
+    fn set_pop_one(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
+        let one: Vec<Bytes> = self.set_random_one(id)?.into_iter().collect();
+        if !one.is_empty() {
+            self.set_delete_members(id, &one)?;
+            self.touch(id, -1)?;
+        }
+        Ok(one)
+    }
+
+    fn set_pop_all(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
+        let all = SetRows::set_members(self, id)?;
+        self.conn.cached("DELETE FROM rset WHERE key_id=?1")?.execute([id])?;
+        self.touch(id, -(all.len() as i64))?;
+        Ok(all)
+    }
+
+    fn set_scan_rows(&mut self, id: i64, from: i64, limit: i64) -> StoreResult<Vec<(i64, Bytes)>> {
+        let mut st = self
+            .conn
+            .cached("SELECT h, member FROM rset WHERE key_id=?1 AND h>=?2 ORDER BY h, member LIMIT ?3")?;
+        let rows = st.query_map(params![id, from, limit], |r| Ok((r.get(0)?, blob(r, 1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn set_scan_run(&mut self, id: i64, h: i64, after: &[u8], page: &mut Vec<Bytes>) -> StoreResult<()> {
+        let mut st = self
+            .conn
+            .cached("SELECT member FROM rset WHERE key_id=?1 AND h=?2 AND member>?3 ORDER BY member")?;
+        for m in st.query_map(params![id, h, after], |r| blob(r, 0))? {
+            page.push(m?);
+        }
+        Ok(())
     }
 }

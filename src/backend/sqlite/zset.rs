@@ -7,10 +7,16 @@
 //! of distinct SQL texts exists and each is prepared once and cached.
 
 use super::SqliteStore;
-use crate::store::{LexBound, StoreResult, ZQuery, ZScanPage, ZSetStore, ZSpan, member_hash, score_limits, successor};
+use crate::store::hashed::random_hash;
+use crate::store::{Span, StoreResult, ZQuery, ZSetRows, member_hash};
 use bytes::Bytes;
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params, params_from_iter};
+
+/// The member and score at columns `i` and `i + 1`.
+fn item(r: &rusqlite::Row, i: usize) -> rusqlite::Result<(Bytes, f64)> {
+    Ok((Bytes::from(r.get::<_, Vec<u8>>(i)?), r.get(i + 1)?))
+}
 
 /// A span translated to SQL: a condition on `rzset` (after `key_id=?1`) and its parameters.
 struct SpanSql {
@@ -18,85 +24,26 @@ struct SpanSql {
     params: Vec<Value>,
 }
 
+/// The SQL condition selecting `span`, with its parameters.
+fn span_sql(span: Span) -> SpanSql {
+    let (cond, params) = match span {
+        Span::All => ("", vec![]),
+        Span::Score(lo, hi) => ("AND score>=?2 AND score<=?3", vec![Value::Real(lo), Value::Real(hi)]),
+        Span::LexSingleTo(lo, hi, s) => (
+            "AND score=?4 AND member>=?2 AND member<?3",
+            vec![Value::Blob(lo), Value::Blob(hi), Value::Real(s)],
+        ),
+        Span::LexSingle(lo, s) => ("AND score=?3 AND member>=?2", vec![Value::Blob(lo), Value::Real(s)]),
+        Span::LexMixedTo(lo, hi) => ("AND member>=?2 AND member<?3", vec![Value::Blob(lo), Value::Blob(hi)]),
+        Span::LexMixed(lo) => ("AND member>=?2", vec![Value::Blob(lo)]),
+    };
+    SpanSql { cond, params }
+}
+
 impl SqliteStore<'_> {
-    /// The score shared by every element of key `id`, if they all have the same one.
-    fn single_score(&self, id: i64) -> StoreResult<Option<f64>> {
-        let first = |sql: &'static str| -> StoreResult<Option<f64>> {
-            Ok(self
-                .conn
-                .cached(sql)?
-                .query_row([id], |r| r.get::<_, f64>(0))
-                .optional()?)
-        };
-        let lo = first("SELECT score FROM rzset WHERE key_id=?1 ORDER BY score LIMIT 1")?;
-        let hi = first("SELECT score FROM rzset WHERE key_id=?1 ORDER BY score DESC LIMIT 1")?;
-        Ok(match (lo, hi) {
-            (Some(a), Some(b)) if a == b => Some(a),
-            _ => None,
-        })
-    }
-
-    /// The SQL condition selecting `span`; None if the span is empty.
-    ///
-    /// Lex spans are index seeks when every element has the same score (the
-    /// only case Redis defines); otherwise the key's elements are filtered.
-    /// `member > a` is written `member >= a||0x00` and `member <= b` as
-    /// `member < b||0x00`, so two texts cover all lex bound kinds.
-    fn span_sql(&self, id: i64, span: &ZSpan) -> StoreResult<Option<SpanSql>> {
-        Ok(Some(match span {
-            ZSpan::All => SpanSql {
-                cond: "",
-                params: vec![],
-            },
-            ZSpan::Score(min, max) => {
-                let Some((lo, hi)) = score_limits(*min, *max) else {
-                    return Ok(None);
-                };
-                SpanSql {
-                    cond: "AND score>=?2 AND score<=?3",
-                    params: vec![Value::Real(lo), Value::Real(hi)],
-                }
-            }
-            ZSpan::Lex(min, max) => {
-                let lo = match min {
-                    LexBound::Min => vec![],
-                    LexBound::Inclusive(b) => b.to_vec(),
-                    LexBound::Exclusive(b) => successor(b),
-                    LexBound::Max => return Ok(None),
-                };
-                let hi = match max {
-                    LexBound::Max => None,
-                    LexBound::Inclusive(b) => Some(successor(b)),
-                    LexBound::Exclusive(b) => Some(b.to_vec()),
-                    LexBound::Min => return Ok(None),
-                };
-                let single = self.single_score(id)?;
-                let mut params = vec![Value::Blob(lo)];
-                let cond = match (single, hi) {
-                    (Some(s), Some(hi)) => {
-                        params.extend([Value::Blob(hi), Value::Real(s)]);
-                        "AND score=?4 AND member>=?2 AND member<?3"
-                    }
-                    (Some(s), None) => {
-                        params.push(Value::Real(s));
-                        "AND score=?3 AND member>=?2"
-                    }
-                    (None, Some(hi)) => {
-                        params.push(Value::Blob(hi));
-                        "AND member>=?2 AND member<?3"
-                    }
-                    (None, None) => "AND member>=?2",
-                };
-                SpanSql { cond, params }
-            }
-        }))
-    }
-
     /// Runs the SELECT for `query`, returning members and scores in walk order.
-    fn select(&self, id: i64, query: &ZQuery) -> StoreResult<Vec<(Bytes, f64)>> {
-        let Some(span) = self.span_sql(id, &query.span)? else {
-            return Ok(vec![]);
-        };
+    fn select(&self, id: i64, span: Span, query: &ZQuery) -> StoreResult<Vec<(Bytes, f64)>> {
+        let span = span_sql(span);
         let order = if query.rev {
             "score DESC, member DESC"
         } else {
@@ -141,7 +88,7 @@ impl SqliteStore<'_> {
     }
 }
 
-impl ZSetStore for SqliteStore<'_> {
+impl ZSetRows for SqliteStore<'_> {
     fn zset_scores(&mut self, id: i64, members: &[Bytes]) -> StoreResult<Vec<Option<f64>>> {
         let mut st = self
             .conn
@@ -239,10 +186,8 @@ impl ZSetStore for SqliteStore<'_> {
         Ok(Some(((below + tied) as u64, score)))
     }
 
-    fn zset_count(&mut self, id: i64, span: &ZSpan) -> StoreResult<u64> {
-        let Some(span) = self.span_sql(id, span)? else {
-            return Ok(0);
-        };
+    fn zset_count_span(&mut self, id: i64, span: Span) -> StoreResult<u64> {
+        let span = span_sql(span);
         let sql = format!("SELECT count(*) FROM rzset WHERE key_id=?1 {}", span.cond);
         let mut all = vec![Value::Integer(id)];
         all.extend(span.params);
@@ -253,75 +198,64 @@ impl ZSetStore for SqliteStore<'_> {
         Ok(n as u64)
     }
 
-    fn zset_range(&mut self, id: i64, query: &ZQuery) -> StoreResult<Vec<(Bytes, f64)>> {
-        self.select(id, query)
-    }
-
-    fn zset_take(&mut self, id: i64, query: &ZQuery) -> StoreResult<Vec<(Bytes, f64)>> {
-        let items = self.select(id, query)?;
-        for (m, _) in &items {
-            self.delete_member(id, m)?;
-        }
-        if !items.is_empty() {
-            self.touch(id, -(items.len() as i64))?;
+    fn zset_walk(&mut self, id: i64, span: Span, query: &ZQuery, take: bool) -> StoreResult<Vec<(Bytes, f64)>> {
+        let items = self.select(id, span, query)?;
+        if take {
+            for (m, _) in &items {
+                self.delete_member(id, m)?;
+            }
+            if !items.is_empty() {
+                self.touch(id, -(items.len() as i64))?;
+            }
         }
         Ok(items)
     }
 
     fn zset_random(&mut self, id: i64) -> StoreResult<Option<(Bytes, f64)>> {
-        let r = (crate::util::random_u64() >> 1) as i64;
+        let r = random_hash();
         match self.first_from_hash(id, r)? {
             Some(item) => Ok(Some(item)),
             None => self.first_from_hash(id, 0),
         }
     }
 
-    fn zset_scan(&mut self, id: i64, cursor: u64, count: usize) -> StoreResult<ZScanPage> {
-        let Ok(start) = i64::try_from(cursor) else {
-            return Ok(ZScanPage::default());
-        };
-        let count = count.max(1);
-        let mut rows: Vec<(i64, Bytes, f64)> = {
-            let mut st = self
-                .conn
-                .cached("SELECT h, member, score FROM rzset WHERE key_id=?1 AND h>=?2 ORDER BY h, member LIMIT ?3")?;
-            let rows = st.query_map(params![id, start, count as i64], |r| {
-                Ok((r.get(0)?, Bytes::from(r.get::<_, Vec<u8>>(1)?), r.get(2)?))
-            })?;
-            rows.collect::<Result<_, _>>()?
-        };
-        if rows.len() < count {
-            return Ok(ZScanPage {
-                cursor: 0,
-                items: rows.into_iter().map(|(_, m, s)| (m, s)).collect(),
-            });
-        }
-        // Finish the run of equal hashes the page ended in, so the next page
-        // can start strictly after it.
-        let (last_h, last_member) = match rows.last() {
-            Some((h, m, _)) => (*h, m.clone()),
-            None => return Ok(ZScanPage::default()),
-        };
-        {
-            let mut st = self
-                .conn
-                .cached("SELECT h, member, score FROM rzset WHERE key_id=?1 AND h=?2 AND member>?3 ORDER BY member")?;
-            let more = st.query_map(params![id, last_h, &last_member[..]], |r| {
-                Ok((r.get(0)?, Bytes::from(r.get::<_, Vec<u8>>(1)?), r.get(2)?))
-            })?;
-            for row in more {
-                rows.push(row?);
-            }
-        }
-        Ok(ZScanPage {
-            cursor: last_h as u64 + 1,
-            items: rows.into_iter().map(|(_, m, s)| (m, s)).collect(),
-        })
-    }
-
     fn zset_read_set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
         let mut st = self.conn.cached("SELECT member FROM rset WHERE key_id=?1")?;
         let rows = st.query_map([id], |r| Ok(Bytes::from(r.get::<_, Vec<u8>>(0)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn zset_single_score(&mut self, id: i64) -> StoreResult<Option<f64>> {
+        let first = |sql: &'static str| -> StoreResult<Option<f64>> {
+            Ok(self
+                .conn
+                .cached(sql)?
+                .query_row([id], |r| r.get::<_, f64>(0))
+                .optional()?)
+        };
+        let lo = first("SELECT score FROM rzset WHERE key_id=?1 ORDER BY score LIMIT 1")?;
+        let hi = first("SELECT score FROM rzset WHERE key_id=?1 ORDER BY score DESC LIMIT 1")?;
+        Ok(match (lo, hi) {
+            (Some(a), Some(b)) if a == b => Some(a),
+            _ => None,
+        })
+    }
+
+    fn zset_scan_rows(&mut self, id: i64, from: i64, limit: i64) -> StoreResult<Vec<(i64, (Bytes, f64))>> {
+        let mut st = self
+            .conn
+            .cached("SELECT h, member, score FROM rzset WHERE key_id=?1 AND h>=?2 ORDER BY h, member LIMIT ?3")?;
+        let rows = st.query_map(params![id, from, limit], |r| Ok((r.get(0)?, item(r, 1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn zset_scan_run(&mut self, id: i64, h: i64, after: &[u8], page: &mut Vec<(Bytes, f64)>) -> StoreResult<()> {
+        let mut st = self
+            .conn
+            .cached("SELECT member, score FROM rzset WHERE key_id=?1 AND h=?2 AND member>?3 ORDER BY member")?;
+        for row in st.query_map(params![id, h, after], |r| item(r, 0))? {
+            page.push(row?);
+        }
+        Ok(())
     }
 }
