@@ -15,6 +15,7 @@ pub mod keys;
 pub mod keyspec;
 pub mod lists;
 pub mod longdouble;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -167,6 +168,7 @@ pub fn all() -> impl Iterator<Item = &'static (&'static str, Handler)> {
         hashes::COMMANDS,
         keys::COMMANDS,
         lists::COMMANDS,
+        scripting::COMMANDS,
         server::COMMANDS,
         sets::COMMANDS,
         sort::COMMANDS,
