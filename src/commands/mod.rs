@@ -15,6 +15,7 @@ pub mod keys;
 pub mod keyspec;
 pub mod lists;
 pub mod longdouble;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -173,12 +174,26 @@ pub const FAMILIES: &[&[Spec]] = &[
     hashes::COMMANDS,
     keys::COMMANDS,
     lists::COMMANDS,
+    scripting::COMMANDS,
     server::COMMANDS,
     sets::COMMANDS,
     sort::COMMANDS,
     strings::COMMANDS,
     zsets::COMMANDS,
 ];
+
+/// Runs command `cmd` with `args` (name first) in `ctx`: its handler, with
+/// its `keymiss` events while those are reported. Server commands cannot run
+/// here.
+pub fn run(ctx: &mut Ctx, cmd: &'static Command, args: &[Bytes]) -> CmdResult {
+    match cmd.spec.handler {
+        Handler::Read(f) | Handler::Write(f) | Handler::Pure(f) if ctx.notify.has(Class::KeyMiss) => {
+            events::with_misses(ctx, cmd, args, f)
+        }
+        Handler::Read(f) | Handler::Write(f) | Handler::Pure(f) => f(ctx, args),
+        Handler::Server(_) | Handler::Container => Err(CmdError::Reply(format!("ERR '{}' cannot run here", cmd.name))),
+    }
+}
 
 /// A `XXX HELP` reply: the header line, the given lines, and Redis's HELP footer.
 pub fn help(name: &str, lines: &[&str]) -> Reply {

@@ -733,15 +733,7 @@ pub(crate) fn watch_holds(store: &mut dyn Store, watch: &[Watch]) -> Result<bool
 }
 
 pub(crate) fn call(ctx: &mut Ctx, c: &Call) -> Result<Reply, CmdError> {
-    match c.cmd.spec.handler {
-        Handler::Read(f) | Handler::Write(f) | Handler::Pure(f) if ctx.notify.has(Class::KeyMiss) => {
-            crate::commands::events::with_misses(ctx, c.cmd, &c.args, f)
-        }
-        Handler::Read(f) | Handler::Write(f) | Handler::Pure(f) => f(ctx, &c.args),
-        Handler::Server(_) | Handler::Container => {
-            Err(CmdError::Reply(format!("ERR '{}' cannot run here", c.cmd.name)))
-        }
-    }
+    crate::commands::run(ctx, c.cmd, &c.args)
 }
 
 #[cfg(test)]
