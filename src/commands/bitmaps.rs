@@ -21,9 +21,33 @@ pub const COMMANDS: &[Spec] = &[
     Spec::write("bitop", bitop).misses(source_key_misses),
     Spec::write("bitfield", bitfield::bitfield)
         .misses(bitfield_misses)
-        .places(lookups_first),
+        .places(lookups_first)
+        .key_access(bitfield_access),
     Spec::read("bitfield_ro", bitfield::bitfield_ro),
 ];
+
+/// BITFIELD's "variable flags": it writes unless it has only well-formed GET
+/// and OVERFLOW operations (Redis's `bitfieldGetKeys`).
+fn bitfield_access(args: &[Bytes]) -> super::keyspec::KeyAccess {
+    let mut i = 2;
+    let mut read_only = true;
+    while i < args.len() {
+        let rest = args.len() - i - 1;
+        let op = &args[i];
+        if op.eq_ignore_ascii_case(b"GET") && rest >= 2 {
+            i += 3;
+        } else if op.eq_ignore_ascii_case(b"OVERFLOW") && rest >= 1 {
+            i += 2;
+        } else {
+            read_only = false;
+            break;
+        }
+    }
+    super::keyspec::KeyAccess {
+        read: true,
+        write: !read_only,
+    }
+}
 
 /// A BITFIELD with only GET operations reads its key (Redis's
 /// `lookupKeyRead`); with SET or INCRBY, it looks it up for writing.

@@ -130,8 +130,8 @@ fn parse_one(spec: &Reply) -> Option<KeySpec> {
 }
 
 /// True if the command has keys at all (Redis's `doesCommandHaveKeys`).
-pub fn has_keys(name: &str, specs: &[KeySpec]) -> bool {
-    fallback(name).is_some() || specs.iter().any(|s| !s.not_key)
+pub fn has_keys(proc_: Option<KeysProc>, specs: &[KeySpec]) -> bool {
+    proc_.is_some() || specs.iter().any(|s| !s.not_key)
 }
 
 /// The positions of the keys in `args` (the command name at 0), or `None`
@@ -139,13 +139,13 @@ pub fn has_keys(name: &str, specs: &[KeySpec]) -> bool {
 /// arguments specified for command"). Redis prefers a command's own key
 /// procedure when its specs have VARIABLE_FLAGS, but that is about the keys'
 /// access flags; the positions are the same, so the specs serve here.
-pub fn positions(name: &str, specs: &[KeySpec], args: &[Bytes]) -> Option<Vec<usize>> {
-    with_access(name, specs, args).map(|keys| keys.into_iter().map(|(i, _)| i).collect())
+pub fn positions(proc_: Option<KeysProc>, specs: &[KeySpec], args: &[Bytes]) -> Option<Vec<usize>> {
+    with_access(proc_, specs, args).map(|keys| keys.into_iter().map(|(i, _)| i).collect())
 }
 
 /// Like [`positions`], with what the command does with each key (for ACL
 /// checks). The fallback procedures read their first key and write the others.
-pub fn with_access(name: &str, specs: &[KeySpec], args: &[Bytes]) -> Option<Vec<(usize, KeyAccess)>> {
+pub fn with_access(proc_: Option<KeysProc>, specs: &[KeySpec], args: &[Bytes]) -> Option<Vec<(usize, KeyAccess)>> {
     let has_specs = specs.iter().any(|s| !s.not_key);
     if has_specs && let Some(keys) = from_specs(specs, args) {
         return Some(keys);
@@ -158,7 +158,7 @@ pub fn with_access(name: &str, specs: &[KeySpec], args: &[Bytes]) -> Option<Vec<
         read: false,
         write: true,
     };
-    match fallback(name) {
+    match proc_ {
         Some(proc_) => Some(
             proc_(args)
                 .into_iter()
@@ -245,19 +245,12 @@ fn from_specs(specs: &[KeySpec], args: &[Bytes]) -> Option<Vec<(usize, KeyAccess
     Some(keys)
 }
 
-type KeysProc = fn(&[Bytes]) -> Vec<usize>;
-
-/// Commands whose specs Redis marks unknown, and its procedure for them.
-fn fallback(name: &str) -> Option<KeysProc> {
-    match name {
-        "sort" => Some(sort_keys),
-        "sort_ro" => Some(|_| vec![1]),
-        _ => None,
-    }
-}
+/// Redis's key procedure of a command whose key specs it marks unknown
+/// (the command's spec says: [`super::Spec::keys`]).
+pub type KeysProc = fn(&[Bytes]) -> Vec<usize>;
 
 /// Redis's `sortGetKeys`: the sorted key, and the STORE destination.
-fn sort_keys(args: &[Bytes]) -> Vec<usize> {
+pub fn sort_keys(args: &[Bytes]) -> Vec<usize> {
     let mut keys = vec![1];
     let mut i = 2;
     while i < args.len() {
@@ -312,7 +305,7 @@ mod tests {
         ] {
             let a = args(line);
             let cmd = lookup(&a[0]).unwrap();
-            assert_eq!(positions(&cmd.name, &cmd.key_specs, &a), None, "{line}");
+            assert_eq!(positions(cmd.spec.keys, &cmd.key_specs, &a), None, "{line}");
         }
     }
 }

@@ -49,9 +49,13 @@ use bytes::Bytes;
 use std::cmp::Ordering;
 use std::ops::Range;
 
+/// SORT's key specs say nothing of its STORE key: Redis finds its keys with
+/// its own procedure.
 pub const COMMANDS: &[Spec] = &[
-    Spec::write("sort", sort).misses(first_key_misses),
-    Spec::read("sort_ro", sort_ro),
+    Spec::write("sort", sort)
+        .misses(first_key_misses)
+        .keys(super::keyspec::sort_keys),
+    Spec::read("sort_ro", sort_ro).keys(|_| vec![1]),
 ];
 
 /// SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA] [STORE destination]

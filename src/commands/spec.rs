@@ -18,6 +18,9 @@
 //! | inside MULTI | queued | [`Spec::immediate_in_multi`] |
 //! | under CLIENT PAUSE WRITE | held when Redis flags it `write` or `may_replicate` | [`Spec::paused_by_write`], [`Spec::paused_as_queued`] |
 //! | in RESP2 subscriber mode | refused | [`Spec::in_subscriber_mode`], [`Spec::answers_subscribed`] |
+//! | keys | Redis's key specs | [`Spec::keys`] (SORT's STORE), [`Spec::key_access`] (SET ... GET) |
+//! | channels (ACL) | none | [`Spec::channels`] |
+//! | arguments in logs | as sent | [`Spec::redacts`] (AUTH) |
 
 use super::events::{Event, Place};
 use super::{CommandFn, Handler};
@@ -32,6 +35,22 @@ pub type PlaceFn = fn(&[Bytes], &[Event]) -> Vec<Place>;
 
 /// Whether a read's arguments bound its cost (it then runs inline).
 pub type BoundFn = fn(&[Bytes]) -> bool;
+
+/// Redis's key procedure for a command whose key specs are incomplete
+/// (SORT's STORE): the key positions in the arguments.
+pub type KeysFn = fn(&[Bytes]) -> Vec<usize>;
+
+/// What a command with "variable flags" does with its keys, given its
+/// arguments (SET reads its key only with GET).
+pub type AccessFn = fn(&[Bytes]) -> super::keyspec::KeyAccess;
+
+/// The channels a command names, for ACL channel rules, and whether they
+/// are patterns to match literally (PSUBSCRIBE).
+pub type ChannelFn = for<'a> fn(&'a [Bytes]) -> (&'a [Bytes], bool);
+
+/// Hides secrets in a copy of the arguments before logs show them
+/// (SLOWLOG, MONITOR): AUTH's password.
+pub type RedactFn = fn(&mut [Bytes]);
 
 /// A key or a whole database whose blocked clients a committed write may feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +128,10 @@ pub struct Spec {
     pub in_subscriber_mode: bool,
     /// Its reply in RESP2 subscriber mode, when that differs (PING).
     pub subscribed: Option<SubscribedFn>,
+    pub keys: Option<KeysFn>,
+    pub key_access: Option<AccessFn>,
+    pub channels: Option<ChannelFn>,
+    pub redact: Option<RedactFn>,
 }
 
 /// A command's reply in RESP2 subscriber mode (`None`: run it as usual).
@@ -129,6 +152,10 @@ impl Spec {
             pause: Pause::ByFlags,
             in_subscriber_mode: false,
             subscribed: None,
+            keys: None,
+            key_access: None,
+            channels: None,
+            redact: None,
         }
     }
 
@@ -207,6 +234,31 @@ impl Spec {
 
     pub const fn in_subscriber_mode(mut self) -> Spec {
         self.in_subscriber_mode = true;
+        self
+    }
+
+    /// Its keys are where `f` says (Redis's key procedure), not only where
+    /// its key specs say.
+    pub const fn keys(mut self, f: KeysFn) -> Spec {
+        self.keys = Some(f);
+        self
+    }
+
+    /// What it does with its keys depends on its arguments.
+    pub const fn key_access(mut self, f: AccessFn) -> Spec {
+        self.key_access = Some(f);
+        self
+    }
+
+    /// It names channels, which ACL channel rules check.
+    pub const fn channels(mut self, f: ChannelFn) -> Spec {
+        self.channels = Some(f);
+        self
+    }
+
+    /// Logs show its arguments through `f`.
+    pub const fn redacts(mut self, f: RedactFn) -> Spec {
+        self.redact = Some(f);
         self
     }
 

@@ -15,7 +15,10 @@ use bytes::Bytes;
 
 pub const COMMANDS: &[Spec] = &[
     Spec::read("get", get),
-    Spec::write("set", set).misses(set_misses).places(set_places),
+    Spec::write("set", set)
+        .misses(set_misses)
+        .places(set_places)
+        .key_access(set_access),
     Spec::write("setnx", setnx),
     Spec::write("setex", setex),
     Spec::write("psetex", psetex),
@@ -47,6 +50,14 @@ pub const COMMANDS: &[Spec] = &[
 /// Whether a SET has the GET option (it then reads its key first).
 fn set_with_get(args: &[Bytes]) -> bool {
     args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"GET"))
+}
+
+/// SET's "variable flags": it reads its key only with GET.
+fn set_access(args: &[Bytes]) -> super::keyspec::KeyAccess {
+    super::keyspec::KeyAccess {
+        read: set_with_get(args),
+        write: true,
+    }
 }
 
 fn set_misses(_: &super::Command, args: &[Bytes]) -> Vec<usize> {

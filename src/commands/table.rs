@@ -70,13 +70,13 @@ impl Command {
 
     /// True if the command takes keys at all.
     pub fn has_keys(&self) -> bool {
-        super::keyspec::has_keys(&self.name, &self.key_specs)
+        super::keyspec::has_keys(self.spec.keys, &self.key_specs)
     }
 
     /// Positions of the key arguments in `args` (name at 0), from the key
     /// specs as Redis reads them; `None` if the arguments do not fit them.
     pub fn keys(&self, args: &[bytes::Bytes]) -> Option<Vec<usize>> {
-        super::keyspec::positions(&self.name, &self.key_specs, args)
+        super::keyspec::positions(self.spec.keys, &self.key_specs, args)
     }
 }
 

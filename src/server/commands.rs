@@ -121,8 +121,14 @@ pub async fn run(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Opti
 }
 
 pub const COMMANDS: &[ServerSpec] = &[
-    ServerSpec::now("hello", |s, _, a| Some(hello(s, a))),
-    ServerSpec::now("auth", |s, _, a| Some(auth(s, a))),
+    ServerSpec::new(
+        Spec::server("hello").redacts(super::slowlog::redact_hello),
+        Run::Now(|s, _, a| Some(hello(s, a))),
+    ),
+    ServerSpec::new(
+        Spec::server("auth").redacts(super::slowlog::redact_all),
+        Run::Now(|s, _, a| Some(auth(s, a))),
+    ),
     ServerSpec::new(
         Spec::server("quit").immediate_in_multi().in_subscriber_mode(),
         Run::Now(quit),

@@ -376,23 +376,38 @@ fn publish_counts(s: &Session) {
 /// channel or pattern, and may run in RESP2 subscriber mode; PUBLISH reaches
 /// replicas in Redis, so `CLIENT PAUSE WRITE` holds it.
 pub const COMMANDS: &[ServerSpec] = &[
-    ServerSpec::new(Spec::server("subscribe").in_subscriber_mode(), Run::Each(subscription)),
+    ServerSpec::new(
+        Spec::server("subscribe").in_subscriber_mode().channels(all_channels),
+        Run::Each(subscription),
+    ),
     ServerSpec::new(
         Spec::server("unsubscribe").in_subscriber_mode(),
         Run::Each(subscription),
     ),
-    ServerSpec::new(Spec::server("psubscribe").in_subscriber_mode(), Run::Each(subscription)),
+    ServerSpec::new(
+        Spec::server("psubscribe").in_subscriber_mode().channels(all_patterns),
+        Run::Each(subscription),
+    ),
     ServerSpec::new(
         Spec::server("punsubscribe").in_subscriber_mode(),
         Run::Each(subscription),
     ),
-    ServerSpec::new(Spec::server("ssubscribe").in_subscriber_mode(), Run::Each(subscription)),
+    ServerSpec::new(
+        Spec::server("ssubscribe").in_subscriber_mode().channels(all_channels),
+        Run::Each(subscription),
+    ),
     ServerSpec::new(
         Spec::server("sunsubscribe").in_subscriber_mode(),
         Run::Each(subscription),
     ),
-    ServerSpec::new(Spec::server("publish").paused_by_write(), Run::Now(publish)),
-    ServerSpec::new(Spec::server("spublish").paused_by_write(), Run::Now(publish)),
+    ServerSpec::new(
+        Spec::server("publish").paused_by_write().channels(first_channel),
+        Run::Now(publish),
+    ),
+    ServerSpec::new(
+        Spec::server("spublish").paused_by_write().channels(first_channel),
+        Run::Now(publish),
+    ),
     ServerSpec::now("pubsub|channels", publish),
     ServerSpec::now("pubsub|numsub", publish),
     ServerSpec::now("pubsub|numpat", publish),
@@ -400,6 +415,20 @@ pub const COMMANDS: &[ServerSpec] = &[
     ServerSpec::now("pubsub|shardnumsub", publish),
     ServerSpec::now("pubsub|help", publish),
 ];
+
+/// The channels ACL channel rules check: every argument (SUBSCRIBE), as
+/// patterns matched literally (PSUBSCRIBE), or the first (PUBLISH).
+fn all_channels(args: &[Bytes]) -> (&[Bytes], bool) {
+    (&args[1..], false)
+}
+
+fn all_patterns(args: &[Bytes]) -> (&[Bytes], bool) {
+    (&args[1..], true)
+}
+
+fn first_channel(args: &[Bytes]) -> (&[Bytes], bool) {
+    (&args[1..2], false)
+}
 
 fn publish(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Option<Reply> {
     Some(run(s, &cmd.name, args))

@@ -156,36 +156,37 @@ impl SlowLog {
 /// HELLO's `AUTH username password` and ACL SETUSER's user and rules replaced
 /// by `(redacted)`, as Redis 7.0 does.
 pub fn redacted<'a>(cmd: &Command, args: &'a [Bytes]) -> Cow<'a, [Bytes]> {
-    const REDACTED: Bytes = Bytes::from_static(b"(redacted)");
-    match cmd.name.as_str() {
-        "auth" => {
+    match cmd.spec.redact {
+        Some(redact) => {
             let mut v = args.to_vec();
-            v[1..].fill(REDACTED);
+            redact(&mut v);
             Cow::Owned(v)
         }
-        // Passwords are among the rules: Redis hides the name and every rule.
-        "acl|setuser" => {
-            let mut v = args.to_vec();
-            v[2..].fill(REDACTED);
-            Cow::Owned(v)
+        None => Cow::Borrowed(args),
+    }
+}
+
+/// What a redacted argument becomes.
+pub const REDACTED: Bytes = Bytes::from_static(b"(redacted)");
+
+/// AUTH: every argument.
+pub fn redact_all(args: &mut [Bytes]) {
+    args[1..].fill(REDACTED);
+}
+
+/// HELLO: the user and password of `AUTH user password`.
+pub fn redact_hello(v: &mut [Bytes]) {
+    let mut i = 2;
+    while i < v.len() {
+        if v[i].eq_ignore_ascii_case(b"AUTH") && i + 2 < v.len() {
+            v[i + 1] = REDACTED;
+            v[i + 2] = REDACTED;
+            i += 3;
+        } else if v[i].eq_ignore_ascii_case(b"SETNAME") {
+            i += 2;
+        } else {
+            i += 1;
         }
-        "hello" => {
-            let mut v = args.to_vec();
-            let mut i = 2;
-            while i < v.len() {
-                if v[i].eq_ignore_ascii_case(b"AUTH") && i + 2 < v.len() {
-                    v[i + 1] = REDACTED;
-                    v[i + 2] = REDACTED;
-                    i += 3;
-                } else if v[i].eq_ignore_ascii_case(b"SETNAME") {
-                    i += 2;
-                } else {
-                    i += 1;
-                }
-            }
-            Cow::Owned(v)
-        }
-        _ => Cow::Borrowed(args),
     }
 }
 

@@ -64,11 +64,9 @@ fn check_selector(
         }
     }
     if !s.allchannels {
-        let (channels, literal) = match cmd.name.as_str() {
-            "publish" | "spublish" => (&args[1..2], false),
-            "subscribe" | "ssubscribe" => (&args[1..], false),
-            "psubscribe" => (&args[1..], true),
-            _ => (&args[..0], false),
+        let (channels, literal) = match cmd.spec.channels {
+            Some(f) => f(args),
+            None => (&args[..0], false),
         };
         for (i, ch) in channels.iter().enumerate() {
             if !channel_allowed(&s.channels, ch, literal) {
@@ -95,43 +93,17 @@ fn command_allowed(s: &Selector, cmd: &Command, args: &[Bytes]) -> bool {
         .is_some_and(|(_, allowed)| allowed.iter().any(|a| a.eq_ignore_ascii_case(arg)))
 }
 
-/// The keys and what the command does with them. SET and BITFIELD declare
-/// "variable flags": Redis's own procedures decide from the arguments (SET
-/// reads its key only with `GET`; BITFIELD with only `GET`s does not write).
+/// The keys and what the command does with them. A command with "variable
+/// flags" (SET, BITFIELD) says from its arguments ([`crate::commands::Spec::key_access`]).
 fn command_keys(cmd: &Command, args: &[Bytes]) -> Vec<(usize, KeyAccess)> {
-    let mut keys = keyspec::with_access(&cmd.name, &cmd.key_specs, args).unwrap_or_default();
-    let access = match cmd.name.as_str() {
-        "set" => KeyAccess {
-            read: args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"GET")),
-            write: true,
-        },
-        "bitfield" => KeyAccess {
-            read: true,
-            write: !bitfield_read_only(args),
-        },
-        _ => return keys,
-    };
-    for (_, a) in &mut keys {
-        *a = access;
-    }
-    keys
-}
-
-/// Redis's `bitfieldGetKeys`: only well-formed GET and OVERFLOW operations.
-fn bitfield_read_only(args: &[Bytes]) -> bool {
-    let mut i = 2;
-    while i < args.len() {
-        let rest = args.len() - i - 1;
-        let op = &args[i];
-        if op.eq_ignore_ascii_case(b"GET") && rest >= 2 {
-            i += 3;
-        } else if op.eq_ignore_ascii_case(b"OVERFLOW") && rest >= 1 {
-            i += 2;
-        } else {
-            return false;
+    let mut keys = keyspec::with_access(cmd.spec.keys, &cmd.key_specs, args).unwrap_or_default();
+    if let Some(access) = cmd.spec.key_access {
+        let access = access(args);
+        for (_, a) in &mut keys {
+            *a = access;
         }
     }
-    true
+    keys
 }
 
 fn key_allowed(s: &Selector, key: &[u8], access: KeyAccess) -> bool {

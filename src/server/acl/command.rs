@@ -5,10 +5,11 @@ use super::check::{self, Denied};
 use super::rules::{self, RuleError, Rules};
 use super::{User, aclfile, pubsub_default_all};
 use crate::commands::Command;
+use crate::commands::Spec;
 use crate::resp::Reply;
 use crate::server::clients::ClientHandle;
-use crate::server::commands::ServerSpec;
 use crate::server::commands::table;
+use crate::server::commands::{Run, ServerSpec};
 use crate::server::connection::Session;
 use bytes::Bytes;
 use std::sync::Arc;
@@ -18,7 +19,8 @@ pub const COMMANDS: &[ServerSpec] = &[
     ServerSpec::now("acl|whoami", acl),
     ServerSpec::now("acl|cat", acl),
     ServerSpec::now("acl|users", acl),
-    ServerSpec::now("acl|setuser", acl),
+    // Passwords are among the rules: logs hide the name and every rule.
+    ServerSpec::new(Spec::server("acl|setuser").redacts(redact_setuser), Run::Now(acl)),
     ServerSpec::now("acl|deluser", acl),
     ServerSpec::now("acl|getuser", acl),
     ServerSpec::now("acl|list", acl),
@@ -29,6 +31,10 @@ pub const COMMANDS: &[ServerSpec] = &[
     ServerSpec::now("acl|save", acl),
     ServerSpec::now("acl|help", acl),
 ];
+
+fn redact_setuser(args: &mut [Bytes]) {
+    args[2..].fill(crate::server::slowlog::REDACTED);
+}
 
 /// Runs an ACL subcommand.
 fn acl(s: &mut Session, cmd: &'static Command, args: &[Bytes]) -> Option<Reply> {
