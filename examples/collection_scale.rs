@@ -13,7 +13,7 @@
 //! (defaults 1000 and 1000000). The database is a temporary SQLite file,
 //! removed at the end.
 
-use redsql::backend::sqlite::Sync as Durability;
+use redsql::Durability;
 use redsql::{Db, Error, Options};
 use std::time::{Duration, Instant};
 
@@ -40,7 +40,7 @@ fn main() -> Result<(), Error> {
 fn run(path: &str, small: usize, big: usize) -> Result<(), Error> {
     // Reads do not depend on commit durability; building is faster without fsync.
     let db = Db::open_with(Options {
-        sync: Durability::Off,
+        durability: Durability::Off,
         ..Options::new(path)
     })?;
     for n in [small, big] {

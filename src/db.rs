@@ -9,7 +9,7 @@ use bytes::Bytes;
 use std::cell::RefCell;
 use std::fmt;
 
-pub use crate::backend::sqlite::Sync;
+pub use crate::engine::Durability;
 
 /// Options for [`Db::open_with`].
 #[derive(Debug, Clone)]
@@ -19,8 +19,8 @@ pub struct Options {
     pub location: String,
     /// Number of logical databases (Redis's `databases`, default 16).
     pub databases: u32,
-    /// Durability of commits (default [`Sync::Normal`]: survives a crash of the process).
-    pub sync: Sync,
+    /// Durability of commits (default [`Durability::Normal`]: survives a crash of the process).
+    pub durability: Durability,
     /// SQLite file databases: bytes of memory for string keys read recently
     /// (default 32 MiB; 0 turns the cache off).
     pub read_cache: usize,
@@ -31,7 +31,7 @@ impl Options {
         Options {
             location: location.into(),
             databases: 16,
-            sync: Sync::Normal,
+            durability: Durability::Normal,
             read_cache: crate::engine::DEFAULT_READ_CACHE,
         }
     }
@@ -86,10 +86,10 @@ impl Db {
 
     /// Opens a database with explicit options.
     pub fn open_with(opts: Options) -> Result<Db, Error> {
-        let engine = Engine::open(&EngineOptions {
+        let engine = crate::backend::open(&EngineOptions {
             location: opts.location,
             databases: opts.databases,
-            sync: opts.sync,
+            durability: opts.durability,
             read_cache: opts.read_cache,
             ..EngineOptions::default()
         })

@@ -27,7 +27,7 @@ pub mod store;
 pub mod util;
 
 pub use api::{ExpireCondition, Hashes, KeyExpiry, Keys, Lists, Scan, ScanOptions, Sets, Strings, ZSets};
-pub use db::{Db, Error, Options, Transaction};
+pub use db::{Db, Durability, Error, Options, Transaction};
 
 /// The Redis version whose behaviour redsql reproduces (what INFO and HELLO report).
 pub const REDIS_VERSION: &str = "7.0.15";

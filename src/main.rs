@@ -1,6 +1,6 @@
 //! The redsql server binary: `redsql [config-file] [--option value ...]`.
 
-use redsql::engine::{Engine, EngineOptions};
+use redsql::engine::{Durability, EngineOptions};
 use redsql::server::Server;
 use redsql::server::config::Config;
 use std::process::ExitCode;
@@ -164,10 +164,10 @@ fn run() -> Result<(), String> {
         return Ok(());
     }
     let location = config.get("db").unwrap_or_default();
-    let sync = match config.get("appendfsync").as_deref() {
-        Some("always") => redsql::backend::sqlite::Sync::Full,
-        Some("no") => redsql::backend::sqlite::Sync::Off,
-        _ => redsql::backend::sqlite::Sync::Normal,
+    let durability = match config.get("appendfsync").as_deref() {
+        Some("always") => Durability::Full,
+        Some("no") => Durability::Off,
+        _ => Durability::Normal,
     };
     let databases = config.get_int("databases").unwrap_or(16) as u32;
     let io_threads = config.get_int("io-threads").unwrap_or(1);
@@ -183,15 +183,15 @@ fn run() -> Result<(), String> {
     let runtime = build_runtime(io_threads)?;
     // On one runtime thread, the SQLite writer runs as a task beside the
     // connections (no thread handoff per batch), unless every commit waits
-    // for an fsync: that would stall every other client's reads.
-    let writer_task =
-        io_threads <= 1 && sync != redsql::backend::sqlite::Sync::Full && !redsql::engine::is_postgres_url(&location);
+    // for an fsync: that would stall every other client's reads. (Backends
+    // whose commits wait on a server, PostgreSQL, keep a writer thread.)
+    let writer_task = io_threads <= 1 && durability != Durability::Full;
     let engine = {
         let _inside = runtime.enter();
-        Engine::open(&EngineOptions {
+        redsql::backend::open(&EngineOptions {
             location: location.clone(),
             databases,
-            sync,
+            durability,
             writer_task,
             read_cache,
             ..Default::default()
@@ -200,7 +200,7 @@ fn run() -> Result<(), String> {
     .map_err(|e| {
         format!(
             "cannot open database {}: {e}",
-            redsql::engine::display_location(&location)
+            redsql::backend::display_location(&location)
         )
     })?;
     let server = Server::new(engine.clone(), config);

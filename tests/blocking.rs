@@ -333,10 +333,10 @@ fn blocked_clients_cost_nothing_and_do_not_block_others() {
 fn a_batch_runs_blocking_commands_without_blocking() {
     use bytes::Bytes;
     use redsql::commands::lookup;
-    use redsql::engine::{Batch, Call, Engine, EngineOptions};
+    use redsql::engine::{Batch, Call, EngineOptions};
     use std::sync::{Arc, Mutex};
 
-    let engine = Engine::open(&EngineOptions::default()).unwrap();
+    let engine = redsql::backend::open(&EngineOptions::default()).unwrap();
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
     let log = seen.clone();
     assert!(engine.on_commit(Arc::new(move |commit| {

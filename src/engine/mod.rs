@@ -22,25 +22,22 @@
 //! backend plugs in by adapting its connections to [`conn::WriteConn`] and
 //! [`conn::ReadConn`] (`sqlite.rs`, `postgres.rs`).
 
+pub mod backend;
 pub mod background;
-mod checkpoint;
-mod conn;
-mod postgres;
-mod sqlite;
+pub(crate) mod conn;
 mod tx;
 mod watch;
-mod writer;
+pub(crate) mod writer;
 
 pub use tx::{Tx, TxFn, TxValue};
 
-use crate::backend::postgres::PgSettings;
-use crate::backend::sqlite::cache::{CacheStats, ReadCache};
-use crate::backend::sqlite::{Location, Sync};
 use crate::commands::events::Place;
 use crate::commands::spec::Cost;
 use crate::commands::{Class, Classes, CmdError, Command, Ctx, Event, Handler};
 use crate::resp::Reply;
 use crate::store::{Store, StoreError};
+pub(crate) use backend::Backend;
+pub use backend::{CacheStats, Durability};
 use bytes::Bytes;
 use conn::Reads;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -58,7 +55,7 @@ pub struct EngineOptions {
     pub databases: u32,
     /// Durability of commits. PostgreSQL: `Off` turns `synchronous_commit`
     /// off; the others keep the server's setting.
-    pub sync: Sync,
+    pub durability: Durability,
     /// Read connections kept open (SQLite file databases open more on demand;
     /// PostgreSQL opens up to four times as many under load).
     pub readers: usize,
@@ -66,7 +63,7 @@ pub struct EngineOptions {
     /// keep in memory (`backend/sqlite/cache.rs`); 0 turns the cache off.
     pub read_cache: usize,
     /// SQLite only: run the writer as a task on the tokio runtime that calls
-    /// [`Engine::open`] (which must then run inside that runtime) instead of
+    /// `backend::open` (which must then run inside that runtime) instead of
     /// on a thread of its own. Jobs then reach the writer without a thread
     /// handoff, and a batch gathers every job queued in one turn of the event
     /// loop. Meant for a current-thread runtime whose commits do not wait for
@@ -82,7 +79,7 @@ impl Default for EngineOptions {
         EngineOptions {
             location: ":memory:".into(),
             databases: 16,
-            sync: Sync::Normal,
+            durability: Durability::Normal,
             readers: 4,
             read_cache: DEFAULT_READ_CACHE,
             writer_task: false,
@@ -236,7 +233,7 @@ pub(crate) enum Done {
 }
 
 impl Job {
-    fn batch(batch: Batch, watch: Vec<Watch>, done: tokio::sync::oneshot::Sender<Outcome>) -> Job {
+    pub(crate) fn batch(batch: Batch, watch: Vec<Watch>, done: tokio::sync::oneshot::Sender<Outcome>) -> Job {
         Job {
             work: Work::Batch { batch, watch },
             done: Done::Batch(done),
@@ -285,18 +282,25 @@ struct Shared {
     reads: Option<Arc<dyn Reads>>,
     /// Where the data is, for humans (no password).
     display: String,
+    /// The backend's name (INFO).
+    backend_name: &'static str,
     databases: u32,
     /// One writer (SQLite), or several sharing the job queue (PostgreSQL).
     writer_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
-    checkpointer: Mutex<Option<checkpoint::Checkpointer>>,
+    /// The backend's background work (SQLite's checkpointer).
+    background: Mutex<Option<Box<dyn backend::Background>>>,
     /// The commit observer and the event classes; read by the writer threads.
     hooks: Arc<Hooks>,
     /// The store registers WATCHes of missing keys itself (PostgreSQL:
     /// several processes may create them), instead of the engine counting
     /// creations in memory.
     store_watches: bool,
-    /// SQLite file databases: the read connections' cache of string keys.
-    read_cache: Option<Arc<ReadCache>>,
+    /// The read connections' cache, if the backend has one.
+    read_cache: Option<Arc<dyn backend::CacheFigures>>,
+    /// The backend's bus between processes, until the server starts it.
+    bus: backend::BusSlot,
+    /// The ACL users the backend shares between processes.
+    users: Option<Arc<dyn backend::SharedUsers>>,
 }
 
 /// A handle to the engine; cheap to clone.
@@ -323,76 +327,64 @@ impl Sender {
     }
 }
 
-/// True for a PostgreSQL URL (`postgres://...` or `postgresql://...`).
-pub fn is_postgres_url(location: &str) -> bool {
-    location.starts_with("postgres://") || location.starts_with("postgresql://")
-}
-
-/// `location` fit to print: a PostgreSQL URL loses its password.
-pub fn display_location(location: &str) -> String {
-    if is_postgres_url(location) {
-        crate::backend::postgres::redact_url(location)
-    } else {
-        location.to_string()
-    }
-}
-
 impl Engine {
-    /// Opens the database (creating and migrating the schema) and starts the
-    /// writer. `opts.location` is a SQLite path, `:memory:`, or a PostgreSQL URL.
-    pub fn open(opts: &EngineOptions) -> Result<Engine, StoreError> {
-        let databases = opts.databases;
+    /// Opens `backend` (creating and migrating the schema) and starts the
+    /// writer. `display` is where the data is, fit to print (no password).
+    /// (`backend::open` picks the backend for a location.)
+    pub(crate) fn start(
+        backend: Box<dyn Backend>,
+        display: String,
+        opts: &EngineOptions,
+    ) -> Result<Engine, StoreError> {
         let (tx, rx) = mpsc::channel::<Msg>();
-        let queue: writer::Queue = Arc::new(Mutex::new(rx));
         let hooks = Arc::new(Hooks::default());
-        let mut task = None;
-        let mut read_cache = None;
-        let (reads, checkpointer, handles) = if is_postgres_url(&opts.location) {
-            let settings = PgSettings::parse(&opts.location)?;
-            let opened = postgres::open(settings, opts.sync, opts.readers)?;
-            let mut handles = Vec::new();
-            for w in opened.writers {
-                handles.push(spawn_writer(w, queue.clone(), databases, true, hooks.clone())?);
-            }
-            (Some(opened.reads), None, handles)
-        } else {
-            let opened = sqlite::open(
-                &Location::parse(&opts.location),
-                opts.sync,
-                opts.readers,
-                opts.read_cache,
-            )?;
-            read_cache = opened.cache.clone();
-            if opts.writer_task {
-                let (task_tx, task_rx) = tokio::sync::mpsc::unbounded_channel();
-                let run = writer::run_task(opened.writer, task_rx, databases, hooks.clone());
-                tokio::spawn(run);
-                task = Some(task_tx);
-                (opened.reads, opened.checkpointer, Vec::new())
-            } else {
-                let handle = spawn_writer(opened.writer, queue, databases, true, hooks.clone())?;
-                (opened.reads, opened.checkpointer, vec![handle])
-            }
+        let mut start = backend::Start {
+            queue: Arc::new(Mutex::new(rx)),
+            databases: opts.databases,
+            hooks: hooks.clone(),
+            writer_task: opts.writer_task,
+            threads: Vec::new(),
+            task: None,
+            sweeps: true,
         };
-        let sender = match task {
+        let backend_name = backend.name();
+        let opened = backend.open(opts, &mut start)?;
+        let sender = match start.task {
             Some(task_tx) => Sender::Task(task_tx),
             None => Sender::Thread(tx),
         };
-        let display = match opts.location.as_str() {
-            "" => ":memory:".to_string(),
-            l => display_location(l.trim_start_matches("sqlite://")),
-        };
         let shared = Arc::new(Shared {
-            reads,
+            reads: opened.reads,
             display,
-            databases,
-            writer_threads: Mutex::new(handles),
-            checkpointer: Mutex::new(checkpointer),
+            backend_name,
+            databases: opts.databases,
+            writer_threads: Mutex::new(start.threads),
+            background: Mutex::new(opened.background),
             hooks,
-            store_watches: is_postgres_url(&opts.location),
-            read_cache,
+            store_watches: opened.store_watches,
+            read_cache: opened.cache,
+            bus: Mutex::new(opened.bus),
+            users: opened.users,
         });
         Ok(Engine { shared, sender })
+    }
+
+    /// Starts the backend's message bus between the processes sharing the
+    /// store, with `on` handling what the others send; `None` when the
+    /// backend has none (SQLite) or it was started already.
+    pub fn start_bus(&self, on: Box<dyn Fn(backend::BusIncoming) + Send>) -> Option<Arc<dyn backend::Bus>> {
+        let starter = self.shared.bus.lock().unwrap_or_else(|e| e.into_inner()).take()?;
+        Some(starter(on))
+    }
+
+    /// The backend's name (`sqlite`, `postgresql`).
+    pub fn backend_name(&self) -> &'static str {
+        self.shared.backend_name
+    }
+
+    /// The ACL users the backend shares between its processes, if it does.
+    pub fn shared_users(&self) -> Option<Arc<dyn backend::SharedUsers>> {
+        self.shared.users.clone()
     }
 
     pub fn databases(&self) -> u32 {
@@ -586,7 +578,7 @@ impl Engine {
     /// dropping a current-thread runtime, so that the checkpointer has stopped
     /// when the writer's closing checkpoint runs.
     pub fn shutdown(&self) {
-        self.stop_checkpointer();
+        self.stop_background();
         let handles = std::mem::take(&mut *self.shared.writer_threads.lock().unwrap());
         // One Stop per writer, behind every job sent before: each writer
         // commits what it took, then takes a Stop and exits.
@@ -598,24 +590,11 @@ impl Engine {
         }
     }
 
-    fn stop_checkpointer(&self) {
-        if let Some(mut c) = self.shared.checkpointer.lock().unwrap().take() {
-            c.stop();
+    fn stop_background(&self) {
+        if let Some(mut b) = self.shared.background.lock().unwrap().take() {
+            b.stop();
         }
     }
-}
-
-fn spawn_writer<W: conn::WriteConn>(
-    conn: W,
-    queue: writer::Queue,
-    databases: u32,
-    sweeps: bool,
-    hooks: Arc<Hooks>,
-) -> Result<std::thread::JoinHandle<()>, StoreError> {
-    std::thread::Builder::new()
-        .name("redsql-writer".into())
-        .spawn(move || writer::run(conn, queue, databases, sweeps, hooks))
-        .map_err(|e| StoreError(format!("cannot start writer thread: {e}")))
 }
 
 /// Where a batch runs.

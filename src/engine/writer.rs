@@ -157,7 +157,7 @@ pub(super) fn run<W: WriteConn>(conn: W, queue: Queue, databases: u32, sweeps: b
 /// every connection with input ready runs first and queues its own job, and
 /// commits all of them in one transaction, as Redis writes its AOF once per
 /// event-loop iteration. A commit blocks the event loop while it runs, so
-/// this suits commits that do not wait for the disk (see `Engine::open`).
+/// this suits commits that do not wait for the disk (see `EngineOptions::writer_task`).
 pub(super) async fn run_task<W: WriteConn>(
     conn: W,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Msg>,
@@ -240,7 +240,7 @@ enum Failure {
 ///   the next batch reconnects.
 /// * Any other storage failure rolls back, and each job is retried in a
 ///   transaction of its own, so one bad job cannot fail the others.
-fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases: u32, hooks: &Hooks) {
+pub(crate) fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases: u32, hooks: &Hooks) {
     let mut retries = 0;
     let mut reconnected = false;
     let notify = hooks.notify();
@@ -592,83 +592,5 @@ fn sweep<W: WriteConn>(conn: &mut W, hooks: &Hooks) {
         if n < SWEEP_LIMIT || start.elapsed() >= SWEEP_BUDGET {
             break;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::backend::sqlite::{Location, Sync};
-    use crate::engine::{Batch, Call};
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    /// A real SQLite writer whose `with_store` panics on the calls listed.
-    struct Panicky {
-        inner: super::super::sqlite::Writer,
-        calls: Arc<AtomicUsize>,
-        panic_on: Vec<usize>,
-    }
-
-    impl WriteConn for Panicky {
-        fn begin(&mut self, keys: &[&[u8]]) -> crate::store::StoreResult<()> {
-            self.inner.begin(keys)
-        }
-        fn commit(&mut self) -> crate::store::StoreResult<()> {
-            self.inner.commit()
-        }
-        fn rollback(&mut self) {
-            self.inner.rollback()
-        }
-        fn with_store<R>(&mut self, now: i64, f: impl FnOnce(&mut dyn Store) -> R) -> R {
-            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
-            if self.panic_on.contains(&n) {
-                panic!("test panic on call {n}");
-            }
-            self.inner.with_store(now, f)
-        }
-    }
-
-    fn job(args: &[&str]) -> (Job, tokio::sync::oneshot::Receiver<Outcome>) {
-        let args: Vec<bytes::Bytes> = args
-            .iter()
-            .map(|a| bytes::Bytes::copy_from_slice(a.as_bytes()))
-            .collect();
-        let cmd = crate::commands::lookup(&args[0]).unwrap();
-        let (done, rx) = tokio::sync::oneshot::channel();
-        let batch = Batch {
-            db: 0,
-            proto: 2,
-            calls: vec![Call { cmd, args }],
-        };
-        (Job::batch(batch, Vec::new(), done), rx)
-    }
-
-    /// A panicking job gets an error reply; the other job of its batch still
-    /// commits, and the writer keeps working.
-    #[test]
-    fn a_panic_fails_only_its_own_job() {
-        let opened = super::super::sqlite::open(&Location::parse(":memory:"), Sync::Normal, 1, 0).unwrap();
-        // Calls: 1 = the batch's first job (panics), then one by one:
-        // 2 = the first job again (panics), 3 = the second job.
-        let mut conn = Panicky {
-            inner: opened.writer,
-            calls: Arc::new(AtomicUsize::new(0)),
-            panic_on: vec![1, 2],
-        };
-        let hooks = Hooks::default();
-        let (a, mut ra) = job(&["set", "a", "1"]);
-        let (b, mut rb) = job(&["set", "b", "2"]);
-        commit_jobs(&mut conn, vec![a, b], 16, &hooks);
-        let out_a = ra.try_recv().unwrap();
-        assert!(matches!(&out_a.replies[0], Reply::Error(e) if e.starts_with(b"ERR storage error: internal error")));
-        let out_b = rb.try_recv().unwrap();
-        assert_eq!(out_b.replies, vec![Reply::ok()]);
-        // The writer still runs batches, and b was committed.
-        let (c, mut rc) = job(&["get", "b"]);
-        commit_jobs(&mut conn, vec![c], 16, &hooks);
-        assert_eq!(
-            rc.try_recv().unwrap().replies,
-            vec![Reply::Bulk(bytes::Bytes::from_static(b"2"))]
-        );
     }
 }

@@ -21,7 +21,7 @@
 //! **Several processes on one PostgreSQL store.** A commit in another
 //! process wakes clients here too: each process sends the keys its commits
 //! may have fed ([`wakeups`]) to the others over the store's message bus
-//! (`pg_bus`), and each wakes its own first waiters on them ([`Blocking::wake`]).
+//! (`bus`), and each wakes its own first waiters on them ([`Blocking::wake`]).
 //! A woken client that loses the pop to a client of another process waits
 //! again. Clients are served in the order they blocked among the clients of
 //! one process; between processes, whichever retries first wins.
@@ -217,7 +217,7 @@ impl Blocking {
 }
 
 /// What a write committed here may have given elements to, for the clients
-/// blocked in other processes sharing the store (see `pg_bus`): the targets
+/// blocked in other processes sharing the store (see `bus`): the targets
 /// of the writes that changed something and that can create list or sorted
 /// set elements or move keys ([`may_feed_waiters`]). String, hash and set
 /// writes, DEL and EXPIRE cannot wake a blocked pop, and send nothing.

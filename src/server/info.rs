@@ -75,10 +75,7 @@ pub fn render(server: &Server, sections: &[&str], keyspace: &[(u32, DbStats)]) -
                 .collect(),
             "redsql" => {
                 let location = server.engine.location();
-                let backend = match crate::engine::is_postgres_url(&location) {
-                    true => "postgresql",
-                    false => "sqlite",
-                };
+                let backend = server.engine.backend_name();
                 let mut fields = vec![
                     ("redsql_version", env!("CARGO_PKG_VERSION").into()),
                     ("backend", backend.into()),

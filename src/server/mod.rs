@@ -8,6 +8,7 @@
 
 pub mod acl;
 pub mod blocking;
+pub mod bus;
 mod client_cmd;
 pub mod clients;
 pub mod commands;
@@ -19,7 +20,6 @@ pub mod monitor;
 mod multi;
 pub mod notify;
 pub mod pause;
-pub mod pg_bus;
 pub mod pubsub;
 pub mod slowlog;
 
@@ -43,7 +43,7 @@ pub struct Server {
     pub pubsub: Arc<pubsub::Hub>,
     /// On PostgreSQL: pub/sub messages and blocked-client wake-ups to and
     /// from the other redsql processes sharing the store.
-    pub bus: Option<Arc<pg_bus::Bus>>,
+    pub bus: Option<Arc<bus::Bus>>,
     /// Unix time in seconds of the last successful SAVE.
     pub last_save: AtomicI64,
     /// Set when SHUTDOWN was requested.
@@ -115,12 +115,8 @@ impl Server {
         let now = crate::util::now_ms();
         let blocking = Arc::new(blocking::Blocking::default());
         let pubsub = Arc::new(pubsub::Hub::default());
-        // The store's location (with its password) is the `db` setting, when
-        // it is the one the engine opened.
-        let bus = config
-            .get("db")
-            .filter(|db| crate::engine::display_location(db) == engine.location())
-            .and_then(|db| pg_bus::Bus::start(&db, pubsub.clone(), blocking.clone()));
+        // The processes sharing the store talk over its bus, if it has one.
+        let bus = bus::Bus::start(&engine, pubsub.clone(), blocking.clone());
         let (waiters, hub, forward) = (blocking.clone(), pubsub.clone(), bus.clone());
         engine.on_commit(Arc::new(move |commit| {
             notify::publish(&hub, forward.as_deref(), commit);
@@ -130,7 +126,7 @@ impl Server {
             }
         }));
         engine.set_keyspace_events(config.keyspace_events());
-        let acl = acl::Acl::new(&config);
+        let acl = acl::Acl::new(&config, engine.shared_users());
         let server = Arc::new(Server {
             acl,
             pause: pause::Pause::default(),

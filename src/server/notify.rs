@@ -24,7 +24,7 @@
 //! `commands::events::with_misses`); while `m` is on, reads run on the
 //! writer so that their events take the same path as the writes'.
 
-use super::pg_bus::Bus;
+use super::bus::Bus;
 use super::pubsub::{Hub, Subscriptions};
 use crate::commands::events::Place;
 use crate::commands::{Class, Classes, Event};

@@ -23,7 +23,7 @@
 //!   leaves everything, and with nothing to leave answers `[unsubscribe, nil,
 //!   0]`. RESET and closing the connection leave everything silently.
 //! * **Several processes on one PostgreSQL store**: a message published in
-//!   one reaches the subscribers of all (see `pg_bus`); PUBLISH's reply
+//!   one reaches the subscribers of all (see `bus`); PUBLISH's reply
 //!   counts the receivers in the publishing process only, as in Redis
 //!   Cluster. PUBSUB CHANNELS / NUMSUB / NUMPAT describe this process.
 

@@ -17,6 +17,7 @@ mod coll;
 #[macro_use]
 mod store;
 mod deferred;
+pub mod engine;
 mod hash;
 mod hex;
 mod list;

@@ -414,26 +414,25 @@ pub struct SharedUsers {
     me: OnceLock<String>,
 }
 
-/// A shared user: its name and its `ACL LIST` line.
-pub type UserRow = (Vec<u8>, Vec<u8>);
+pub use crate::engine::backend::{UserRow, UsersChange};
 
-/// The bus message that tells every process to reload the users (`U`).
-pub const USERS_CHANGED: &[u8] = b"U";
-
-/// One change to the shared users.
-pub enum UsersChange<'a> {
-    /// Insert or replace these (name, line) rows.
-    Set(&'a [UserRow]),
-    /// Delete these users.
-    Delete(&'a [Vec<u8>]),
-    /// Replace every row by these (`ACL LOAD`).
-    ReplaceAll(&'a [UserRow]),
-    /// Insert these rows only if the table is empty (the first process to
-    /// start seeds the table with its own users).
-    Seed(&'a [UserRow]),
-}
+pub use crate::engine::backend::USERS_CHANGED;
 
 const USERS_TABLE: &str = "CREATE TABLE IF NOT EXISTS racl (name bytea PRIMARY KEY, line bytea NOT NULL)";
+
+impl crate::engine::backend::SharedUsers for SharedUsers {
+    fn speak_as(&self, id: &str) {
+        SharedUsers::speak_as(self, id)
+    }
+
+    fn load(&self) -> Result<Vec<UserRow>, String> {
+        SharedUsers::load(self)
+    }
+
+    fn change(&self, change: UsersChange<'_>) -> Result<(), String> {
+        SharedUsers::change(self, change)
+    }
+}
 
 impl SharedUsers {
     pub fn new(settings: &PgSettings) -> SharedUsers {

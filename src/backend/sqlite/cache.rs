@@ -95,15 +95,7 @@ impl Changed {
     }
 }
 
-/// Figures for INFO.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CacheStats {
-    pub keys: u64,
-    pub bytes: u64,
-    pub budget: u64,
-    pub hits: u64,
-    pub misses: u64,
-}
+pub use crate::engine::CacheStats;
 
 /// The cache (see the module documentation).
 pub struct ReadCache {

@@ -5,8 +5,10 @@
 //! database has a single connection, so everything runs on the writer.
 
 pub mod cache;
+mod checkpoint;
 pub mod conn;
 pub mod counts;
+pub mod engine;
 mod hash;
 mod list;
 mod set;
@@ -46,16 +48,10 @@ const WRITER_CACHE_KB: i64 = 32 * 1024;
 /// Page cache of each read connection, in KiB (see [`WRITER_CACHE_KB`]).
 const READER_CACHE_KB: i64 = 16 * 1024;
 
-/// How durable a commit is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sync {
-    /// fsync the WAL on every commit: survives power loss.
-    Full,
-    /// fsync at checkpoints only: survives a crash of redsql (kill -9), not of the OS.
-    Normal,
-    /// never fsync.
-    Off,
-}
+/// How durable a commit is: `Full` fsyncs the WAL on every commit;
+/// `Normal` at checkpoints only (survives a crash of redsql, not of the OS);
+/// `Off` never.
+pub use crate::engine::Durability;
 
 /// Where the data lives.
 #[derive(Debug, Clone)]
@@ -81,7 +77,7 @@ impl Location {
 }
 
 /// Opens the writer connection, creating and migrating the schema.
-pub fn open_writer(loc: &Location, sync: Sync) -> Result<Connection, StoreError> {
+pub fn open_writer(loc: &Location, sync: Durability) -> Result<Connection, StoreError> {
     let conn = match &loc.path {
         None => Connection::open_in_memory()?,
         Some(p) => {
@@ -101,9 +97,9 @@ pub fn open_writer(loc: &Location, sync: Sync) -> Result<Connection, StoreError>
         }
     }
     let sync = match sync {
-        Sync::Full => "FULL",
-        Sync::Normal => "NORMAL",
-        Sync::Off => "OFF",
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+        Durability::Off => "OFF",
     };
     // File databases are checkpointed by a background thread (engine/checkpoint.rs).
     let autocheckpoint = if loc.path.is_some() { 0 } else { 1000 };
@@ -236,13 +232,13 @@ mod tests {
         let dir = crate::util::scratch_dir("version");
         let path = dir.join("v.db").to_string_lossy().into_owned();
         let loc = Location::parse(&path);
-        let conn = open_writer(&loc, Sync::Off).unwrap();
+        let conn = open_writer(&loc, Durability::Off).unwrap();
         conn.execute("INSERT INTO rkey (db, key, type, version) VALUES (0, 'k', 0, 7)", [])
             .unwrap();
         assert_eq!(max_version(&conn).unwrap(), 7, "nothing saved, no ceiling: scan");
         save_version(&conn, 42).unwrap();
         drop(conn);
-        let conn = open_writer(&loc, Sync::Off).unwrap();
+        let conn = open_writer(&loc, Durability::Off).unwrap();
         assert_eq!(max_version(&conn).unwrap(), 42, "saved at shutdown");
         assert_eq!(max_version(&conn).unwrap(), 7, "taken: the next open scans");
         assert_eq!(raise_version_ceiling(&conn, 7).unwrap(), 7 + VERSION_STEP);
@@ -263,8 +259,12 @@ mod tests {
         let dir = crate::util::scratch_dir("pagesize");
         let page_size = |c: &Connection| c.query_row("PRAGMA page_size", [], |r| r.get::<_, u32>(0)).unwrap();
         let new = Location::parse(&dir.join("new.db").to_string_lossy());
-        assert_eq!(page_size(&open_writer(&new, Sync::Off).unwrap()), PAGE_SIZE);
-        assert_eq!(page_size(&open_writer(&new, Sync::Off).unwrap()), PAGE_SIZE, "reopened");
+        assert_eq!(page_size(&open_writer(&new, Durability::Off).unwrap()), PAGE_SIZE);
+        assert_eq!(
+            page_size(&open_writer(&new, Durability::Off).unwrap()),
+            PAGE_SIZE,
+            "reopened"
+        );
 
         let old_path = dir.join("old.db").to_string_lossy().into_owned();
         {
@@ -272,7 +272,7 @@ mod tests {
             c.execute_batch("PRAGMA page_size=4096; PRAGMA journal_mode=WAL; CREATE TABLE t (x)")
                 .unwrap();
         }
-        let conn = open_writer(&Location::parse(&old_path), Sync::Off).unwrap();
+        let conn = open_writer(&Location::parse(&old_path), Durability::Off).unwrap();
         assert_eq!(page_size(&conn), 4096);
         conn.execute("INSERT INTO rkey (db, key, type, version) VALUES (0, 'k', 0, 1)", [])
             .unwrap();

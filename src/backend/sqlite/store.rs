@@ -563,10 +563,10 @@ impl Store for SqliteStore<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::sqlite::{Location, Sync, open_writer};
+    use crate::backend::sqlite::{Durability, Location, open_writer};
 
     fn conn() -> Conn {
-        Conn::new(open_writer(&Location::parse(":memory:"), Sync::Off).unwrap())
+        Conn::new(open_writer(&Location::parse(":memory:"), Durability::Off).unwrap())
     }
 
     #[test]

@@ -155,14 +155,16 @@ impl SqliteStore<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::sqlite::{Location, Sync, open_writer};
+    use crate::backend::sqlite::{Durability, Location, open_writer};
 
     /// The one-UPDATE path and its fallback behave like the trait's default
     /// (read with `get`, write with `set_string`): expiry kept on a live key,
     /// dropped with a dead one, other types untouched.
     #[test]
     fn update_string_keeps_ttl_and_types() {
-        let c = crate::backend::sqlite::conn::Conn::new(open_writer(&Location::parse(":memory:"), Sync::Off).unwrap());
+        let c = crate::backend::sqlite::conn::Conn::new(
+            open_writer(&Location::parse(":memory:"), Durability::Off).unwrap(),
+        );
         let mut version = 0;
         let mut s = SqliteStore::writer(&c, 1000, &mut version);
         let append = |s: &mut SqliteStore, key: &[u8]| {
@@ -202,7 +204,9 @@ mod tests {
     /// aborts only its own statement: the transaction's other writes stay.
     #[test]
     fn declined_update_keeps_the_transaction() {
-        let c = crate::backend::sqlite::conn::Conn::new(open_writer(&Location::parse(":memory:"), Sync::Off).unwrap());
+        let c = crate::backend::sqlite::conn::Conn::new(
+            open_writer(&Location::parse(":memory:"), Durability::Off).unwrap(),
+        );
         let mut version = 0;
         c.execute_batch("BEGIN").unwrap();
         {

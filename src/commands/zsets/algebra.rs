@@ -330,7 +330,7 @@ pub(super) fn zintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
-    use crate::backend::sqlite::{Location, SqliteStore, Sync, open_writer};
+    use crate::backend::sqlite::{Durability, Location, SqliteStore, open_writer};
     use crate::commands::{Ctx, Handler, lookup};
     use crate::resp::Reply;
     use crate::store::{KeyType, member_hash};
@@ -358,7 +358,7 @@ mod tests {
     #[test]
     fn sets_are_inputs_with_score_one() {
         let conn = crate::backend::sqlite::conn::Conn::new(
-            open_writer(&Location::parse(":memory:"), Sync::Off).expect("open"),
+            open_writer(&Location::parse(":memory:"), Durability::Off).expect("open"),
         );
         let mut version = 0;
         let mut st = SqliteStore::writer(&conn, 1, &mut version);

@@ -70,7 +70,7 @@ pub struct Acl {
     default: Arc<User>,
     log: Mutex<log::Log>,
     /// On a PostgreSQL store: where the users are shared with the other processes.
-    shared: Option<crate::backend::postgres::notify::SharedUsers>,
+    shared: Option<Arc<dyn crate::engine::backend::SharedUsers>>,
     /// Held by a change from its local application to its write to the
     /// store, and by a reload, so that a reload never reads the store
     /// between the two and undoes the change here.
@@ -80,7 +80,8 @@ pub struct Acl {
 impl Acl {
     /// The default user (with `requirepass` as its password), and the users
     /// of `aclfile` if one is configured.
-    pub fn new(config: &Config) -> Acl {
+    /// `shared`: the users the store shares between processes, if it does.
+    pub fn new(config: &Config, shared: Option<Arc<dyn crate::engine::backend::SharedUsers>>) -> Acl {
         let default = User::new(Bytes::from_static(b"default"), Rules::default_user());
         let mut acl = Acl {
             users: RwLock::new(BTreeMap::from([(default.name.clone(), default.clone())])),
@@ -97,7 +98,9 @@ impl Acl {
         {
             crate::log::warn(&format!("ACL errors in aclfile, its users were not loaded: {e}"));
         }
-        acl.share(config);
+        if let Some(shared) = shared {
+            acl.share(config, shared);
+        }
         acl
     }
 

@@ -1,4 +1,4 @@
-//! ACL users shared by the redsql processes of one PostgreSQL store, so that
+//! ACL users shared by the redsql processes of one store (PostgreSQL), so that
 //! they behave as one Redis: `ACL SETUSER`, `ACL DELUSER`, `ACL LOAD` and
 //! `CONFIG SET requirepass` on one process apply on every process.
 //!
@@ -22,8 +22,7 @@
 //! change then applies to this process only.
 
 use super::{Acl, User, file, pubsub_default_all};
-use crate::backend::postgres::PgSettings;
-use crate::backend::postgres::notify::{SharedUsers, UserRow, UsersChange};
+use crate::engine::backend::{SharedUsers, UserRow, UsersChange};
 use crate::server::Server;
 use crate::server::config::Config;
 use bytes::Bytes;
@@ -32,15 +31,7 @@ use std::sync::Arc;
 impl Acl {
     /// Starts sharing the users on a PostgreSQL store (see the module's
     /// documentation for how the start-up configuration combines).
-    pub(super) fn share(&mut self, config: &Config) {
-        let Some(url) = config.get("db").filter(|db| crate::engine::is_postgres_url(db)) else {
-            return;
-        };
-        let settings = match PgSettings::parse(&url) {
-            Ok(s) => s,
-            Err(e) => return crate::log::warn(&format!("ACL users not shared: {e}")),
-        };
-        let shared = SharedUsers::new(&settings);
+    pub(super) fn share(&mut self, config: &Config, shared: Arc<dyn SharedUsers>) {
         let local = self.lines(None);
         if let Err(e) = shared.change(UsersChange::Seed(&local)) {
             return crate::log::warn(&format!("ACL users not shared: {e}"));

@@ -5,10 +5,11 @@
 //! be used on an async task: every read runs on a blocking thread
 //! ([`Reads::inline`] is false), and the writer has its own thread.
 
-use super::conn::{Combined, Fault, Pool, ReadConn, Reads, WriteConn};
-use super::{Batch, Outcome, run_calls};
+use super::notify::{Incoming, Notifier, SharedUsers};
 use crate::backend::postgres::{KeyRef, PgConn, PgFault, PgSettings, PgStore};
-use crate::backend::sqlite::Sync;
+use crate::engine::backend::{Backend, Bus, BusIncoming, Durability, Opened as Started, Start};
+use crate::engine::conn::{Combined, Fault, Pool, ReadConn, Reads, WriteConn};
+use crate::engine::{Batch, EngineOptions, Outcome, run_calls};
 use crate::store::{Store, StoreError, StoreResult};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,15 +29,64 @@ const READ_THREADS: usize = 2;
 /// Least time between two attempts to reconnect the writer.
 const RECONNECT_EVERY: Duration = Duration::from_millis(250);
 
-pub(super) struct Opened {
+struct Opened {
     pub writers: Vec<Writer>,
     pub reads: Arc<dyn Reads>,
+}
+
+/// A PostgreSQL database (a schema of it), shared by every redsql process
+/// on it: its writers, its read pool, its message bus (LISTEN/NOTIFY) and
+/// its shared ACL users.
+pub(crate) struct PgBackend {
+    pub settings: PgSettings,
+}
+
+impl Backend for PgBackend {
+    fn name(&self) -> &'static str {
+        "postgresql"
+    }
+
+    fn open(self: Box<Self>, opts: &EngineOptions, start: &mut Start) -> StoreResult<Started> {
+        let opened = open(self.settings.clone(), opts.durability, opts.readers)?;
+        for w in opened.writers {
+            start.writer(w, false)?;
+        }
+        let settings = self.settings.clone();
+        Ok(Started {
+            reads: Some(opened.reads),
+            store_watches: true,
+            bus: Some(Box::new(move |on| {
+                let notifier = Notifier::start(&settings, move |incoming| {
+                    on(match incoming {
+                        Incoming::Message(m) => BusIncoming::Message(m),
+                        Incoming::Reconnected => BusIncoming::Reconnected,
+                    })
+                });
+                Arc::new(PgBus(notifier)) as Arc<dyn Bus>
+            })),
+            users: Some(Arc::new(SharedUsers::new(&self.settings))),
+            ..Started::default()
+        })
+    }
+}
+
+/// The store's LISTEN/NOTIFY channel as the engine's bus.
+struct PgBus(Notifier);
+
+impl Bus for PgBus {
+    fn id(&self) -> &str {
+        self.0.id()
+    }
+
+    fn send(&self, message: Vec<u8>) {
+        self.0.send(message)
+    }
 }
 
 /// Connects (creating or migrating the schema), opens the read pool. Any
 /// problem with the server, the credentials or the database shows here, as
 /// one line.
-pub(super) fn open(settings: PgSettings, sync: Sync, readers: usize) -> StoreResult<Opened> {
+fn open(settings: PgSettings, sync: Durability, readers: usize) -> StoreResult<Opened> {
     let mut writers = Vec::new();
     for i in 0..WRITERS {
         let mut conn = match i {
@@ -46,7 +96,7 @@ pub(super) fn open(settings: PgSettings, sync: Sync, readers: usize) -> StoreRes
         // The writer registers and ends this process's WATCHes of missing
         // keys; its connection's lock tells the others the process lives.
         conn.own_watches()?;
-        if sync == Sync::Off {
+        if sync == Durability::Off {
             // `appendfsync no`: commits return before their WAL reaches disk.
             conn.set_session("SET synchronous_commit TO off")?;
         }
@@ -69,7 +119,7 @@ pub(super) fn open(settings: PgSettings, sync: Sync, readers: usize) -> StoreRes
     Ok(Opened { writers, reads })
 }
 
-pub(super) struct Writer {
+struct Writer {
     conn: PgConn,
     /// When the last reconnection was tried (they are rate-limited).
     last_attempt: Option<Instant>,

@@ -1,12 +1,14 @@
 //! The engine over SQLite: one writer connection (WAL, background
 //! checkpoints), a pool of read-only connections, or a single connection for
-//! `:memory:`.
+//! `:memory:` ([`SqliteBackend`]).
 
 use super::checkpoint::Checkpointer;
-use super::conn::{Pool, ReadConn, Reads, WriteConn};
 use crate::backend::sqlite::cache::ReadCache;
 use crate::backend::sqlite::conn::Conn;
-use crate::backend::sqlite::{self, Location, SqliteStore, Sync};
+use crate::backend::sqlite::{self, Durability, Location, SqliteStore};
+use crate::engine::EngineOptions;
+use crate::engine::backend::{Backend, CacheFigures, CacheStats, Opened as Started, Start};
+use crate::engine::conn::{Pool, ReadConn, Reads, WriteConn};
 use crate::store::{Store, StoreResult};
 use rusqlite::{Connection, OptionalExtension};
 use std::sync::Arc;
@@ -35,7 +37,7 @@ fn stable_plans(conn: Connection) -> StoreResult<Connection> {
 }
 
 /// The writer's connection and the last key version it handed out.
-pub(super) struct Writer {
+pub(crate) struct Writer {
     conn: Conn,
     version: i64,
     /// The version ceiling committed (see `sqlite::max_version`): `version`
@@ -53,7 +55,7 @@ pub(super) struct Writer {
 }
 
 /// Everything the engine needs for a SQLite database.
-pub(super) struct Opened {
+pub(crate) struct Opened {
     pub writer: Writer,
     /// None for `:memory:` (a single connection: everything runs on the writer).
     pub reads: Option<Arc<dyn Reads>>,
@@ -62,9 +64,37 @@ pub(super) struct Opened {
     pub cache: Option<Arc<ReadCache>>,
 }
 
+/// A SQLite database: a file, or `:memory:`.
+pub(crate) struct SqliteBackend {
+    pub location: Location,
+}
+
+impl Backend for SqliteBackend {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn open(self: Box<Self>, opts: &EngineOptions, start: &mut Start) -> StoreResult<Started> {
+        let opened = open(&self.location, opts.durability, opts.readers, opts.read_cache)?;
+        start.writer(opened.writer, true)?;
+        Ok(Started {
+            reads: opened.reads,
+            background: opened.checkpointer.map(|c| Box::new(c) as _),
+            cache: opened.cache.map(|c| c as Arc<dyn CacheFigures>),
+            ..Started::default()
+        })
+    }
+}
+
+impl CacheFigures for ReadCache {
+    fn stats(&self) -> CacheStats {
+        ReadCache::stats(self)
+    }
+}
+
 /// Opens a database with `readers` read connections kept open and a read
 /// cache of `cache_bytes` (file databases; 0: none).
-pub(super) fn open(location: &Location, sync: Sync, readers: usize, cache_bytes: usize) -> StoreResult<Opened> {
+pub(crate) fn open(location: &Location, sync: Durability, readers: usize, cache_bytes: usize) -> StoreResult<Opened> {
     let conn = Conn::new(stable_plans(sqlite::open_writer(location, sync)?)?);
     let version = sqlite::max_version(&conn)?;
     let ceiling = sqlite::raise_version_ceiling(&conn, version)?;
@@ -300,5 +330,87 @@ mod tests {
         assert!(wal < 10 << 20, "the WAL grew to {wal} bytes");
         drop(db);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[cfg(test)]
+mod writer_tests {
+    use super::{Durability, Location, Writer, open};
+    use crate::engine::conn::WriteConn;
+    use crate::engine::writer::commit_jobs;
+    use crate::engine::{Batch, Call, Hooks, Job, Outcome};
+    use crate::resp::Reply;
+    use crate::store::Store;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// The writer's fault handling, on a real SQLite writer whose `with_store` panics on the calls listed.
+    struct Panicky {
+        inner: Writer,
+        calls: Arc<AtomicUsize>,
+        panic_on: Vec<usize>,
+    }
+
+    impl WriteConn for Panicky {
+        fn begin(&mut self, keys: &[&[u8]]) -> crate::store::StoreResult<()> {
+            self.inner.begin(keys)
+        }
+        fn commit(&mut self) -> crate::store::StoreResult<()> {
+            self.inner.commit()
+        }
+        fn rollback(&mut self) {
+            self.inner.rollback()
+        }
+        fn with_store<R>(&mut self, now: i64, f: impl FnOnce(&mut dyn Store) -> R) -> R {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            if self.panic_on.contains(&n) {
+                panic!("test panic on call {n}");
+            }
+            self.inner.with_store(now, f)
+        }
+    }
+
+    fn job(args: &[&str]) -> (Job, tokio::sync::oneshot::Receiver<Outcome>) {
+        let args: Vec<bytes::Bytes> = args
+            .iter()
+            .map(|a| bytes::Bytes::copy_from_slice(a.as_bytes()))
+            .collect();
+        let cmd = crate::commands::lookup(&args[0]).unwrap();
+        let (done, rx) = tokio::sync::oneshot::channel();
+        let batch = Batch {
+            db: 0,
+            proto: 2,
+            calls: vec![Call { cmd, args }],
+        };
+        (Job::batch(batch, Vec::new(), done), rx)
+    }
+
+    /// A panicking job gets an error reply; the other job of its batch still
+    /// commits, and the writer keeps working.
+    #[test]
+    fn a_panic_fails_only_its_own_job() {
+        let opened = open(&Location::parse(":memory:"), Durability::Normal, 1, 0).unwrap();
+        // Calls: 1 = the batch's first job (panics), then one by one:
+        // 2 = the first job again (panics), 3 = the second job.
+        let mut conn = Panicky {
+            inner: opened.writer,
+            calls: Arc::new(AtomicUsize::new(0)),
+            panic_on: vec![1, 2],
+        };
+        let hooks = Hooks::default();
+        let (a, mut ra) = job(&["set", "a", "1"]);
+        let (b, mut rb) = job(&["set", "b", "2"]);
+        commit_jobs(&mut conn, vec![a, b], 16, &hooks);
+        let out_a = ra.try_recv().unwrap();
+        assert!(matches!(&out_a.replies[0], Reply::Error(e) if e.starts_with(b"ERR storage error: internal error")));
+        let out_b = rb.try_recv().unwrap();
+        assert_eq!(out_b.replies, vec![Reply::ok()]);
+        // The writer still runs batches, and b was committed.
+        let (c, mut rc) = job(&["get", "b"]);
+        commit_jobs(&mut conn, vec![c], 16, &hooks);
+        assert_eq!(
+            rc.try_recv().unwrap().replies,
+            vec![Reply::Bulk(bytes::Bytes::from_static(b"2"))]
+        );
     }
 }

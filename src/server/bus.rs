@@ -3,9 +3,11 @@
 //! may have given elements to (for clients blocked in BLPOP, BZPOPMIN, ...),
 //! and that the ACL users changed.
 //!
-//! It travels on the store's message bus
-//! ([`Notifier`](crate::backend::postgres::notify), LISTEN/NOTIFY). A SQLite
-//! store has no bus: [`Bus::start`] returns `None` and nothing changes there.
+//! It travels on the backend's message bus ([`engine::backend::Bus`]:
+//! PostgreSQL's LISTEN/NOTIFY). A SQLite store has none: [`Bus::start`]
+//! returns `None` and nothing changes there.
+//!
+//! [`engine::backend::Bus`]: crate::engine::backend::Bus
 //!
 //! * **PUBLISH / SPUBLISH** deliver to this process's subscribers at once,
 //!   then queue the message for the others, which deliver it to theirs: every
@@ -30,9 +32,8 @@
 
 use super::blocking::{self, Blocking, Wakeup};
 use super::pubsub::Hub;
-use crate::backend::postgres::PgSettings;
-use crate::backend::postgres::notify::{Incoming, Notifier, USERS_CHANGED};
-use crate::engine::Committed;
+use crate::engine::backend::{BusIncoming, USERS_CHANGED};
+use crate::engine::{Committed, Engine};
 use bytes::Bytes;
 use std::sync::{Arc, OnceLock};
 
@@ -50,7 +51,8 @@ enum Event {
     },
     Wake(Vec<Wakeup>),
     WakeAll,
-    /// The shared ACL users changed (sent by `SharedUsers::change`).
+    /// The shared ACL users changed (sent by the backend's
+    /// `SharedUsers::change`, as [`USERS_CHANGED`]).
     UsersChanged,
 }
 
@@ -59,26 +61,16 @@ type UsersHook = Box<dyn Fn() + Send + Sync>;
 
 /// This process's side of the conversation.
 pub struct Bus {
-    notifier: Notifier,
+    notifier: Arc<dyn crate::engine::backend::Bus>,
     /// Installed once the server exists ([`Bus::on_users_changed`]).
     users_hook: Arc<OnceLock<UsersHook>>,
 }
 
 impl Bus {
-    /// Starts the bus when `location` is a PostgreSQL URL (`None` otherwise):
+    /// Starts the engine's bus when its backend has one (`None` otherwise):
     /// other processes' messages go to `hub`'s subscribers and wake
     /// `blocking`'s waiters.
-    pub fn start(location: &str, hub: Arc<Hub>, blocking: Arc<Blocking>) -> Option<Arc<Bus>> {
-        if !crate::engine::is_postgres_url(location) {
-            return None;
-        }
-        let settings = match PgSettings::parse(location) {
-            Ok(s) => s,
-            Err(e) => {
-                crate::log::warn(&format!("no pub/sub across processes: {e}"));
-                return None;
-            }
-        };
+    pub fn start(engine: &Engine, hub: Arc<Hub>, blocking: Arc<Blocking>) -> Option<Arc<Bus>> {
         let users_hook: Arc<OnceLock<UsersHook>> = Arc::default();
         let users_changed = users_hook.clone();
         let reload_users = move || {
@@ -86,8 +78,8 @@ impl Bus {
                 hook();
             }
         };
-        let notifier = Notifier::start(&settings, move |incoming| match incoming {
-            Incoming::Message(m) => match decode(&m) {
+        let notifier = engine.start_bus(Box::new(move |incoming| match incoming {
+            BusIncoming::Message(m) => match decode(&m) {
                 Some(Event::Publish {
                     shard,
                     channel,
@@ -102,11 +94,11 @@ impl Bus {
             },
             // Wake-ups and user changes may have been missed: every waiter
             // retries, and the users are read again.
-            Incoming::Reconnected => {
+            BusIncoming::Reconnected => {
                 blocking.wake_all();
                 reload_users();
             }
-        });
+        }))?;
         Some(Arc::new(Bus { notifier, users_hook }))
     }
 

@@ -15,6 +15,7 @@
 //! transaction starts the WAL over. The WAL stays bounded under any load.
 
 use crate::backend::sqlite;
+use crate::engine::backend::Background;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -86,5 +87,11 @@ impl Checkpointer {
 impl Drop for Checkpointer {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+impl Background for Checkpointer {
+    fn stop(&mut self) {
+        Checkpointer::stop(self)
     }
 }
