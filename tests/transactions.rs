@@ -1,5 +1,6 @@
 //! MULTI/EXEC/WATCH with several clients over TCP: WATCH broken (or not) by
-//! other clients, compared with real Redis; atomicity and isolation of EXEC
+//! other clients, compared with real Redis on each backend (the same across
+//! PostgreSQL processes: `tests/postgres_watch.rs`); atomicity and isolation of EXEC
 //! under concurrency; the optimistic-lock pattern; CLIENT LIST while queueing.
 //! Single-connection cases are in `tests/diff/transactions.redis`.
 
@@ -7,7 +8,7 @@ mod support;
 
 use redsql::resp::Reply;
 use std::time::Duration;
-use support::{RawConn, Server, show, start_redis, start_redis_with, start_redsql};
+use support::{Backend, RawConn, Server, backend_tests, show, start_redis, start_redis_with, start_redsql};
 
 /// Runs `steps` on fresh connections to `server` (after FLUSHALL) and returns
 /// every reply. A step is `(connection, "COMMAND arg ...")`; `"sleep MS"` waits.
@@ -59,10 +60,9 @@ fn watch_then(action: &'static str) -> Vec<(usize, &'static str)> {
     ]
 }
 
-#[test]
-fn watch_is_broken_by_other_clients_writes_like_redis() {
+fn watch_is_broken_by_other_clients_writes_like_redis(backend: &Backend) {
     let redis = start_redis();
-    let redsql = start_redsql(&[]);
+    let redsql = backend.start("watch_broken", &[]);
     for action in [
         "SET k 2",
         "SET k 1",
@@ -85,11 +85,11 @@ fn watch_is_broken_by_other_clients_writes_like_redis() {
         check(&redis, &redsql, action, &watch_then(action), true);
     }
 }
+backend_tests!(watch_is_broken_by_other_clients_writes_like_redis: sqlite, postgres);
 
-#[test]
-fn watch_is_not_broken_by_reads_or_other_keys_like_redis() {
+fn watch_is_not_broken_by_reads_or_other_keys_like_redis(backend: &Backend) {
     let redis = start_redis();
-    let redsql = start_redsql(&[]);
+    let redsql = backend.start("watch_kept", &[]);
     for action in [
         "GET k",
         "EXISTS k",
@@ -137,11 +137,11 @@ fn watch_is_not_broken_by_reads_or_other_keys_like_redis() {
     let flushed_missing = [(0, "WATCH new"), (1, "FLUSHALL"), (0, "MULTI"), (0, "EXEC")];
     check(&redis, &redsql, "flushall of a missing key", &flushed_missing, false);
 }
+backend_tests!(watch_is_not_broken_by_reads_or_other_keys_like_redis: sqlite, postgres);
 
-#[test]
-fn watch_and_expiry_like_redis() {
+fn watch_and_expiry_like_redis(backend: &Backend) {
     let redis = start_redis();
-    let redsql = start_redsql(&[]);
+    let redsql = backend.start("watch_expiry", &[]);
     // Another client sets a TTL before the WATCH; the key expires before EXEC.
     let expires = [
         (0, "SET k v"),
@@ -164,6 +164,24 @@ fn watch_and_expiry_like_redis() {
         (0, "EXEC"),
     ];
     check(&redis, &redsql, "expired before WATCH", &already, false);
+    // Expired when watched, then created again and deleted by another client.
+    let recreated = [
+        (0, "SET k v PX 50"),
+        (0, "sleep 80"),
+        (0, "WATCH k"),
+        (1, "SET k w"),
+        (1, "DEL k"),
+        (0, "MULTI"),
+        (0, "GET k"),
+        (0, "EXEC"),
+    ];
+    check(
+        &redis,
+        &redsql,
+        "expired before WATCH, then set again and deleted",
+        &recreated,
+        true,
+    );
     // Expiring after EXEC does not matter.
     let later = [
         (0, "SET k v PX 5000"),
@@ -174,6 +192,7 @@ fn watch_and_expiry_like_redis() {
     ];
     check(&redis, &redsql, "expires later", &later, false);
 }
+backend_tests!(watch_and_expiry_like_redis: sqlite, postgres);
 
 fn reply(c: &mut RawConn, args: &[&str]) -> Reply {
     let raw = c.cmd_str(args);
