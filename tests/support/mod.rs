@@ -5,12 +5,14 @@
 //!   `#[test]` per backend from one test function;
 //! - [`pg`]: the PostgreSQL test cluster (`REDSQL_TEST_POSTGRES_URL`), a
 //!   schema per test, servers on it, for the PostgreSQL-only tests;
-//! - [`shared`]: servers shared by the tests of one test binary.
+//! - [`shared`]: servers shared by the tests of one test binary;
+//! - [`watch`]: the WATCH scenarios, run on one server and across processes.
 #![allow(dead_code, unused_imports, unused_macros)]
 
 pub mod backend;
 pub mod pg;
 pub mod shared;
+pub mod watch;
 
 pub use backend::Backend;
 pub(crate) use backend::backend_tests;
