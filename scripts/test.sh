@@ -21,7 +21,10 @@
 # Environment:
 #   REDSQL_WITH_POSTGRES=0   do not start PostgreSQL: the PostgreSQL tests
 #                            skip (loudly).
-#   Anything else is passed through to cargo (e.g. DIFF_ONLY=name).
+#   Anything else is passed through to cargo's environment (e.g. TEST_SEED
+#   for the property tests). To run a part of the tests, run cargo test
+#   yourself, e.g. `cargo test --test differential lists` for one
+#   differential script (tests/diff/README.md).
 #
 # Exit status: 0 when every step passed; otherwise 1, after a summary of
 # every step's outcome and duration.
@@ -191,7 +194,7 @@ ensure_rq() {
 # database `redsql_test`, checks that it answers, and exports
 #   REDSQL_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:PORT/redsql_test
 #   REDSQL_TEST_POSTGRES_RESTART=<a shell command restarting the cluster>
-# (tests/postgres_restart.rs and tests/postgres_pubsub_restart.rs restart it
+# (tests/postgres_restart.rs and tests/postgres_bus_restart.rs restart it
 # under running redsql processes; its log stays in DIR/postgres.log). The
 # cluster is stopped and its directory removed when this script exits.
 # initdb refuses to run as root, so as root the cluster belongs to the

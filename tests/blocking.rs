@@ -3,13 +3,14 @@
 //! BZMPOP, CLIENT UNBLOCK, a connection closed while blocked, and MULTI.
 //!
 //! Every scenario runs against real Redis first (so the expectations are
-//! Redis's own), then against redsql.
+//! Redis's own), then against redsql (the timeouts on each backend; wake-ups
+//! across PostgreSQL processes are in `tests/postgres_bus.rs`).
 
 mod support;
 
 use std::net::Shutdown;
 use std::time::{Duration, Instant};
-use support::{RawConn, start_redis, start_redsql};
+use support::{Backend, RawConn, backend_tests, start_redis, start_redsql};
 
 /// Runs `scenario` against a real Redis, then against redsql.
 fn on_both(scenario: fn(u16)) {
@@ -88,9 +89,8 @@ fn woken_by_a_push_from_another_client() {
     });
 }
 
-#[test]
-fn timeouts_are_fractional_seconds_and_answer_a_null_array() {
-    on_both(|port| {
+fn timeouts_are_fractional_seconds_and_answer_a_null_array(backend: &Backend) {
+    let scenario = |port| {
         let mut a = conn(port);
         let start = Instant::now();
         assert_eq!(a.cmd_str(&["BLPOP", "nokey", "0.2"]), b"*-1\r\n");
@@ -98,12 +98,16 @@ fn timeouts_are_fractional_seconds_and_answer_a_null_array() {
         assert!(waited >= Duration::from_millis(190), "{waited:?}");
         assert!(waited < Duration::from_secs(3), "{waited:?}");
         assert_eq!(a.cmd_str(&["BLMOVE", "nokey", "d", "LEFT", "LEFT", "0.05"]), b"*-1\r\n");
+        assert_eq!(a.cmd_str(&["BZPOPMIN", "nokey", "0.05"]), b"*-1\r\n");
         a.cmd_str(&["HELLO", "3"]);
         assert_eq!(a.cmd_str(&["BZPOPMIN", "nokey", "0.05"]), b"_\r\n");
         assert_eq!(a.cmd_str(&["BRPOPLPUSH", "nokey", "d", "0.05"]), b"_\r\n");
         assert_eq!(a.cmd_str(&["PING"]), b"+PONG\r\n");
-    });
+    };
+    scenario(start_redis().port);
+    scenario(backend.start("timeouts", &[]).port);
 }
+backend_tests!(timeouts_are_fractional_seconds_and_answer_a_null_array: sqlite, postgres);
 
 #[test]
 fn clients_are_served_in_the_order_they_blocked() {

@@ -1,13 +1,20 @@
 //! Differential tests: every script in `tests/diff/*.redis` runs against a
 //! real redis-server and against redsql, in RESP2 and again in RESP3, and the
 //! replies must be byte-for-byte identical. See `tests/diff/README.md`.
+//!
+//! Each script is a test of its own on each backend, named after it:
+//! `lists::sqlite` and `lists::postgres` run `tests/diff/lists.redis`
+//! (`cargo test --test differential lists` runs just those). The servers are
+//! shared by this binary's tests: a test takes an idle pair (a redis-server
+//! and a redsql) of its backend, or starts one if every pair is busy.
 
-#[path = "support/pg.rs"]
-mod pg;
 mod support;
 
 use redsql::resp::request::split_args;
-use support::{RawConn, show, start_redis, start_redsql};
+use std::path::PathBuf;
+use support::backend::BackendServer;
+use support::shared::Pool;
+use support::{Backend, Server, show, start_redis, start_redsql};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Compare {
@@ -42,7 +49,7 @@ fn sorted_elements(reply: &[u8]) -> Vec<u8> {
 }
 
 /// Runs one script on both servers with protocol `proto`; returns the mismatches.
-fn run_script(name: &str, text: &str, redis: &support::Server, redsql: &support::Server, proto: u8) -> Vec<String> {
+fn run_script(name: &str, text: &str, redis: &Server, redsql: &Server, proto: u8) -> Vec<String> {
     let mut a = redis.conn();
     let mut b = redsql.conn();
     let mut failures = Vec::new();
@@ -98,66 +105,113 @@ fn run_script(name: &str, text: &str, redis: &support::Server, redsql: &support:
     failures
 }
 
-/// redsql servers to compare: SQLite always, PostgreSQL when a cluster is
-/// configured (`REDSQL_TEST_POSTGRES_URL`). The schema lives as long as the server.
-fn backends() -> Vec<(&'static str, support::Server, Option<pg::TestSchema>)> {
-    let mut out = vec![("sqlite", start_redsql(&[]), None)];
-    if let Some(base) = pg::url_or_skip("differential scripts on PostgreSQL") {
-        let schema = pg::TestSchema::new(&base, "diff");
-        out.push(("postgres", pg::start_redsql_pg(&schema.url(), &[]), Some(schema)));
-    }
-    out
+/// A real Redis and a redsql on one backend, running one script at a time.
+struct Pair {
+    redis: Server,
+    redsql: BackendServer,
 }
 
+static SQLITE: Pool<Pair> = Pool::new();
+static POSTGRES: Pool<Pair> = Pool::new();
+
+fn scripts_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/diff")
+}
+
+/// Runs `tests/diff/{script}.redis` on the backend called `backend`, in
+/// RESP2 and in RESP3, and fails with every mismatch.
+fn run(script: &str, backend: &str) {
+    let Some(backend) = Backend::named(backend, &format!("differential script {script} on {backend}")) else {
+        return;
+    };
+    let name = format!("{script}.redis");
+    let path = scripts_dir().join(&name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let pool = if backend.is_postgres() { &POSTGRES } else { &SQLITE };
+    let pair = pool.take(|| Pair {
+        redis: start_redis(),
+        redsql: backend.start("diff", &[]),
+    });
+    let mut failures = Vec::new();
+    for proto in [2, 3] {
+        failures.extend(run_script(&name, &text, &pair.redis, &pair.redsql, proto));
+    }
+    if !failures.is_empty() {
+        // Not for the next script: a failed one may have left settings changed.
+        pair.discard();
+        panic!(
+            "{} mismatches with real Redis on {}:\n{}",
+            failures.len(),
+            backend.name(),
+            failures.join("\n")
+        );
+    }
+}
+
+/// `scripts!(a, b, ...)`: the tests `a::sqlite`, `a::postgres`, ... running
+/// `tests/diff/a.redis`, ..., and `SCRIPTS`, the names listed.
+macro_rules! scripts {
+    ($($script:ident),+ $(,)?) => {
+        const SCRIPTS: &[&str] = &[$(stringify!($script)),+];
+        $(
+            mod $script {
+                #[test]
+                fn sqlite() {
+                    super::run(stringify!($script), "sqlite");
+                }
+
+                #[test]
+                fn postgres() {
+                    super::run(stringify!($script), "postgres");
+                }
+            }
+        )+
+    };
+}
+
+// Every script in tests/diff (`every_script_is_listed` checks).
+scripts!(
+    acl,
+    admin,
+    basics,
+    bitmaps,
+    blocking,
+    connection,
+    expire,
+    hashes,
+    keys,
+    lists,
+    pubsub,
+    rmw,
+    server,
+    sets,
+    sets_encoding,
+    sets_keyspace,
+    sort,
+    strings,
+    transactions,
+    zsets,
+);
+
+/// A script added to tests/diff but not to `scripts!` would never run.
 #[test]
-fn scripts_match_real_redis() {
-    let redis = start_redis();
-    let servers = backends();
-    let only = std::env::var("DIFF_ONLY").ok();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/diff");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
+fn every_script_is_listed() {
+    let mut found: Vec<String> = std::fs::read_dir(scripts_dir())
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "redis"))
-        .filter(|p| {
-            only.as_deref()
-                .is_none_or(|o| p.file_stem().is_some_and(|s| s.to_string_lossy().contains(o)))
-        })
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
         .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no scripts in {}", dir.display());
-    let mut failures = Vec::new();
-    let mut commands = 0;
-    for path in &files {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(path).unwrap();
-        commands += text
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.trim().starts_with(['#', '!']))
-            .count();
-        for (backend, redsql, _) in &servers {
-            // Mismatches name the backend only when it is not the default one.
-            let label = match *backend {
-                "sqlite" => name.clone(),
-                other => format!("{name} [{other}]"),
-            };
-            for proto in [2, 3] {
-                failures.extend(run_script(&label, &text, &redis, redsql, proto));
-            }
-        }
-    }
-    println!(
-        "{} scripts, {} commands, each in RESP2 and RESP3",
-        files.len(),
-        commands
-    );
-    let names: Vec<&str> = servers.iter().map(|(b, _, _)| *b).collect();
-    println!("backends: {}", names.join(", "));
+    found.sort();
+    let unlisted: Vec<&String> = found.iter().filter(|f| !SCRIPTS.contains(&f.as_str())).collect();
+    let missing: Vec<&&str> = SCRIPTS.iter().filter(|s| !found.iter().any(|f| f == *s)).collect();
     assert!(
-        failures.is_empty(),
-        "{} mismatches with real Redis:\n{}",
-        failures.len(),
-        failures.join("\n")
+        unlisted.is_empty(),
+        "scripts in tests/diff missing from scripts!(...) in tests/differential.rs: {unlisted:?}"
+    );
+    assert!(
+        missing.is_empty(),
+        "listed in scripts!(...) but not in tests/diff: {missing:?}"
     );
 }
 
@@ -201,6 +255,3 @@ fn protocol_errors_match_real_redis() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
-
-#[allow(dead_code)]
-fn unused(_: RawConn) {}

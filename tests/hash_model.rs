@@ -4,14 +4,12 @@
 //! fields are added and removed between pages returns every field that was
 //! present for the whole scan.
 
-#[path = "support/pg.rs"]
-mod pg;
 mod support;
 
 use bytes::Bytes;
 use redsql::Db;
 use std::collections::{HashMap, HashSet};
-use support::XorShift;
+use support::{Backend, XorShift, backend_tests};
 
 const KEYS: [&str; 3] = ["h0", "h1", "h2"];
 
@@ -126,28 +124,21 @@ fn step(db: &Db, model: &mut Model, rng: &mut XorShift) {
     model.retain(|_, m| !m.is_empty());
 }
 
-#[test]
-fn hashes_match_hashmap_models() {
+fn hashes_match_hashmap_models(backend: &Backend) {
     for seed in [1u64, 42, 0x5eed] {
-        for (_backend, db, _schema) in pg::model_dbs("hash") {
-            let mut model = Model::new();
-            let mut rng = XorShift(seed);
-            for i in 0..1500 {
-                step(&db, &mut model, &mut rng);
-                check(&db, &model, i);
-            }
+        let db = backend.open("hash");
+        let mut model = Model::new();
+        let mut rng = XorShift(seed);
+        for i in 0..1500 {
+            step(&db, &mut model, &mut rng);
+            check(&db, &model, i);
         }
     }
 }
+backend_tests!(hashes_match_hashmap_models: memory, postgres);
 
-#[test]
-fn hscan_returns_every_field_present_for_the_whole_scan() {
-    for (_backend, db, _schema) in pg::model_dbs("hscan") {
-        hscan_under_churn(db);
-    }
-}
-
-fn hscan_under_churn(db: Db) {
+fn hscan_returns_every_field_present_for_the_whole_scan(backend: &Backend) {
+    let db = backend.open("hscan");
     let h = db.hashes();
     // Beyond hash-max-listpack-entries, so HSCAN pages by cursor.
     let stable: Vec<String> = (0..3000).map(|i| format!("stable:{i}")).collect();
@@ -200,3 +191,4 @@ fn hscan_under_churn(db: Db) {
     }
     assert_eq!(matched, 100);
 }
+backend_tests!(hscan_returns_every_field_present_for_the_whole_scan: memory, postgres);

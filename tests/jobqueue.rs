@@ -3,12 +3,11 @@
 //! checked (`tests/jobqueue/run.py`, job functions in `tests/jobqueue/jobs.py`).
 //! Skips loudly when RQ 1.11 is not installed (scripts/test.sh installs it).
 
-#[path = "support/pg.rs"]
-mod pg;
 mod support;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::pg;
 use support::start_redsql;
 
 /// Runs the RQ script: enqueue on `enqueue_port`, worker on `worker_port`.

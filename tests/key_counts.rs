@@ -8,13 +8,11 @@
 //! live rows, after every command. On SQLite, and on PostgreSQL when the test
 //! cluster is configured.
 
-#[path = "support/pg.rs"]
-mod pg;
 mod support;
 
 use redsql::resp::Reply;
 use std::time::{SystemTime, UNIX_EPOCH};
-use support::{RawConn, Server, XorShift};
+use support::{Backend, RawConn, Server, XorShift, backend_tests};
 
 /// The databases written: two of the 16 whose count rows always exist, and one beyond.
 const DBS: [u32; 3] = [0, 1, 20];
@@ -207,25 +205,20 @@ fn mix(backend: &str, server: &Server, sql: &mut dyn Sql, steps: usize) {
     }
 }
 
-#[test]
-fn key_counts_match_the_rows_after_every_command_on_sqlite() {
-    let server = support::start_redsql(&["--databases", "32"]);
-    let path = server.dir.join("db.sqlite");
-    let mut sql = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    mix("sqlite", &server, &mut sql, 3000);
+fn key_counts_match_the_rows_after_every_command(backend: &Backend) {
+    let server = backend.start("key_counts", &["--databases", "32"]);
+    match &server.schema {
+        None => {
+            let path = server.dir.join("db.sqlite");
+            let mut sql =
+                rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+            mix(backend.name(), &server, &mut sql, 3000);
+        }
+        // Half the steps on PostgreSQL, where each one takes longer.
+        Some(schema) => mix(backend.name(), &server, &mut schema.sql(), 1500),
+    }
 }
-
-#[test]
-fn key_counts_match_the_rows_after_every_command_on_postgres() {
-    let Some(base) = pg::url_or_skip("key counts on PostgreSQL") else {
-        return;
-    };
-    let schema = pg::TestSchema::new(&base, "key_counts");
-    let server = pg::start_redsql_pg(&schema.url(), &["--databases", "32"]);
-    let mut sql = schema.sql();
-    mix("postgres", &server, &mut sql, 1500);
-    drop(server);
-}
+backend_tests!(key_counts_match_the_rows_after_every_command: sqlite, postgres);
 
 /// A database written by a version 1 schema (no `rcount`) is counted once
 /// when it is opened: DBSIZE and INFO keyspace are right from the start.
@@ -263,8 +256,9 @@ fn a_version_1_sqlite_database_gets_its_key_counts() {
 
 /// Keys created in a transaction are counted by DBSIZE inside it, and a
 /// FLUSHALL in the middle of it leaves only the keys created after it.
-fn counts_inside_a_transaction(server: &Server) {
-    let mut db = Db::open(server, 0);
+fn keys_created_in_a_transaction_are_counted_within_it(backend: &Backend) {
+    let server = backend.start("key_counts_tx", &[]);
+    let mut db = Db::open(&server, 0);
     let b = |s: &str| s.as_bytes().to_vec();
     let exec = |db: &mut Db, cmds: &[&[&str]]| -> Reply {
         assert_eq!(run(db, &[b("MULTI")]), Reply::Status("OK".into()));
@@ -303,17 +297,4 @@ fn counts_inside_a_transaction(server: &Server) {
     assert_eq!(run(&mut db, &[b("DBSIZE")]), Reply::Int(2));
     assert_eq!(info_keyspace(&mut db), vec![(0, 2, 1)]);
 }
-
-#[test]
-fn keys_created_in_a_transaction_are_counted_within_it_on_sqlite() {
-    counts_inside_a_transaction(&support::start_redsql(&[]));
-}
-
-#[test]
-fn keys_created_in_a_transaction_are_counted_within_it_on_postgres() {
-    let Some(base) = pg::url_or_skip("key counts in a transaction on PostgreSQL") else {
-        return;
-    };
-    let schema = pg::TestSchema::new(&base, "key_counts_tx");
-    counts_inside_a_transaction(&pg::start_redsql_pg(&schema.url(), &[]));
-}
+backend_tests!(keys_created_in_a_transaction_are_counted_within_it: sqlite, postgres);

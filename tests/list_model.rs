@@ -3,15 +3,13 @@
 //! bookkeeping bugs (dense positions, shifts, renumbering) that hand-written
 //! cases miss.
 
-#[path = "support/pg.rs"]
-mod pg;
 mod support;
 
 use bytes::Bytes;
 use redsql::Db;
 use redsql::resp::Reply;
 use std::collections::VecDeque;
-use support::XorShift;
+use support::{Backend, XorShift, backend_tests};
 
 fn run(db: &Db, args: &[String]) -> Reply {
     db.command(args).unwrap_or_else(|e| Reply::error(e.to_string()))
@@ -189,14 +187,8 @@ fn step(db: &Db, rng: &mut XorShift, model: &mut VecDeque<String>) -> String {
     }
 }
 
-#[test]
-fn random_operations_match_a_vecdeque() {
-    for (_backend, db, _schema) in pg::model_dbs("list") {
-        random_operations(db);
-    }
-}
-
-fn random_operations(db: Db) {
+fn random_operations_match_a_vecdeque(backend: &Backend) {
+    let db = backend.open("list");
     for seed in 1..=8u64 {
         let mut rng = XorShift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
         let mut model: VecDeque<String> = VecDeque::new();
@@ -222,15 +214,10 @@ fn random_operations(db: Db) {
         }
     }
 }
+backend_tests!(random_operations_match_a_vecdeque: memory, postgres);
 
-#[test]
-fn lindex_in_a_large_list_matches_a_vec() {
-    for (_backend, db, _schema) in pg::model_dbs("biglist") {
-        large_list(db);
-    }
-}
-
-fn large_list(db: Db) {
+fn lindex_in_a_large_list_matches_a_vec(backend: &Backend) {
+    let db = backend.open("biglist");
     let n = 100_000;
     let model: Vec<String> = (0..n).map(|i| format!("e{i}")).collect();
     // Built from both ends so that positions are negative and positive.
@@ -259,6 +246,7 @@ fn large_list(db: Db) {
         Reply::Bulk(Bytes::from(model[n - 1].clone()))
     );
 }
+backend_tests!(lindex_in_a_large_list_matches_a_vec: memory, postgres);
 
 /// A value from a small alphabet, so that LREM/LINSERT/LPOS find matches.
 fn element(rng: &mut XorShift) -> String {

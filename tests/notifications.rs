@@ -12,13 +12,11 @@
 //! that reply), `@sleep <ms>`. `#` starts a comment. A command after `?` has
 //! a reply that may differ (random picks): only its events are compared.
 
-#[path = "support/pg.rs"]
-mod pg;
 mod support;
 
 use redsql::resp::request::split_args;
 use std::time::Duration;
-use support::{RawConn, Server, show, start_redis, start_redsql};
+use support::{Backend, RawConn, Server, backend_tests, show, start_redis, start_redsql};
 
 /// Every command that reports events, with no-op cases that must report none.
 const SCRIPT: &str = r#"
@@ -668,17 +666,26 @@ fn assert_same(what: &str, redis: &[String], redsql: &[String]) {
     );
 }
 
+/// Runs `f` on Redis and on redsql at the same time (the scripts wait for
+/// blocked clients and expiries: the two servers wait together).
+fn on_both<T: Send>(redis: &Server, redsql: &Server, f: impl Fn(&Server) -> T + Sync) -> (T, T) {
+    std::thread::scope(|s| {
+        let theirs = s.spawn(|| f(redis));
+        let ours = f(redsql);
+        (theirs.join().expect("the recording on Redis"), ours)
+    })
+}
+
 fn compare(flags: &str, script: &str, redis: &Server, redsql: &Server) {
-    let a = record(redis, flags, script);
-    let b = record(redsql, flags, script);
+    let (a, b) = on_both(redis, redsql, |s| record(s, flags, script));
     assert_same(&format!("replies with {flags:?}"), &a.replies, &b.replies);
     assert_same(&format!("messages with {flags:?}"), &a.messages, &b.messages);
 }
 
-#[test]
-fn every_command_notifies_as_redis_does() {
+/// On both backends: each has its own writer and sweeper SQL.
+fn every_command_notifies_as_redis_does(backend: &Backend) {
     let redis = start_redis();
-    let redsql = start_redsql(&[]);
+    let redsql = backend.start("notify", &[]);
     if let Ok(path) = std::env::var("NOTIFY_DUMP") {
         for flags in SETTINGS {
             let r = record(&redis, flags, SCRIPT);
@@ -689,6 +696,7 @@ fn every_command_notifies_as_redis_does() {
         compare(flags, SCRIPT, &redis, &redsql);
     }
 }
+backend_tests!(every_command_notifies_as_redis_does: sqlite, postgres);
 
 #[test]
 fn key_misses_notify_as_redis_does() {
@@ -721,33 +729,12 @@ fn invalid_settings_are_refused_as_redis_does() {
 /// Keys deleted by expiry send `expired`. When and in which order differ
 /// (Redis samples keys at random), so the messages are compared as a set,
 /// without the markers.
-#[test]
-fn expired_keys_notify() {
+fn expired_keys_notify(backend: &Backend) {
     let redis = start_redis();
-    let redsql = start_redsql(&[]);
+    let redsql = backend.start("notify_expiry", &[]);
     compare_expiry(&redis, &redsql, EXPIRY_SCRIPT, &["KEA", "Ex", "Kg", "KEx", "KEAn"]);
 }
-
-/// The same on PostgreSQL (its own writer and sweeper SQL), for the commands
-/// its backend supports.
-#[test]
-fn postgres_notifies_as_redis_does() {
-    let Some(url) = pg::url_or_skip("postgres_notifies_as_redis_does") else {
-        return;
-    };
-    let schema = pg::TestSchema::new(&url, "notify");
-    let redis = start_redis();
-    let redsql = pg::start_redsql_pg(&schema.url(), &[]);
-    // The string and generic commands (the PostgreSQL backend has no lists yet).
-    let strings_and_keys = SCRIPT.split("RPUSH l3").next().unwrap_or_default();
-    compare("KEAn", strings_and_keys, &redis, &redsql);
-    let strings: String = EXPIRY_SCRIPT
-        .lines()
-        .filter(|l| !["e2", "e6", "e7"].iter().any(|k| l.contains(k)))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    compare_expiry(&redis, &redsql, &strings, &["KEA", "KEAn"]);
-}
+backend_tests!(expired_keys_notify: sqlite, postgres);
 
 /// Keys of every kind that expire soon (or at once), in two databases.
 const EXPIRY_SCRIPT: &str = "
@@ -775,7 +762,7 @@ fn compare_expiry(redis: &Server, redsql: &Server, script: &str, settings: &[&st
             m.sort();
             (r.replies, m)
         };
-        let (a, b) = (unordered(redis), unordered(redsql));
+        let (a, b) = on_both(redis, redsql, unordered);
         assert_same(&format!("replies with {flags:?}"), &a.0, &b.0);
         assert_same(&format!("messages with {flags:?}"), &a.1, &b.1);
     }

@@ -4,12 +4,10 @@
 //! disconnected), and a store's users outlive the process that set them.
 //! Needs `REDSQL_TEST_POSTGRES_URL`; skips loudly without it.
 
-#[path = "support/pg.rs"]
-mod pg;
 mod support;
 
-use pg::{TestSchema, start_redsql_pg, url_or_skip};
 use std::time::{Duration, Instant};
+use support::pg::{TestSchema, start_redsql_pg, url_or_skip};
 use support::{RawConn, Server, show};
 
 /// Waits (up to 5 s) until `f` holds.

@@ -5,11 +5,9 @@
 //! must get exactly what real Redis answers to one client.
 //! Needs `REDSQL_TEST_POSTGRES_URL`; skips with a loud message without it.
 
-#[path = "support/pg.rs"]
-mod pg;
 mod support;
 
-use pg::{TestSchema, start_redsql_pg, url_or_skip};
+use support::pg::{TestSchema, start_redsql_pg, url_or_skip};
 use support::{RawConn, show, start_redis};
 
 /// A pipeline that mixes deferred string writes with everything that must

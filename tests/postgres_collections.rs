@@ -4,34 +4,13 @@
 //! consumers pop every element exactly once. Needs `REDSQL_TEST_POSTGRES_URL`;
 //! skips with a loud message without it.
 
-#[path = "support/pg.rs"]
-mod pg;
 mod support;
 
-use pg::two_instances;
 use std::collections::BTreeSet;
-use std::sync::Arc;
-use support::RawConn;
+use support::pg::{spread, two_instances};
 
 const CLIENTS: usize = 16;
 const EACH: usize = 60;
-
-/// Runs `clients` threads, client `i` connected to `ports[i % ports.len()]`.
-fn spread<T: Send + 'static>(
-    ports: &[u16],
-    clients: usize,
-    f: impl Fn(usize, &mut RawConn) -> T + Send + Sync + 'static,
-) -> Vec<T> {
-    let f = Arc::new(f);
-    let threads: Vec<_> = (0..clients)
-        .map(|i| {
-            let port = ports[i % ports.len()];
-            let f = f.clone();
-            std::thread::spawn(move || f(i, &mut RawConn::connect(port)))
-        })
-        .collect();
-    threads.into_iter().map(|t| t.join().expect("client thread")).collect()
-}
 
 fn int(reply: &[u8]) -> i64 {
     let text = std::str::from_utf8(reply).expect("utf-8 reply");

@@ -5,18 +5,15 @@
 //! `REDSQL_TEST_POSTGRES_RESTART` (a shell command restarting the cluster);
 //! skips loudly without them.
 
-#[path = "support/pg.rs"]
-mod pg;
 mod support;
 
-use pg::{TestSchema, start_redsql_pg, url_or_skip};
 use std::time::{Duration, Instant};
+use support::pg::{self, TestSchema, start_redsql_pg, url_or_skip};
 
 #[test]
 fn a_postgresql_restart_costs_errors_not_a_wedged_server() {
     let Some(base) = url_or_skip("restart") else { return };
-    let Ok(restart) = std::env::var("REDSQL_TEST_POSTGRES_RESTART") else {
-        pg::loud("SKIPPED restart test: REDSQL_TEST_POSTGRES_RESTART is not set");
+    let Some(restart) = pg::restart_or_skip("restart test") else {
         return;
     };
     let schema = TestSchema::new(&base, "restart");
@@ -39,11 +36,7 @@ fn a_postgresql_restart_costs_errors_not_a_wedged_server() {
         (ok, errors)
     });
     std::thread::sleep(Duration::from_millis(300));
-    let status = std::process::Command::new("sh")
-        .args(["-c", &restart])
-        .status()
-        .unwrap();
-    assert!(status.success(), "restart command failed");
+    restart.run();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if c.cmd_str(&["SET", "k2", "2"]) == b"+OK\r\n" && c.cmd_str(&["GET", "k"]) == b"$1\r\n1\r\n" {

@@ -7,13 +7,11 @@
 //! cover every way a key comes to exist, and a version 1 schema migrates.
 //! Needs `REDSQL_TEST_POSTGRES_URL`; skips loudly without it.
 
-#[path = "support/pg.rs"]
-mod pg;
 mod support;
 
-use pg::{TestSchema, start_redsql_pg, two_instances, url_or_skip};
 use std::time::{Duration, Instant};
-use support::{RawConn, Server, show, start_redis};
+use support::pg::{TestSchema, start_redsql_pg, two_instances, url_or_skip};
+use support::{RawConn, show, start_redis, watch};
 
 /// One WATCH case: A watches `watched` (in database 0, after `setup` ran on
 /// B), B runs `steps`, then A runs MULTI / SET / EXEC. Returns EXEC's reply.
@@ -442,173 +440,17 @@ fn a_version_1_schema_is_migrated() {
     assert_eq!(run_case(&mut ca, &mut cb, case), NIL);
 }
 
-/// Runs `steps` (`(connection, "COMMAND arg ...")`, or `"sleep MS"`) with
-/// connection 0 on `servers[0]` and 1 on `servers[1]`, after FLUSHALL, and
-/// returns every reply.
-fn scenario(servers: [&Server; 2], steps: &[(usize, &str)]) -> Vec<Vec<u8>> {
-    let mut conns: Vec<RawConn> = servers.iter().map(|s| s.conn()).collect();
-    conns[0].cmd_str(&["FLUSHALL"]);
-    let mut replies = Vec::new();
-    for &(c, line) in steps {
-        let args: Vec<&str> = line.split_whitespace().collect();
-        if args[0] == "sleep" {
-            std::thread::sleep(Duration::from_millis(args[1].parse().unwrap()));
-            continue;
-        }
-        replies.push(conns[c].cmd_str(&args));
-    }
-    replies
-}
-
-/// WATCH, then the other client does `action`, then MULTI/SET/EXEC.
-fn watch_then(action: &'static str) -> Vec<(usize, &'static str)> {
-    vec![
-        (0, "SET k 1"),
-        (0, "SET other 1"),
-        (0, "WATCH k"),
-        (1, action),
-        (0, "MULTI"),
-        (0, "SET k done"),
-        (0, "EXEC"),
-    ]
-}
-
-/// The WATCH scenarios of `tests/transactions.rs`, with the other client on
-/// another process (and on the same one): every reply as in Redis.
+/// The WATCH scenarios of `support/watch.rs` (which `tests/transactions.rs`
+/// runs on one process of each backend), with the other client on another
+/// process: every reply as in Redis.
 #[test]
 fn the_single_server_watch_scenarios_hold_across_processes() {
     let Some((_schema, a, b)) = two_instances("wscen") else {
         return;
     };
     let redis = start_redis();
-    let mut all: Vec<(String, Vec<(usize, &str)>)> = Vec::new();
-    for action in [
-        "SET k 2",
-        "SET k 1",
-        "INCR k",
-        "APPEND k x",
-        "DEL k",
-        "UNLINK k",
-        "EXPIRE k 100",
-        "PEXPIREAT k 1",
-        "RENAME k k2",
-        "RENAME other k",
-        "GETDEL k",
-        "GETSET k 1",
-        "SETRANGE k 0 x",
-        "FLUSHALL",
-        "FLUSHDB",
-        "SWAPDB 0 1",
-        "MOVE k 1",
-        "GET k",
-        "EXISTS k",
-        "TTL k",
-        "SET other 2",
-        "DEL other",
-        "SET k2 1",
-        "PERSIST k",
-        "EXPIRE nokey 10",
-        "DEL nokey",
-        "SELECT 1",
-        "SWAPDB 1 2",
-        "SET k 1 NX",
-    ] {
-        all.push((action.to_string(), watch_then(action)));
-    }
-    let more: &[(&str, &[(usize, &str)])] = &[
-        (
-            "other db",
-            &[
-                (0, "WATCH k"),
-                (1, "SELECT 1"),
-                (1, "SET k 2"),
-                (1, "FLUSHDB"),
-                (0, "MULTI"),
-                (0, "GET k"),
-                (0, "EXEC"),
-            ],
-        ),
-        (
-            "db 1",
-            &[
-                (0, "SELECT 1"),
-                (0, "WATCH k"),
-                (1, "SELECT 1"),
-                (1, "SET k 2"),
-                (0, "MULTI"),
-                (0, "GET k"),
-                (0, "EXEC"),
-            ],
-        ),
-        (
-            "created",
-            &[(0, "WATCH new"), (1, "SET new 1"), (0, "MULTI"), (0, "EXEC")],
-        ),
-        (
-            "flushall of a missing key",
-            &[(0, "WATCH new"), (1, "FLUSHALL"), (0, "MULTI"), (0, "EXEC")],
-        ),
-        (
-            "expired after WATCH",
-            &[
-                (0, "SET k v"),
-                (1, "PEXPIRE k 150"),
-                (0, "WATCH k"),
-                (0, "sleep 400"),
-                (0, "MULTI"),
-                (0, "GET k"),
-                (0, "EXEC"),
-            ],
-        ),
-        (
-            "expired before WATCH",
-            &[
-                (0, "SET k v PX 50"),
-                (0, "sleep 150"),
-                (0, "WATCH k"),
-                (0, "sleep 400"),
-                (0, "MULTI"),
-                (0, "GET k"),
-                (0, "EXEC"),
-            ],
-        ),
-        (
-            "expired before WATCH, then set again and deleted",
-            &[
-                (0, "SET k v PX 50"),
-                (0, "sleep 80"),
-                (0, "WATCH k"),
-                (1, "SET k w"),
-                (1, "DEL k"),
-                (0, "MULTI"),
-                (0, "GET k"),
-                (0, "EXEC"),
-            ],
-        ),
-        (
-            "expires later",
-            &[
-                (0, "SET k v PX 5000"),
-                (0, "WATCH k"),
-                (0, "MULTI"),
-                (0, "GET k"),
-                (0, "EXEC"),
-            ],
-        ),
-    ];
-    for (name, steps) in more {
-        all.push((name.to_string(), steps.to_vec()));
-    }
-    for (name, steps) in &all {
-        let want = scenario([&redis, &redis], steps);
-        for (label, servers) in [("two processes", [&a, &b]), ("one process", [&a, &a])] {
-            let got = scenario(servers, steps);
-            assert_eq!(
-                want.iter().map(|r| show(r)).collect::<Vec<_>>(),
-                got.iter().map(|r| show(r)).collect::<Vec<_>>(),
-                "{name} ({label})"
-            );
-        }
+    for scenario in watch::all() {
+        watch::check(&redis, [&a, &b], &scenario);
     }
 }
 

@@ -3,15 +3,13 @@
 //! cursors only grow. Runs on SQLite and, when `REDSQL_TEST_POSTGRES_URL` is
 //! set, on PostgreSQL.
 
-#[path = "support/pg.rs"]
-mod pg;
 mod support;
 
 use bytes::Bytes;
 use redsql::Db;
 use redsql::resp::Reply;
 use std::collections::HashSet;
-use support::XorShift;
+use support::{Backend, XorShift, backend_tests};
 
 /// One collection type as the scan test drives it.
 struct Kind {
@@ -130,11 +128,10 @@ fn scan_under_churn(db: &Db, kind: &Kind, backend: &str) {
     run(db, &["DEL".into(), "big".into()]);
 }
 
-#[test]
-fn scans_return_every_element_present_for_the_whole_scan() {
-    for (backend, db, _schema) in pg::model_dbs("scan") {
-        for kind in &KINDS {
-            scan_under_churn(&db, kind, backend);
-        }
+fn scans_return_every_element_present_for_the_whole_scan(backend: &Backend) {
+    let db = backend.open("scan");
+    for kind in &KINDS {
+        scan_under_churn(&db, kind, backend.name());
     }
 }
+backend_tests!(scans_return_every_element_present_for_the_whole_scan: memory, postgres);

@@ -3,15 +3,13 @@
 //! calls against redsql, checked after every step against `HashSet` models.
 //! A string key takes part, for WRONGTYPE and for STORE overwriting it.
 
-#[path = "support/pg.rs"]
-mod pg;
 mod support;
 
 use bytes::Bytes;
 use redsql::Db;
 use redsql::resp::Reply;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use support::XorShift;
+use support::{Backend, XorShift, backend_tests};
 
 const KEYS: [&str; 5] = ["k0", "k1", "k2", "k3", "str"];
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
@@ -254,30 +252,23 @@ fn step(db: &Db, model: &mut Model, rng: &mut XorShift) {
     }
 }
 
-#[test]
-fn sets_match_hashset_models() {
+fn sets_match_hashset_models(backend: &Backend) {
     for seed in 1..=6u64 {
-        for (_backend, db, _schema) in pg::model_dbs("set") {
-            db.strings().set(b"str", b"a string").unwrap();
-            let mut model = Model::new();
-            model.insert("str", Value::Str);
-            let mut rng = XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-            for i in 0..1500 {
-                step(&db, &mut model, &mut rng);
-                check_state(&db, &model, i);
-            }
+        let db = backend.open("set");
+        db.strings().set(b"str", b"a string").unwrap();
+        let mut model = Model::new();
+        model.insert("str", Value::Str);
+        let mut rng = XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        for i in 0..1500 {
+            step(&db, &mut model, &mut rng);
+            check_state(&db, &model, i);
         }
     }
 }
+backend_tests!(sets_match_hashset_models: memory, postgres);
 
-#[test]
-fn large_set_scan_pop_and_algebra() {
-    for (_backend, db, _schema) in pg::model_dbs("bigset") {
-        large_set(db);
-    }
-}
-
-fn large_set(db: Db) {
+fn large_set_scan_pop_and_algebra(backend: &Backend) {
+    let db = backend.open("bigset");
     let s = db.sets();
     let members: Vec<Vec<u8>> = (0..5000).map(|i| format!("member:{i}").into_bytes()).collect();
     let refs: Vec<&[u8]> = members.iter().map(|m| m.as_slice()).collect();
@@ -324,3 +315,4 @@ fn large_set(db: Db) {
     assert_eq!(popped.len(), 5000);
     assert!(!db.keys().exists(b"all").unwrap());
 }
+backend_tests!(large_set_scan_pop_and_algebra: memory, postgres);

@@ -1,179 +1,41 @@
 //! MULTI/EXEC/WATCH with several clients over TCP: WATCH broken (or not) by
-//! other clients, compared with real Redis; atomicity and isolation of EXEC
+//! other clients, compared with real Redis on each backend (the scenarios of
+//! `support/watch.rs`; across PostgreSQL processes in
+//! `tests/postgres_watch.rs`); atomicity and isolation of EXEC
 //! under concurrency; the optimistic-lock pattern; CLIENT LIST while queueing.
 //! Single-connection cases are in `tests/diff/transactions.redis`.
 
 mod support;
 
 use redsql::resp::Reply;
-use std::time::Duration;
-use support::{RawConn, Server, show, start_redis, start_redis_with, start_redsql};
+use support::{Backend, RawConn, Server, backend_tests, show, start_redis, start_redis_with, start_redsql, watch};
 
-/// Runs `steps` on fresh connections to `server` (after FLUSHALL) and returns
-/// every reply. A step is `(connection, "COMMAND arg ...")`; `"sleep MS"` waits.
-fn scenario(server: &Server, steps: &[(usize, &str)]) -> Vec<Vec<u8>> {
-    let mut conns: Vec<RawConn> = (0..2).map(|_| server.conn()).collect();
-    conns[0].cmd_str(&["FLUSHALL"]);
-    let mut replies = Vec::new();
-    for &(c, line) in steps {
-        let args: Vec<&str> = line.split_whitespace().collect();
-        if args[0] == "sleep" {
-            std::thread::sleep(Duration::from_millis(args[1].parse().unwrap()));
-            continue;
-        }
-        replies.push(conns[c].cmd_str(&args));
-    }
-    replies
-}
-
-/// Runs a scenario on both servers, checks the replies are identical, and
-/// checks that the last one (an EXEC) is a null array exactly when `aborted`.
-fn check(redis: &Server, redsql: &Server, name: &str, steps: &[(usize, &str)], aborted: bool) {
-    let want = scenario(redis, steps);
-    let got = scenario(redsql, steps);
-    for (i, (w, g)) in want.iter().zip(&got).enumerate() {
-        assert_eq!(
-            w,
-            g,
-            "{name}: step {i} ({:?})\n  redis:  {}\n  redsql: {}",
-            steps.iter().filter(|s| !s.1.starts_with("sleep")).nth(i),
-            show(w),
-            show(g)
-        );
-    }
-    assert_eq!(want.len(), got.len(), "{name}: reply count");
-    let last = got.last().unwrap();
-    assert_eq!(last == b"*-1\r\n", aborted, "{name}: EXEC answered {}", show(last));
-}
-
-/// WATCH, then another client does `action`, then MULTI/INCR/EXEC.
-fn watch_then(action: &'static str) -> Vec<(usize, &'static str)> {
-    vec![
-        (0, "SET k 1"),
-        (0, "SET other 1"),
-        (0, "WATCH k"),
-        (1, action),
-        (0, "MULTI"),
-        (0, "SET k done"),
-        (0, "EXEC"),
-    ]
-}
-
-#[test]
-fn watch_is_broken_by_other_clients_writes_like_redis() {
+fn watch_is_broken_by_other_clients_writes_like_redis(backend: &Backend) {
     let redis = start_redis();
-    let redsql = start_redsql(&[]);
-    for action in [
-        "SET k 2",
-        "SET k 1",
-        "INCR k",
-        "APPEND k x",
-        "DEL k",
-        "UNLINK k",
-        "EXPIRE k 100",
-        "PEXPIREAT k 1",
-        "RENAME k k2",
-        "RENAME other k",
-        "GETDEL k",
-        "GETSET k 1",
-        "SETRANGE k 0 x",
-        "FLUSHALL",
-        "FLUSHDB",
-        "SWAPDB 0 1",
-        "MOVE k 1",
-    ] {
-        check(&redis, &redsql, action, &watch_then(action), true);
+    let redsql = backend.start("watch_broken", &[]);
+    for scenario in watch::writes() {
+        watch::check(&redis, [&redsql, &redsql], &scenario);
     }
 }
+backend_tests!(watch_is_broken_by_other_clients_writes_like_redis: sqlite, postgres);
 
-#[test]
-fn watch_is_not_broken_by_reads_or_other_keys_like_redis() {
+fn watch_is_not_broken_by_reads_or_other_keys_like_redis(backend: &Backend) {
     let redis = start_redis();
-    let redsql = start_redsql(&[]);
-    for action in [
-        "GET k",
-        "EXISTS k",
-        "TTL k",
-        "TYPE k",
-        "STRLEN k",
-        "SET other 2",
-        "DEL other",
-        "SET k2 1",
-        "PERSIST k",
-        "EXPIRE nokey 10",
-        "DEL nokey",
-        "FLUSHDB ASYNC_NOT_AN_OPTION",
-        "SELECT 1",
-        "SWAPDB 1 2",
-        "SET k 1 NX",
-    ] {
-        check(&redis, &redsql, action, &watch_then(action), false);
+    let redsql = backend.start("watch_kept", &[]);
+    for scenario in watch::reads_and_other_keys() {
+        watch::check(&redis, [&redsql, &redsql], &scenario);
     }
-    // The same name in another database is another key.
-    let other_db = [
-        (0, "WATCH k"),
-        (1, "SELECT 1"),
-        (1, "SET k 2"),
-        (1, "FLUSHDB"),
-        (0, "MULTI"),
-        (0, "GET k"),
-        (0, "EXEC"),
-    ];
-    check(&redis, &redsql, "other db", &other_db, false);
-    // A watched key in database 1, written by a client in database 1.
-    let db1 = [
-        (0, "SELECT 1"),
-        (0, "WATCH k"),
-        (1, "SELECT 1"),
-        (1, "SET k 2"),
-        (0, "MULTI"),
-        (0, "GET k"),
-        (0, "EXEC"),
-    ];
-    check(&redis, &redsql, "db 1", &db1, true);
-    // A missing key created by another client.
-    let created = [(0, "WATCH new"), (1, "SET new 1"), (0, "MULTI"), (0, "EXEC")];
-    check(&redis, &redsql, "created", &created, true);
-    let flushed_missing = [(0, "WATCH new"), (1, "FLUSHALL"), (0, "MULTI"), (0, "EXEC")];
-    check(&redis, &redsql, "flushall of a missing key", &flushed_missing, false);
 }
+backend_tests!(watch_is_not_broken_by_reads_or_other_keys_like_redis: sqlite, postgres);
 
-#[test]
-fn watch_and_expiry_like_redis() {
+fn watch_and_expiry_like_redis(backend: &Backend) {
     let redis = start_redis();
-    let redsql = start_redsql(&[]);
-    // Another client sets a TTL before the WATCH; the key expires before EXEC.
-    let expires = [
-        (0, "SET k v"),
-        (1, "PEXPIRE k 150"),
-        (0, "WATCH k"),
-        (0, "sleep 400"),
-        (0, "MULTI"),
-        (0, "GET k"),
-        (0, "EXEC"),
-    ];
-    check(&redis, &redsql, "expired after WATCH", &expires, true);
-    // Already expired when watched, then purged by the active expiry: no change.
-    let already = [
-        (0, "SET k v PX 50"),
-        (0, "sleep 150"),
-        (0, "WATCH k"),
-        (0, "sleep 400"),
-        (0, "MULTI"),
-        (0, "GET k"),
-        (0, "EXEC"),
-    ];
-    check(&redis, &redsql, "expired before WATCH", &already, false);
-    // Expiring after EXEC does not matter.
-    let later = [
-        (0, "SET k v PX 5000"),
-        (0, "WATCH k"),
-        (0, "MULTI"),
-        (0, "GET k"),
-        (0, "EXEC"),
-    ];
-    check(&redis, &redsql, "expires later", &later, false);
+    let redsql = backend.start("watch_expiry", &[]);
+    for scenario in watch::expiry() {
+        watch::check(&redis, [&redsql, &redsql], &scenario);
+    }
 }
+backend_tests!(watch_and_expiry_like_redis: sqlite, postgres);
 
 fn reply(c: &mut RawConn, args: &[&str]) -> Reply {
     let raw = c.cmd_str(args);

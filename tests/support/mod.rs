@@ -1,6 +1,21 @@
 //! Shared helpers for integration tests: start redsql and redis-server on free
-//! ports, and talk raw RESP to them.
-#![allow(dead_code)]
+//! ports, and talk raw RESP to them. Every test file has `mod support;`.
+//!
+//! - [`backend`]: the backends a test runs on, and `backend_tests!`, one
+//!   `#[test]` per backend from one test function;
+//! - [`pg`]: the PostgreSQL test cluster (`REDSQL_TEST_POSTGRES_URL`), a
+//!   schema per test, servers on it, for the PostgreSQL-only tests;
+//! - [`shared`]: servers shared by the tests of one test binary;
+//! - [`watch`]: the WATCH scenarios, run on one server and across processes.
+#![allow(dead_code, unused_imports, unused_macros)]
+
+pub mod backend;
+pub mod pg;
+pub mod shared;
+pub mod watch;
+
+pub use backend::Backend;
+pub(crate) use backend::backend_tests;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

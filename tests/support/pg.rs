@@ -1,10 +1,9 @@
 //! PostgreSQL helpers for integration tests: the test cluster's URL (from
 //! `REDSQL_TEST_POSTGRES_URL`), a private schema per test, and redsql
-//! servers backed by it. Include with `#[path = "support/pg.rs"] mod pg;`
-//! next to `mod support;`.
-#![allow(dead_code)]
+//! servers backed by it (`support::pg`). Tests that run on every backend
+//! reach PostgreSQL through [`super::backend`] instead.
 
-use super::support::{Server, start_redsql};
+use super::{RawConn, Server, start_redsql};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -22,6 +21,36 @@ pub fn url_or_skip(test: &str) -> Option<String> {
             ));
             None
         }
+    }
+}
+
+/// The variable holding a shell command that restarts the test cluster
+/// (only ever set for a cluster nobody else uses).
+pub const RESTART_VAR: &str = "REDSQL_TEST_POSTGRES_RESTART";
+
+/// The command restarting the test cluster, or None (after a loud message)
+/// when it is not configured.
+pub fn restart_or_skip(test: &str) -> Option<Restart> {
+    match std::env::var(RESTART_VAR) {
+        Ok(c) if !c.is_empty() => Some(Restart(c)),
+        _ => {
+            loud(&format!("SKIPPED {test}: {RESTART_VAR} is not set"));
+            None
+        }
+    }
+}
+
+/// A shell command that restarts the test cluster.
+pub struct Restart(String);
+
+impl Restart {
+    /// Restarts the cluster and waits until the command is done.
+    pub fn run(&self) {
+        let status = std::process::Command::new("sh")
+            .args(["-c", &self.0])
+            .status()
+            .expect("run the restart command");
+        assert!(status.success(), "restart command failed");
     }
 }
 
@@ -86,18 +115,22 @@ pub fn start_redsql_pg(url: &str, extra: &[&str]) -> Server {
     start_redsql(&args)
 }
 
-/// Fresh databases for a model test to run on, each with its backend's name:
-/// an in-memory SQLite one and, when the test cluster is configured, one in
-/// a private PostgreSQL schema (dropped with the returned [`TestSchema`],
-/// after the database, which is dropped first).
-pub fn model_dbs(tag: &str) -> Vec<(&'static str, redsql::Db, Option<TestSchema>)> {
-    let mut out = vec![("sqlite", redsql::Db::open(":memory:").expect("open SQLite"), None)];
-    if let Some(base) = url_or_skip(&format!("{tag} model test on PostgreSQL")) {
-        let schema = TestSchema::new(&base, tag);
-        let db = redsql::Db::open(&schema.url()).expect("open PostgreSQL");
-        out.push(("postgres", db, Some(schema)));
-    }
-    out
+/// Runs `clients` threads, client `i` connected to `ports[i % ports.len()]`
+/// (e.g. the ports of two instances), and returns what each one returned.
+pub fn spread<T: Send + 'static>(
+    ports: &[u16],
+    clients: usize,
+    f: impl Fn(usize, &mut RawConn) -> T + Send + Sync + 'static,
+) -> Vec<T> {
+    let f = std::sync::Arc::new(f);
+    let threads: Vec<_> = (0..clients)
+        .map(|i| {
+            let port = ports[i % ports.len()];
+            let f = f.clone();
+            std::thread::spawn(move || f(i, &mut RawConn::connect(port)))
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().expect("client thread")).collect()
 }
 
 /// Two redsql processes on one fresh schema, or None (after a loud message)

@@ -1,33 +1,15 @@
-//! The PostgreSQL backend with several redsql processes sharing one store:
-//! they must behave as one Redis. Needs `REDSQL_TEST_POSTGRES_URL` (set by
+//! PostgreSQL only: several redsql processes sharing one store must behave
+//! as one Redis; and what only a PostgreSQL store has (lost connections, a
+//! bad URL, schemas side by side, the library on a server's store, a failed
+//! transaction start). Needs `REDSQL_TEST_POSTGRES_URL` (set by
 //! `scripts/test.sh` when a PostgreSQL cluster is available); every test
 //! skips with a loud message without it.
 
-#[path = "support/pg.rs"]
-mod pg;
 mod support;
 
-use pg::{TestSchema, start_redsql_pg, two_instances, url_or_skip};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::RawConn;
-
-/// Runs `clients` threads, client `i` connected to `ports[i % ports.len()]`.
-fn spread<T: Send + 'static>(
-    ports: &[u16],
-    clients: usize,
-    f: impl Fn(usize, &mut RawConn) -> T + Send + Sync + 'static,
-) -> Vec<T> {
-    let f = Arc::new(f);
-    let threads: Vec<_> = (0..clients)
-        .map(|i| {
-            let port = ports[i % ports.len()];
-            let f = f.clone();
-            std::thread::spawn(move || f(i, &mut RawConn::connect(port)))
-        })
-        .collect();
-    threads.into_iter().map(|t| t.join().expect("client thread")).collect()
-}
+use support::pg::{TestSchema, spread, start_redsql_pg, two_instances, url_or_skip};
 
 #[test]
 fn a_write_on_one_instance_is_read_on_the_other_at_once() {

@@ -5,22 +5,19 @@
 //! `REDSQL_TEST_POSTGRES_RESTART` (a shell command restarting the cluster);
 //! skips loudly without them.
 
-#[path = "support/pg.rs"]
-mod pg;
 mod support;
 
-use pg::{TestSchema, start_redsql_pg, url_or_skip};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use support::RawConn;
+use support::pg::{self, TestSchema, start_redsql_pg, url_or_skip};
 
 #[test]
 fn pubsub_across_processes_works_again_after_a_postgresql_restart() {
     let Some(base) = url_or_skip("pubsub restart") else {
         return;
     };
-    let Ok(restart) = std::env::var("REDSQL_TEST_POSTGRES_RESTART") else {
-        pg::loud("SKIPPED pubsub restart test: REDSQL_TEST_POSTGRES_RESTART is not set");
+    let Some(restart) = pg::restart_or_skip("pubsub restart test") else {
         return;
     };
     let schema = TestSchema::new(&base, "ps_restart");
@@ -47,11 +44,7 @@ fn pubsub_across_processes_works_again_after_a_postgresql_restart() {
         message("before")
     );
 
-    let status = std::process::Command::new("sh")
-        .args(["-c", &restart])
-        .status()
-        .unwrap();
-    assert!(status.success(), "restart command failed");
+    restart.run();
 
     // Messages published while the listener reconnects may be lost (as for a
     // Redis subscriber that reconnects); one gets through soon.

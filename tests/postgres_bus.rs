@@ -4,12 +4,10 @@
 //! push on one wakes a client blocked on the other. Needs
 //! `REDSQL_TEST_POSTGRES_URL`; skips loudly without it.
 
-#[path = "support/pg.rs"]
-mod pg;
 mod support;
 
-use pg::{TestSchema, start_redsql_pg, url_or_skip};
 use std::time::{Duration, Instant};
+use support::pg::{TestSchema, start_redsql_pg, url_or_skip};
 use support::{RawConn, Server, show};
 
 /// Two processes on one fresh schema.
@@ -49,7 +47,7 @@ fn subscribe(conn: &mut RawConn, command: &str, name: &str, count: usize) {
 
 #[test]
 fn messages_published_on_one_process_reach_subscribers_of_both() {
-    let Some(base) = url_or_skip("postgres_pubsub") else {
+    let Some(base) = url_or_skip("postgres_bus") else {
         return;
     };
     let (_schema, a, b) = pair(&base, "ps_msgs");
@@ -95,7 +93,7 @@ fn messages_published_on_one_process_reach_subscribers_of_both() {
 
 #[test]
 fn shard_channels_cross_processes_and_resp3_subscribers() {
-    let Some(base) = url_or_skip("postgres_pubsub") else {
+    let Some(base) = url_or_skip("postgres_bus") else {
         return;
     };
     let (_schema, a, b) = pair(&base, "ps_shard");
@@ -127,7 +125,7 @@ fn shard_channels_cross_processes_and_resp3_subscribers() {
 
 #[test]
 fn messages_keep_their_order_per_publisher() {
-    let Some(base) = url_or_skip("postgres_pubsub") else {
+    let Some(base) = url_or_skip("postgres_bus") else {
         return;
     };
     let (_schema, a, b) = pair(&base, "ps_order");
@@ -155,7 +153,7 @@ fn messages_keep_their_order_per_publisher() {
 
 #[test]
 fn stores_in_other_schemas_do_not_hear_each_other() {
-    let Some(base) = url_or_skip("postgres_pubsub") else {
+    let Some(base) = url_or_skip("postgres_bus") else {
         return;
     };
     let (_sx, x, _x2) = pair(&base, "ps_iso_x");
@@ -197,7 +195,7 @@ fn blocked_then_pushed(blocker: &Server, block: &[&str], pusher: &Server, push: 
 
 #[test]
 fn a_push_on_one_process_wakes_a_blpop_on_the_other() {
-    let Some(base) = url_or_skip("postgres_pubsub") else {
+    let Some(base) = url_or_skip("postgres_bus") else {
         return;
     };
     let (_schema, a, b) = pair(&base, "ps_blpop");
@@ -219,7 +217,7 @@ fn a_push_on_one_process_wakes_a_blpop_on_the_other() {
 
 #[test]
 fn a_zadd_on_one_process_wakes_a_bzpopmin_on_the_other() {
-    let Some(base) = url_or_skip("postgres_pubsub") else {
+    let Some(base) = url_or_skip("postgres_bus") else {
         return;
     };
     let (_schema, a, b) = pair(&base, "ps_bzpop");
@@ -230,7 +228,7 @@ fn a_zadd_on_one_process_wakes_a_bzpopmin_on_the_other() {
 
 #[test]
 fn one_element_wakes_one_of_two_waiters_and_the_other_waits_on() {
-    let Some(base) = url_or_skip("postgres_pubsub") else {
+    let Some(base) = url_or_skip("postgres_bus") else {
         return;
     };
     let (_schema, a, b) = pair(&base, "ps_race");
@@ -269,21 +267,4 @@ fn blocked(server: &Server) -> usize {
         .find_map(|l| l.strip_prefix("blocked_clients:"))
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or(0)
-}
-
-#[test]
-fn a_blocked_client_with_a_timeout_times_out_normally() {
-    let Some(base) = url_or_skip("postgres_pubsub") else {
-        return;
-    };
-    let (_schema, _a, b) = pair(&base, "ps_timeout");
-    let mut c = b.conn();
-    let start = Instant::now();
-    assert_eq!(c.cmd_str(&["BLPOP", "nothing", "0.3"]), b"*-1\r\n");
-    let took = start.elapsed();
-    assert!(
-        took >= Duration::from_millis(300) && took < Duration::from_secs(3),
-        "{took:?}"
-    );
-    assert_eq!(c.cmd_str(&["BZPOPMIN", "nothing", "0.2"]), b"*-1\r\n");
 }
