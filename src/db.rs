@@ -61,6 +61,7 @@ impl From<CmdError> for Error {
     fn from(e: CmdError) -> Self {
         match e {
             CmdError::Reply(m) => Error::Redis(m),
+            CmdError::WrongType => Error::Redis(crate::commands::WRONGTYPE.into()),
             CmdError::Store(e) => Error::Storage(e.0),
         }
     }

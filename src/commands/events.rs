@@ -15,7 +15,7 @@
 //! it ([`with_misses`]): which lookups of which commands report a miss is a
 //! property of Redis's lookup functions, not of what each command does.
 
-use super::{CmdError, CmdResult, Command, CommandFn, Ctx, WRONGTYPE};
+use super::{CmdError, CmdResult, Command, CommandFn, Ctx};
 use crate::resp::Reply;
 use crate::store::KeyType;
 use bytes::Bytes;
@@ -123,9 +123,8 @@ pub fn with_misses(ctx: &mut Ctx, cmd: &Command, args: &[Bytes], f: CommandFn) -
     let before = ctx.events.len();
     let result = f(ctx, args);
     let upto = match &result {
-        Ok(Reply::Error(e)) if !e.starts_with(WRONGTYPE.as_bytes()) => 0,
-        Err(CmdError::Reply(e)) if e != WRONGTYPE => 0,
-        Ok(Reply::Error(_)) | Err(CmdError::Reply(_)) => match family(cmd) {
+        Ok(Reply::Error(_)) | Err(CmdError::Reply(_)) => 0,
+        Err(CmdError::WrongType) => match family(cmd) {
             Some(kind) => looked
                 .iter()
                 .position(|(_, k)| k.is_some_and(|k| k != kind))

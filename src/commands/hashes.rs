@@ -10,7 +10,7 @@
 use super::args::{int, int_or, is};
 use super::longdouble::LongDouble;
 use super::spec::lookups_first;
-use super::{Class, CmdError, CmdResult, Ctx, SYNTAX, Spec, WRONGTYPE, err};
+use super::{Class, CmdError, CmdResult, Ctx, SYNTAX, Spec, err};
 use crate::resp::Reply;
 use crate::store::{Entry, KeyType};
 use bytes::Bytes;
@@ -45,7 +45,7 @@ fn lookup(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Entry>, CmdError> {
     match ctx.store.get(ctx.db, key)? {
         None => Ok(None),
         Some(e) if e.kind == KeyType::Hash => Ok(Some(e)),
-        Some(_) => err(WRONGTYPE),
+        Some(_) => Err(CmdError::WrongType),
     }
 }
 

@@ -12,7 +12,7 @@ use super::args::{int, is};
 use super::blocking::timeout_ms;
 use super::events::{Event, Place};
 use super::spec::{all_after, lookups_first, split_at, wait_keys_then_timeout, wait_timeout_then_numkeys};
-use super::{Class, CmdError, CmdResult, Ctx, SYNTAX, Spec, WRONGTYPE, err};
+use super::{Class, CmdError, CmdResult, Ctx, SYNTAX, Spec, err};
 use crate::resp::Reply;
 use crate::resp::request::parse_i64;
 use crate::store::{End, Entry, KeyType, PosSearch};
@@ -101,7 +101,7 @@ pub fn encoding(_ctx: &mut Ctx, _entry: &Entry) -> Result<&'static str, CmdError
 /// The list at `key`: `None` if missing, WRONGTYPE if the key holds another type.
 fn list_entry(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Entry>, CmdError> {
     match ctx.store.get(ctx.db, key)? {
-        Some(e) if e.kind != KeyType::List => err(WRONGTYPE),
+        Some(e) if e.kind != KeyType::List => Err(CmdError::WrongType),
         e => Ok(e),
     }
 }

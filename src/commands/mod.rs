@@ -123,8 +123,11 @@ impl<'a> Ctx<'a> {
 /// An error while running a command.
 #[derive(Debug, Clone)]
 pub enum CmdError {
-    /// A Redis error reply, with its code (`"ERR syntax error"`, `"WRONGTYPE ..."`).
+    /// A Redis error reply, with its code (`"ERR syntax error"`).
     Reply(String),
+    /// The key holds a value of another type: Redis's [`WRONGTYPE`] error
+    /// (typed, because code branches on it: `keymiss` events stop there).
+    WrongType,
     /// The storage layer failed; the batch is retried or the client told.
     Store(StoreError),
 }
@@ -132,6 +135,17 @@ pub enum CmdError {
 impl From<StoreError> for CmdError {
     fn from(e: StoreError) -> Self {
         CmdError::Store(e)
+    }
+}
+
+impl CmdError {
+    /// The Redis error text of a command's error; `None` for a storage failure.
+    pub fn redis_text(&self) -> Option<&str> {
+        match self {
+            CmdError::Reply(e) => Some(e),
+            CmdError::WrongType => Some(WRONGTYPE),
+            CmdError::Store(_) => None,
+        }
     }
 }
 

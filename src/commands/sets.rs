@@ -17,7 +17,7 @@
 use super::args::{int, is};
 use super::events::{Event, Place};
 use super::spec::{lookups_first, source_key_misses, split_at};
-use super::{Class, CmdError, CmdResult, Ctx, SYNTAX, Spec, WRONGTYPE, err};
+use super::{Class, CmdError, CmdResult, Ctx, SYNTAX, Spec, err};
 use crate::resp::Reply;
 use crate::resp::request::parse_i64;
 use crate::store::{Entry, KeyType, SetOp};
@@ -69,7 +69,7 @@ const SET_MAX_INTSET_ENTRIES: i64 = 512;
 /// The set at `key`: `None` if missing, WRONGTYPE for other types.
 fn lookup(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Entry>, CmdError> {
     match ctx.store.get(ctx.db, key)? {
-        Some(e) if e.kind != KeyType::Set => err(WRONGTYPE),
+        Some(e) if e.kind != KeyType::Set => Err(CmdError::WrongType),
         e => Ok(e),
     }
 }
@@ -224,7 +224,7 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Int(0));
     };
     if src.kind != KeyType::Set || dst.as_ref().is_some_and(|d| d.kind != KeyType::Set) {
-        return err(WRONGTYPE);
+        return Err(CmdError::WrongType);
     }
     if dst.as_ref().is_some_and(|d| d.id == src.id) {
         let found = ctx.store.set_contains(src.id, member)?;

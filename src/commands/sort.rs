@@ -42,7 +42,7 @@ mod strtod;
 
 use super::args::{int, is};
 use super::spec::first_key_misses;
-use super::{Class, CmdError, CmdResult, Ctx, SYNTAX, Spec, WRONGTYPE, err};
+use super::{Class, CmdError, CmdResult, Ctx, SYNTAX, Spec, err};
 use crate::resp::Reply;
 use crate::store::{End, Entry, KeyType, ZQuery, ZSpan};
 use bytes::Bytes;
@@ -244,7 +244,7 @@ fn c_str(s: &[u8]) -> &[u8] {
 fn run(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CmdResult {
     let mut o = Options::parse(&args[2..], readonly)?;
     let entry = match ctx.store.get(ctx.db, &args[1])? {
-        Some(e) if !matches!(e.kind, KeyType::List | KeyType::Set | KeyType::ZSet) => return err(WRONGTYPE),
+        Some(e) if !matches!(e.kind, KeyType::List | KeyType::Set | KeyType::ZSet) => return Err(CmdError::WrongType),
         e => e,
     };
     let mut dont_sort = o.dont_sort;

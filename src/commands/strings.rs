@@ -7,7 +7,7 @@ use super::args::int;
 use super::events::{Event, Place};
 use super::longdouble::LongDouble;
 use super::spec::{first_key_misses, misses_first, split_at};
-use super::{Class, CmdError, CmdResult, Ctx, NOT_INTEGER, SYNTAX, Spec, WRONGTYPE, err};
+use super::{Class, CmdError, CmdResult, Ctx, NOT_INTEGER, SYNTAX, Spec, err};
 use crate::resp::Reply;
 use crate::resp::request::{DEFAULT_MAX_BULK, parse_i64};
 use crate::store::{KeyType, Ttl};
@@ -97,7 +97,7 @@ pub fn get_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, CmdError> 
     match ctx.store.get(ctx.db, key)? {
         None => Ok(None),
         Some(e) if e.kind == KeyType::String => Ok(Some(e.value.unwrap_or_default())),
-        Some(_) => err(WRONGTYPE),
+        Some(_) => Err(CmdError::WrongType),
     }
 }
 
@@ -281,7 +281,7 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         None
     };
     let old = match &entry {
-        Some(e) if o.get && e.kind != KeyType::String => return err(WRONGTYPE),
+        Some(e) if o.get && e.kind != KeyType::String => return Err(CmdError::WrongType),
         Some(e) => e.value.clone(),
         None => None,
     };
@@ -461,7 +461,7 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// closure's error, or its result, after reporting `new` if the key was created.
 fn written<T>(ctx: &mut Ctx, key: &Bytes, existed: Option<bool>, result: Result<T, CmdError>) -> Result<T, CmdError> {
     let Some(existed) = existed else {
-        return err(WRONGTYPE);
+        return Err(CmdError::WrongType);
     };
     let out = result?;
     if !existed {

@@ -17,7 +17,7 @@ mod range;
 use super::args::{int, is};
 use super::events::{Event, Place};
 use super::spec::{lookups_first, source_key_misses, wait_keys_then_timeout, wait_timeout_then_numkeys};
-use super::{Class, CmdError, CmdResult, Ctx, NOT_INTEGER, SYNTAX, Spec, WRONGTYPE, err};
+use super::{Class, CmdError, CmdResult, Ctx, NOT_INTEGER, SYNTAX, Spec, err};
 use crate::resp::Reply;
 use crate::store::{Entry, KeyType, ZQuery, ZSpan};
 use bytes::Bytes;
@@ -130,7 +130,7 @@ pub(crate) fn lookup(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Entry>, CmdErro
     match ctx.store.get(ctx.db, key)? {
         None => Ok(None),
         Some(e) if e.kind == KeyType::ZSet => Ok(Some(e)),
-        Some(_) => err(WRONGTYPE),
+        Some(_) => Err(CmdError::WrongType),
     }
 }
 

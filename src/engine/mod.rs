@@ -678,11 +678,11 @@ pub(crate) fn run_calls(batch: &Batch, databases: u32, store: &mut dyn Store) ->
         .iter()
         .map(|c| match call(&mut ctx, c) {
             Ok(r) => r,
-            Err(CmdError::Reply(e)) => Reply::error(e),
             Err(CmdError::Store(e)) => {
                 storage_failed = true;
                 Reply::error(format!("ERR storage error: {e}"))
             }
+            Err(e) => Reply::error(e.redis_text().unwrap_or_default()),
         })
         .collect();
     Outcome {

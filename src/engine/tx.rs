@@ -54,8 +54,8 @@ impl<'c, 's> Tx<'c, 's> {
         let events = std::mem::take(&mut self.ctx.events);
         let reply = match &result {
             Ok(r) => r.clone(),
-            Err(CmdError::Reply(e)) => Reply::error(e.clone()),
             Err(CmdError::Store(_)) => return result,
+            Err(e) => Reply::error(e.redis_text().unwrap_or_default()),
         };
         if matches!(call.cmd.spec.handler, Handler::Write(_)) || !events.is_empty() {
             self.ran.push(Ran {

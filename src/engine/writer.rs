@@ -485,8 +485,8 @@ fn run_strict(
         let db = ctx.db;
         replies.push(match call(&mut ctx, c) {
             Ok(r) => r,
-            Err(CmdError::Reply(e)) => Reply::error(e),
             Err(CmdError::Store(e)) => return Err(e),
+            Err(e) => Reply::error(e.redis_text().unwrap_or_default()),
         });
         // A read is told to the observer only for its events (`keymiss`).
         if matches!(c.cmd.spec.handler, Handler::Write(_)) || !ctx.events.is_empty() {

@@ -378,8 +378,8 @@ async fn watch(s: &mut Session, args: &[Bytes]) -> Reply {
             }
             Reply::ok()
         }
-        Err(CmdError::Reply(e)) => Reply::error(e),
         Err(CmdError::Store(e)) => Reply::error(format!("ERR storage error: {e}")),
+        Err(e) => Reply::error(e.redis_text().unwrap_or_default()),
     }
 }
 

@@ -374,6 +374,7 @@ fn dispatch(ctx: &mut Ctx, args: Vec<Bytes>, resp: u8, read_only: bool) -> Resul
     match result {
         Ok(reply) => Ok(reply),
         Err(CmdError::Reply(e)) => Err(Refused::Reply(e)),
+        Err(CmdError::WrongType) => Err(Refused::Reply(crate::commands::WRONGTYPE.into())),
         Err(CmdError::Store(e)) => Err(Refused::Store(e)),
     }
 }

@@ -14,7 +14,7 @@
 use super::numbers::parse_score_or;
 use super::{ItemsResult, positive, scored_reply, store_result};
 use crate::commands::args::{int, is};
-use crate::commands::{CmdError, CmdResult, Ctx, SYNTAX, WRONGTYPE, err};
+use crate::commands::{CmdError, CmdResult, Ctx, SYNTAX, err};
 use crate::resp::Reply;
 use crate::store::{KeyType, ZQuery, ZSpan};
 use bytes::Bytes;
@@ -120,7 +120,7 @@ fn source(ctx: &mut Ctx, key: &Bytes) -> Result<Source, CmdError> {
         None => (Input::Missing, 0),
         Some(e) if e.kind == KeyType::ZSet => (Input::ZSet { id: e.id }, e.len),
         Some(e) if e.kind == KeyType::Set => (Input::Set { id: e.id }, e.len),
-        Some(_) => return err(WRONGTYPE),
+        Some(_) => return Err(CmdError::WrongType),
     };
     Ok(Source {
         key: key.clone(),
