@@ -180,6 +180,44 @@ pub struct ScanPage {
     pub keys: Vec<Bytes>,
 }
 
+impl ScanPage {
+    /// [`Store::scan`]'s page from the `(id, key)` rows a backend's query
+    /// found after the cursor, in id order, limited to `limit` rows (see
+    /// [`scan_limits`]): the next cursor is the last id, or 0 when fewer
+    /// rows came (the end was reached).
+    pub(crate) fn from_rows<E>(
+        rows: impl IntoIterator<Item = Result<(i64, Bytes), E>>,
+        limit: i64,
+    ) -> StoreResult<ScanPage>
+    where
+        StoreError: From<E>,
+    {
+        let mut page = ScanPage::default();
+        let mut last = 0;
+        for row in rows {
+            let (id, key) = row?;
+            last = id;
+            page.keys.push(key);
+        }
+        page.cursor = if (page.keys.len() as i64) < limit {
+            0
+        } else {
+            last as u64
+        };
+        Ok(page)
+    }
+}
+
+/// [`Store::scan`]'s cursor and count as SQL integers: the rows after id
+/// `cursor`, at most `count` of them. Any `u64` is a valid SCAN cursor; one
+/// beyond the id range finds nothing.
+pub(crate) fn scan_limits(cursor: u64, count: usize) -> (i64, i64) {
+    (
+        i64::try_from(cursor).unwrap_or(i64::MAX),
+        i64::try_from(count).unwrap_or(i64::MAX),
+    )
+}
+
 /// The computation of a read-modify-write of a string
 /// ([`Store::update_string`]): the current value (`None`: no key) to the
 /// value to write (`None`: write nothing).

@@ -131,9 +131,6 @@ impl ZSetRows for PgStore<'_> {
     }
 
     fn zset_put(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<i64> {
-        if items.is_empty() {
-            return Ok(0);
-        }
         // One row per member (the last score wins): an upsert may not touch a row twice.
         let keep = last_wins(items.iter().map(|(m, _)| &m[..]));
         let hs: Vec<i64> = keep.iter().map(|&i| member_hash(&items[i].0)).collect();
@@ -236,15 +233,12 @@ impl ZSetRows for PgStore<'_> {
         Ok(rows.iter().map(|r| bytes_at(r, 0)).collect::<Result<_, _>>()?)
     }
 
-    fn zset_single_score(&mut self, id: i64) -> StoreResult<Option<f64>> {
+    fn zset_score_range(&mut self, id: i64) -> StoreResult<Option<(f64, f64)>> {
         let r = self
             .conn
             .query_one("SELECT min(score), max(score) FROM rzset WHERE key_id = $1", &[&id])?;
         let (lo, hi): (Option<f64>, Option<f64>) = (r.try_get(0)?, r.try_get(1)?);
-        Ok(match (lo, hi) {
-            (Some(a), Some(b)) if a == b => Some(a),
-            _ => None,
-        })
+        Ok(lo.zip(hi))
     }
 
     fn zset_scan_rows(&mut self, id: i64, from: i64, limit: i64) -> StoreResult<Vec<(i64, (Bytes, f64))>> {

@@ -104,9 +104,6 @@ impl ZSetRows for SqliteStore<'_> {
     }
 
     fn zset_put(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<i64> {
-        if items.is_empty() {
-            return Ok(0);
-        }
         let mut added = 0;
         {
             // Update first: re-scoring a member is the common case, and costs
@@ -225,7 +222,7 @@ impl ZSetRows for SqliteStore<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn zset_single_score(&mut self, id: i64) -> StoreResult<Option<f64>> {
+    fn zset_score_range(&mut self, id: i64) -> StoreResult<Option<(f64, f64)>> {
         let first = |sql: &'static str| -> StoreResult<Option<f64>> {
             Ok(self
                 .conn
@@ -235,10 +232,7 @@ impl ZSetRows for SqliteStore<'_> {
         };
         let lo = first("SELECT score FROM rzset WHERE key_id=?1 ORDER BY score LIMIT 1")?;
         let hi = first("SELECT score FROM rzset WHERE key_id=?1 ORDER BY score DESC LIMIT 1")?;
-        Ok(match (lo, hi) {
-            (Some(a), Some(b)) if a == b => Some(a),
-            _ => None,
-        })
+        Ok(lo.zip(hi))
     }
 
     fn zset_scan_rows(&mut self, id: i64, from: i64, limit: i64) -> StoreResult<Vec<(i64, (Bytes, f64))>> {

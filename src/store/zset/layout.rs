@@ -36,7 +36,7 @@ pub(crate) enum Span {
 
 /// `span` resolved against sorted set `id`; None if it selects nothing
 /// whatever the set holds. A lex span reads the set's lowest and highest
-/// scores ([`ZSetRows::zset_single_score`]).
+/// scores ([`ZSetRows::zset_score_range`]): a single score when they agree.
 fn resolve<R: ZSetRows>(r: &mut R, id: i64, span: &ZSpan) -> StoreResult<Option<Span>> {
     Ok(Some(match span {
         ZSpan::All => Span::All,
@@ -57,7 +57,11 @@ fn resolve<R: ZSetRows>(r: &mut R, id: i64, span: &ZSpan) -> StoreResult<Option<
                 LexBound::Exclusive(b) => Some(b.to_vec()),
                 LexBound::Min => return Ok(None),
             };
-            match (r.zset_single_score(id)?, hi) {
+            let single = match r.zset_score_range(id)? {
+                Some((a, b)) if a == b => Some(a),
+                _ => None,
+            };
+            match (single, hi) {
                 (Some(s), Some(hi)) => Span::LexSingleTo(lo, hi, s),
                 (Some(s), None) => Span::LexSingle(lo, s),
                 (None, Some(hi)) => Span::LexMixedTo(lo, hi),
@@ -75,7 +79,7 @@ pub(crate) trait ZSetRows {
     /// [`ZSetStore::zset_scores`].
     fn zset_scores(&mut self, id: i64, members: &[Bytes]) -> StoreResult<Vec<Option<f64>>>;
 
-    /// [`ZSetStore::zset_put`].
+    /// [`ZSetStore::zset_put`], with at least one item.
     fn zset_put(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<i64>;
 
     /// [`ZSetStore::zset_set_scores`]. The default reads the current
@@ -86,7 +90,7 @@ pub(crate) trait ZSetRows {
         let mut current: std::collections::HashMap<&[u8], Option<f64>> = members
             .iter()
             .map(|m| m.as_ref())
-            .zip(self.zset_scores(id, &members)?)
+            .zip(ZSetRows::zset_scores(self, id, &members)?)
             .collect();
         let (mut added, mut updated) = (0, 0);
         let mut changes = Vec::new();
@@ -99,7 +103,7 @@ pub(crate) trait ZSetRows {
             changes.push((m.clone(), *score));
         }
         if !changes.is_empty() {
-            self.zset_put(id, &changes)?;
+            ZSetRows::zset_put(self, id, &changes)?;
         }
         Ok((added, updated))
     }
@@ -116,8 +120,8 @@ pub(crate) trait ZSetRows {
     /// [`ZSetStore::zset_read_set_members`].
     fn zset_read_set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>>;
 
-    /// The score shared by every element of the set, if they all have the same one.
-    fn zset_single_score(&mut self, id: i64) -> StoreResult<Option<f64>>;
+    /// The lowest and the highest score, if the set has elements.
+    fn zset_score_range(&mut self, id: i64) -> StoreResult<Option<(f64, f64)>>;
 
     /// The number of elements in `span`.
     fn zset_count_span(&mut self, id: i64, span: Span) -> StoreResult<u64>;
@@ -141,6 +145,9 @@ impl<R: ZSetRows> ZSetStore for R {
     }
 
     fn zset_put(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<i64> {
+        if items.is_empty() {
+            return Ok(0);
+        }
         ZSetRows::zset_put(self, id, items)
     }
 
