@@ -1,10 +1,22 @@
 //! The storage interface that command code is written against.
 //!
 //! Every Redis command is implemented once, in `commands/`, on top of this
-//! trait; each backend (`backend/sqlite`, later `backend/postgres`) implements
-//! it with its own SQL. Readers implement only the read methods' semantics:
+//! trait; each backend (`backend/sqlite`, `backend/postgres`) implements it
+//! with its own SQL. Readers implement only the read methods' semantics:
 //! a read-only store returns [`StoreError`] from write methods (command
 //! dispatch never calls them there).
+//!
+//! The collection layouts are the same on both backends, and what is
+//! computed on them is written once, here: `store/<type>/layout.rs` holds,
+//! per type, a `Rows` trait (`ListRows`, `SetRows`, `HashRows`,
+//! `ZSetRows`) that a backend implements with its statements, the
+//! algorithms over it (list positions and their moves, LINSERT, LREM; random
+//! samples and SPOP; score and lex range translation), and a blanket
+//! implementation of the type's `Store` trait for every `Rows`; `hashed.rs`
+//! holds the SCAN-family paging of hashes, sets and sorted sets. No
+//! dispatch is added: command code reaches a backend through `dyn Store`, as
+//! before, and below that every call is static (the blanket implementations
+//! are monomorphized per backend).
 //!
 //! Expiry is part of the contract: a key whose expiry time is at or before
 //! [`Store::now`] does not exist for any method (it is never returned, never

@@ -2,6 +2,7 @@
 //!
 //! Fields are addressed by `(key id, member_hash(field), field)`, so point
 //! operations are one index seek and HSCAN cursors are field hashes.
+//! Backends implement [`layout::HashRows`]; this trait comes from it.
 
 use super::StoreResult;
 use bytes::Bytes;

@@ -8,7 +8,8 @@
 //! Backends are expected to give O(log n) access by index, so that LINDEX,
 //! LSET, pushes and pops cost one index seek each. Both keep the layout of
 //! [`layout`] (dense positions: element `i` is at `min(pos) + i`), whose
-//! LINSERT and LREM are written there once.
+//! LINSERT and LREM are written there once. Backends implement
+//! [`layout::ListRows`]; this trait comes from it.
 
 use super::StoreResult;
 use bytes::Bytes;

@@ -1,4 +1,5 @@
 //! Storage operations for sets (see the conventions on [`super::Store`]).
+//! Backends implement [`layout::SetRows`]; this trait comes from it.
 
 use super::StoreResult;
 use bytes::Bytes;

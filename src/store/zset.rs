@@ -2,7 +2,8 @@
 //!
 //! A sorted set is ordered by (score, member bytes), as in Redis. The backend
 //! keeps an index on that order, so score ranges are index seeks and ranks are
-//! counts or offsets along the index.
+//! counts or offsets along the index. Backends implement
+//! [`layout::ZSetRows`]; this trait comes from it.
 
 use super::StoreResult;
 use bytes::Bytes;
@@ -88,7 +89,7 @@ pub trait ZSetStore {
     /// was written and the key keeps its version (Redis then neither
     /// signals the key nor reports an event). O(k log n).
     ///
-    /// (How a backend writes: see [`layout::ZSetRows::zset_set_scores`].)
+    /// (How a backend writes: see `ZSetRows::zset_set_scores` in `store/zset/layout.rs`.)
     fn zset_set_scores(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<(i64, i64)>;
 
     /// Removes members; returns how many were present. O(k log n).
