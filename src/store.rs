@@ -7,13 +7,16 @@
 //! dispatch never calls them there).
 //!
 //! The collection layouts are the same on both backends, and what is
-//! computed on them is written once, here: `store/<type>/layout.rs` holds,
-//! per type, a `Rows` trait (`ListRows`, `SetRows`, `HashRows`,
-//! `ZSetRows`) that a backend implements with its statements, the
-//! algorithms over it (list positions and their moves, LINSERT, LREM; random
-//! samples and SPOP; score and lex range translation), and a blanket
-//! implementation of the type's `Store` trait for every `Rows`; `hashed.rs`
-//! holds the SCAN-family paging of hashes, sets and sorted sets. No
+//! computed on them is written once, here. Per type, a backend implements
+//! two traits with its statements: the type's operations whose statements
+//! differ by backend ([`ListOps`], [`SetOps`], [`HashOps`], [`ZSetOps`]:
+//! pushes, HSET, SADD, ZADD's upsert, ...) and the statements that the
+//! shared algorithms run (`ListRows`, `SetRows`, `HashRows`, `ZSetRows`,
+//! in `store/<type>/layout.rs`). The algorithms (list positions and their
+//! moves, LINSERT, LREM; random samples and SPOP; score and lex range
+//! translation; SCAN-family paging, in `hashed.rs`) make up the type's
+//! `Store` trait ([`ListStore`], [`SetStore`], [`HashStore`],
+//! [`ZSetStore`]), implemented once for every backend. No
 //! dispatch is added: command code reaches a backend through `dyn Store`, as
 //! before, and below that every call is static (the blanket implementations
 //! are monomorphized per backend).
@@ -31,15 +34,15 @@ mod list;
 mod set;
 mod zset;
 
-pub use hash::HashStore;
 pub(crate) use hash::layout::HashRows;
+pub use hash::{HashOps, HashStore};
 /// The list layout and algorithms both backends share.
 pub(crate) use list::layout as lists;
-pub use list::{End, ListStore, PosSearch};
-pub use set::SetStore;
+pub use list::{End, ListOps, ListStore, PosSearch};
 pub(crate) use set::layout::SetRows;
+pub use set::{SetOps, SetStore};
 pub(crate) use zset::layout::{Span, ZSetRows};
-pub use zset::{LexBound, ScoreBound, ZQuery, ZScanPage, ZSetStore, ZSpan};
+pub use zset::{LexBound, ScoreBound, ZQuery, ZScanPage, ZSetOps, ZSetStore, ZSpan};
 
 /// A stable 63-bit hash of a collection member (hash field, set or sorted-set
 /// member), stored in the `h` column of the value tables. It must never change:

@@ -20,7 +20,7 @@
 use super::PgStore;
 use super::coll::{bytes_at, bytes_col, hashed};
 use crate::store::hashed::random_hash;
-use crate::store::{SetOp, SetRows, Store, StoreResult, sql_count};
+use crate::store::{SetOp, SetOps, SetRows, Store, StoreResult, sql_count};
 use bytes::Bytes;
 
 /// Most random picks sent in one statement.
@@ -106,7 +106,7 @@ impl PgStore<'_> {
     }
 }
 
-impl SetRows for PgStore<'_> {
+impl SetOps for PgStore<'_> {
     fn set_add(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
         let (hs, ms) = hashed(members);
         // DO NOTHING also skips a member listed twice.
@@ -213,7 +213,9 @@ impl SetRows for PgStore<'_> {
             .query_one(sql, &[&first, &rest, &dbi, &dst, &replace])?
             .try_get(0)?)
     }
+}
 
+impl SetRows for PgStore<'_> {
     fn set_len(&mut self, id: i64) -> StoreResult<Option<i64>> {
         Ok(self
             .conn

@@ -11,7 +11,7 @@
 use super::SqliteStore;
 use super::hash::blob;
 use crate::store::hashed::random_hash;
-use crate::store::{KeyType, SetOp, SetRows, Store, StoreResult, member_hash};
+use crate::store::{KeyType, SetOp, SetOps, SetRows, Store, StoreResult, member_hash};
 use bytes::Bytes;
 use rusqlite::{OptionalExtension, params};
 
@@ -113,7 +113,7 @@ impl SqliteStore<'_> {
     }
 }
 
-impl SetRows for SqliteStore<'_> {
+impl SetOps for SqliteStore<'_> {
     fn set_add(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
         let mut added = 0;
         {
@@ -206,7 +206,9 @@ impl SetRows for SqliteStore<'_> {
         self.touch(new_id, n)?;
         Ok(n)
     }
+}
 
+impl SetRows for SqliteStore<'_> {
     fn set_len(&mut self, id: i64) -> StoreResult<Option<i64>> {
         Ok(self
             .conn
@@ -244,7 +246,7 @@ impl SetRows for SqliteStore<'_> {
     }
 
     fn set_pop_all(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
-        let all = SetRows::set_members(self, id)?;
+        let all = self.set_members(id)?;
         self.conn.cached("DELETE FROM rset WHERE key_id=?1")?.execute([id])?;
         self.touch(id, -(all.len() as i64))?;
         Ok(all)

@@ -21,49 +21,20 @@
 //! LMOVE are one or two statements each whose shape differs between the
 //! backends (PostgreSQL folds the key's bookkeeping into the statement, SQLite
 //! keeps it apart, which is cheaper there), so each backend writes those
-//! itself, as `ListRows` methods.
+//! itself, as its [`ListOps`].
 
-use super::{End, ListStore, PosSearch};
+use super::{ListOps, ListStore};
 use crate::store::StoreResult;
-use bytes::Bytes;
 
 /// Offset of the parking area used while moving rows (far beyond any list's
 /// span: a list would need 2^40 elements to reach it).
 pub(crate) const PARK: i64 = 1 << 40;
 
-/// A list backend: its SQL text and row access. [`ListStore`] comes from it
-/// (the blanket implementation below): LINSERT and LREM from the algorithms
-/// of this module, the other methods, which have the same names here, from
-/// the backend's own statements.
-///
-/// The methods after `list_move` are the statements the shared algorithms
-/// run; each is one statement unless its doc says otherwise, and `id` is the
-/// list's key id.
-pub(crate) trait ListRows {
-    /// [`ListStore::list_push`].
-    fn list_push(&mut self, id: i64, len: i64, end: End, values: &[Bytes]) -> StoreResult<i64>;
-
-    /// [`ListStore::list_pop`].
-    fn list_pop(&mut self, id: i64, len: i64, end: End, count: u64) -> StoreResult<Vec<Bytes>>;
-
-    /// [`ListStore::list_range`].
-    fn list_range(&mut self, id: i64, start: i64, stop: i64) -> StoreResult<Vec<Bytes>>;
-
-    /// [`ListStore::list_get`].
-    fn list_get(&mut self, id: i64, index: i64) -> StoreResult<Option<Bytes>>;
-
-    /// [`ListStore::list_set`].
-    fn list_set(&mut self, id: i64, index: i64, value: &[u8]) -> StoreResult<bool>;
-
-    /// [`ListStore::list_trim`].
-    fn list_trim(&mut self, id: i64, start: i64, stop: i64) -> StoreResult<()>;
-
-    /// [`ListStore::list_positions`].
-    fn list_positions(&mut self, id: i64, value: &[u8], search: PosSearch) -> StoreResult<Vec<i64>>;
-
-    /// [`ListStore::list_move`].
-    fn list_move(&mut self, src: i64, dst: i64, from: End, to: End) -> StoreResult<Option<Bytes>>;
-
+/// The statements of a list backend that the algorithms of this module run,
+/// beside its [`ListOps`]; [`ListStore`] comes from them (the blanket
+/// implementation below). Each is one statement unless its doc says
+/// otherwise, and `id` is the list's key id.
+pub(crate) trait ListRows: ListOps {
     /// `UPDATE rlist SET pos = pos + delta` for the rows at `lo..=hi`.
     fn shift_rows(&mut self, id: i64, lo: i64, hi: i64, delta: i64) -> StoreResult<()>;
 
@@ -94,44 +65,12 @@ pub(crate) trait ListRows {
 }
 
 impl<R: ListRows> ListStore for R {
-    fn list_push(&mut self, id: i64, len: i64, end: End, values: &[Bytes]) -> StoreResult<i64> {
-        ListRows::list_push(self, id, len, end, values)
-    }
-
-    fn list_pop(&mut self, id: i64, len: i64, end: End, count: u64) -> StoreResult<Vec<Bytes>> {
-        ListRows::list_pop(self, id, len, end, count)
-    }
-
-    fn list_range(&mut self, id: i64, start: i64, stop: i64) -> StoreResult<Vec<Bytes>> {
-        ListRows::list_range(self, id, start, stop)
-    }
-
-    fn list_get(&mut self, id: i64, index: i64) -> StoreResult<Option<Bytes>> {
-        ListRows::list_get(self, id, index)
-    }
-
-    fn list_set(&mut self, id: i64, index: i64, value: &[u8]) -> StoreResult<bool> {
-        ListRows::list_set(self, id, index, value)
-    }
-
     fn list_insert(&mut self, id: i64, pivot: &[u8], value: &[u8], after: bool) -> StoreResult<Option<i64>> {
         insert(self, id, pivot, value, after)
     }
 
     fn list_remove(&mut self, id: i64, value: &[u8], count: i64) -> StoreResult<i64> {
         remove(self, id, value, count)
-    }
-
-    fn list_trim(&mut self, id: i64, start: i64, stop: i64) -> StoreResult<()> {
-        ListRows::list_trim(self, id, start, stop)
-    }
-
-    fn list_positions(&mut self, id: i64, value: &[u8], search: PosSearch) -> StoreResult<Vec<i64>> {
-        ListRows::list_positions(self, id, value, search)
-    }
-
-    fn list_move(&mut self, src: i64, dst: i64, from: End, to: End) -> StoreResult<Option<Bytes>> {
-        ListRows::list_move(self, src, dst, from, to)
     }
 }
 
@@ -207,6 +146,8 @@ mod tests {
     //! order. A move that is not parked first collides with a neighbour.
 
     use super::*;
+    use crate::store::{End, PosSearch};
+    use bytes::Bytes;
     use std::collections::{BTreeMap, VecDeque};
 
     /// One list's rows, position to value; `descending` is the order an
@@ -267,7 +208,8 @@ mod tests {
         }
     }
 
-    impl ListRows for Rows {
+    /// The layout's algorithms use none of these.
+    impl ListOps for Rows {
         fn list_push(&mut self, _: i64, _: i64, _: End, _: &[Bytes]) -> StoreResult<i64> {
             unreachable!("not used by the layout's algorithms")
         }
@@ -292,7 +234,9 @@ mod tests {
         fn list_move(&mut self, _: i64, _: i64, _: End, _: End) -> StoreResult<Option<Bytes>> {
             unreachable!("not used by the layout's algorithms")
         }
+    }
 
+    impl ListRows for Rows {
         fn shift_rows(&mut self, _: i64, lo: i64, hi: i64, delta: i64) -> StoreResult<()> {
             let from = self.between(lo, hi);
             self.update(from, |_, p| p + delta);

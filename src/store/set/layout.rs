@@ -2,39 +2,15 @@
 //! [`hashed`]): random picks and samples, SPOP's choice of strategy and SSCAN
 //! paging, written once over [`SetRows`], the backend's statements.
 
-use super::{SetOp, SetStore, sample};
+use super::{SetOps, SetStore, sample};
 use crate::store::{StoreResult, hashed};
 use bytes::Bytes;
 use std::collections::HashSet;
 
-/// A set backend: its SQL text and row access. [`SetStore`] comes from it
-/// (the blanket implementation below): SRANDMEMBER, SPOP and SSCAN from the
-/// algorithms of this module, the other methods, which have the same names
-/// here, from the backend's own statements.
-///
-/// The methods after `set_store` are what the shared algorithms run.
-pub(crate) trait SetRows {
-    /// [`SetStore::set_add`].
-    fn set_add(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64>;
-
-    /// [`SetStore::set_remove`].
-    fn set_remove(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64>;
-
-    /// [`SetStore::set_contains`].
-    fn set_contains(&mut self, id: i64, members: &[Bytes]) -> StoreResult<Vec<bool>>;
-
-    /// [`SetStore::set_members`].
-    fn set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>>;
-
-    /// [`SetStore::set_combine`].
-    fn set_combine(&mut self, op: SetOp, ids: &[i64]) -> StoreResult<Vec<Bytes>>;
-
-    /// [`SetStore::set_inter_card`].
-    fn set_inter_card(&mut self, ids: &[i64], limit: Option<u64>) -> StoreResult<i64>;
-
-    /// [`SetStore::set_store`].
-    fn set_store(&mut self, db: u32, dst: &[u8], op: SetOp, ids: &[i64]) -> StoreResult<i64>;
-
+/// The statements of a set backend that the algorithms of this module run,
+/// beside its [`SetOps`]; [`SetStore`] (SRANDMEMBER, SPOP, SSCAN) comes from
+/// them (the blanket implementation below).
+pub(crate) trait SetRows: SetOps {
     /// `rkey.len` of the set's key, if it has a row.
     fn set_len(&mut self, id: i64) -> StoreResult<Option<i64>>;
 
@@ -99,22 +75,6 @@ fn sample_distinct<R: SetRows>(r: &mut R, id: i64, count: usize, len: usize) -> 
 }
 
 impl<R: SetRows> SetStore for R {
-    fn set_add(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
-        SetRows::set_add(self, id, members)
-    }
-
-    fn set_remove(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
-        SetRows::set_remove(self, id, members)
-    }
-
-    fn set_contains(&mut self, id: i64, members: &[Bytes]) -> StoreResult<Vec<bool>> {
-        SetRows::set_contains(self, id, members)
-    }
-
-    fn set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
-        SetRows::set_members(self, id)
-    }
-
     fn set_random(&mut self, id: i64, count: usize, distinct: bool) -> StoreResult<Vec<Bytes>> {
         if !distinct {
             // `count` is the client's and may be huge; allocate as we go.
@@ -124,7 +84,7 @@ impl<R: SetRows> SetStore for R {
         }
         let len = len(self, id)?;
         if count >= len {
-            SetRows::set_members(self, id)
+            self.set_members(id)
         } else {
             sample_distinct(self, id, count, len)
         }
@@ -145,7 +105,7 @@ impl<R: SetRows> SetStore for R {
             return self.set_pop_all(id);
         }
         let picks = sample_distinct(self, id, count, len)?;
-        SetRows::set_remove(self, id, &picks)?;
+        self.set_remove(id, &picks)?;
         Ok(picks)
     }
 
@@ -158,17 +118,5 @@ impl<R: SetRows> SetStore for R {
             |s, from, limit| s.set_scan_rows(id, from, limit),
             |s, h, after, page| s.set_scan_run(id, h, after, page),
         )
-    }
-
-    fn set_combine(&mut self, op: SetOp, ids: &[i64]) -> StoreResult<Vec<Bytes>> {
-        SetRows::set_combine(self, op, ids)
-    }
-
-    fn set_inter_card(&mut self, ids: &[i64], limit: Option<u64>) -> StoreResult<i64> {
-        SetRows::set_inter_card(self, ids, limit)
-    }
-
-    fn set_store(&mut self, db: u32, dst: &[u8], op: SetOp, ids: &[i64]) -> StoreResult<i64> {
-        SetRows::set_store(self, db, dst, op, ids)
     }
 }
