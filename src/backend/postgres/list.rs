@@ -1,6 +1,7 @@
-//! [`ListStore`] on PostgreSQL (table `rlist`, see schema.sql), in the
-//! layout both backends share ([`lists`]: dense positions, LINSERT and LREM
-//! written once). PostgreSQL turns `min(pos)`/`max(pos)` of one key into index
+//! Lists on PostgreSQL (table `rlist`, see schema.sql): [`ListOps`] and
+//! [`ListRows`], from which `ListStore` comes, in the layout both backends
+//! share (`store/list/layout.rs`: dense positions, LINSERT and LREM written
+//! once). PostgreSQL turns `min(pos)`/`max(pos)` of one key into index
 //! seeks, and evaluates such scalar subqueries once, before the outer scan, as
 //! index bounds.
 //!

@@ -1,4 +1,5 @@
-//! [`SetStore`] on PostgreSQL (table `rset`, see schema.sql).
+//! Sets on PostgreSQL (table `rset`, see schema.sql): [`SetOps`] and
+//! [`SetRows`], from which `SetStore` comes (`store/set/layout.rs`).
 //!
 //! Point operations use the primary key `(key_id, h, member)`; multi-member
 //! ones (SADD, SREM, SMISMEMBER) send the members as arrays and are one

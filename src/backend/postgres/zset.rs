@@ -1,11 +1,12 @@
-//! [`ZSetStore`] on PostgreSQL (table `rzset`, see schema.sql).
+//! Sorted sets on PostgreSQL (table `rzset`, see schema.sql): [`ZSetOps`] and
+//! [`ZSetRows`], from which `ZSetStore` comes (`store/zset/layout.rs`).
 //!
 //! Point operations use the primary key `(key_id, h, member)`; everything
 //! ordered uses the index `rzset_score (key_id, score, member)`, which
 //! PostgreSQL walks in either direction. `member` is `bytea`, compared
 //! bytewise like Redis compares members; scores are `double precision` sent
 //! and read in binary, so they round-trip exactly (inf and -inf included; a
-//! -0 score is stored as 0, as on SQLite: see `zset_put`).
+//! -0 score is stored as 0, as on SQLite: see `zset_put_items`).
 //!
 //! Members are looked up by correlated subqueries on the full primary key,
 //! never joins, and rows to delete are found first and deleted by `ctid` (as

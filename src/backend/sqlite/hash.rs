@@ -1,4 +1,5 @@
-//! [`HashStore`] on SQLite (table `rhash`, see schema.sql).
+//! Hashes on SQLite (table `rhash`, see schema.sql): [`HashOps`] and
+//! [`HashRows`], from which `HashStore` comes (`store/hash/layout.rs`).
 //!
 //! Every statement uses the primary key `(key_id, h, field)`: point operations
 //! are one B-tree seek, scans walk the key's range in `h` order.

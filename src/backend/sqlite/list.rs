@@ -1,5 +1,6 @@
-//! [`ListStore`] on SQLite (table `rlist`, see schema.sql), in the layout
-//! both backends share ([`lists`]: dense positions, LINSERT and LREM written
+//! Lists on SQLite (table `rlist`, see schema.sql): [`ListOps`] and
+//! [`ListRows`], from which `ListStore` comes, in the layout both backends
+//! share (`store/list/layout.rs`: dense positions, LINSERT and LREM written
 //! once). Every access by index is one primary-key seek (`SELECT min(pos)` is
 //! itself an O(log n) seek).
 

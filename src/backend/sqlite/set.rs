@@ -1,4 +1,5 @@
-//! [`SetStore`] on SQLite (table `rset`, see schema.sql).
+//! Sets on SQLite (table `rset`, see schema.sql): [`SetOps`] and
+//! [`SetRows`], from which `SetStore` comes (`store/set/layout.rs`).
 //!
 //! Point operations use the primary key `(key_id, h, member)`. The set
 //! algebra runs inside SQLite: the operand key ids are passed as one JSON

@@ -1,4 +1,5 @@
-//! [`ZSetStore`] on SQLite (table `rzset`, see schema.sql).
+//! Sorted sets on SQLite (table `rzset`, see schema.sql): [`ZSetOps`] and
+//! [`ZSetRows`], from which `ZSetStore` comes (`store/zset/layout.rs`).
 //!
 //! Point operations use the primary key `(key_id, h, member)`; everything
 //! ordered uses the index `rzset_score (key_id, score, member)`, which SQLite

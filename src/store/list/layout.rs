@@ -28,7 +28,7 @@ use crate::store::StoreResult;
 
 /// Offset of the parking area used while moving rows (far beyond any list's
 /// span: a list would need 2^40 elements to reach it).
-pub(crate) const PARK: i64 = 1 << 40;
+const PARK: i64 = 1 << 40;
 
 /// The statements of a list backend that the algorithms of this module run,
 /// beside its [`ListOps`]; [`ListStore`] comes from them (the blanket
@@ -98,8 +98,8 @@ fn renumber<R: ListRows>(r: &mut R, id: i64, lo: i64, hi: i64, new_lo: i64) -> S
     Ok(())
 }
 
-/// LINSERT ([`ListStore::list_insert`]): the
-/// shorter side of the list moves one place out to make room.
+/// LINSERT ([`ListStore::list_insert`]): the shorter side of the list moves
+/// one place out to make room.
 fn insert<R: ListRows>(r: &mut R, id: i64, pivot: &[u8], value: &[u8], after: bool) -> StoreResult<Option<i64>> {
     let Some((p, first, last)) = r.pivot_and_ends(id, pivot)? else {
         return Ok(None);
@@ -115,12 +115,12 @@ fn insert<R: ListRows>(r: &mut R, id: i64, pivot: &[u8], value: &[u8], after: bo
         shift(r, id, at, last, 1)?;
         at
     };
-    Ok(Some(r.insert_row(id, pos, value)?))
+    r.insert_row(id, pos, value).map(Some)
 }
 
-/// LREM ([`ListStore::list_remove`]): every
-/// match inside the span from the first to the last element to remove goes
-/// (the matches are taken in order from one end), then the holes close.
+/// LREM ([`ListStore::list_remove`]): every match inside the span from the
+/// first to the last element to remove goes (the matches are taken in order
+/// from one end), then the holes close.
 fn remove<R: ListRows>(r: &mut R, id: i64, value: &[u8], count: i64) -> StoreResult<i64> {
     let Some([first, last, lo, hi]) = r.removal_span(id, value, count)? else {
         return Ok(0);
