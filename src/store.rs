@@ -1,10 +1,25 @@
 //! The storage interface that command code is written against.
 //!
 //! Every Redis command is implemented once, in `commands/`, on top of this
-//! trait; each backend (`backend/sqlite`, later `backend/postgres`) implements
-//! it with its own SQL. Readers implement only the read methods' semantics:
+//! trait; each backend (`backend/sqlite`, `backend/postgres`) implements it
+//! with its own SQL. Readers implement only the read methods' semantics:
 //! a read-only store returns [`StoreError`] from write methods (command
 //! dispatch never calls them there).
+//!
+//! The collection layouts are the same on both backends, and what is
+//! computed on them is written once, here. Per type, a backend implements
+//! two traits with its statements: the type's operations whose statements
+//! differ by backend ([`ListOps`], [`SetOps`], [`HashOps`], [`ZSetOps`]:
+//! pushes, HSET, SADD, ZADD's upsert, ...) and the statements that the
+//! shared algorithms run (`ListRows`, `SetRows`, `HashRows`, `ZSetRows`,
+//! in `store/<type>/layout.rs`). The algorithms (list positions and their
+//! moves, LINSERT, LREM; random samples and SPOP; score and lex range
+//! translation; SCAN-family paging, in `hashed.rs`) make up the type's
+//! `Store` trait ([`ListStore`], [`SetStore`], [`HashStore`],
+//! [`ZSetStore`]), implemented once for every backend. No
+//! dispatch is added: command code reaches a backend through `dyn Store`, as
+//! before, and below that every call is static (the blanket implementations
+//! are monomorphized per backend).
 //!
 //! Expiry is part of the contract: a key whose expiry time is at or before
 //! [`Store::now`] does not exist for any method (it is never returned, never
@@ -19,15 +34,15 @@ mod list;
 mod set;
 mod zset;
 
-pub use hash::HashStore;
 pub(crate) use hash::layout::HashRows;
+pub use hash::{HashOps, HashStore};
 /// The list layout and algorithms both backends share.
 pub(crate) use list::layout as lists;
-pub use list::{End, ListStore, PosSearch};
-pub use set::SetStore;
+pub use list::{End, ListOps, ListStore, PosSearch};
 pub(crate) use set::layout::SetRows;
+pub use set::{SetOps, SetStore};
 pub(crate) use zset::layout::{Span, ZSetRows};
-pub use zset::{LexBound, ScoreBound, ZQuery, ZScanPage, ZSetStore, ZSpan};
+pub use zset::{LexBound, ScoreBound, ZQuery, ZScanPage, ZSetOps, ZSetStore, ZSpan};
 
 /// A stable 63-bit hash of a collection member (hash field, set or sorted-set
 /// member), stored in the `h` column of the value tables. It must never change:
@@ -178,6 +193,44 @@ pub struct ScanPage {
     /// Cursor for the next call; 0 when the scan is complete.
     pub cursor: u64,
     pub keys: Vec<Bytes>,
+}
+
+impl ScanPage {
+    /// [`Store::scan`]'s page from the `(id, key)` rows a backend's query
+    /// found after the cursor, in id order, limited to `limit` rows (see
+    /// [`scan_limits`]): the next cursor is the last id, or 0 when fewer
+    /// rows came (the end was reached).
+    pub(crate) fn from_rows<E>(
+        rows: impl IntoIterator<Item = Result<(i64, Bytes), E>>,
+        limit: i64,
+    ) -> StoreResult<ScanPage>
+    where
+        StoreError: From<E>,
+    {
+        let mut page = ScanPage::default();
+        let mut last = 0;
+        for row in rows {
+            let (id, key) = row?;
+            last = id;
+            page.keys.push(key);
+        }
+        page.cursor = if (page.keys.len() as i64) < limit {
+            0
+        } else {
+            last as u64
+        };
+        Ok(page)
+    }
+}
+
+/// [`Store::scan`]'s cursor and count as SQL integers: the rows after id
+/// `cursor`, at most `count` of them. Any `u64` is a valid SCAN cursor; one
+/// beyond the id range finds nothing.
+pub(crate) fn scan_limits(cursor: u64, count: usize) -> (i64, i64) {
+    (
+        i64::try_from(cursor).unwrap_or(i64::MAX),
+        i64::try_from(count).unwrap_or(i64::MAX),
+    )
 }
 
 /// The computation of a read-modify-write of a string

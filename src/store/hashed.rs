@@ -77,3 +77,111 @@ pub(crate) fn scan_page<S, T: Element>(
     }
     Ok((last_h as u64 + 1, page))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A collection as its `(h, member)` rows in (h, member) order, and
+    /// the number of statements run on it.
+    struct Rows(Vec<(i64, Bytes)>, usize);
+
+    impl Rows {
+        fn new(rows: &[(i64, &str)]) -> Rows {
+            let mut rows: Vec<(i64, Bytes)> = rows.iter().map(|&(h, m)| (h, Bytes::from(m.to_string()))).collect();
+            rows.sort();
+            Rows(rows, 0)
+        }
+
+        fn page(&mut self, cursor: u64, count: usize, lookahead: bool) -> (u64, Vec<Bytes>) {
+            scan_page(
+                self,
+                cursor,
+                count,
+                lookahead,
+                |s, from, limit| {
+                    s.1 += 1;
+                    Ok(s.0
+                        .iter()
+                        .filter(|(h, _)| *h >= from)
+                        .take(limit as usize)
+                        .cloned()
+                        .collect())
+                },
+                |s, h, after, page| {
+                    s.1 += 1;
+                    page.extend(
+                        s.0.iter()
+                            .filter(|(rh, m)| *rh == h && &m[..] > after)
+                            .map(|(_, m)| m.clone()),
+                    );
+                    Ok(())
+                },
+            )
+            .unwrap()
+        }
+    }
+
+    fn names(page: &[Bytes]) -> Vec<&str> {
+        page.iter().map(|m| std::str::from_utf8(m).unwrap()).collect()
+    }
+
+    #[test]
+    fn a_page_never_ends_inside_a_run_of_equal_hashes() {
+        let rows = [(1, "a"), (2, "b"), (2, "c"), (2, "d"), (3, "e")];
+        for lookahead in [true, false] {
+            let mut r = Rows::new(&rows);
+            let (cursor, page) = r.page(0, 2, lookahead);
+            assert_eq!((cursor, names(&page)), (3, vec!["a", "b", "c", "d"]));
+            assert_eq!(r.1, 2, "the page, then the rest of the run");
+            let (cursor, page) = r.page(cursor, 2, lookahead);
+            assert_eq!((cursor, names(&page)), (0, vec!["e"]));
+        }
+    }
+
+    #[test]
+    fn lookahead_tells_the_end_and_skips_a_run_that_does_not_go_on() {
+        let mut r = Rows::new(&[(1, "a"), (2, "b")]);
+        assert_eq!(r.page(0, 2, true), (0, vec![Bytes::from("a"), Bytes::from("b")]));
+        // Without it, a full page answers a cursor, and the next page ends.
+        assert_eq!(r.page(0, 2, false).0, 3);
+        assert_eq!(r.page(3, 2, false), (0, vec![]));
+        let mut r = Rows::new(&[(1, "a"), (2, "b"), (3, "c")]);
+        assert_eq!(r.page(0, 1, true).0, 2);
+        assert_eq!(r.1, 1, "the row beyond has another hash: no run read");
+    }
+
+    #[test]
+    fn cursors_beyond_every_hash_find_nothing() {
+        let mut r = Rows::new(&[(1, "a")]);
+        assert_eq!(r.page(u64::MAX, 10, true), (0, vec![]));
+        assert_eq!(r.page(1 << 63, 10, false), (0, vec![]));
+        assert_eq!(r.page(0, usize::MAX, false), (0, vec![Bytes::from("a")]));
+    }
+
+    /// A whole iteration returns every element once, whatever the page size
+    /// and however many elements share a hash.
+    #[test]
+    fn an_iteration_returns_each_element_once() {
+        let rows: Vec<(i64, String)> = (0..60).map(|i| ((i * 7 % 13) as i64, format!("m{i}"))).collect();
+        let rows: Vec<(i64, &str)> = rows.iter().map(|(h, m)| (*h, m.as_str())).collect();
+        for lookahead in [true, false] {
+            for count in 1..8 {
+                let mut r = Rows::new(&rows);
+                let (mut cursor, mut seen) = (0, Vec::new());
+                loop {
+                    let (next, page) = r.page(cursor, count, lookahead);
+                    seen.extend(page);
+                    if next == 0 {
+                        break;
+                    }
+                    cursor = next;
+                }
+                let mut all: Vec<Bytes> = r.0.iter().map(|(_, m)| m.clone()).collect();
+                all.sort();
+                seen.sort();
+                assert_eq!(seen, all, "count {count}, lookahead {lookahead}");
+            }
+        }
+    }
+}

@@ -8,7 +8,8 @@
 //! Backends are expected to give O(log n) access by index, so that LINDEX,
 //! LSET, pushes and pops cost one index seek each. Both keep the layout of
 //! [`layout`] (dense positions: element `i` is at `min(pos) + i`), whose
-//! LINSERT and LREM are written there once.
+//! LINSERT and LREM are written there once. A backend implements
+//! [`ListOps`] and `layout::ListRows`; [`ListStore`] comes from them.
 
 use super::StoreResult;
 use bytes::Bytes;
@@ -22,7 +23,7 @@ pub enum End {
     Tail,
 }
 
-/// How [`ListStore::list_positions`] searches a list (the options of LPOS).
+/// How [`ListOps::list_positions`] searches a list (the options of LPOS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PosSearch {
     /// Which end the search starts from; returned indexes are always from the head.
@@ -35,8 +36,9 @@ pub struct PosSearch {
     pub maxlen: Option<u64>,
 }
 
-/// Operations on lists, addressed by key id.
-pub trait ListStore {
+/// Operations on lists, addressed by key id, that each backend writes with
+/// its own statements ([`ListStore`] adds those written once).
+pub trait ListOps {
     /// Adds `values` one after the other at `end` (so LPUSH a b c leaves
     /// `c b a` at the head) and returns the new length. `len` is the list's
     /// length as read in this transaction (0 for a key just created); a
@@ -46,7 +48,7 @@ pub trait ListStore {
     /// Removes up to `count` elements from `end` and returns them in the
     /// order they were popped. Deletes the key when it becomes empty. `len`
     /// is the list's length as read in this transaction (see
-    /// [`ListStore::list_push`]). O(k log n).
+    /// [`ListOps::list_push`]). O(k log n).
     fn list_pop(&mut self, id: i64, len: i64, end: End, count: u64) -> StoreResult<Vec<Bytes>>;
 
     /// The elements with indexes `start..=stop` (both within the list, or an
@@ -58,16 +60,6 @@ pub trait ListStore {
 
     /// Replaces the element at `index`; false if there is none. O(log n).
     fn list_set(&mut self, id: i64, index: i64, value: &[u8]) -> StoreResult<bool>;
-
-    /// Inserts `value` before or after (`after`) the first element equal to
-    /// `pivot`; returns the new length, or `None` if there is no such element.
-    /// O(n) to find the pivot, then the shorter side of the list moves.
-    fn list_insert(&mut self, id: i64, pivot: &[u8], value: &[u8], after: bool) -> StoreResult<Option<i64>>;
-
-    /// Removes elements equal to `value`: the first `count` from the head if
-    /// `count > 0`, the last `-count` from the tail if `count < 0`, all of them
-    /// if 0. Returns how many were removed; deletes the key when empty. O(n).
-    fn list_remove(&mut self, id: i64, value: &[u8], count: i64) -> StoreResult<i64>;
 
     /// Keeps only the elements with indexes `start..=stop` (an empty range,
     /// `start > stop`, deletes the key). O(log n + removed).
@@ -82,4 +74,18 @@ pub trait ListStore {
     /// becomes empty). `dst` must exist (the caller creates it first). Returns
     /// the element, or `None` if `src` is empty. O(log n).
     fn list_move(&mut self, src: i64, dst: i64, from: End, to: End) -> StoreResult<Option<Bytes>>;
+}
+
+/// Operations on lists computed on the layout both backends share, written
+/// once (`layout.rs`) over a backend's [`ListOps`] and statements.
+pub trait ListStore: ListOps {
+    /// Inserts `value` before or after (`after`) the first element equal to
+    /// `pivot`; returns the new length, or `None` if there is no such element.
+    /// O(n) to find the pivot, then the shorter side of the list moves.
+    fn list_insert(&mut self, id: i64, pivot: &[u8], value: &[u8], after: bool) -> StoreResult<Option<i64>>;
+
+    /// Removes elements equal to `value`: the first `count` from the head if
+    /// `count > 0`, the last `-count` from the tail if `count < 0`, all of them
+    /// if 0. Returns how many were removed; deletes the key when empty. O(n).
+    fn list_remove(&mut self, id: i64, value: &[u8], count: i64) -> StoreResult<i64>;
 }

@@ -1,4 +1,6 @@
 //! Storage operations for sets (see the conventions on [`super::Store`]).
+//! A backend implements [`SetOps`] and `layout::SetRows`; [`SetStore`]
+//! comes from them.
 
 use super::StoreResult;
 use bytes::Bytes;
@@ -18,12 +20,13 @@ pub enum SetOp {
     Diff,
 }
 
-/// Operations on sets, addressed by key id.
+/// Operations on sets, addressed by key id, that each backend writes with
+/// its own statements ([`SetStore`] adds those written once).
 ///
 /// Set members are unique byte strings. Operand lists (`ids`) name existing
 /// set keys only: the command layer resolves missing keys (empty sets) before
 /// calling, because their meaning depends on the operation.
-pub trait SetStore {
+pub trait SetOps {
     /// Adds the members not yet present; returns how many were added.
     /// O(k log n) for k members.
     fn set_add(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64>;
@@ -38,6 +41,28 @@ pub trait SetStore {
     /// Every member, in storage order (by member hash). O(n).
     fn set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>>;
 
+    /// The result of `op` over `ids` (at least one). Inter and Diff walk the
+    /// first set and probe each member in the others: O(n₁ · k · log n).
+    /// Union reads every set and removes duplicates: O(N log N) for N members
+    /// in all.
+    fn set_combine(&mut self, op: SetOp, ids: &[i64]) -> StoreResult<Vec<Bytes>>;
+
+    /// The size of the intersection of `ids` (smallest first), stopping once
+    /// it reaches `limit` (if given). O(n₁ · k · log n) at worst, without
+    /// materialising members.
+    fn set_inter_card(&mut self, ids: &[i64], limit: Option<u64>) -> StoreResult<i64>;
+
+    /// Stores the result of `op` over `ids` as the set `dst` in `db`, replacing
+    /// any key of any type there (the new key has no expiry), or deletes `dst`
+    /// when the result is empty. `dst` may be one of the operands. Returns the
+    /// size of the result. Computed inside the database (no members are
+    /// copied out); costs as [`SetOps::set_combine`] plus the inserts.
+    fn set_store(&mut self, db: u32, dst: &[u8], op: SetOp, ids: &[i64]) -> StoreResult<i64>;
+}
+
+/// Operations on sets computed on the layout both backends share, written
+/// once (`layout.rs`) over a backend's [`SetOps`] and statements.
+pub trait SetStore: SetOps {
     /// Random members. With `distinct`, `min(count, len)` different members
     /// (the whole set when `count >= len`); otherwise exactly `count`
     /// independent picks, repetitions allowed. Each pick is an O(log n) seek
@@ -55,24 +80,6 @@ pub trait SetStore {
     /// and the next cursor (last hash + 1, or 0 when the set is exhausted).
     /// O(log n + count).
     fn set_scan(&mut self, id: i64, cursor: u64, count: usize) -> StoreResult<(u64, Vec<Bytes>)>;
-
-    /// The result of `op` over `ids` (at least one). Inter and Diff walk the
-    /// first set and probe each member in the others: O(n₁ · k · log n).
-    /// Union reads every set and removes duplicates: O(N log N) for N members
-    /// in all.
-    fn set_combine(&mut self, op: SetOp, ids: &[i64]) -> StoreResult<Vec<Bytes>>;
-
-    /// The size of the intersection of `ids` (smallest first), stopping once
-    /// it reaches `limit` (if given). O(n₁ · k · log n) at worst, without
-    /// materialising members.
-    fn set_inter_card(&mut self, ids: &[i64], limit: Option<u64>) -> StoreResult<i64>;
-
-    /// Stores the result of `op` over `ids` as the set `dst` in `db`, replacing
-    /// any key of any type there (the new key has no expiry), or deletes `dst`
-    /// when the result is empty. `dst` may be one of the operands. Returns the
-    /// size of the result. Computed inside the database (no members are
-    /// copied out); costs as [`SetStore::set_combine`] plus the inserts.
-    fn set_store(&mut self, db: u32, dst: &[u8], op: SetOp, ids: &[i64]) -> StoreResult<i64>;
 }
 
 /// Picks `count` distinct items of `items` at random (partial Fisher-Yates),

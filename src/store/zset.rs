@@ -2,7 +2,8 @@
 //!
 //! A sorted set is ordered by (score, member bytes), as in Redis. The backend
 //! keeps an index on that order, so score ranges are index seeks and ranks are
-//! counts or offsets along the index.
+//! counts or offsets along the index. A backend implements [`ZSetOps`] and
+//! `layout::ZSetRows`; [`ZSetStore`] comes from them.
 
 use super::StoreResult;
 use bytes::Bytes;
@@ -73,11 +74,31 @@ pub struct ZScanPage {
     pub items: Vec<(Bytes, f64)>,
 }
 
-/// Operations on sorted sets, addressed by key id. Scores are never NaN.
-pub trait ZSetStore {
+/// Operations on sorted sets, addressed by key id, that each backend writes
+/// with its own statements ([`ZSetStore`] adds those written once). Scores
+/// are never NaN.
+pub trait ZSetOps {
     /// The scores of `members` (None for absent ones), in order. O(k log n).
     fn zset_scores(&mut self, id: i64, members: &[Bytes]) -> StoreResult<Vec<Option<f64>>>;
 
+    /// Removes members; returns how many were present. O(k log n).
+    fn zset_remove(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64>;
+
+    /// The 0-based ascending rank of `member` and its score. O(log n + rank):
+    /// the rank is a count along the score index.
+    fn zset_rank(&mut self, id: i64, member: &[u8]) -> StoreResult<Option<(u64, f64)>>;
+
+    /// A uniformly distributed random element (by member hash). O(log n).
+    fn zset_random(&mut self, id: i64) -> StoreResult<Option<(Bytes, f64)>>;
+
+    /// The members of a *set* key (table `rset`), for ZUNION/ZINTER/ZDIFF,
+    /// which accept sets as inputs with score 1. O(n).
+    fn zset_read_set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>>;
+}
+
+/// Operations on sorted sets computed on the layout both backends share,
+/// written once (`layout.rs`) over a backend's [`ZSetOps`] and statements.
+pub trait ZSetStore: ZSetOps {
     /// Sets the score of each member, adding the absent ones; returns how many
     /// were added. A member listed twice takes its last score. O(k log n).
     fn zset_put(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<i64>;
@@ -88,15 +109,8 @@ pub trait ZSetStore {
     /// was written and the key keeps its version (Redis then neither
     /// signals the key nor reports an event). O(k log n).
     ///
-    /// (How a backend writes: see [`layout::ZSetRows::zset_set_scores`].)
+    /// (How a backend writes: see `ZSetRows::zset_write_scores` in `store/zset/layout.rs`.)
     fn zset_set_scores(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<(i64, i64)>;
-
-    /// Removes members; returns how many were present. O(k log n).
-    fn zset_remove(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64>;
-
-    /// The 0-based ascending rank of `member` and its score. O(log n + rank):
-    /// the rank is a count along the score index.
-    fn zset_rank(&mut self, id: i64, member: &[u8]) -> StoreResult<Option<(u64, f64)>>;
 
     /// Number of elements in `span`. O(log n + count) (index range count).
     fn zset_count(&mut self, id: i64, span: &ZSpan) -> StoreResult<u64>;
@@ -110,16 +124,9 @@ pub trait ZSetStore {
     /// cost as [`ZSetStore::zset_range`] plus O(log n) per removed element.
     fn zset_take(&mut self, id: i64, query: &ZQuery) -> StoreResult<Vec<(Bytes, f64)>>;
 
-    /// A uniformly distributed random element (by member hash). O(log n).
-    fn zset_random(&mut self, id: i64) -> StoreResult<Option<(Bytes, f64)>>;
-
     /// Elements with member hash >= `cursor`, about `count` of them, never
     /// ending a page inside a run of equal hashes. O(log n + count).
     fn zset_scan(&mut self, id: i64, cursor: u64, count: usize) -> StoreResult<ZScanPage>;
-
-    /// The members of a *set* key (table `rset`), for ZUNION/ZINTER/ZDIFF,
-    /// which accept sets as inputs with score 1. O(n).
-    fn zset_read_set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>>;
 }
 
 /// Inclusive score limits equivalent to a score span; None if it is empty.

@@ -1,4 +1,5 @@
-//! [`HashStore`] on PostgreSQL (table `rhash`, see schema.sql).
+//! Hashes on PostgreSQL (table `rhash`, see schema.sql): [`HashOps`] and
+//! [`HashRows`], from which `HashStore` comes (`store/hash/layout.rs`).
 //!
 //! Every statement uses the primary key `(key_id, h, field)`: point
 //! operations are one B-tree seek, scans walk the key's range in `h` order.
@@ -13,7 +14,7 @@
 use super::PgStore;
 use super::coll::{bytes_at, bytes_col, hashed, last_wins};
 use crate::store::hashed::random_hash;
-use crate::store::{HashRows, StoreResult, member_hash};
+use crate::store::{HashOps, HashRows, StoreResult, member_hash};
 use bytes::Bytes;
 use postgres::Row;
 
@@ -21,7 +22,7 @@ fn pair(r: &Row) -> Result<(Bytes, Bytes), postgres::Error> {
     Ok((bytes_at(r, 0)?, bytes_at(r, 1)?))
 }
 
-impl HashRows for PgStore<'_> {
+impl HashOps for PgStore<'_> {
     fn hash_get(&mut self, id: i64, field: &[u8]) -> StoreResult<Option<Bytes>> {
         let row = self.conn.query_opt(
             "SELECT value FROM rhash WHERE key_id = $1 AND h = $2 AND field = $3",
@@ -137,7 +138,9 @@ impl HashRows for PgStore<'_> {
         )?;
         Ok(row.map(|r| pair(&r)).transpose()?)
     }
+}
 
+impl HashRows for PgStore<'_> {
     fn hash_scan_rows(&mut self, id: i64, from: i64, limit: i64) -> StoreResult<Vec<(i64, (Bytes, Bytes))>> {
         let rows = self.conn.query(
             "SELECT h, field, value FROM rhash WHERE key_id = $1 AND h >= $2 ORDER BY h, field LIMIT $3",

@@ -1,6 +1,7 @@
-//! [`ListStore`] on PostgreSQL (table `rlist`, see schema.sql), in the
-//! layout both backends share ([`lists`]: dense positions, LINSERT and LREM
-//! written once). PostgreSQL turns `min(pos)`/`max(pos)` of one key into index
+//! Lists on PostgreSQL (table `rlist`, see schema.sql): [`ListOps`] and
+//! [`ListRows`], from which `ListStore` comes, in the layout both backends
+//! share (`store/list/layout.rs`: dense positions, LINSERT and LREM written
+//! once). PostgreSQL turns `min(pos)`/`max(pos)` of one key into index
 //! seeks, and evaluates such scalar subqueries once, before the outer scan, as
 //! index bounds.
 //!
@@ -11,7 +12,7 @@
 use super::PgStore;
 use super::coll::{bytes_at, bytes_col};
 use crate::store::lists::ListRows;
-use crate::store::{End, PosSearch, StoreResult, sql_count};
+use crate::store::{End, ListOps, PosSearch, StoreResult, sql_count};
 use bytes::Bytes;
 
 /// A count that is "everything" for any list, small enough that adding it to
@@ -46,7 +47,7 @@ macro_rules! move_sql {
     };
 }
 
-impl ListRows for PgStore<'_> {
+impl ListOps for PgStore<'_> {
     fn list_push(&mut self, id: i64, _len: i64, end: End, values: &[Bytes]) -> StoreResult<i64> {
         let sql = match end {
             End::Head => concat!(
@@ -194,7 +195,9 @@ impl ListRows for PgStore<'_> {
         let row = self.conn.query_opt(sql, &[&src, &dst])?;
         Ok(row.map(|r| bytes_at(&r, 0)).transpose()?)
     }
+}
 
+impl ListRows for PgStore<'_> {
     fn shift_rows(&mut self, id: i64, lo: i64, hi: i64, delta: i64) -> StoreResult<()> {
         self.conn.execute(
             "UPDATE rlist SET pos = pos + $4 WHERE key_id = $1 AND pos BETWEEN $2 AND $3",

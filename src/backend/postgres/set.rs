@@ -1,4 +1,5 @@
-//! [`SetStore`] on PostgreSQL (table `rset`, see schema.sql).
+//! Sets on PostgreSQL (table `rset`, see schema.sql): [`SetOps`] and
+//! [`SetRows`], from which `SetStore` comes (`store/set/layout.rs`).
 //!
 //! Point operations use the primary key `(key_id, h, member)`; multi-member
 //! ones (SADD, SREM, SMISMEMBER) send the members as arrays and are one
@@ -20,9 +21,8 @@
 use super::PgStore;
 use super::coll::{bytes_at, bytes_col, hashed};
 use crate::store::hashed::random_hash;
-use crate::store::{SetOp, SetRows, Store, StoreResult, sql_count};
+use crate::store::{SetOp, SetOps, SetRows, Store, StoreResult, sql_count};
 use bytes::Bytes;
-use std::collections::HashSet;
 
 /// Most random picks sent in one statement.
 const PICKS_PER_STATEMENT: usize = 1024;
@@ -107,7 +107,7 @@ impl PgStore<'_> {
     }
 }
 
-impl SetRows for PgStore<'_> {
+impl SetOps for PgStore<'_> {
     fn set_add(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
         let (hs, ms) = hashed(members);
         // DO NOTHING also skips a member listed twice.
@@ -214,19 +214,19 @@ impl SetRows for PgStore<'_> {
             .query_one(sql, &[&first, &rest, &dbi, &dst, &replace])?
             .try_get(0)?)
     }
+}
 
-    fn set_len(&mut self, id: i64) -> StoreResult<usize> {
-        let len: Option<i64> = self
+impl SetRows for PgStore<'_> {
+    fn set_len(&mut self, id: i64) -> StoreResult<Option<i64>> {
+        Ok(self
             .conn
             .query_opt("SELECT len FROM rkey WHERE id = $1", &[&id])?
             .map(|r| r.try_get(0))
-            .transpose()?;
-        Ok(len.unwrap_or(0).max(0) as usize)
+            .transpose()?)
     }
 
     /// One statement per [`PICKS_PER_STATEMENT`] picks.
-    fn set_picks(&mut self, id: i64, n: usize) -> StoreResult<Vec<Bytes>> {
-        let mut picks = Vec::with_capacity(n.min(PICKS_PER_STATEMENT));
+    fn set_picks(&mut self, id: i64, n: usize, out: &mut Vec<Bytes>) -> StoreResult<()> {
         let mut left = n;
         while left > 0 {
             let batch = left.min(PICKS_PER_STATEMENT);
@@ -241,35 +241,22 @@ impl SetRows for PgStore<'_> {
             )?;
             for r in &rows {
                 match r.try_get::<_, Option<Vec<u8>>>(0)? {
-                    Some(m) => picks.push(Bytes::from(m)),
-                    None => return Ok(picks), // the set is empty
+                    Some(m) => out.push(Bytes::from(m)),
+                    None => return Ok(()), // the set is empty
                 }
             }
         }
-        Ok(picks)
+        Ok(())
     }
 
-    /// Rounds of picks, each statement asking for half as many again as
-    /// are missing.
-    fn set_seek_distinct(&mut self, id: i64, count: usize) -> StoreResult<Option<Vec<Bytes>>> {
-        let mut seen = HashSet::with_capacity(count);
-        let mut picks = Vec::with_capacity(count);
-        for _ in 0..16 {
-            let missing = count - picks.len();
-            let batch = self.set_picks(id, missing + missing / 2 + 1)?;
-            if batch.is_empty() {
-                return Ok(Some(picks));
-            }
-            for m in batch {
-                if picks.len() < count && seen.insert(m.clone()) {
-                    picks.push(m);
-                }
-            }
-            if picks.len() == count {
-                return Ok(Some(picks));
-            }
-        }
-        Ok(None)
+    /// A round trip a round: 16 rounds, each asking for half as many again
+    /// as are missing.
+    fn seek_rounds(_count: usize) -> usize {
+        16
+    }
+
+    fn seek_batch(missing: usize) -> usize {
+        missing + missing / 2 + 1
     }
 
     /// Pick, delete and touch in one statement.

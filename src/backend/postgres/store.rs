@@ -17,7 +17,7 @@
 use super::PgConn;
 use super::deferred::Expiry;
 use super::prefetch::Known;
-use crate::store::{DbStats, Entry, KeyType, ScanPage, Store, StoreError, StoreResult, Ttl, WatchMissing};
+use crate::store::{DbStats, Entry, KeyType, ScanPage, Store, StoreError, StoreResult, Ttl, WatchMissing, scan_limits};
 use bytes::Bytes;
 use postgres::Row;
 
@@ -191,27 +191,16 @@ impl Store for PgStore<'_> {
     }
 
     fn scan(&mut self, db: u32, cursor: u64, count: usize, kind: Option<KeyType>) -> StoreResult<ScanPage> {
-        // Cursors beyond the id range (any u64 is a valid SCAN cursor) find nothing.
-        let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
-        let count = i64::try_from(count).unwrap_or(i64::MAX);
-        let kind = kind.map(|k| k as i16);
+        let (cursor, count) = scan_limits(cursor, count);
         let rows = self.conn.query(
             "SELECT id, key FROM rkey WHERE db = $1 AND id > $2 AND (expire_at IS NULL OR expire_at > $3)
              AND ($4::smallint IS NULL OR type = $4) ORDER BY id LIMIT $5",
-            &[&dbi(db), &cursor, &self.now, &kind, &count],
+            &[&dbi(db), &cursor, &self.now, &kind.map(|k| k as i16), &count],
         )?;
-        let mut page = ScanPage::default();
-        let mut last = 0i64;
-        for r in &rows {
-            last = r.try_get(0)?;
-            page.keys.push(Bytes::from(r.try_get::<_, Vec<u8>>(1)?));
-        }
-        page.cursor = if (page.keys.len() as i64) < count {
-            0
-        } else {
-            last as u64
-        };
-        Ok(page)
+        let rows = rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, Bytes::from(r.try_get::<_, Vec<u8>>(1)?))));
+        ScanPage::from_rows::<postgres::Error>(rows, count)
     }
 
     /// The key count kept in `rcount` (counts.sql), less the expired rows

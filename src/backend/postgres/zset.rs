@@ -1,11 +1,12 @@
-//! [`ZSetStore`] on PostgreSQL (table `rzset`, see schema.sql).
+//! Sorted sets on PostgreSQL (table `rzset`, see schema.sql): [`ZSetOps`] and
+//! [`ZSetRows`], from which `ZSetStore` comes (`store/zset/layout.rs`).
 //!
 //! Point operations use the primary key `(key_id, h, member)`; everything
 //! ordered uses the index `rzset_score (key_id, score, member)`, which
 //! PostgreSQL walks in either direction. `member` is `bytea`, compared
 //! bytewise like Redis compares members; scores are `double precision` sent
 //! and read in binary, so they round-trip exactly (inf and -inf included; a
-//! -0 score is stored as 0, as on SQLite: see `zset_put`).
+//! -0 score is stored as 0, as on SQLite: see `zset_put_items`).
 //!
 //! Members are looked up by correlated subqueries on the full primary key,
 //! never joins, and rows to delete are found first and deleted by `ctid` (as
@@ -19,7 +20,7 @@
 use super::PgStore;
 use super::coll::{bytes_at, hashed, last_wins};
 use crate::store::hashed::random_hash;
-use crate::store::{Span, StoreResult, ZQuery, ZSetRows, member_hash, sql_count};
+use crate::store::{Span, StoreResult, ZQuery, ZSetOps, ZSetRows, member_hash, sql_count};
 use bytes::Bytes;
 use postgres::Row;
 use postgres::types::ToSql;
@@ -119,7 +120,7 @@ fn items(rows: &[Row]) -> StoreResult<Vec<(Bytes, f64)>> {
     Ok(rows.iter().map(item).collect::<Result<_, _>>()?)
 }
 
-impl ZSetRows for PgStore<'_> {
+impl ZSetOps for PgStore<'_> {
     fn zset_scores(&mut self, id: i64, members: &[Bytes]) -> StoreResult<Vec<Option<f64>>> {
         let (hs, ms) = hashed(members);
         let rows = self.conn.query(
@@ -128,37 +129,6 @@ impl ZSetRows for PgStore<'_> {
             &[&id, &hs, &ms],
         )?;
         Ok(rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?)
-    }
-
-    fn zset_put(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<i64> {
-        if items.is_empty() {
-            return Ok(0);
-        }
-        // One row per member (the last score wins): an upsert may not touch a row twice.
-        let keep = last_wins(items.iter().map(|(m, _)| &m[..]));
-        let hs: Vec<i64> = keep.iter().map(|&i| member_hash(&items[i].0)).collect();
-        let ms: Vec<&[u8]> = keep.iter().map(|&i| &items[i].0[..]).collect();
-        // `+ 0.0` turns -0 into 0: SQLite stores a zero score as the integer
-        // 0, and both backends must answer alike (Redis itself answers "0"
-        // for small sorted sets, whose listpack encoding also loses the sign).
-        let ss: Vec<f64> = keep.iter().map(|&i| items[i].1 + 0.0).collect();
-        // `xmax = 0` tells a freshly inserted row from an updated one. An
-        // unchanged score is not rewritten (no dead row version to vacuum).
-        Ok(self
-            .conn
-            .query_one(
-                concat!(
-                    "WITH up AS (INSERT INTO rzset AS t (key_id, h, member, score)
-                       SELECT $1, u.h, u.m, u.s FROM unnest($2::int8[], $3::bytea[], $4::float8[]) AS u(h, m, s)
-                       ON CONFLICT (key_id, h, member) DO UPDATE SET score = EXCLUDED.score WHERE t.score IS DISTINCT FROM EXCLUDED.score
-                       RETURNING (t.xmax = 0) AS added),
-                     n AS (SELECT count(*) FILTER (WHERE added) AS d FROM up)",
-                    touch!("(SELECT d FROM n)", "true"),
-                    "SELECT d FROM n"
-                ),
-                &[&id, &hs, &ms, &ss],
-            )?
-            .try_get(0)?)
     }
 
     fn zset_remove(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
@@ -193,6 +163,55 @@ impl ZSetRows for PgStore<'_> {
         Ok(Some((r.try_get::<_, i64>(0)? as u64, r.try_get(1)?)))
     }
 
+    fn zset_random(&mut self, id: i64) -> StoreResult<Option<(Bytes, f64)>> {
+        // The first element at or after a random member hash, else the first one.
+        let row = self.conn.query_opt(
+            "(SELECT member, score FROM rzset WHERE key_id = $1 AND h >= $2 ORDER BY h, member LIMIT 1)
+             UNION ALL
+             (SELECT member, score FROM rzset WHERE key_id = $1 ORDER BY h, member LIMIT 1)
+             LIMIT 1",
+            &[&id, &random_hash()],
+        )?;
+        Ok(row.map(|r| item(&r)).transpose()?)
+    }
+
+    fn zset_read_set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
+        let rows = self
+            .conn
+            .query("SELECT member FROM rset WHERE key_id = $1 ORDER BY h, member", &[&id])?;
+        Ok(rows.iter().map(|r| bytes_at(r, 0)).collect::<Result<_, _>>()?)
+    }
+}
+
+impl ZSetRows for PgStore<'_> {
+    fn zset_put_items(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<i64> {
+        // One row per member (the last score wins): an upsert may not touch a row twice.
+        let keep = last_wins(items.iter().map(|(m, _)| &m[..]));
+        let hs: Vec<i64> = keep.iter().map(|&i| member_hash(&items[i].0)).collect();
+        let ms: Vec<&[u8]> = keep.iter().map(|&i| &items[i].0[..]).collect();
+        // `+ 0.0` turns -0 into 0: SQLite stores a zero score as the integer
+        // 0, and both backends must answer alike (Redis itself answers "0"
+        // for small sorted sets, whose listpack encoding also loses the sign).
+        let ss: Vec<f64> = keep.iter().map(|&i| items[i].1 + 0.0).collect();
+        // `xmax = 0` tells a freshly inserted row from an updated one. An
+        // unchanged score is not rewritten (no dead row version to vacuum).
+        Ok(self
+            .conn
+            .query_one(
+                concat!(
+                    "WITH up AS (INSERT INTO rzset AS t (key_id, h, member, score)
+                       SELECT $1, u.h, u.m, u.s FROM unnest($2::int8[], $3::bytea[], $4::float8[]) AS u(h, m, s)
+                       ON CONFLICT (key_id, h, member) DO UPDATE SET score = EXCLUDED.score WHERE t.score IS DISTINCT FROM EXCLUDED.score
+                       RETURNING (t.xmax = 0) AS added),
+                     n AS (SELECT count(*) FILTER (WHERE added) AS d FROM up)",
+                    touch!("(SELECT d FROM n)", "true"),
+                    "SELECT d FROM n"
+                ),
+                &[&id, &hs, &ms, &ss],
+            )?
+            .try_get(0)?)
+    }
+
     fn zset_count_span(&mut self, id: i64, span: Span) -> StoreResult<u64> {
         let (limit, offset): (Option<i64>, i64) = (None, 0);
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &limit, &offset];
@@ -217,34 +236,12 @@ impl ZSetRows for PgStore<'_> {
         items(&rows)
     }
 
-    fn zset_random(&mut self, id: i64) -> StoreResult<Option<(Bytes, f64)>> {
-        // The first element at or after a random member hash, else the first one.
-        let row = self.conn.query_opt(
-            "(SELECT member, score FROM rzset WHERE key_id = $1 AND h >= $2 ORDER BY h, member LIMIT 1)
-             UNION ALL
-             (SELECT member, score FROM rzset WHERE key_id = $1 ORDER BY h, member LIMIT 1)
-             LIMIT 1",
-            &[&id, &random_hash()],
-        )?;
-        Ok(row.map(|r| item(&r)).transpose()?)
-    }
-
-    fn zset_read_set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
-        let rows = self
-            .conn
-            .query("SELECT member FROM rset WHERE key_id = $1 ORDER BY h, member", &[&id])?;
-        Ok(rows.iter().map(|r| bytes_at(r, 0)).collect::<Result<_, _>>()?)
-    }
-
-    fn zset_single_score(&mut self, id: i64) -> StoreResult<Option<f64>> {
+    fn zset_score_range(&mut self, id: i64) -> StoreResult<Option<(f64, f64)>> {
         let r = self
             .conn
             .query_one("SELECT min(score), max(score) FROM rzset WHERE key_id = $1", &[&id])?;
         let (lo, hi): (Option<f64>, Option<f64>) = (r.try_get(0)?, r.try_get(1)?);
-        Ok(match (lo, hi) {
-            (Some(a), Some(b)) if a == b => Some(a),
-            _ => None,
-        })
+        Ok(lo.zip(hi))
     }
 
     fn zset_scan_rows(&mut self, id: i64, from: i64, limit: i64) -> StoreResult<Vec<(i64, (Bytes, f64))>> {

@@ -1,11 +1,12 @@
-//! [`HashStore`] on SQLite (table `rhash`, see schema.sql).
+//! Hashes on SQLite (table `rhash`, see schema.sql): [`HashOps`] and
+//! [`HashRows`], from which `HashStore` comes (`store/hash/layout.rs`).
 //!
 //! Every statement uses the primary key `(key_id, h, field)`: point operations
 //! are one B-tree seek, scans walk the key's range in `h` order.
 
 use super::SqliteStore;
 use crate::store::hashed::random_hash;
-use crate::store::{HashRows, StoreResult, member_hash};
+use crate::store::{HashOps, HashRows, StoreResult, member_hash};
 use bytes::Bytes;
 use rusqlite::{OptionalExtension, Row, params};
 
@@ -26,7 +27,7 @@ impl SqliteStore<'_> {
     }
 }
 
-impl HashRows for SqliteStore<'_> {
+impl HashOps for SqliteStore<'_> {
     fn hash_get(&mut self, id: i64, field: &[u8]) -> StoreResult<Option<Bytes>> {
         let mut st = self
             .conn
@@ -123,7 +124,9 @@ impl HashRows for SqliteStore<'_> {
         }
         Ok(st.query_row(params![id, 0i64], pair).optional()?)
     }
+}
 
+impl HashRows for SqliteStore<'_> {
     fn hash_scan_rows(&mut self, id: i64, from: i64, limit: i64) -> StoreResult<Vec<(i64, (Bytes, Bytes))>> {
         let mut st = self
             .conn

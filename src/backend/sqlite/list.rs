@@ -1,11 +1,12 @@
-//! [`ListStore`] on SQLite (table `rlist`, see schema.sql), in the layout
-//! both backends share ([`lists`]: dense positions, LINSERT and LREM written
+//! Lists on SQLite (table `rlist`, see schema.sql): [`ListOps`] and
+//! [`ListRows`], from which `ListStore` comes, in the layout both backends
+//! share (`store/list/layout.rs`: dense positions, LINSERT and LREM written
 //! once). Every access by index is one primary-key seek (`SELECT min(pos)` is
 //! itself an O(log n) seek).
 
 use super::SqliteStore;
 use crate::store::lists::ListRows;
-use crate::store::{End, PosSearch, StoreResult, sql_count};
+use crate::store::{End, ListOps, PosSearch, StoreResult, sql_count};
 use bytes::{Bytes, BytesMut};
 use rusqlite::{OptionalExtension, params};
 
@@ -125,7 +126,7 @@ impl SqliteStore<'_> {
     }
 }
 
-impl ListRows for SqliteStore<'_> {
+impl ListOps for SqliteStore<'_> {
     fn list_push(&mut self, id: i64, len: i64, end: End, values: &[Bytes]) -> StoreResult<i64> {
         self.list_put(id, end, values, len == 0)?;
         let added = values.len() as i64;
@@ -244,7 +245,9 @@ impl ListRows for SqliteStore<'_> {
         }
         Ok(Some(value))
     }
+}
 
+impl ListRows for SqliteStore<'_> {
     fn shift_rows(&mut self, id: i64, lo: i64, hi: i64, delta: i64) -> StoreResult<()> {
         self.conn
             .cached("UPDATE rlist SET pos=pos+?4 WHERE key_id=?1 AND pos BETWEEN ?2 AND ?3")?

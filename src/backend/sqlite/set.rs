@@ -1,4 +1,5 @@
-//! [`SetStore`] on SQLite (table `rset`, see schema.sql).
+//! Sets on SQLite (table `rset`, see schema.sql): [`SetOps`] and
+//! [`SetRows`], from which `SetStore` comes (`store/set/layout.rs`).
 //!
 //! Point operations use the primary key `(key_id, h, member)`. The set
 //! algebra runs inside SQLite: the operand key ids are passed as one JSON
@@ -11,10 +12,9 @@
 use super::SqliteStore;
 use super::hash::blob;
 use crate::store::hashed::random_hash;
-use crate::store::{KeyType, SetOp, SetRows, Store, StoreResult, member_hash};
+use crate::store::{KeyType, SetOp, SetOps, SetRows, Store, StoreResult, member_hash};
 use bytes::Bytes;
 use rusqlite::{OptionalExtension, params};
-use std::collections::HashSet;
 
 /// A database number no client can select: STORE results are built under it
 /// and moved into place once complete, so a destination that is also an
@@ -114,7 +114,7 @@ impl SqliteStore<'_> {
     }
 }
 
-impl SetRows for SqliteStore<'_> {
+impl SetOps for SqliteStore<'_> {
     fn set_add(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
         let mut added = 0;
         {
@@ -207,43 +207,34 @@ impl SetRows for SqliteStore<'_> {
         self.touch(new_id, n)?;
         Ok(n)
     }
+}
 
-    fn set_len(&mut self, id: i64) -> StoreResult<usize> {
-        let len: Option<i64> = self
+impl SetRows for SqliteStore<'_> {
+    fn set_len(&mut self, id: i64) -> StoreResult<Option<i64>> {
+        Ok(self
             .conn
             .cached("SELECT len FROM rkey WHERE id=?1")?
             .query_row([id], |r| r.get(0))
-            .optional()?;
-        Ok(len.unwrap_or(0).max(0) as usize)
+            .optional()?)
     }
 
-    fn set_picks(&mut self, id: i64, n: usize) -> StoreResult<Vec<Bytes>> {
-        // `n` is the client's and may be huge; allocate as we go.
-        let mut picks = Vec::with_capacity(n.min(1024));
+    fn set_picks(&mut self, id: i64, n: usize, out: &mut Vec<Bytes>) -> StoreResult<()> {
         for _ in 0..n {
             match self.set_random_one(id)? {
-                Some(m) => picks.push(m),
+                Some(m) => out.push(m),
                 None => break,
             }
         }
-        Ok(picks)
+        Ok(())
     }
 
-    fn set_seek_distinct(&mut self, id: i64, count: usize) -> StoreResult<Option<Vec<Bytes>>> {
-        // One seek at a time until enough distinct ones.
-        let mut seen = HashSet::with_capacity(count);
-        let mut picks = Vec::with_capacity(count);
-        for _ in 0..count.saturating_mul(16).saturating_add(64) {
-            if picks.len() == count {
-                return Ok(Some(picks));
-            }
-            match self.set_random_one(id)? {
-                Some(m) if seen.insert(m.clone()) => picks.push(m),
-                Some(_) => {}
-                None => return Ok(Some(picks)),
-            }
-        }
-        Ok(None)
+    /// One seek a round (a statement is a cheap call here), bounded.
+    fn seek_rounds(count: usize) -> usize {
+        count.saturating_mul(16).saturating_add(64)
+    }
+
+    fn seek_batch(_missing: usize) -> usize {
+        1
     }
 
     fn set_pop_one(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
@@ -256,7 +247,7 @@ impl SetRows for SqliteStore<'_> {
     }
 
     fn set_pop_all(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
-        let all = SetRows::set_members(self, id)?;
+        let all = self.set_members(id)?;
         self.conn.cached("DELETE FROM rset WHERE key_id=?1")?.execute([id])?;
         self.touch(id, -(all.len() as i64))?;
         Ok(all)

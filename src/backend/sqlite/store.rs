@@ -2,7 +2,7 @@
 
 use super::cache::ReadCache;
 use super::conn::Conn;
-use crate::store::{DbStats, Entry, KeyType, ScanPage, Store, StoreResult, StringUpdate, Ttl};
+use crate::store::{DbStats, Entry, KeyType, ScanPage, Store, StoreResult, StringUpdate, Ttl, scan_limits};
 use bytes::Bytes;
 use rusqlite::{OptionalExtension, params};
 
@@ -256,27 +256,12 @@ impl Store for SqliteStore<'_> {
     }
 
     fn scan(&mut self, db: u32, cursor: u64, count: usize, kind: Option<KeyType>) -> StoreResult<ScanPage> {
+        let (cursor, count) = scan_limits(cursor, count);
         let mut st = self.conn.cached(SCAN_SQL)?;
-        let mut page = ScanPage::default();
-        let kind = kind.map(|k| k as i64);
-        // Cursors beyond the id range (any u64 is a valid SCAN cursor) find nothing.
-        let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
-        let count = i64::try_from(count).unwrap_or(i64::MAX);
-        let rows = st.query_map(params![db, cursor, self.now, kind, count], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+        let rows = st.query_map(params![db, cursor, self.now, kind.map(|k| k as i64), count], |r| {
+            Ok((r.get::<_, i64>(0)?, Bytes::from(r.get::<_, Vec<u8>>(1)?)))
         })?;
-        let mut last = 0;
-        for row in rows {
-            let (id, key) = row?;
-            last = id;
-            page.keys.push(Bytes::from(key));
-        }
-        page.cursor = if (page.keys.len() as i64) < count {
-            0
-        } else {
-            last as u64
-        };
-        Ok(page)
+        ScanPage::from_rows(rows, count)
     }
 
     /// The key count kept in `rcount` (schema.sql), less the expired rows

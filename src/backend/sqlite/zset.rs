@@ -1,4 +1,5 @@
-//! [`ZSetStore`] on SQLite (table `rzset`, see schema.sql).
+//! Sorted sets on SQLite (table `rzset`, see schema.sql): [`ZSetOps`] and
+//! [`ZSetRows`], from which `ZSetStore` comes (`store/zset/layout.rs`).
 //!
 //! Point operations use the primary key `(key_id, h, member)`; everything
 //! ordered uses the index `rzset_score (key_id, score, member)`, which SQLite
@@ -8,7 +9,7 @@
 
 use super::SqliteStore;
 use crate::store::hashed::random_hash;
-use crate::store::{Span, StoreResult, ZQuery, ZSetRows, member_hash};
+use crate::store::{Span, StoreResult, ZQuery, ZSetOps, ZSetRows, member_hash};
 use bytes::Bytes;
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params, params_from_iter};
@@ -88,7 +89,7 @@ impl SqliteStore<'_> {
     }
 }
 
-impl ZSetRows for SqliteStore<'_> {
+impl ZSetOps for SqliteStore<'_> {
     fn zset_scores(&mut self, id: i64, members: &[Bytes]) -> StoreResult<Vec<Option<f64>>> {
         let mut st = self
             .conn
@@ -101,61 +102,6 @@ impl ZSetRows for SqliteStore<'_> {
             );
         }
         Ok(out)
-    }
-
-    fn zset_put(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<i64> {
-        if items.is_empty() {
-            return Ok(0);
-        }
-        let mut added = 0;
-        {
-            // Update first: re-scoring a member is the common case, and costs
-            // one statement; a new member costs a missed update and an insert.
-            let mut update = self
-                .conn
-                .cached("UPDATE rzset SET score=?4 WHERE key_id=?1 AND h=?2 AND member=?3")?;
-            let mut insert = self
-                .conn
-                .cached("INSERT INTO rzset (key_id, h, member, score) VALUES (?1, ?2, ?3, ?4)")?;
-            for (m, score) in items {
-                let p = params![id, member_hash(m), &m[..], score];
-                if update.execute(p)? == 0 {
-                    insert.execute(p)?;
-                    added += 1;
-                }
-            }
-        }
-        self.grow(id, added)?;
-        Ok(added)
-    }
-
-    /// Each member is one UPDATE that skips an unchanged score and, when it
-    /// changed nothing, one INSERT OR IGNORE: an update, the common case of
-    /// a re-score, is a single statement, and no statement reads first. A
-    /// member whose score did not change takes both statements and writes
-    /// nothing.
-    fn zset_set_scores(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<(i64, i64)> {
-        let (mut added, mut updated) = (0, 0);
-        {
-            let mut update = self
-                .conn
-                .cached("UPDATE rzset SET score=?4 WHERE key_id=?1 AND h=?2 AND member=?3 AND score<>?4")?;
-            let mut insert = self
-                .conn
-                .cached("INSERT OR IGNORE INTO rzset (key_id, h, member, score) VALUES (?1, ?2, ?3, ?4)")?;
-            for (m, score) in items {
-                let p = params![id, member_hash(m), &m[..], score];
-                if update.execute(p)? > 0 {
-                    updated += 1;
-                } else if insert.execute(p)? > 0 {
-                    added += 1;
-                }
-            }
-        }
-        if added + updated > 0 {
-            self.grow(id, added)?;
-        }
-        Ok((added, updated))
     }
 
     fn zset_remove(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
@@ -186,6 +132,74 @@ impl ZSetRows for SqliteStore<'_> {
         Ok(Some(((below + tied) as u64, score)))
     }
 
+    fn zset_random(&mut self, id: i64) -> StoreResult<Option<(Bytes, f64)>> {
+        let r = random_hash();
+        match self.first_from_hash(id, r)? {
+            Some(item) => Ok(Some(item)),
+            None => self.first_from_hash(id, 0),
+        }
+    }
+
+    fn zset_read_set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
+        let mut st = self.conn.cached("SELECT member FROM rset WHERE key_id=?1")?;
+        let rows = st.query_map([id], |r| Ok(Bytes::from(r.get::<_, Vec<u8>>(0)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl ZSetRows for SqliteStore<'_> {
+    fn zset_put_items(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<i64> {
+        let mut added = 0;
+        {
+            // Update first: re-scoring a member is the common case, and costs
+            // one statement; a new member costs a missed update and an insert.
+            let mut update = self
+                .conn
+                .cached("UPDATE rzset SET score=?4 WHERE key_id=?1 AND h=?2 AND member=?3")?;
+            let mut insert = self
+                .conn
+                .cached("INSERT INTO rzset (key_id, h, member, score) VALUES (?1, ?2, ?3, ?4)")?;
+            for (m, score) in items {
+                let p = params![id, member_hash(m), &m[..], score];
+                if update.execute(p)? == 0 {
+                    insert.execute(p)?;
+                    added += 1;
+                }
+            }
+        }
+        self.grow(id, added)?;
+        Ok(added)
+    }
+
+    /// Each member is one UPDATE that skips an unchanged score and, when it
+    /// changed nothing, one INSERT OR IGNORE: an update, the common case of
+    /// a re-score, is a single statement, and no statement reads first. A
+    /// member whose score did not change takes both statements and writes
+    /// nothing.
+    fn zset_write_scores(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<(i64, i64)> {
+        let (mut added, mut updated) = (0, 0);
+        {
+            let mut update = self
+                .conn
+                .cached("UPDATE rzset SET score=?4 WHERE key_id=?1 AND h=?2 AND member=?3 AND score<>?4")?;
+            let mut insert = self
+                .conn
+                .cached("INSERT OR IGNORE INTO rzset (key_id, h, member, score) VALUES (?1, ?2, ?3, ?4)")?;
+            for (m, score) in items {
+                let p = params![id, member_hash(m), &m[..], score];
+                if update.execute(p)? > 0 {
+                    updated += 1;
+                } else if insert.execute(p)? > 0 {
+                    added += 1;
+                }
+            }
+        }
+        if added + updated > 0 {
+            self.grow(id, added)?;
+        }
+        Ok((added, updated))
+    }
+
     fn zset_count_span(&mut self, id: i64, span: Span) -> StoreResult<u64> {
         let span = span_sql(span);
         let sql = format!("SELECT count(*) FROM rzset WHERE key_id=?1 {}", span.cond);
@@ -211,21 +225,7 @@ impl ZSetRows for SqliteStore<'_> {
         Ok(items)
     }
 
-    fn zset_random(&mut self, id: i64) -> StoreResult<Option<(Bytes, f64)>> {
-        let r = random_hash();
-        match self.first_from_hash(id, r)? {
-            Some(item) => Ok(Some(item)),
-            None => self.first_from_hash(id, 0),
-        }
-    }
-
-    fn zset_read_set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
-        let mut st = self.conn.cached("SELECT member FROM rset WHERE key_id=?1")?;
-        let rows = st.query_map([id], |r| Ok(Bytes::from(r.get::<_, Vec<u8>>(0)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn zset_single_score(&mut self, id: i64) -> StoreResult<Option<f64>> {
+    fn zset_score_range(&mut self, id: i64) -> StoreResult<Option<(f64, f64)>> {
         let first = |sql: &'static str| -> StoreResult<Option<f64>> {
             Ok(self
                 .conn
@@ -235,10 +235,7 @@ impl ZSetRows for SqliteStore<'_> {
         };
         let lo = first("SELECT score FROM rzset WHERE key_id=?1 ORDER BY score LIMIT 1")?;
         let hi = first("SELECT score FROM rzset WHERE key_id=?1 ORDER BY score DESC LIMIT 1")?;
-        Ok(match (lo, hi) {
-            (Some(a), Some(b)) if a == b => Some(a),
-            _ => None,
-        })
+        Ok(lo.zip(hi))
     }
 
     fn zset_scan_rows(&mut self, id: i64, from: i64, limit: i64) -> StoreResult<Vec<(i64, (Bytes, f64))>> {

@@ -2,51 +2,30 @@
 //! [`hashed`]): random picks and samples, SPOP's choice of strategy and SSCAN
 //! paging, written once over [`SetRows`], the backend's statements.
 
-use super::{SetOp, SetStore, sample};
+use super::{SetOps, SetStore, sample};
 use crate::store::{StoreResult, hashed};
 use bytes::Bytes;
+use std::collections::HashSet;
 
-/// A set backend: its SQL text and row access. [`SetStore`] comes from it
-/// (the blanket implementation below): SRANDMEMBER, SPOP and SSCAN from the
-/// algorithms of this module, the other methods, which have the same names
-/// here, from the backend's own statements.
-///
-/// The methods after `set_store` are what the shared algorithms run.
-pub(crate) trait SetRows {
-    /// [`SetStore::set_add`].
-    fn set_add(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64>;
+/// The statements of a set backend that the algorithms of this module run,
+/// beside its [`SetOps`]; [`SetStore`] (SRANDMEMBER, SPOP, SSCAN) comes from
+/// them (the blanket implementation below).
+pub(crate) trait SetRows: SetOps {
+    /// `rkey.len` of the set's key, if it has a row.
+    fn set_len(&mut self, id: i64) -> StoreResult<Option<i64>>;
 
-    /// [`SetStore::set_remove`].
-    fn set_remove(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64>;
+    /// Appends `n` independent random members to `out` (fewer only if the
+    /// set is empty), each the first member at or after a random hash
+    /// ([`hashed::random_hash`]), wrapping to the first member.
+    fn set_picks(&mut self, id: i64, n: usize, out: &mut Vec<Bytes>) -> StoreResult<()>;
 
-    /// [`SetStore::set_contains`].
-    fn set_contains(&mut self, id: i64, members: &[Bytes]) -> StoreResult<Vec<bool>>;
+    /// How a small sample of `count` distinct members is sought: in at most
+    /// this many rounds of [`SetRows::set_picks`] ...
+    fn seek_rounds(count: usize) -> usize;
 
-    /// [`SetStore::set_members`].
-    fn set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>>;
-
-    /// [`SetStore::set_combine`].
-    fn set_combine(&mut self, op: SetOp, ids: &[i64]) -> StoreResult<Vec<Bytes>>;
-
-    /// [`SetStore::set_inter_card`].
-    fn set_inter_card(&mut self, ids: &[i64], limit: Option<u64>) -> StoreResult<i64>;
-
-    /// [`SetStore::set_store`].
-    fn set_store(&mut self, db: u32, dst: &[u8], op: SetOp, ids: &[i64]) -> StoreResult<i64>;
-
-    /// The number of members (from `rkey.len`).
-    fn set_len(&mut self, id: i64) -> StoreResult<usize>;
-
-    /// `n` independent random members (fewer only if the set is empty), each
-    /// the first member at or after a random hash, wrapping to the first.
-    fn set_picks(&mut self, id: i64, n: usize) -> StoreResult<Vec<Bytes>>;
-
-    /// `count` distinct random members by independent random seeks, for a
-    /// sample of at most a third of the set (so that each seek is new with
-    /// probability > 2/3): `None` if a bounded number of seeks did not find
-    /// them (the caller then shuffles the whole set); fewer only if the set
-    /// is empty.
-    fn set_seek_distinct(&mut self, id: i64, count: usize) -> StoreResult<Option<Vec<Bytes>>>;
+    /// ... each asking for this many picks when `missing` members are
+    /// still missing.
+    fn seek_batch(missing: usize) -> usize;
 
     /// Removes and returns one random member, touching the key.
     fn set_pop_one(&mut self, id: i64) -> StoreResult<Vec<Bytes>>;
@@ -61,43 +40,51 @@ pub(crate) trait SetRows {
     fn set_scan_run(&mut self, id: i64, h: i64, after: &[u8], page: &mut Vec<Bytes>) -> StoreResult<()>;
 }
 
+/// The number of members of set `id`.
+fn len<R: SetRows>(r: &mut R, id: i64) -> StoreResult<usize> {
+    Ok(r.set_len(id)?.unwrap_or(0).max(0) as usize)
+}
+
 /// `count` distinct random members of a set of `len` members, `count < len`.
 fn sample_distinct<R: SetRows>(r: &mut R, id: i64, count: usize, len: usize) -> StoreResult<Vec<Bytes>> {
     // Large samples: read the set once and shuffle (Redis copies the set too).
     if count.saturating_mul(3) > len {
         return Ok(sample(r.set_members(id)?, count));
     }
-    // Small samples: random seeks, bounded, then the whole set.
-    match r.set_seek_distinct(id, count)? {
-        Some(picks) => Ok(picks),
-        None => Ok(sample(r.set_members(id)?, count)),
+    // Small samples: rounds of independent random seeks until enough
+    // distinct ones (each is new with probability > 2/3). Bounded, then the
+    // whole set.
+    let mut seen = HashSet::with_capacity(count);
+    let mut picks = Vec::with_capacity(count);
+    let mut batch = Vec::new();
+    for _ in 0..R::seek_rounds(count) {
+        r.set_picks(id, R::seek_batch(count - picks.len()), &mut batch)?;
+        if batch.is_empty() {
+            return Ok(picks); // the set is empty
+        }
+        for m in batch.drain(..) {
+            if picks.len() < count && seen.insert(m.clone()) {
+                picks.push(m);
+            }
+        }
+        if picks.len() == count {
+            return Ok(picks);
+        }
     }
+    Ok(sample(r.set_members(id)?, count))
 }
 
 impl<R: SetRows> SetStore for R {
-    fn set_add(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
-        SetRows::set_add(self, id, members)
-    }
-
-    fn set_remove(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
-        SetRows::set_remove(self, id, members)
-    }
-
-    fn set_contains(&mut self, id: i64, members: &[Bytes]) -> StoreResult<Vec<bool>> {
-        SetRows::set_contains(self, id, members)
-    }
-
-    fn set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
-        SetRows::set_members(self, id)
-    }
-
     fn set_random(&mut self, id: i64, count: usize, distinct: bool) -> StoreResult<Vec<Bytes>> {
         if !distinct {
-            return self.set_picks(id, count);
+            // `count` is the client's and may be huge; allocate as we go.
+            let mut picks = Vec::with_capacity(count.min(1024));
+            self.set_picks(id, count, &mut picks)?;
+            return Ok(picks);
         }
-        let len = self.set_len(id)?;
+        let len = len(self, id)?;
         if count >= len {
-            SetRows::set_members(self, id)
+            self.set_members(id)
         } else {
             sample_distinct(self, id, count, len)
         }
@@ -109,7 +96,7 @@ impl<R: SetRows> SetStore for R {
             1 => return self.set_pop_one(id),
             _ => {}
         }
-        let len = self.set_len(id)?;
+        let len = len(self, id)?;
         if len == 0 {
             return Ok(Vec::new());
         }
@@ -118,7 +105,7 @@ impl<R: SetRows> SetStore for R {
             return self.set_pop_all(id);
         }
         let picks = sample_distinct(self, id, count, len)?;
-        SetRows::set_remove(self, id, &picks)?;
+        self.set_remove(id, &picks)?;
         Ok(picks)
     }
 
@@ -131,17 +118,5 @@ impl<R: SetRows> SetStore for R {
             |s, from, limit| s.set_scan_rows(id, from, limit),
             |s, h, after, page| s.set_scan_run(id, h, after, page),
         )
-    }
-
-    fn set_combine(&mut self, op: SetOp, ids: &[i64]) -> StoreResult<Vec<Bytes>> {
-        SetRows::set_combine(self, op, ids)
-    }
-
-    fn set_inter_card(&mut self, ids: &[i64], limit: Option<u64>) -> StoreResult<i64> {
-        SetRows::set_inter_card(self, ids, limit)
-    }
-
-    fn set_store(&mut self, db: u32, dst: &[u8], op: SetOp, ids: &[i64]) -> StoreResult<i64> {
-        SetRows::set_store(self, db, dst, op, ids)
     }
 }

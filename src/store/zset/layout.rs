@@ -4,7 +4,7 @@
 //! their statements take ([`Span`]), and ZSCAN paging, written once over
 //! [`ZSetRows`], the backend's statements.
 
-use super::{LexBound, ZQuery, ZScanPage, ZSetStore, ZSpan};
+use super::{LexBound, ZQuery, ZScanPage, ZSetOps, ZSetStore, ZSpan};
 use crate::store::{StoreResult, hashed};
 use bytes::Bytes;
 
@@ -36,7 +36,7 @@ pub(crate) enum Span {
 
 /// `span` resolved against sorted set `id`; None if it selects nothing
 /// whatever the set holds. A lex span reads the set's lowest and highest
-/// scores ([`ZSetRows::zset_single_score`]).
+/// scores ([`ZSetRows::zset_score_range`]): a single score when they agree.
 fn resolve<R: ZSetRows>(r: &mut R, id: i64, span: &ZSpan) -> StoreResult<Option<Span>> {
     Ok(Some(match span {
         ZSpan::All => Span::All,
@@ -57,7 +57,11 @@ fn resolve<R: ZSetRows>(r: &mut R, id: i64, span: &ZSpan) -> StoreResult<Option<
                 LexBound::Exclusive(b) => Some(b.to_vec()),
                 LexBound::Min => return Ok(None),
             };
-            match (r.zset_single_score(id)?, hi) {
+            let single = match r.zset_score_range(id)? {
+                Some((a, b)) if a == b => Some(a),
+                _ => None,
+            };
+            match (single, hi) {
                 (Some(s), Some(hi)) => Span::LexSingleTo(lo, hi, s),
                 (Some(s), None) => Span::LexSingle(lo, s),
                 (None, Some(hi)) => Span::LexMixedTo(lo, hi),
@@ -67,21 +71,19 @@ fn resolve<R: ZSetRows>(r: &mut R, id: i64, span: &ZSpan) -> StoreResult<Option<
     }))
 }
 
-/// A sorted-set backend: its SQL text and row access. [`ZSetStore`] comes
-/// from it (the blanket implementation below): ranges, counts and takes as
-/// resolved [`Span`]s, ZSCAN from [`hashed::scan_page`], the other methods,
-/// which have the same names here, from the backend's own statements.
-pub(crate) trait ZSetRows {
-    /// [`ZSetStore::zset_scores`].
-    fn zset_scores(&mut self, id: i64, members: &[Bytes]) -> StoreResult<Vec<Option<f64>>>;
-
-    /// [`ZSetStore::zset_put`].
-    fn zset_put(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<i64>;
+/// The statements of a sorted-set backend that the algorithms of this
+/// module run, beside its [`ZSetOps`]; [`ZSetStore`] comes from them (the
+/// blanket implementation below): ranges, counts and takes as resolved
+/// [`Span`]s, ZSCAN from [`hashed::scan_page`].
+pub(crate) trait ZSetRows: ZSetOps {
+    /// Sets the score of each member, adding the absent ones; returns how
+    /// many were added ([`ZSetStore::zset_put`], with at least one item).
+    fn zset_put_items(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<i64>;
 
     /// [`ZSetStore::zset_set_scores`]. The default reads the current
-    /// scores, then writes the changes with [`ZSetRows::zset_put`]; SQLite
-    /// writes without reading first.
-    fn zset_set_scores(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<(i64, i64)> {
+    /// scores, then writes the changes with [`ZSetRows::zset_put_items`];
+    /// SQLite writes without reading first.
+    fn zset_write_scores(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<(i64, i64)> {
         let members: Vec<Bytes> = items.iter().map(|(m, _)| m.clone()).collect();
         let mut current: std::collections::HashMap<&[u8], Option<f64>> = members
             .iter()
@@ -99,25 +101,13 @@ pub(crate) trait ZSetRows {
             changes.push((m.clone(), *score));
         }
         if !changes.is_empty() {
-            self.zset_put(id, &changes)?;
+            self.zset_put_items(id, &changes)?;
         }
         Ok((added, updated))
     }
 
-    /// [`ZSetStore::zset_remove`].
-    fn zset_remove(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64>;
-
-    /// [`ZSetStore::zset_rank`].
-    fn zset_rank(&mut self, id: i64, member: &[u8]) -> StoreResult<Option<(u64, f64)>>;
-
-    /// [`ZSetStore::zset_random`].
-    fn zset_random(&mut self, id: i64) -> StoreResult<Option<(Bytes, f64)>>;
-
-    /// [`ZSetStore::zset_read_set_members`].
-    fn zset_read_set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>>;
-
-    /// The score shared by every element of the set, if they all have the same one.
-    fn zset_single_score(&mut self, id: i64) -> StoreResult<Option<f64>>;
+    /// The lowest and the highest score, if the set has elements.
+    fn zset_score_range(&mut self, id: i64) -> StoreResult<Option<(f64, f64)>>;
 
     /// The number of elements in `span`.
     fn zset_count_span(&mut self, id: i64, span: Span) -> StoreResult<u64>;
@@ -136,24 +126,15 @@ pub(crate) trait ZSetRows {
 }
 
 impl<R: ZSetRows> ZSetStore for R {
-    fn zset_scores(&mut self, id: i64, members: &[Bytes]) -> StoreResult<Vec<Option<f64>>> {
-        ZSetRows::zset_scores(self, id, members)
-    }
-
     fn zset_put(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<i64> {
-        ZSetRows::zset_put(self, id, items)
+        if items.is_empty() {
+            return Ok(0);
+        }
+        self.zset_put_items(id, items)
     }
 
     fn zset_set_scores(&mut self, id: i64, items: &[(Bytes, f64)]) -> StoreResult<(i64, i64)> {
-        ZSetRows::zset_set_scores(self, id, items)
-    }
-
-    fn zset_remove(&mut self, id: i64, members: &[Bytes]) -> StoreResult<i64> {
-        ZSetRows::zset_remove(self, id, members)
-    }
-
-    fn zset_rank(&mut self, id: i64, member: &[u8]) -> StoreResult<Option<(u64, f64)>> {
-        ZSetRows::zset_rank(self, id, member)
+        self.zset_write_scores(id, items)
     }
 
     fn zset_count(&mut self, id: i64, span: &ZSpan) -> StoreResult<u64> {
@@ -177,10 +158,6 @@ impl<R: ZSetRows> ZSetStore for R {
         }
     }
 
-    fn zset_random(&mut self, id: i64) -> StoreResult<Option<(Bytes, f64)>> {
-        ZSetRows::zset_random(self, id)
-    }
-
     fn zset_scan(&mut self, id: i64, cursor: u64, count: usize) -> StoreResult<ZScanPage> {
         let (cursor, items) = hashed::scan_page(
             self,
@@ -191,9 +168,5 @@ impl<R: ZSetRows> ZSetStore for R {
             |s, h, after, page| s.zset_scan_run(id, h, after, page),
         )?;
         Ok(ZScanPage { cursor, items })
-    }
-
-    fn zset_read_set_members(&mut self, id: i64) -> StoreResult<Vec<Bytes>> {
-        ZSetRows::zset_read_set_members(self, id)
     }
 }
