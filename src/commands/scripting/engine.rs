@@ -9,6 +9,7 @@
 
 use super::cache::{self, Script};
 use super::convert;
+use super::libs::raising;
 use crate::commands::{CmdError, CmdResult, Ctx, Handler, blocking, lookup};
 use crate::engine::Call;
 use crate::resp::Reply;
@@ -47,7 +48,9 @@ pub struct Engine {
     /// The real globals (scripts see the protected view `env`).
     pub globals: Table,
     pub env: Table,
+    /// Calls a script's function under the error handler (`run_protected`).
     runner: Function,
+    handler: Function,
     /// Makes a read-only view of a table.
     pub protect: Function,
 }
@@ -99,6 +102,11 @@ impl Engine {
         rs.set("randomseed", raising(&lua, lua.create_function(randomseed)?)?)?;
         rs.set("version", crate::REDIS_VERSION)?;
         rs.set("version_num", version_num(crate::REDIS_VERSION))?;
+        // SAFETY: C functions that keep to the Lua API's rules (see each).
+        unsafe {
+            rs.set("pcall_lua", lua.create_c_function(redis_pcall)?)?;
+            rs.set("xpcall", lua.create_c_function(xpcall)?)?;
+        }
         let ro = lua.create_table()?;
         let weak = lua.create_table()?;
         weak.set("__mode", "k")?;
@@ -111,7 +119,9 @@ impl Engine {
             .load(include_str!("prelude.lua"))
             .set_name("=redsql")
             .into_function()?;
-        let (env, runner, protect): (Table, Function, Function) = prelude.call((globals.clone(), debug, rs, ro))?;
+        let (env, handler, protect): (Table, Function, Function) = prelude.call((globals.clone(), debug, rs, ro))?;
+        // SAFETY: see `run_protected`.
+        let runner = unsafe { lua.create_c_function(run_protected)? };
         lua.set_globals(env.clone())?;
         Ok(Engine {
             lua,
@@ -120,6 +130,7 @@ impl Engine {
             globals,
             env,
             runner,
+            handler,
             protect,
         })
     }
@@ -180,9 +191,10 @@ impl Engine {
         let result = if eval {
             self.globals.raw_set("KEYS", keys_t).map_err(lua_err)?;
             self.globals.raw_set("ARGV", args_t).map_err(lua_err)?;
-            self.runner.call::<(bool, Value)>((f.clone(),))
+            self.runner.call::<(bool, Value)>((self.handler.clone(), f.clone()))
         } else {
-            self.runner.call::<(bool, Value)>((f.clone(), keys_t, args_t))
+            self.runner
+                .call::<(bool, Value)>((self.handler.clone(), f.clone(), keys_t, args_t))
         };
         let run = self.lua.remove_app_data::<Run>().expect("run context");
         // Commands inside the script select databases of their own.
@@ -224,31 +236,64 @@ enum Refused {
     Store(StoreError),
 }
 
-/// A C function calling `f`, which answers `(true, value)` or `(false,
-/// error)`: it returns the value, or raises the error as Redis's C
-/// functions do (a string error gets the caller's position, as from
-/// `luaL_error`; a table, from `luaPushError`, goes as it is).
-fn raising(lua: &Lua, f: Function) -> mlua::Result<Function> {
-    unsafe extern "C-unwind" fn raiser(l: *mut ffi::lua_State) -> c_int {
-        // SAFETY: called by Lua with its stack; no Rust value lives across lua_error.
-        unsafe {
-            let n = ffi::lua_gettop(l);
-            ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
-            ffi::lua_insert(l, 1);
-            ffi::lua_call(l, n, 2);
-            if ffi::lua_toboolean(l, -2) != 0 {
-                return 1;
-            }
-            if ffi::lua_type(l, -1) == ffi::LUA_TSTRING {
-                ffi::luaL_where(l, 1);
-                ffi::lua_insert(l, -2);
-                ffi::lua_concat(l, 2);
-            }
-            ffi::lua_error(l)
-        }
+/// `run(handler, f, ...)`: calls `f(...)` under the error handler, as
+/// Redis's `luaCallFunction` does; answers `(true, first result)` or
+/// `(false, the handler's error)`.
+unsafe extern "C-unwind" fn run_protected(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by Lua with (handler, f, args...) on its stack; one
+    // result leaves room for the status.
+    unsafe {
+        let n = ffi::lua_gettop(l);
+        let status = ffi::lua_pcall(l, n - 2, 1, 1);
+        ffi::lua_pushboolean(l, (status == 0) as c_int);
+        ffi::lua_insert(l, 2);
+        2
     }
-    // SAFETY: pushes a C closure over the one value passed.
-    unsafe { lua.exec_raw(f, |l| ffi::lua_pushcclosure(l, raiser, 1)) }
+}
+
+/// Redis's `pcall` (`luaRedisPcall`): an error table with an `err` string
+/// comes back as that string.
+unsafe extern "C-unwind" fn redis_pcall(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by Lua; the status slot is pushed before the call, and
+    // after an error the stack holds one value.
+    unsafe {
+        let argc = ffi::lua_gettop(l);
+        if argc == 0 {
+            // Redis calls its status placeholder then.
+            ffi::lua_pushboolean(l, 0);
+            ffi::lua_pushstring(l, c"attempt to call a boolean value".as_ptr());
+            return 2;
+        }
+        ffi::lua_pushboolean(l, 1);
+        ffi::lua_insert(l, 1);
+        if ffi::lua_pcall(l, argc - 1, ffi::LUA_MULTRET, 0) != 0 {
+            ffi::lua_remove(l, 1);
+            if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
+                ffi::lua_getfield(l, -1, c"err".as_ptr());
+                if ffi::lua_isstring(l, -1) != 0 {
+                    ffi::lua_replace(l, -2);
+                }
+            }
+            ffi::lua_pushboolean(l, 0);
+            ffi::lua_insert(l, 1);
+        }
+        ffi::lua_gettop(l)
+    }
+}
+
+/// Lua 5.1's `xpcall`, making room for its status after many results.
+unsafe extern "C-unwind" fn xpcall(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by Lua; checks the stack before pushing the status.
+    unsafe {
+        ffi::luaL_checkany(l, 2);
+        ffi::lua_settop(l, 2);
+        ffi::lua_insert(l, 1);
+        let status = ffi::lua_pcall(l, 0, ffi::LUA_MULTRET, 1);
+        ffi::luaL_checkstack(l, 1, c"too many results".as_ptr());
+        ffi::lua_pushboolean(l, (status == 0) as c_int);
+        ffi::lua_replace(l, 1);
+        ffi::lua_gettop(l)
+    }
 }
 
 /// `real` (rawset, setmetatable) refusing the tables in `ro`, as Redis's

@@ -3,7 +3,7 @@
 -- reads through to G and refuses writes, as Redis 7.0 locks its globals.
 local G, dbg, rs, ro = ...
 local type, error, tostring, select = type, error, tostring, select
-local raw_setmetatable, raw_pcall = setmetatable, pcall
+local raw_setmetatable = setmetatable
 local INTERNAL = '=redsql'
 
 -- ro: the tables a script may not change (Redis's readonly tables), weak keys.
@@ -78,23 +78,10 @@ local math = G.math
 math.random = rs.random
 math.randomseed = rs.randomseed
 
--- Redis's pcall: an error table raised by redis.call comes back as its message.
-local function pcall_result(ok, ...)
-  if ok then
-    return ok, ...
-  end
-  local e = ...
-  if type(e) == 'table' then
-    local m = e.err
-    if type(m) == 'string' or type(m) == 'number' then
-      e = m
-    end
-  end
-  return false, e
-end
-G.pcall = function(...)
-  return pcall_result(raw_pcall(...))
-end
+-- Redis's pcall (an error table raised by redis.call comes back as its
+-- message) and Lua's xpcall, as C functions of rs.
+G.pcall = rs.pcall_lua
+G.xpcall = rs.xpcall
 
 G.rawset = rs.rawset
 G.setmetatable = rs.setmetatable
@@ -126,13 +113,4 @@ G._G = E
 
 raw_setmetatable(G, {__index = missing, __newindex = ro_error, __metatable = false})
 
--- Runs a script's function (with the keys and arguments of a function call).
-local xpcall = xpcall
-local function run(f, keys, args)
-  if keys then
-    return xpcall(function() return f(keys, args) end, handler)
-  end
-  return xpcall(f, handler)
-end
-
-return E, run, protect
+return E, handler, protect
