@@ -53,7 +53,35 @@ pub struct Engine {
     handler: Function,
     /// Makes a read-only view of a table.
     pub protect: Function,
+    /// The globals of function libraries, its metatable (whose `__index`
+    /// is the globals, or `lib_api` while a library loads), and the
+    /// library API.
+    fenv: Table,
+    fmeta: Table,
+    lib_api: Table,
+    /// An error handler that leaves errors as they are (library loading).
+    identity: Function,
+    /// The libraries this thread loaded: name -> (load id, functions).
+    libraries: HashMap<String, (u64, HashMap<String, Function>)>,
 }
+
+/// A function a library registered while loading.
+pub struct Registered {
+    pub name: String,
+    pub desc: Option<Vec<u8>>,
+    pub flags: super::flags::Flags,
+    pub callback: Function,
+}
+
+/// What `redis.register_function` fills while a library loads.
+struct Loading {
+    functions: Vec<Registered>,
+    started: std::time::Instant,
+    timed_out: bool,
+}
+
+/// A library's code may run this long while loading (Redis's LOAD_TIMEOUT_MS).
+const LOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
 thread_local! {
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
@@ -119,7 +147,19 @@ impl Engine {
             .load(include_str!("prelude.lua"))
             .set_name("=redsql")
             .into_function()?;
-        let (env, handler, protect): (Table, Function, Function) = prelude.call((globals.clone(), debug, rs, ro))?;
+        rs.set(
+            "register_function",
+            raising(&lua, lua.create_function(register_function)?)?,
+        )?;
+        let (env, handler, protect, fenv, fmeta, lib_api, identity): (
+            Table,
+            Function,
+            Function,
+            Table,
+            Table,
+            Table,
+            Function,
+        ) = prelude.call((globals.clone(), debug, rs, ro))?;
         // SAFETY: see `run_protected`.
         let runner = unsafe { lua.create_c_function(run_protected)? };
         lua.set_globals(env.clone())?;
@@ -132,6 +172,11 @@ impl Engine {
             runner,
             handler,
             protect,
+            fenv,
+            fmeta,
+            lib_api,
+            identity,
+            libraries: HashMap::new(),
         })
     }
 
@@ -197,6 +242,11 @@ impl Engine {
                 .call::<(bool, Value)>((self.handler.clone(), f.clone(), keys_t, args_t))
         };
         let run = self.lua.remove_app_data::<Run>().expect("run context");
+        if eval {
+            // Functions must not see the last script's KEYS and ARGV.
+            let _ = self.globals.raw_set("KEYS", Value::Nil);
+            let _ = self.globals.raw_set("ARGV", Value::Nil);
+        }
         // Commands inside the script select databases of their own.
         ctx.db = db;
         ctx.proto = proto;
@@ -208,6 +258,83 @@ impl Engine {
             Ok((false, err)) => Err(CmdError::Reply(convert::script_error(&err, name))),
             Err(e) => Err(lua_err(e)),
         }
+    }
+
+    /// Runs a library's code (after its shebang line, whose line feed it
+    /// starts with) to collect the functions it registers, as Redis's
+    /// `luaEngineCreate`; the error is the reply's text without `ERR `.
+    pub fn load_library(&mut self, code: &[u8]) -> Result<Vec<Registered>, String> {
+        let chunk = self
+            .lua
+            .load(code)
+            .set_name("@user_function")
+            .set_mode(mlua::chunk::ChunkMode::Text)
+            .set_environment(self.fenv.clone())
+            .into_function()
+            .map_err(|e| match e {
+                mlua::Error::SyntaxError { message, .. } => format!("Error compiling function: {message}"),
+                e => format!("Error compiling function: {e}"),
+            })?;
+        let to_string = |e: mlua::Error| e.to_string();
+        self.fmeta.raw_set("__index", self.lib_api.clone()).map_err(to_string)?;
+        self.lua.set_app_data(Loading {
+            functions: Vec::new(),
+            started: std::time::Instant::now(),
+            timed_out: false,
+        });
+        let hook = self
+            .lua
+            .set_hook(mlua::HookTriggers::new().every_nth_instruction(100_000), |lua, _| {
+                let Some(mut l) = lua.app_data_mut::<Loading>() else {
+                    return Ok(mlua::VmState::Continue);
+                };
+                if l.started.elapsed() > LOAD_TIMEOUT {
+                    l.timed_out = true;
+                    return Err(mlua::Error::runtime("FUNCTION LOAD timeout"));
+                }
+                Ok(mlua::VmState::Continue)
+            });
+        let result = hook.and_then(|_| self.runner.call::<(bool, Value)>((self.identity.clone(), chunk)));
+        self.lua.remove_hook();
+        let loading = self.lua.remove_app_data::<Loading>().expect("loading context");
+        self.fmeta.raw_set("__index", self.globals.clone()).map_err(to_string)?;
+        match result {
+            _ if loading.timed_out => Err("Error registering functions: ERR FUNCTION LOAD timeout".into()),
+            Ok((true, _)) => Ok(loading.functions),
+            Ok((false, err)) => {
+                let msg = match &err {
+                    Value::String(s) => format!("ERR {}", String::from_utf8_lossy(&s.as_bytes())),
+                    Value::Table(t) => match t.get::<Value>("err") {
+                        Ok(Value::String(s)) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
+                        _ => String::new(),
+                    },
+                    _ => String::new(),
+                };
+                Err(format!("Error registering functions: {msg}"))
+            }
+            Err(e) => Err(format!("Error registering functions: {e}")),
+        }
+    }
+
+    /// The callback of function `name` of library `lib` (loaded in this
+    /// thread's state if it was not, or was loaded in another version).
+    pub fn library_function(&mut self, lib: &super::functions::Library, name: &str) -> Result<Function, String> {
+        let fresh = self.libraries.get(&lib.name).is_some_and(|(id, _)| *id == lib.id);
+        if !fresh {
+            let body = &lib.code[lib.body_start..];
+            let functions = self.load_library(body)?;
+            self.remember(lib, functions);
+        }
+        self.libraries
+            .get(&lib.name)
+            .and_then(|(_, fs)| fs.get(name).cloned())
+            .ok_or_else(|| "Function not found".to_string())
+    }
+
+    /// Keeps the callbacks of a library this thread just loaded.
+    pub fn remember(&mut self, lib: &super::functions::Library, functions: Vec<Registered>) {
+        let map = functions.into_iter().map(|f| (f.name, f.callback)).collect();
+        self.libraries.insert(lib.name.clone(), (lib.id, map));
     }
 
     fn array(&self, items: &[Bytes]) -> mlua::Result<Table> {
@@ -422,6 +549,122 @@ fn dispatch(ctx: &mut Ctx, args: Vec<Bytes>, resp: u8, read_only: bool) -> Resul
         Err(CmdError::Reply(e)) => Err(Refused::Reply(e)),
         Err(CmdError::Store(e)) => Err(Refused::Store(e)),
     }
+}
+
+/// `redis.register_function(name, callback)` or `({function_name=...,
+/// callback=..., flags={...}, description=...})`, as Redis 7.0 reads them.
+fn register_function(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
+    if lua.app_data_ref::<Loading>().is_none() {
+        return raise(
+            lua,
+            "redis.register_function can only be called on FUNCTION LOAD command",
+        );
+    }
+    let f = match read_register_args(lua, &args) {
+        Ok(f) => f,
+        Err(msg) => return raise(lua, msg),
+    };
+    let valid = !f.name.is_empty() && f.name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+    if !valid {
+        return raise(
+            lua,
+            "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long",
+        );
+    }
+    let mut loading = lua.app_data_mut::<Loading>().expect("loading context");
+    if loading.functions.iter().any(|g| g.name == f.name) {
+        drop(loading);
+        return raise(lua, "Function already exists in the library");
+    }
+    loading.functions.push(f);
+    Ok((true, Value::Nil))
+}
+
+fn string_arg(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(String::from_utf8_lossy(&s.as_bytes()).into_owned()),
+        Value::Integer(i) => Some(convert::lua_number_string(*i as f64)),
+        Value::Number(n) => Some(convert::lua_number_string(*n)),
+        _ => None,
+    }
+}
+
+fn read_register_args(lua: &Lua, args: &MultiValue) -> Result<Registered, &'static str> {
+    let _ = lua;
+    match args.len() {
+        1 => {}
+        2 => {
+            let name = string_arg(&args[0]).ok_or("first argument to redis.register_function must be a string")?;
+            let Value::Function(callback) = &args[1] else {
+                return Err("second argument to redis.register_function must be a function");
+            };
+            return Ok(Registered {
+                name,
+                desc: None,
+                flags: super::flags::Flags::default(),
+                callback: callback.clone(),
+            });
+        }
+        _ => return Err("wrong number of arguments to redis.register_function"),
+    }
+    let Value::Table(t) = &args[0] else {
+        return Err(
+            "calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).",
+        );
+    };
+    let (mut name, mut desc, mut callback, mut flags) = (None, None, None, super::flags::Flags::default());
+    for pair in t.pairs::<Value, Value>() {
+        let Ok((k, v)) = pair else { break };
+        let key = string_arg(&k).ok_or("named argument key given to redis.register_function is not a string")?;
+        match key.to_ascii_lowercase().as_str() {
+            "function_name" => {
+                name = Some(
+                    string_arg(&v).ok_or("function_name argument given to redis.register_function must be a string")?,
+                )
+            }
+            "description" => {
+                let d = match &v {
+                    Value::String(s) => s.as_bytes().to_vec(),
+                    other => string_arg(other)
+                        .ok_or("description argument given to redis.register_function must be a string")?
+                        .into_bytes(),
+                };
+                desc = Some(d);
+            }
+            "callback" => match v {
+                Value::Function(f) => callback = Some(f),
+                _ => return Err("callback argument given to redis.register_function must be a function"),
+            },
+            "flags" => {
+                let Value::Table(list) = v else {
+                    return Err(
+                        "flags argument to redis.register_function must be a table representing function flags",
+                    );
+                };
+                for j in 1.. {
+                    match list.get::<Value>(j) {
+                        Ok(Value::Nil) => break,
+                        Ok(flag) => {
+                            let flag = string_arg(&flag).ok_or("unknown flag given")?;
+                            if !flags.set(flag.to_ascii_lowercase().as_bytes()) {
+                                return Err("unknown flag given");
+                            }
+                        }
+                        Err(_) => return Err("unknown flag given"),
+                    }
+                }
+            }
+            _ => return Err("unknown argument given to redis.register_function"),
+        }
+    }
+    let name = name.ok_or("redis.register_function must get a function name argument")?;
+    let callback = callback.ok_or("redis.register_function must get a callback argument")?;
+    Ok(Registered {
+        name,
+        desc,
+        flags,
+        callback,
+    })
 }
 
 fn sha1hex(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {

@@ -1,4 +1,5 @@
-//! Lua scripting: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT.
+//! Lua scripting: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT; functions
+//! (FUNCTION, FCALL, FCALL_RO: see `functions`).
 //!
 //! EVAL and EVALSHA are write commands: they run on the writer, inside its
 //! SQL transaction, so a script is atomic and isolated like any single
@@ -12,6 +13,7 @@ pub mod cache;
 pub mod convert;
 pub mod engine;
 pub mod flags;
+pub mod functions;
 pub mod libs;
 
 use super::args::is;
@@ -29,7 +31,25 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("script|exists", Handler::Pure(script_exists)),
     ("script|flush", Handler::Pure(script_flush)),
     ("script|help", Handler::Pure(script_help)),
+    ("fcall", Handler::Write(fcall)),
+    ("fcall_ro", Handler::Read(fcall_ro)),
+    ("function|load", Handler::Pure(functions::load)),
+    ("function|list", Handler::Pure(functions::list)),
+    ("function|delete", Handler::Pure(functions::delete)),
+    ("function|flush", Handler::Pure(functions::flush)),
+    ("function|dump", Handler::Pure(functions::dump)),
+    ("function|restore", Handler::Pure(functions::restore)),
+    ("function|stats", Handler::Pure(functions::stats)),
+    ("function|help", Handler::Pure(functions::help)),
 ];
+
+fn fcall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    functions::fcall(ctx, args, false)
+}
+
+fn fcall_ro(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    functions::fcall(ctx, args, true)
+}
 
 const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
 

@@ -113,4 +113,30 @@ G._G = E
 
 raw_setmetatable(G, {__index = missing, __newindex = ro_error, __metatable = false})
 
-return E, handler, protect
+-- Function libraries (FUNCTION LOAD) see F: globals reading through to G
+-- when their functions run, and to LIB_API (only redis.register_function,
+-- redis.log and the versions) while the library's code registers them;
+-- Rust switches FM.__index between the two.
+local FM = {__index = G, __newindex = ro_error, __metatable = protect({__index = missing})}
+local F = raw_setmetatable({}, FM)
+ro[F] = true
+local function strict(t)
+  return protect(raw_setmetatable(t, {__index = missing}))
+end
+local LIB_API = strict({
+  redis = strict({
+    register_function = rs.register_function,
+    log = rs.log,
+    LOG_DEBUG = 0,
+    LOG_VERBOSE = 1,
+    LOG_NOTICE = 2,
+    LOG_WARNING = 3,
+    REDIS_VERSION_NUM = rs.version_num,
+    REDIS_VERSION = rs.version,
+  }),
+})
+local function identity(e)
+  return e
+end
+
+return E, handler, protect, F, FM, LIB_API, identity
