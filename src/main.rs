@@ -235,6 +235,8 @@ fn build_runtime(io_threads: i64) -> Result<tokio::runtime::Runtime, String> {
     builder
         .enable_all()
         .thread_name("redsql-io")
+        // Workers and blocking threads run commands, Lua scripts included.
+        .thread_stack_size(redsql::engine::COMMAND_STACK)
         .build()
         .map_err(|e| format!("cannot start runtime: {e}"))
 }

@@ -183,6 +183,7 @@ scripts!(
     lists,
     pubsub,
     rmw,
+    scripting,
     server,
     sets,
     sets_encoding,

@@ -167,6 +167,21 @@ pub fn unknown_command(args: &[Bytes]) -> Reply {
     Reply::Error(msg.into())
 }
 
+/// Whether Redis 7.0 has a command of this name (implemented here or not).
+pub fn is_redis_command(name: &[u8]) -> bool {
+    static NAMES: OnceLock<std::collections::HashSet<Vec<u8>>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        let Some((Reply::Array(infos), _)) = value::parse(DATA) else {
+            return Default::default();
+        };
+        infos
+            .iter()
+            .filter_map(|e| Some(bytes_of(array(e)?.first()?)?.to_ascii_lowercase()))
+            .collect()
+    });
+    names.contains(&name.to_ascii_lowercase())
+}
+
 /// Looks a command up by name, case-insensitively.
 pub fn lookup(name: &[u8]) -> Option<&'static Command> {
     table().get(name)

@@ -155,6 +155,7 @@ impl Start {
         let (queue, databases, sweeps, hooks) = (self.queue.clone(), self.databases, self.sweeps, self.hooks.clone());
         let handle = std::thread::Builder::new()
             .name("redsql-writer".into())
+            .stack_size(super::COMMAND_STACK)
             .spawn(move || writer::run(conn, queue, databases, sweeps, hooks))
             .map_err(|e| StoreError(format!("cannot start writer thread: {e}")))?;
         self.threads.push(handle);

@@ -86,6 +86,7 @@ fn submit(pool: &'static Pool, job: Job) {
         state.threads += 1;
         let started = std::thread::Builder::new()
             .name("redsql-background".into())
+            .stack_size(super::COMMAND_STACK)
             .spawn(move || worker(pool));
         if started.is_err() {
             state.threads -= 1;

@@ -262,6 +262,7 @@ impl<C: ReadConn> Combined<C> {
             let (pool, rx) = (pool.clone(), rx.clone());
             std::thread::Builder::new()
                 .name(format!("redsql-reader-{i}"))
+                .stack_size(super::COMMAND_STACK)
                 .spawn(move || read_thread(&pool, &rx))
                 .map_err(|e| StoreError(format!("cannot start a read thread: {e}")))?;
         }

@@ -44,6 +44,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 
+/// Stack of every thread that runs commands (the writers, the read and
+/// background threads): a Lua script's deep recursion (or cjson's nesting)
+/// must end in its error, as on Redis's main thread, not overflow a
+/// thread's default 2 MiB. Only what is touched is ever committed to memory.
+pub const COMMAND_STACK: usize = 8 << 20;
+
 /// Default size of the read cache of SQLite file databases: 32 MiB.
 pub const DEFAULT_READ_CACHE: usize = 32 << 20;
 

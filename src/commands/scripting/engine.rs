@@ -9,6 +9,7 @@
 
 use super::cache::{self, Script};
 use super::convert;
+use super::libs::raising;
 use crate::commands::{CmdError, CmdResult, Ctx, Handler, lookup};
 use crate::resp::Reply;
 use crate::store::StoreError;
@@ -46,10 +47,40 @@ pub struct Engine {
     /// The real globals (scripts see the protected view `env`).
     pub globals: Table,
     pub env: Table,
+    /// Calls a script's function under the error handler (`run_protected`).
     runner: Function,
+    handler: Function,
     /// Makes a read-only view of a table.
     pub protect: Function,
+    /// The globals of function libraries, its metatable (whose `__index`
+    /// is the globals, or `lib_api` while a library loads), and the
+    /// library API.
+    fenv: Table,
+    fmeta: Table,
+    lib_api: Table,
+    /// An error handler that leaves errors as they are (library loading).
+    identity: Function,
+    /// The libraries this thread loaded: name -> (load id, functions).
+    libraries: HashMap<String, (u64, HashMap<String, Function>)>,
 }
+
+/// A function a library registered while loading.
+pub struct Registered {
+    pub name: String,
+    pub desc: Option<Vec<u8>>,
+    pub flags: super::flags::Flags,
+    pub callback: Function,
+}
+
+/// What `redis.register_function` fills while a library loads.
+struct Loading {
+    functions: Vec<Registered>,
+    started: std::time::Instant,
+    timed_out: bool,
+}
+
+/// A library's code may run this long while loading (Redis's LOAD_TIMEOUT_MS).
+const LOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
 thread_local! {
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
@@ -98,6 +129,11 @@ impl Engine {
         rs.set("randomseed", raising(&lua, lua.create_function(randomseed)?)?)?;
         rs.set("version", crate::REDIS_VERSION)?;
         rs.set("version_num", version_num(crate::REDIS_VERSION))?;
+        // SAFETY: C functions that keep to the Lua API's rules (see each).
+        unsafe {
+            rs.set("pcall_lua", lua.create_c_function(redis_pcall)?)?;
+            rs.set("xpcall", lua.create_c_function(xpcall)?)?;
+        }
         let ro = lua.create_table()?;
         let weak = lua.create_table()?;
         weak.set("__mode", "k")?;
@@ -110,7 +146,21 @@ impl Engine {
             .load(include_str!("prelude.lua"))
             .set_name("=redsql")
             .into_function()?;
-        let (env, runner, protect): (Table, Function, Function) = prelude.call((globals.clone(), debug, rs, ro))?;
+        rs.set(
+            "register_function",
+            raising(&lua, lua.create_function(register_function)?)?,
+        )?;
+        let (env, handler, protect, fenv, fmeta, lib_api, identity): (
+            Table,
+            Function,
+            Function,
+            Table,
+            Table,
+            Table,
+            Function,
+        ) = prelude.call((globals.clone(), debug, rs, ro))?;
+        // SAFETY: see `run_protected`.
+        let runner = unsafe { lua.create_c_function(run_protected)? };
         lua.set_globals(env.clone())?;
         Ok(Engine {
             lua,
@@ -119,7 +169,13 @@ impl Engine {
             globals,
             env,
             runner,
+            handler,
             protect,
+            fenv,
+            fmeta,
+            lib_api,
+            identity,
+            libraries: HashMap::new(),
         })
     }
 
@@ -179,11 +235,17 @@ impl Engine {
         let result = if eval {
             self.globals.raw_set("KEYS", keys_t).map_err(lua_err)?;
             self.globals.raw_set("ARGV", args_t).map_err(lua_err)?;
-            self.runner.call::<(bool, Value)>((f.clone(),))
+            self.runner.call::<(bool, Value)>((self.handler.clone(), f.clone()))
         } else {
-            self.runner.call::<(bool, Value)>((f.clone(), keys_t, args_t))
+            self.runner
+                .call::<(bool, Value)>((self.handler.clone(), f.clone(), keys_t, args_t))
         };
         let run = self.lua.remove_app_data::<Run>().expect("run context");
+        if eval {
+            // Functions must not see the last script's KEYS and ARGV.
+            let _ = self.globals.raw_set("KEYS", Value::Nil);
+            let _ = self.globals.raw_set("ARGV", Value::Nil);
+        }
         // Commands inside the script select databases of their own.
         ctx.db = db;
         ctx.proto = proto;
@@ -195,6 +257,83 @@ impl Engine {
             Ok((false, err)) => Err(CmdError::Reply(convert::script_error(&err, name))),
             Err(e) => Err(lua_err(e)),
         }
+    }
+
+    /// Runs a library's code (after its shebang line, whose line feed it
+    /// starts with) to collect the functions it registers, as Redis's
+    /// `luaEngineCreate`; the error is the reply's text without `ERR `.
+    pub fn load_library(&mut self, code: &[u8]) -> Result<Vec<Registered>, String> {
+        let chunk = self
+            .lua
+            .load(code)
+            .set_name("@user_function")
+            .set_mode(mlua::chunk::ChunkMode::Text)
+            .set_environment(self.fenv.clone())
+            .into_function()
+            .map_err(|e| match e {
+                mlua::Error::SyntaxError { message, .. } => format!("Error compiling function: {message}"),
+                e => format!("Error compiling function: {e}"),
+            })?;
+        let to_string = |e: mlua::Error| e.to_string();
+        self.fmeta.raw_set("__index", self.lib_api.clone()).map_err(to_string)?;
+        self.lua.set_app_data(Loading {
+            functions: Vec::new(),
+            started: std::time::Instant::now(),
+            timed_out: false,
+        });
+        let hook = self
+            .lua
+            .set_hook(mlua::HookTriggers::new().every_nth_instruction(100_000), |lua, _| {
+                let Some(mut l) = lua.app_data_mut::<Loading>() else {
+                    return Ok(mlua::VmState::Continue);
+                };
+                if l.started.elapsed() > LOAD_TIMEOUT {
+                    l.timed_out = true;
+                    return Err(mlua::Error::runtime("FUNCTION LOAD timeout"));
+                }
+                Ok(mlua::VmState::Continue)
+            });
+        let result = hook.and_then(|_| self.runner.call::<(bool, Value)>((self.identity.clone(), chunk)));
+        self.lua.remove_hook();
+        let loading = self.lua.remove_app_data::<Loading>().expect("loading context");
+        self.fmeta.raw_set("__index", self.globals.clone()).map_err(to_string)?;
+        match result {
+            _ if loading.timed_out => Err("Error registering functions: ERR FUNCTION LOAD timeout".into()),
+            Ok((true, _)) => Ok(loading.functions),
+            Ok((false, err)) => {
+                let msg = match &err {
+                    Value::String(s) => format!("ERR {}", String::from_utf8_lossy(&s.as_bytes())),
+                    Value::Table(t) => match t.get::<Value>("err") {
+                        Ok(Value::String(s)) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
+                        _ => String::new(),
+                    },
+                    _ => String::new(),
+                };
+                Err(format!("Error registering functions: {msg}"))
+            }
+            Err(e) => Err(format!("Error registering functions: {e}")),
+        }
+    }
+
+    /// The callback of function `name` of library `lib` (loaded in this
+    /// thread's state if it was not, or was loaded in another version).
+    pub fn library_function(&mut self, lib: &super::functions::Library, name: &str) -> Result<Function, String> {
+        let fresh = self.libraries.get(&lib.name).is_some_and(|(id, _)| *id == lib.id);
+        if !fresh {
+            let body = &lib.code[lib.body_start..];
+            let functions = self.load_library(body)?;
+            self.remember(lib, functions);
+        }
+        self.libraries
+            .get(&lib.name)
+            .and_then(|(_, fs)| fs.get(name).cloned())
+            .ok_or_else(|| "Function not found".to_string())
+    }
+
+    /// Keeps the callbacks of a library this thread just loaded.
+    pub fn remember(&mut self, lib: &super::functions::Library, functions: Vec<Registered>) {
+        let map = functions.into_iter().map(|f| (f.name, f.callback)).collect();
+        self.libraries.insert(lib.name.clone(), (lib.id, map));
     }
 
     fn array(&self, items: &[Bytes]) -> mlua::Result<Table> {
@@ -223,31 +362,64 @@ enum Refused {
     Store(StoreError),
 }
 
-/// A C function calling `f`, which answers `(true, value)` or `(false,
-/// error)`: it returns the value, or raises the error as Redis's C
-/// functions do (a string error gets the caller's position, as from
-/// `luaL_error`; a table, from `luaPushError`, goes as it is).
-fn raising(lua: &Lua, f: Function) -> mlua::Result<Function> {
-    unsafe extern "C-unwind" fn raiser(l: *mut ffi::lua_State) -> c_int {
-        // SAFETY: called by Lua with its stack; no Rust value lives across lua_error.
-        unsafe {
-            let n = ffi::lua_gettop(l);
-            ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
-            ffi::lua_insert(l, 1);
-            ffi::lua_call(l, n, 2);
-            if ffi::lua_toboolean(l, -2) != 0 {
-                return 1;
-            }
-            if ffi::lua_type(l, -1) == ffi::LUA_TSTRING {
-                ffi::luaL_where(l, 1);
-                ffi::lua_insert(l, -2);
-                ffi::lua_concat(l, 2);
-            }
-            ffi::lua_error(l)
-        }
+/// `run(handler, f, ...)`: calls `f(...)` under the error handler, as
+/// Redis's `luaCallFunction` does; answers `(true, first result)` or
+/// `(false, the handler's error)`.
+unsafe extern "C-unwind" fn run_protected(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by Lua with (handler, f, args...) on its stack; one
+    // result leaves room for the status.
+    unsafe {
+        let n = ffi::lua_gettop(l);
+        let status = ffi::lua_pcall(l, n - 2, 1, 1);
+        ffi::lua_pushboolean(l, (status == 0) as c_int);
+        ffi::lua_insert(l, 2);
+        2
     }
-    // SAFETY: pushes a C closure over the one value passed.
-    unsafe { lua.exec_raw(f, |l| ffi::lua_pushcclosure(l, raiser, 1)) }
+}
+
+/// Redis's `pcall` (`luaRedisPcall`): an error table with an `err` string
+/// comes back as that string.
+unsafe extern "C-unwind" fn redis_pcall(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by Lua; the status slot is pushed before the call, and
+    // after an error the stack holds one value.
+    unsafe {
+        let argc = ffi::lua_gettop(l);
+        if argc == 0 {
+            // Redis calls its status placeholder then.
+            ffi::lua_pushboolean(l, 0);
+            ffi::lua_pushstring(l, c"attempt to call a boolean value".as_ptr());
+            return 2;
+        }
+        ffi::lua_pushboolean(l, 1);
+        ffi::lua_insert(l, 1);
+        if ffi::lua_pcall(l, argc - 1, ffi::LUA_MULTRET, 0) != 0 {
+            ffi::lua_remove(l, 1);
+            if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
+                ffi::lua_getfield(l, -1, c"err".as_ptr());
+                if ffi::lua_isstring(l, -1) != 0 {
+                    ffi::lua_replace(l, -2);
+                }
+            }
+            ffi::lua_pushboolean(l, 0);
+            ffi::lua_insert(l, 1);
+        }
+        ffi::lua_gettop(l)
+    }
+}
+
+/// Lua 5.1's `xpcall`, making room for its status after many results.
+unsafe extern "C-unwind" fn xpcall(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by Lua; checks the stack before pushing the status.
+    unsafe {
+        ffi::luaL_checkany(l, 2);
+        ffi::lua_settop(l, 2);
+        ffi::lua_insert(l, 1);
+        let status = ffi::lua_pcall(l, 0, ffi::LUA_MULTRET, 1);
+        ffi::luaL_checkstack(l, 1, c"too many results".as_ptr());
+        ffi::lua_pushboolean(l, (status == 0) as c_int);
+        ffi::lua_replace(l, 1);
+        ffi::lua_gettop(l)
+    }
 }
 
 /// `real` (rawset, setmetatable) refusing the tables in `ro`, as Redis's
@@ -338,7 +510,13 @@ fn redis_call(lua: &Lua, args: MultiValue, raise: bool) -> mlua::Result<(Value, 
 /// Redis's `scriptCall`: looks the command up, checks it may run here, runs it.
 fn dispatch(ctx: &mut Ctx, args: Vec<Bytes>, resp: u8, read_only: bool) -> Result<Reply, Refused> {
     const UNKNOWN: &str = "Unknown Redis command called from script";
+    const NOT_ALLOWED: &str = "This Redis command is not allowed from script";
     let Some(mut cmd) = lookup(&args[0]) else {
+        // A command of the server's (MULTI, CLIENT, PUBLISH, ...): Redis
+        // forbids most of them in scripts; redsql runs none there.
+        if crate::commands::table::is_redis_command(&args[0]) {
+            return Err(Refused::Script(NOT_ALLOWED));
+        }
         return Err(Refused::Script(UNKNOWN));
     };
     if !cmd.subcommands.is_empty() && args.len() >= 2 {
@@ -352,7 +530,6 @@ fn dispatch(ctx: &mut Ctx, args: Vec<Bytes>, resp: u8, read_only: bool) -> Resul
             "Wrong number of args calling Redis command from script",
         ));
     }
-    const NOT_ALLOWED: &str = "This Redis command is not allowed from script";
     if cmd.noscript {
         return Err(Refused::Script(NOT_ALLOWED));
     }
@@ -377,6 +554,122 @@ fn dispatch(ctx: &mut Ctx, args: Vec<Bytes>, resp: u8, read_only: bool) -> Resul
         Err(CmdError::WrongType) => Err(Refused::Reply(crate::commands::WRONGTYPE.into())),
         Err(CmdError::Store(e)) => Err(Refused::Store(e)),
     }
+}
+
+/// `redis.register_function(name, callback)` or `({function_name=...,
+/// callback=..., flags={...}, description=...})`, as Redis 7.0 reads them.
+fn register_function(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
+    if lua.app_data_ref::<Loading>().is_none() {
+        return raise(
+            lua,
+            "redis.register_function can only be called on FUNCTION LOAD command",
+        );
+    }
+    let f = match read_register_args(lua, &args) {
+        Ok(f) => f,
+        Err(msg) => return raise(lua, msg),
+    };
+    let valid = !f.name.is_empty() && f.name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+    if !valid {
+        return raise(
+            lua,
+            "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long",
+        );
+    }
+    let mut loading = lua.app_data_mut::<Loading>().expect("loading context");
+    if loading.functions.iter().any(|g| g.name == f.name) {
+        drop(loading);
+        return raise(lua, "Function already exists in the library");
+    }
+    loading.functions.push(f);
+    Ok((true, Value::Nil))
+}
+
+fn string_arg(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(String::from_utf8_lossy(&s.as_bytes()).into_owned()),
+        Value::Integer(i) => Some(convert::lua_number_string(*i as f64)),
+        Value::Number(n) => Some(convert::lua_number_string(*n)),
+        _ => None,
+    }
+}
+
+fn read_register_args(lua: &Lua, args: &MultiValue) -> Result<Registered, &'static str> {
+    let _ = lua;
+    match args.len() {
+        1 => {}
+        2 => {
+            let name = string_arg(&args[0]).ok_or("first argument to redis.register_function must be a string")?;
+            let Value::Function(callback) = &args[1] else {
+                return Err("second argument to redis.register_function must be a function");
+            };
+            return Ok(Registered {
+                name,
+                desc: None,
+                flags: super::flags::Flags::default(),
+                callback: callback.clone(),
+            });
+        }
+        _ => return Err("wrong number of arguments to redis.register_function"),
+    }
+    let Value::Table(t) = &args[0] else {
+        return Err(
+            "calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).",
+        );
+    };
+    let (mut name, mut desc, mut callback, mut flags) = (None, None, None, super::flags::Flags::default());
+    for pair in t.pairs::<Value, Value>() {
+        let Ok((k, v)) = pair else { break };
+        let key = string_arg(&k).ok_or("named argument key given to redis.register_function is not a string")?;
+        match key.to_ascii_lowercase().as_str() {
+            "function_name" => {
+                name = Some(
+                    string_arg(&v).ok_or("function_name argument given to redis.register_function must be a string")?,
+                )
+            }
+            "description" => {
+                let d = match &v {
+                    Value::String(s) => s.as_bytes().to_vec(),
+                    other => string_arg(other)
+                        .ok_or("description argument given to redis.register_function must be a string")?
+                        .into_bytes(),
+                };
+                desc = Some(d);
+            }
+            "callback" => match v {
+                Value::Function(f) => callback = Some(f),
+                _ => return Err("callback argument given to redis.register_function must be a function"),
+            },
+            "flags" => {
+                let Value::Table(list) = v else {
+                    return Err(
+                        "flags argument to redis.register_function must be a table representing function flags",
+                    );
+                };
+                for j in 1.. {
+                    match list.get::<Value>(j) {
+                        Ok(Value::Nil) => break,
+                        Ok(flag) => {
+                            let flag = string_arg(&flag).ok_or("unknown flag given")?;
+                            if !flags.set(flag.to_ascii_lowercase().as_bytes()) {
+                                return Err("unknown flag given");
+                            }
+                        }
+                        Err(_) => return Err("unknown flag given"),
+                    }
+                }
+            }
+            _ => return Err("unknown argument given to redis.register_function"),
+        }
+    }
+    let name = name.ok_or("redis.register_function must get a function name argument")?;
+    let callback = callback.ok_or("redis.register_function must get a callback argument")?;
+    Ok(Registered {
+        name,
+        desc,
+        flags,
+        callback,
+    })
 }
 
 fn sha1hex(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {

@@ -1,4 +1,5 @@
-//! Lua scripting: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT.
+//! Lua scripting: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT; functions
+//! (FUNCTION, FCALL, FCALL_RO: see `functions`).
 //!
 //! EVAL and EVALSHA are write commands: they run on the writer, inside its
 //! SQL transaction, so a script is atomic and isolated like any single
@@ -12,6 +13,7 @@ pub mod cache;
 pub mod convert;
 pub mod engine;
 pub mod flags;
+pub mod functions;
 pub mod libs;
 
 use super::args::is;
@@ -29,7 +31,25 @@ pub const COMMANDS: &[Spec] = &[
     Spec::pure("script|exists", script_exists),
     Spec::pure("script|flush", script_flush),
     Spec::pure("script|help", script_help),
+    Spec::write("fcall", fcall).paused_by_write(),
+    Spec::read("fcall_ro", fcall_ro).paused_by_write(),
+    Spec::pure("function|load", functions::load),
+    Spec::pure("function|list", functions::list),
+    Spec::pure("function|delete", functions::delete),
+    Spec::pure("function|flush", functions::flush),
+    Spec::pure("function|dump", functions::dump),
+    Spec::pure("function|restore", functions::restore),
+    Spec::pure("function|stats", functions::stats),
+    Spec::pure("function|help", functions::help),
 ];
+
+fn fcall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    functions::fcall(ctx, args, false)
+}
+
+fn fcall_ro(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    functions::fcall(ctx, args, true)
+}
 
 const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
 

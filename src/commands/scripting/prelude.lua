@@ -3,7 +3,7 @@
 -- reads through to G and refuses writes, as Redis 7.0 locks its globals.
 local G, dbg, rs, ro = ...
 local type, error, tostring, select = type, error, tostring, select
-local raw_setmetatable, raw_pcall = setmetatable, pcall
+local raw_setmetatable = setmetatable
 local INTERNAL = '=redsql'
 
 -- ro: the tables a script may not change (Redis's readonly tables), weak keys.
@@ -78,23 +78,10 @@ local math = G.math
 math.random = rs.random
 math.randomseed = rs.randomseed
 
--- Redis's pcall: an error table raised by redis.call comes back as its message.
-local function pcall_result(ok, ...)
-  if ok then
-    return ok, ...
-  end
-  local e = ...
-  if type(e) == 'table' then
-    local m = e.err
-    if type(m) == 'string' or type(m) == 'number' then
-      e = m
-    end
-  end
-  return false, e
-end
-G.pcall = function(...)
-  return pcall_result(raw_pcall(...))
-end
+-- Redis's pcall (an error table raised by redis.call comes back as its
+-- message) and Lua's xpcall, as C functions of rs.
+G.pcall = rs.pcall_lua
+G.xpcall = rs.xpcall
 
 G.rawset = rs.rawset
 G.setmetatable = rs.setmetatable
@@ -126,13 +113,30 @@ G._G = E
 
 raw_setmetatable(G, {__index = missing, __newindex = ro_error, __metatable = false})
 
--- Runs a script's function (with the keys and arguments of a function call).
-local xpcall = xpcall
-local function run(f, keys, args)
-  if keys then
-    return xpcall(function() return f(keys, args) end, handler)
-  end
-  return xpcall(f, handler)
+-- Function libraries (FUNCTION LOAD) see F: globals reading through to G
+-- when their functions run, and to LIB_API (only redis.register_function,
+-- redis.log and the versions) while the library's code registers them;
+-- Rust switches FM.__index between the two.
+local FM = {__index = G, __newindex = ro_error, __metatable = protect({__index = missing})}
+local F = raw_setmetatable({}, FM)
+ro[F] = true
+local function strict(t)
+  return protect(raw_setmetatable(t, {__index = missing}))
+end
+local LIB_API = strict({
+  redis = strict({
+    register_function = rs.register_function,
+    log = rs.log,
+    LOG_DEBUG = 0,
+    LOG_VERBOSE = 1,
+    LOG_NOTICE = 2,
+    LOG_WARNING = 3,
+    REDIS_VERSION_NUM = rs.version_num,
+    REDIS_VERSION = rs.version,
+  }),
+})
+local function identity(e)
+  return e
 end
 
-return E, run, protect
+return E, handler, protect, F, FM, LIB_API, identity

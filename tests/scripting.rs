@@ -1,0 +1,214 @@
+//! Lua scripts beyond what the differential scripts (`tests/diff/scripting.redis`)
+//! can show: a real client library's Lua (redis-py's `Lock`), atomicity and
+//! isolation of scripts under concurrent clients, and read-only scripts
+//! running beside writes. Each runs on SQLite, and on PostgreSQL when
+//! `REDSQL_TEST_POSTGRES_URL` is set.
+
+#[path = "support/pg.rs"]
+mod pg;
+mod support;
+
+use std::process::Command;
+use support::{RawConn, Server, start_redsql};
+
+/// The servers to run a test against: SQLite, and PostgreSQL if configured.
+fn servers(tag: &str) -> Vec<(&'static str, Server, Option<pg::TestSchema>)> {
+    let mut out = vec![("sqlite", start_redsql(&[]), None)];
+    if let Some(base) = pg::url_or_skip(tag) {
+        let schema = pg::TestSchema::new(&base, &tag.replace([' ', '-'], "_"));
+        let server = pg::start_redsql_pg(&schema.url(), &[]);
+        out.push(("postgres", server, Some(schema)));
+    }
+    out
+}
+
+/// redis-py's `Lock` (its acquire, extend, reacquire and release are Lua
+/// scripts run with EVALSHA): every step has the outcome it has on Redis.
+const LOCK_SCRIPT: &str = r#"
+import sys, redis
+from redis.exceptions import LockError, LockNotOwnedError
+r = redis.Redis(port=int(sys.argv[1]))
+r.delete("res")
+lock = r.lock("res", timeout=10)
+assert lock.acquire(blocking=False), "acquire"
+assert lock.owned() and lock.locked()
+other = r.lock("res", timeout=10)
+assert not other.acquire(blocking=False), "a second acquire must fail"
+assert lock.extend(20), "extend"
+assert r.pttl("res") > 20000, r.pttl("res")
+assert lock.reacquire(), "reacquire"
+assert 9000 < r.pttl("res") <= 10000, r.pttl("res")
+# Another owner's token cannot release or extend it.
+other.local.token = b"not-the-owner"
+try:
+    other.release()
+    raise AssertionError("release by another owner succeeded")
+except LockNotOwnedError:
+    pass
+other.local.token = b"not-the-owner"
+try:
+    other.extend(5)
+    raise AssertionError("extend by another owner succeeded")
+except LockNotOwnedError:
+    pass
+lock.release()
+assert r.exists("res") == 0, "the key is gone after release"
+try:
+    lock.release()
+    raise AssertionError("second release succeeded")
+except LockError:
+    pass
+# The scripts were cached by EVALSHA: a flushed cache is reloaded.
+r.script_flush()
+with r.lock("res", timeout=5):
+    assert r.exists("res") == 1
+assert r.exists("res") == 0
+print("ok")
+"#;
+
+#[test]
+fn redis_py_lock_acquires_extends_and_releases() {
+    for (name, server, _schema) in servers("scripting lock") {
+        let out = Command::new("python3")
+            .args(["-c", LOCK_SCRIPT, &server.port.to_string()])
+            .output()
+            .expect("run python3");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success() && text.contains("ok"), "{name}: {text}");
+    }
+}
+
+fn int_reply(reply: &[u8]) -> i64 {
+    let s = std::str::from_utf8(reply).unwrap();
+    s.trim_start_matches([':', '$'])
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("not an integer reply: {s:?}"))
+}
+
+/// A script that reads a counter, then writes it back plus one: without
+/// atomicity concurrent clients would lose increments.
+const READ_THEN_WRITE: &str = "local n = tonumber(redis.call('get', KEYS[1]) or '0') \
+     redis.call('set', KEYS[1], n + 1) \
+     redis.call('set', KEYS[2], n + 1) \
+     return n + 1";
+
+#[test]
+fn scripts_are_atomic_and_isolated_under_concurrent_clients() {
+    for (name, server, _schema) in servers("scripting atomicity") {
+        let writers = 6;
+        let rounds = 150;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // A reader checks that it never sees one key written and not the other.
+        let reader = {
+            let port = server.port;
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut c = RawConn::connect(port);
+                let mut checks = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let r = c.cmd_str(&["MGET", "counter", "mirror"]);
+                    let text = String::from_utf8_lossy(&r).to_string();
+                    let values: Vec<&str> = text.lines().filter(|l| !l.starts_with(['*', '$'])).collect();
+                    if text.starts_with("*2") && values.len() == 2 {
+                        assert_eq!(values[0], values[1], "a half-done script was seen: {text:?}");
+                    }
+                    checks += 1;
+                }
+                checks
+            })
+        };
+        let threads: Vec<_> = (0..writers)
+            .map(|_| {
+                let port = server.port;
+                std::thread::spawn(move || {
+                    let mut c = RawConn::connect(port);
+                    let sha = c.cmd_str(&["SCRIPT", "LOAD", READ_THEN_WRITE]);
+                    let sha = String::from_utf8_lossy(&sha).lines().nth(1).unwrap().to_string();
+                    for i in 0..rounds {
+                        let r = if i % 2 == 0 {
+                            c.cmd_str(&["EVALSHA", &sha, "2", "counter", "mirror"])
+                        } else {
+                            c.cmd_str(&["EVAL", READ_THEN_WRITE, "2", "counter", "mirror"])
+                        };
+                        assert!(r.starts_with(b":"), "{}", String::from_utf8_lossy(&r));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let checks = reader.join().unwrap();
+        assert!(checks > 0, "{name}: the reader never ran");
+        let mut c = server.conn();
+        let total = int_reply(&c.cmd_str(&["GET", "counter"]));
+        assert_eq!(total, writers * rounds, "{name}: increments were lost");
+    }
+}
+
+#[test]
+fn a_failing_script_keeps_its_writes_but_redis_call_errors_do_not_roll_back() {
+    // As in Redis, a script is not a transaction that rolls back: writes
+    // before an error stay. redsql keeps them too (the SQL transaction
+    // commits the script's effects as Redis's would be).
+    for (name, server, _schema) in servers("scripting errors") {
+        let mut c = server.conn();
+        let r = c.cmd_str(&["EVAL", "redis.call('set','k','1') error('boom')", "0"]);
+        assert!(
+            r.starts_with(b"-ERR user_script:1: boom"),
+            "{name}: {}",
+            String::from_utf8_lossy(&r)
+        );
+        assert_eq!(c.cmd_str(&["GET", "k"]), b"$1\r\n1\r\n", "{name}");
+    }
+}
+
+#[test]
+fn read_only_scripts_run_beside_writes_and_see_committed_data() {
+    for (name, server, _schema) in servers("scripting read-only") {
+        let mut w = server.conn();
+        assert_eq!(w.cmd_str(&["SET", "ro", "v1"]), b"+OK\r\n");
+        let mut r = server.conn();
+        let got = r.cmd_str(&["EVAL_RO", "return redis.call('get', KEYS[1])", "1", "ro"]);
+        assert_eq!(got, b"$2\r\nv1\r\n", "{name}");
+        let got = r.cmd_str(&["EVAL_RO", "return redis.call('set', KEYS[1], 'x')", "1", "ro"]);
+        assert!(
+            got.starts_with(b"-ERR Write commands are not allowed from read-only scripts."),
+            "{name}: {}",
+            String::from_utf8_lossy(&got)
+        );
+        // Many read-only scripts from several clients while another writes.
+        let port = server.port;
+        let writer = std::thread::spawn(move || {
+            let mut c = RawConn::connect(port);
+            for i in 0..200 {
+                c.cmd_str(&["SET", "ro", &format!("v{i}")]);
+            }
+        });
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    let mut c = RawConn::connect(port);
+                    for _ in 0..100 {
+                        let got = c.cmd_str(&["EVAL_RO", "return redis.call('get', KEYS[1])", "1", "ro"]);
+                        assert!(got.starts_with(b"$"), "{}", String::from_utf8_lossy(&got));
+                    }
+                })
+            })
+            .collect();
+        writer.join().unwrap();
+        for t in readers {
+            t.join().unwrap();
+        }
+        assert_eq!(w.cmd_str(&["GET", "ro"]), b"$4\r\nv199\r\n", "{name}");
+    }
+}
