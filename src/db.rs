@@ -133,6 +133,7 @@ impl Db {
             db: self.db,
             proto: 3,
             calls: vec![Call { cmd, args }],
+            keys_restricted: false,
         };
         let mut out = self.engine.run_blocking(batch);
         match out.replies.pop() {

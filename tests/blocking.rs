@@ -364,6 +364,7 @@ fn a_batch_runs_blocking_commands_without_blocking() {
             call(&["BLMOVE", "k", "d", "LEFT", "LEFT", "0"]),
             call(&["BLPOP", "k", "x"]),
         ],
+        keys_restricted: false,
     };
     let out = engine.run_blocking(batch);
     let mut wire = bytes::BytesMut::new();

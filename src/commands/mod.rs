@@ -45,6 +45,10 @@ pub struct Ctx<'a> {
     pub notify: Classes,
     /// The events reported so far, in order; the engine takes them after each command.
     pub events: Vec<Event>,
+    /// ACL key patterns restrict the client: a command may reach only the
+    /// keys its arguments name (SORT's BY and GET patterns are refused, as
+    /// Redis refuses them without unrestricted key access).
+    pub keys_restricted: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -57,6 +61,7 @@ impl<'a> Ctx<'a> {
             store,
             notify: Classes::default(),
             events: Vec::new(),
+            keys_restricted: false,
         }
     }
 

@@ -54,8 +54,9 @@ use std::ops::Range;
 pub const COMMANDS: &[Spec] = &[
     Spec::write("sort", sort)
         .misses(first_key_misses)
-        .keys(super::keyspec::sort_keys),
-    Spec::read("sort_ro", sort_ro).keys(|_| vec![1]),
+        .keys(super::keyspec::sort_keys)
+        .reaches_other_keys(),
+    Spec::read("sort_ro", sort_ro).keys(|_| vec![1]).reaches_other_keys(),
 ];
 
 /// SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA] [STORE destination]
@@ -87,7 +88,9 @@ struct Options {
 impl Options {
     /// Parses `args` (after the key) like Redis: left to right, the first
     /// problem wins. STORE is a syntax error for SORT_RO (`readonly`).
-    fn parse(args: &[Bytes], readonly: bool) -> Result<Options, CmdError> {
+    /// `restricted`: ACL key patterns restrict the client, which may then use
+    /// no real BY pattern and no GET (Redis's errors, in parsing order).
+    fn parse(args: &[Bytes], readonly: bool, restricted: bool) -> Result<Options, CmdError> {
         let mut o = Options::default();
         let mut i = 0;
         while i < args.len() {
@@ -106,10 +109,16 @@ impl Options {
                 i += 1;
             } else if is(a, "by") && left >= 1 {
                 let by = Pattern::parse(&args[i + 1]);
+                if restricted && c_str(&args[i + 1]).contains(&b'*') {
+                    return err("ERR BY option of SORT denied due to insufficient ACL permissions.");
+                }
                 o.dont_sort |= !matches!(by, Pattern::Key { .. });
                 o.by = Some(by);
                 i += 1;
             } else if is(a, "get") && left >= 1 {
+                if restricted {
+                    return err("ERR GET option of SORT denied due to insufficient ACL permissions.");
+                }
                 o.gets.push(Pattern::parse(&args[i + 1]));
                 i += 1;
             } else {
@@ -242,7 +251,7 @@ fn c_str(s: &[u8]) -> &[u8] {
 
 /// SORT and SORT_RO.
 fn run(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CmdResult {
-    let mut o = Options::parse(&args[2..], readonly)?;
+    let mut o = Options::parse(&args[2..], readonly, ctx.keys_restricted)?;
     let entry = match ctx.store.get(ctx.db, &args[1])? {
         Some(e) if !matches!(e.kind, KeyType::List | KeyType::Set | KeyType::ZSet) => return Err(CmdError::WrongType),
         e => e,
@@ -439,7 +448,7 @@ mod tests {
 
     #[test]
     fn options_parse_in_order() {
-        let parse = |s: &[&str], ro| Options::parse(&args(s), ro).map(|o| (o.desc, o.alpha, o.limit, o.store));
+        let parse = |s: &[&str], ro| Options::parse(&args(s), ro, false).map(|o| (o.desc, o.alpha, o.limit, o.store));
         assert!(matches!(parse(&["asc", "desc"], false), Ok((true, false, None, None))));
         assert!(matches!(
             parse(&["desc", "asc", "alpha"], false),

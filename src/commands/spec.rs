@@ -132,6 +132,10 @@ pub struct Spec {
     pub key_access: Option<AccessFn>,
     pub channels: Option<ChannelFn>,
     pub redact: Option<RedactFn>,
+    /// It may reach keys its arguments do not name (SORT's BY and GET
+    /// patterns): the server tells it whether ACL key patterns restrict the
+    /// client ([`super::Ctx::keys_restricted`]).
+    pub reaches_other_keys: bool,
 }
 
 /// A command's reply in RESP2 subscriber mode (`None`: run it as usual).
@@ -156,6 +160,7 @@ impl Spec {
             key_access: None,
             channels: None,
             redact: None,
+            reaches_other_keys: false,
         }
     }
 
@@ -259,6 +264,12 @@ impl Spec {
     /// Logs show its arguments through `f`.
     pub const fn redacts(mut self, f: RedactFn) -> Spec {
         self.redact = Some(f);
+        self
+    }
+
+    /// It may reach keys that its arguments do not name.
+    pub const fn reaches_other_keys(mut self) -> Spec {
+        self.reaches_other_keys = true;
         self
     }
 

@@ -105,6 +105,10 @@ pub struct Batch {
     pub db: u32,
     pub proto: u8,
     pub calls: Vec<Call>,
+    /// The client may not reach every key (ACL key patterns apply): the
+    /// commands that reach keys their arguments do not name (SORT's BY and
+    /// GET patterns) refuse to (see [`Ctx::keys_restricted`]).
+    pub keys_restricted: bool,
 }
 
 /// The result of a batch: one reply per call, and the selected database afterwards.
@@ -678,6 +682,7 @@ pub(crate) fn storage_error(batch: &Batch, e: &StoreError) -> Outcome {
 pub(crate) fn run_calls(batch: &Batch, databases: u32, store: &mut dyn Store) -> Outcome {
     let started = std::time::Instant::now();
     let mut ctx = Ctx::new(batch.db, batch.proto, databases, store);
+    ctx.keys_restricted = batch.keys_restricted;
     let mut storage_failed = false;
     let replies = batch
         .calls

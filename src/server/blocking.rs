@@ -416,6 +416,7 @@ async fn attempt(s: &mut Session, call: &Call) -> Reply {
         db: s.db,
         proto: s.proto,
         calls: vec![call.clone()],
+        keys_restricted: false,
     };
     let mut outcome = s.server.engine.run(batch).await;
     let reply = outcome.replies.pop().unwrap_or(Reply::NilArray);

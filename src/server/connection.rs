@@ -356,10 +356,12 @@ impl Session {
         let traced: Option<Vec<(&'static Command, Vec<Bytes>)>> = self
             .tracing()
             .then(|| calls.iter().map(|c| (c.cmd, c.args.clone())).collect());
+        let keys_restricted = super::acl::keys_restricted(self, &calls);
         let batch = Batch {
             db: self.db,
             proto: self.proto,
             calls,
+            keys_restricted,
         };
         let outcome = self.server.engine.run(batch).await;
         self.db = outcome.db;

@@ -381,6 +381,7 @@ mod writer_tests {
             db: 0,
             proto: 2,
             calls: vec![Call { cmd, args }],
+            keys_restricted: false,
         };
         (Job::batch(batch, Vec::new(), done), rx)
     }

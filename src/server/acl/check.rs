@@ -46,6 +46,20 @@ pub fn check(rules: &Rules, cmd: &Command, args: &[Bytes]) -> Result<(), Denied>
     Err(worst)
 }
 
+/// Whether some selector that allows the command also lets it reach every
+/// key for reading (Redis's `ACLUserCheckCmdWithUnrestrictedKeyAccess`):
+/// SORT may then use BY and GET patterns.
+pub fn unrestricted_key_access(rules: &Rules, cmd: &Command, args: &[Bytes]) -> bool {
+    if rules.unrestricted() {
+        return true;
+    }
+    let mut keys = None;
+    rules.selectors.iter().any(|s| {
+        check_selector(s, cmd, args, &mut keys).is_ok()
+            && (s.allkeys || s.keys.iter().any(|k| k.perms & READ == READ && &k.pattern[..] == b"*"))
+    })
+}
+
 fn check_selector(
     s: &Selector,
     cmd: &Command,

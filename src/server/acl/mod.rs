@@ -179,6 +179,19 @@ pub fn starts_authenticated(server: &Server) -> bool {
 
 /// Redis's checks of a command against the connection's user, in Redis's
 /// order: authentication, then permissions (logged when refused).
+/// Whether ACL key patterns keep one of `calls` that may reach keys its
+/// arguments do not name (SORT's BY and GET, per its spec) from reaching
+/// every key: the batch then runs with `keys_restricted`.
+pub fn keys_restricted(s: &Session, calls: &[crate::engine::Call]) -> bool {
+    let mut reaching = calls.iter().filter(|c| c.cmd.spec.reaches_other_keys).peekable();
+    if reaching.peek().is_none() {
+        return false;
+    }
+    let user = s.client.user.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let rules = user.rules();
+    reaching.any(|c| !check::unrestricted_key_access(&rules, c.cmd, &c.args))
+}
+
 pub fn check_command(s: &Session, cmd: &Command, args: &[Bytes]) -> Result<(), Reply> {
     if !cmd.no_auth && !s.authenticated && s.server.acl.default_requires_auth() {
         return Err(Reply::error("NOAUTH Authentication required."));
