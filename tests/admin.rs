@@ -29,7 +29,11 @@ fn external_ip() -> Option<Ipv4Addr> {
 /// Connects to `port` on `ip`, sends PING and returns everything the server
 /// sends before closing (or its first reply if it stays open).
 fn ping_from(ip: Ipv4Addr, port: u16) -> Vec<u8> {
-    let mut s = TcpStream::connect(SocketAddr::new(IpAddr::V4(ip), port)).unwrap();
+    read_ping(TcpStream::connect(SocketAddr::new(IpAddr::V4(ip), port)).unwrap())
+}
+
+/// Sends PING on `s` and reads until its answer (or a denial) is complete.
+fn read_ping(mut s: TcpStream) -> Vec<u8> {
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let _ = s.write_all(b"PING\r\n");
     let mut out = Vec::new();
@@ -90,6 +94,54 @@ fn protected_mode_denies_external_clients_like_redis() {
 
     let off = start_redsql(&["--bind", "0.0.0.0", "--protected-mode", "no"]);
     assert_eq!(text(&ping_from(ip, off.port)), "+PONG\r\n");
+}
+
+/// A PING to 127.0.0.1:`port` from the local address `source` (another
+/// loopback address: the kernel would otherwise pick 127.0.0.1).
+fn ping_from_source(source: Ipv4Addr, port: u16) -> Vec<u8> {
+    use std::os::fd::FromRawFd;
+    let sockaddr = |ip: Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(ip).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: plain socket calls on a descriptor this function owns; the
+    // addresses are valid sockaddr_in values of the length given.
+    let stream = unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0, "socket");
+        let from = sockaddr(source, 0);
+        assert_eq!(
+            libc::bind(fd, &from as *const _ as *const libc::sockaddr, len),
+            0,
+            "bind"
+        );
+        let to = sockaddr(Ipv4Addr::LOCALHOST, port);
+        assert_eq!(
+            libc::connect(fd, &to as *const _ as *const libc::sockaddr, len),
+            0,
+            "connect"
+        );
+        TcpStream::from_raw_fd(fd)
+    };
+    read_ping(stream)
+}
+
+/// Redis 7.0 counts only 127.0.0.1 and ::1 as local: a client from
+/// 127.0.0.2 (still the loopback interface) is denied in protected mode.
+#[test]
+fn protected_mode_local_means_127_0_0_1_only_like_redis() {
+    let other = Ipv4Addr::new(127, 0, 0, 2);
+    let redis = start_redis_with(&["--bind", "0.0.0.0"]);
+    let expected = ping_from_source(other, redis.port);
+    assert!(expected.starts_with(b"-DENIED"), "{}", text(&expected));
+    let server = start_redsql(&["--bind", "0.0.0.0"]);
+    assert_eq!(text(&ping_from_source(other, server.port)), text(&expected));
+    assert_eq!(text(&ping_from_source(Ipv4Addr::LOCALHOST, server.port)), "+PONG\r\n");
 }
 
 /// SLOWLOG GET's entries, parsed: (id, time, micros, args, addr, name).

@@ -298,3 +298,33 @@ fn keys_created_in_a_transaction_are_counted_within_it(backend: &Backend) {
     assert_eq!(info_keyspace(&mut db), vec![(0, 2, 1)]);
 }
 backend_tests!(keys_created_in_a_transaction_are_counted_within_it: sqlite, postgres);
+
+/// INFO's `expired_keys` counts the keys the sweeper deleted, and CONFIG
+/// RESETSTAT zeroes it.
+fn expired_keys_are_counted(backend: &Backend) {
+    let server = backend.start("expcount", &[]);
+    let mut c = server.conn();
+    let expired = |c: &mut RawConn| -> u64 {
+        let info = String::from_utf8_lossy(&c.cmd_str(&["INFO", "stats"])).into_owned();
+        info.lines()
+            .find_map(|l| l.strip_prefix("expired_keys:"))
+            .expect("expired_keys in INFO")
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(expired(&mut c), 0);
+    for i in 0..10 {
+        c.cmd_str(&["SET", &format!("e{i}"), "v", "PX", "20"]);
+    }
+    c.cmd_str(&["SET", "kept", "v"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while expired(&mut c) < 10 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(expired(&mut c), 10);
+    assert_eq!(c.cmd_str(&["CONFIG", "RESETSTAT"]), b"+OK\r\n");
+    assert_eq!(expired(&mut c), 0);
+}
+
+backend_tests!(expired_keys_are_counted: sqlite, postgres);

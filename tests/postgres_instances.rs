@@ -319,3 +319,25 @@ fn a_failed_transaction_start_does_not_wedge_the_writer() {
     assert_eq!(c.cmd_str(&["INCR", "k"]), b":3\r\n");
     assert_eq!(c.cmd_str(&["GET", "k"]), b"$1\r\n3\r\n");
 }
+
+/// The store's URL may hold a password: CONFIG GET db and INFO never show
+/// it (the test cluster trusts every connection, so any password works).
+#[test]
+fn the_url_password_is_never_shown() {
+    let Some(base) = url_or_skip("the_url_password_is_never_shown") else {
+        return;
+    };
+    let schema = TestSchema::new(&base, "secret");
+    let url = schema
+        .url()
+        .replacen("postgresql://postgres@", "postgresql://postgres:hunter2@", 1);
+    assert!(url.contains("hunter2"), "{url}");
+    let server = start_redsql_pg(&url, &[]);
+    let mut c = server.conn();
+    let config = String::from_utf8_lossy(&c.cmd_str(&["CONFIG", "GET", "db"])).into_owned();
+    assert!(config.contains("postgres:***@"), "{config}");
+    let info = String::from_utf8_lossy(&c.cmd_str(&["INFO", "redsql"])).into_owned();
+    for text in [&config, &info] {
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+}

@@ -194,6 +194,8 @@ pub(crate) struct Hooks {
     /// writers (PostgreSQL) share it, so that whichever is free sweeps and
     /// none sweeps twice as often as needed.
     last_sweep_ms: std::sync::atomic::AtomicI64,
+    /// Keys the sweeper deleted because they expired (INFO `expired_keys`).
+    pub(crate) expired: std::sync::atomic::AtomicU64,
 }
 
 impl Hooks {
@@ -385,6 +387,17 @@ impl Engine {
     pub fn start_bus(&self, on: Box<dyn Fn(backend::BusIncoming) + Send>) -> Option<Arc<dyn backend::Bus>> {
         let starter = self.shared.bus.lock().unwrap_or_else(|e| e.into_inner()).take()?;
         Some(starter(on))
+    }
+
+    /// How many expired keys this process's sweeper deleted since the start
+    /// (or [`Engine::reset_stats`]).
+    pub fn expired_keys(&self) -> u64 {
+        self.shared.hooks.expired.load(Ordering::Relaxed)
+    }
+
+    /// Resets the counters INFO reports (`CONFIG RESETSTAT`).
+    pub fn reset_stats(&self) {
+        self.shared.hooks.expired.store(0, Ordering::Relaxed);
     }
 
     /// The backend's name (`sqlite`, `postgresql`).

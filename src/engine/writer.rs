@@ -570,6 +570,7 @@ fn sweep<W: WriteConn>(conn: &mut W, hooks: &Hooks) {
         })();
         let Ok(keys) = purged else { break };
         let n = keys.len();
+        hooks.expired.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         let notify = hooks.notify();
         if let Some(observer) = hooks.observer()
             && n > 0

@@ -32,6 +32,12 @@ fn run(s: &mut Session, sub: &str, args: &[Bytes]) -> Reply {
                 for (name, value) in config.matching(pattern) {
                     let lower = name.to_ascii_lowercase();
                     if !found.keys().any(|k| k.eq_ignore_ascii_case(&lower)) {
+                        // The store's URL may hold a password: never shown.
+                        let value = if lower == b"db" {
+                            crate::util::redact_url(&value)
+                        } else {
+                            value
+                        };
                         found.insert(name, value);
                     }
                 }
@@ -70,6 +76,7 @@ fn run(s: &mut Session, sub: &str, args: &[Bytes]) -> Reply {
         }
         "resetstat" => {
             s.server.stats.reset();
+            s.server.engine.reset_stats();
             Reply::ok()
         }
         "rewrite" => match config.rewrite() {

@@ -43,13 +43,15 @@ fn denied_by_protected_mode(server: &Server, peer: &str) -> bool {
     peer.parse::<std::net::SocketAddr>().is_ok_and(|a| !is_loopback(&a))
 }
 
-/// Whether a TCP peer is on the loopback interface: 127.0.0.0/8 or ::1 (as
-/// Redis's `connIsLocal`), and IPv4-mapped loopback (`::ffff:127.x.y.z`), which
-/// a dual-stack IPv6 listener reports for IPv4 loopback clients.
+/// Whether a TCP peer counts as local for protected mode: exactly 127.0.0.1
+/// or ::1, as Redis 7.0's `islocalClient` compares them (127.0.0.2 and the
+/// rest of 127.0.0.0/8 are not), and 127.0.0.1 mapped into IPv6
+/// (`::ffff:127.0.0.1`), which a dual-stack listener reports for it.
 pub fn is_loopback(peer: &std::net::SocketAddr) -> bool {
+    const LOCAL: std::net::Ipv4Addr = std::net::Ipv4Addr::LOCALHOST;
     match peer.ip() {
-        std::net::IpAddr::V4(ip) => ip.is_loopback(),
-        std::net::IpAddr::V6(ip) => ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        std::net::IpAddr::V4(ip) => ip == LOCAL,
+        std::net::IpAddr::V6(ip) => ip == std::net::Ipv6Addr::LOCALHOST || ip.to_ipv4_mapped() == Some(LOCAL),
     }
 }
 
@@ -472,16 +474,13 @@ mod tests {
 
     #[test]
     fn loopback_peers() {
-        for a in [
-            "127.0.0.1:5",
-            "127.0.0.2:6379",
-            "127.255.255.254:1",
-            "[::1]:80",
-            "[::ffff:127.0.0.1]:9",
-        ] {
+        for a in ["127.0.0.1:5", "[::1]:80", "[::ffff:127.0.0.1]:9"] {
             assert!(is_loopback(&a.parse().unwrap()), "{a}");
         }
         for a in [
+            "127.0.0.2:6379",
+            "127.255.255.254:1",
+            "[::ffff:127.0.0.2]:9",
             "10.0.0.1:5",
             "192.168.1.2:6379",
             "0.0.0.0:1",

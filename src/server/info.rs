@@ -237,7 +237,7 @@ fn stats_section(s: &Server) -> Fields {
         ("total_net_input_bytes", n(&st.net_input_bytes)),
         ("total_net_output_bytes", n(&st.net_output_bytes)),
         ("rejected_connections", n(&st.rejected_connections)),
-        ("expired_keys", n(&st.expired_keys)),
+        ("expired_keys", s.engine.expired_keys().to_string()),
         ("evicted_keys", "0".into()),
         ("keyspace_hits", n(&st.keyspace_hits)),
         ("keyspace_misses", n(&st.keyspace_misses)),

@@ -86,7 +86,6 @@ pub struct Stats {
     pub net_output_bytes: AtomicU64,
     pub keyspace_hits: AtomicU64,
     pub keyspace_misses: AtomicU64,
-    pub expired_keys: AtomicU64,
     pub unexpected_error_replies: AtomicU64,
     pub total_error_replies: AtomicU64,
 }
@@ -101,7 +100,6 @@ impl Stats {
             &self.net_output_bytes,
             &self.keyspace_hits,
             &self.keyspace_misses,
-            &self.expired_keys,
             &self.unexpected_error_replies,
             &self.total_error_replies,
         ] {
