@@ -52,6 +52,9 @@ pub(crate) struct Writer {
     readers: Option<Arc<Pool<Reader>>>,
     /// The read connections' cache, told before each commit what changes.
     cache: Option<Arc<ReadCache>>,
+    /// File databases: this process's claim on the file (see `lock`),
+    /// released after the connection closes (fields drop in order).
+    _lock: Option<super::lock::FileLock>,
 }
 
 /// Everything the engine needs for a SQLite database.
@@ -95,6 +98,10 @@ impl CacheFigures for ReadCache {
 /// Opens a database with `readers` read connections kept open and a read
 /// cache of `cache_bytes` (file databases; 0: none).
 pub(crate) fn open(location: &Location, sync: Durability, readers: usize, cache_bytes: usize) -> StoreResult<Opened> {
+    let lock = match &location.path {
+        Some(path) => Some(super::lock::FileLock::acquire(path)?),
+        None => None,
+    };
     let conn = Conn::new(stable_plans(sqlite::open_writer(location, sync)?)?);
     let version = sqlite::max_version(&conn)?;
     let ceiling = sqlite::raise_version_ceiling(&conn, version)?;
@@ -130,6 +137,7 @@ pub(crate) fn open(location: &Location, sync: Durability, readers: usize, cache_
             commits,
             readers,
             cache,
+            _lock: lock,
         },
         checkpointer,
     })

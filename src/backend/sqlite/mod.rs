@@ -11,6 +11,7 @@ pub mod counts;
 pub mod engine;
 mod hash;
 mod list;
+mod lock;
 mod set;
 mod store;
 mod strings;
