@@ -196,6 +196,9 @@ pub(crate) struct Hooks {
     last_sweep_ms: std::sync::atomic::AtomicI64,
     /// Keys the sweeper deleted because they expired (INFO `expired_keys`).
     pub(crate) expired: std::sync::atomic::AtomicU64,
+    /// The last transaction that wrote failed in the store (a full disk, a
+    /// lost database): INFO's `aof_last_write_status:err` until one commits.
+    pub(crate) write_failed: std::sync::atomic::AtomicBool,
 }
 
 impl Hooks {
@@ -393,6 +396,12 @@ impl Engine {
     /// (or [`Engine::reset_stats`]).
     pub fn expired_keys(&self) -> u64 {
         self.shared.hooks.expired.load(Ordering::Relaxed)
+    }
+
+    /// Whether the last transaction that wrote was committed (INFO
+    /// `aof_last_write_status`).
+    pub fn last_write_ok(&self) -> bool {
+        !self.shared.hooks.write_failed.load(Ordering::Relaxed)
     }
 
     /// Resets the counters INFO reports (`CONFIG RESETSTAT`).

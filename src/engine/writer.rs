@@ -255,6 +255,7 @@ pub(crate) fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases:
                 if let Some(observer) = hooks.observer() {
                     tell(observer, &jobs, &outcomes, notify);
                 }
+                hooks.write_failed.store(false, std::sync::atomic::Ordering::Relaxed);
                 for (job, result) in jobs.into_iter().zip(outcomes) {
                     answer(job, result.answer);
                 }
@@ -282,8 +283,14 @@ pub(crate) fn commit_jobs<W: WriteConn>(conn: &mut W, jobs: Vec<Job>, databases:
             // closed while idle, by a database restart): nothing was applied,
             // so the jobs run once more on a new connection.
             Fault::Lost if !commit_sent && !reconnected && conn.ensure_connected().is_ok() => reconnected = true,
-            Fault::Lost => return fail_all(jobs, &err),
-            _ if jobs.len() == 1 => return fail_all(jobs, &err),
+            Fault::Lost => {
+                hooks.write_failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                return fail_all(jobs, &err);
+            }
+            _ if jobs.len() == 1 => {
+                hooks.write_failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                return fail_all(jobs, &err);
+            }
             _ => {
                 // Normally one command's own failure; if it happens under
                 // load, every batch costs a transaction per client.

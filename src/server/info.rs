@@ -223,7 +223,12 @@ fn persistence_section(s: &Server) -> Fields {
         ("aof_enabled", "0".into()),
         ("aof_rewrite_in_progress", "0".into()),
         ("aof_last_bgrewrite_status", "ok".into()),
-        ("aof_last_write_status", "ok".into()),
+        // A transaction the store failed to commit (a full disk): `err`
+        // until one commits again.
+        (
+            "aof_last_write_status",
+            if s.engine.last_write_ok() { "ok" } else { "err" }.into(),
+        ),
     ]
 }
 

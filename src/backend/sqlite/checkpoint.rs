@@ -22,6 +22,8 @@ use std::time::Duration;
 
 /// How often the checkpointer runs.
 const EVERY: Duration = Duration::from_millis(250);
+/// Least time between two log lines about checkpoints that keep failing.
+const LOG_EVERY: Duration = Duration::from_secs(60);
 /// WAL size (in pages) above which the writer completes a checkpoint itself.
 const WRITER_CHECKPOINT_PAGES: i64 = 4096;
 
@@ -44,14 +46,32 @@ impl Checkpointer {
             .spawn(move || {
                 let (lock, cv) = &*stop2;
                 let mut stopped = lock.lock().unwrap();
+                // A failure that lasts (a full disk) is logged once, then once a minute.
+                let mut failing_since: Option<std::time::Instant> = None;
+                let mut last_logged = std::time::Instant::now();
                 while !*stopped {
                     stopped = cv.wait_timeout(stopped, EVERY).unwrap().0;
                     if *stopped {
                         break;
                     }
                     match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)) {
-                        Ok(n) => pages.store(n, Ordering::Relaxed),
-                        Err(e) => crate::log::warn(&format!("checkpoint failed: {e}")),
+                        Ok(n) => {
+                            pages.store(n, Ordering::Relaxed);
+                            if let Some(since) = failing_since.take() {
+                                crate::log::notice(&format!(
+                                    "checkpoints succeed again (they failed for {} s)",
+                                    since.elapsed().as_secs()
+                                ));
+                            }
+                        }
+                        Err(e) => {
+                            let now = std::time::Instant::now();
+                            if failing_since.is_none() || now.duration_since(last_logged) >= LOG_EVERY {
+                                crate::log::warn(&format!("checkpoint failed: {e}"));
+                                last_logged = now;
+                            }
+                            failing_since.get_or_insert(now);
+                        }
                     }
                 }
             })
