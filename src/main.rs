@@ -163,6 +163,7 @@ fn run() -> Result<(), String> {
     if !parse_args(&config)? {
         return Ok(());
     }
+    adjust_open_files_limit(&config)?;
     let location = config.get("db").unwrap_or_default();
     let durability = match config.get("appendfsync").as_deref() {
         Some("always") => Durability::Full,
@@ -224,6 +225,81 @@ fn run() -> Result<(), String> {
 /// as in Redis) is the number of runtime threads. With one, the runtime runs
 /// on this thread alone: on a machine where the client and the server share
 /// few cores, a second worker only adds wakeups and lock contention.
+/// Descriptors kept for everything but clients: the listeners, the store's
+/// connections (SQLite's writer, readers and checkpointer each hold the
+/// database, its WAL and its shared memory; PostgreSQL's one socket each),
+/// log and lock files. Redis keeps 32; redsql's store needs more.
+const RESERVED_FDS: u64 = 64;
+
+/// As Redis's `adjustOpenFilesLimit`: raises the open-files limit to what
+/// `maxclients` needs if it can, and otherwise lowers `maxclients` to what
+/// the limit allows (logging it), so that clients past it get `max number
+/// of clients reached` instead of hanging on a failed accept.
+fn adjust_open_files_limit(config: &Config) -> Result<(), String> {
+    let maxclients = config.maxclients() as u64;
+    let wanted = maxclients + RESERVED_FDS;
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid rlimit struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        let clients = 1024 - RESERVED_FDS;
+        redsql::log::warn(&format!(
+            "Unable to obtain the current NOFILE limit ({}), assuming 1024 and setting the max clients configuration accordingly.",
+            std::io::Error::last_os_error()
+        ));
+        return config.set_initial("maxclients", &clients.to_string());
+    }
+    let old = limit.rlim_cur;
+    if old >= wanted {
+        return Ok(());
+    }
+    let mut best = wanted;
+    let mut error = None;
+    while best > old {
+        let try_limit = libc::rlimit {
+            rlim_cur: best,
+            rlim_max: best.max(limit.rlim_max),
+        };
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &try_limit) } == 0 {
+            break;
+        }
+        error = Some(std::io::Error::last_os_error());
+        if best < 16 {
+            best = old;
+            break;
+        }
+        best -= 16;
+    }
+    best = best.max(old);
+    if best >= wanted {
+        redsql::log::notice(&format!(
+            "Increased maximum number of open files to {wanted} (it was originally set to {old})."
+        ));
+        return Ok(());
+    }
+    if best <= RESERVED_FDS {
+        return Err(format!(
+            "Your current 'ulimit -n' of {old} is not enough for the server to start. Please increase your open file limit to at least {wanted}. Exiting."
+        ));
+    }
+    let reduced = best - RESERVED_FDS;
+    redsql::log::warn(&format!(
+        "You requested maxclients of {maxclients} requiring at least {wanted} max file descriptors."
+    ));
+    if let Some(e) = error {
+        redsql::log::warn(&format!(
+            "Server can't set maximum open files to {wanted} because of OS error: {e}."
+        ));
+    }
+    redsql::log::warn(&format!(
+        "Current maximum open files is {best}. maxclients has been reduced to {reduced} to compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'."
+    ));
+    config.set_initial("maxclients", &reduced.to_string())
+}
+
 fn build_runtime(io_threads: i64) -> Result<tokio::runtime::Runtime, String> {
     let mut builder = if io_threads <= 1 {
         tokio::runtime::Builder::new_current_thread()

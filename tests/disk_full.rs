@@ -16,7 +16,14 @@ impl Tmpfs {
     fn mount(size: &str) -> Option<Tmpfs> {
         let dir = temp_dir("tmpfs");
         let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", &dir.display().to_string()])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size}"),
+                "tmpfs",
+                &dir.display().to_string(),
+            ])
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
@@ -26,7 +33,9 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").args(["-l", &self.0.display().to_string()]).status();
+        let _ = Command::new("umount")
+            .args(["-l", &self.0.display().to_string()])
+            .status();
     }
 }
 
@@ -49,7 +58,12 @@ fn a_full_disk_fails_writes_and_keeps_reads() {
     let log_path = fs.0.with_extension("log");
     let log = std::fs::File::create(&log_path).unwrap();
     let mut child = Command::new(redsql_bin())
-        .args(["--port", &port.to_string(), "--db", &fs.0.join("db.sqlite").display().to_string()])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--db",
+            &fs.0.join("db.sqlite").display().to_string(),
+        ])
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -94,7 +108,11 @@ fn a_full_disk_fails_writes_and_keeps_reads() {
             break false;
         }
     };
-    assert!(freed, "writes never worked again:\n{}", std::fs::read_to_string(&log_path).unwrap());
+    assert!(
+        freed,
+        "writes never worked again:\n{}",
+        std::fs::read_to_string(&log_path).unwrap()
+    );
     assert_eq!(info_field(&mut c, "persistence", "aof_last_write_status"), "ok");
     assert_eq!(c.cmd_str(&["GET", "before"]), b"$4\r\nkept\r\n");
     let _ = child.kill();

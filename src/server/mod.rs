@@ -108,6 +108,21 @@ impl Stats {
     }
 }
 
+/// Logs a failed accept (out of descriptors, typically): the first, then at
+/// most one line every 10 seconds while they go on.
+fn accept_failed(e: &std::io::Error) {
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = crate::util::now_ms();
+    let last = LAST.load(Ordering::Relaxed);
+    if now - last >= 10_000
+        && LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        crate::log::warn(&format!("Accepting client connection: {e}"));
+    }
+}
+
 impl Server {
     pub fn new(engine: Engine, config: Config) -> Arc<Server> {
         let now = crate::util::now_ms();
@@ -178,7 +193,7 @@ impl Server {
                     let (stream, peer) = match res {
                         Ok(x) => x,
                         Err(e) => {
-                            crate::log::warn(&format!("accept failed: {e}"));
+                            accept_failed(&e);
                             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                             continue;
                         }
@@ -204,7 +219,8 @@ impl Server {
                     let (stream, _) = match res {
                         Ok(x) => x,
                         Err(e) => {
-                            crate::log::warn(&format!("accept failed: {e}"));
+                            accept_failed(&e);
+                            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                             continue;
                         }
                     };
