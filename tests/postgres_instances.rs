@@ -341,3 +341,33 @@ fn the_url_password_is_never_shown() {
         assert!(!text.contains("hunter2"), "{text}");
     }
 }
+
+/// A write over more keys than PostgreSQL's lock table holds (an MSET of
+/// 100,000 pairs: the defaults hold 6,400 locks, the test clusters 25,600 or
+/// 38,400) works, as in Redis, while another instance writes some of them.
+#[test]
+fn a_write_over_a_hundred_thousand_keys_works() {
+    let Some((_schema, a, b)) = two_instances("bigmset") else {
+        return;
+    };
+    let mut args: Vec<String> = vec!["MSET".into()];
+    for i in 0..100_000 {
+        args.push(format!("k{i}"));
+        args.push(format!("v{i}"));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let writer = std::thread::spawn({
+        let port = b.port;
+        move || {
+            let mut c = support::RawConn::connect(port);
+            for i in 0..200 {
+                assert_eq!(c.cmd_str(&["INCR", &format!("k{}", 100_000 + i)]), b":1\r\n");
+            }
+        }
+    });
+    let mut ca = a.conn();
+    assert_eq!(ca.cmd_str(&args), b"+OK\r\n");
+    writer.join().unwrap();
+    assert_eq!(ca.cmd_str(&["GET", "k99999"]), b"$6\r\nv99999\r\n");
+    assert_eq!(ca.cmd_str(&["DBSIZE"]), b":100200\r\n");
+}

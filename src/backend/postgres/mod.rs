@@ -125,6 +125,9 @@ fn valid_identifier(s: &str) -> bool {
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// Most keys a write transaction locks one by one (see `PgConn::lock_ids`).
+const MAX_KEY_LOCKS: usize = 1000;
+
 pub use crate::util::redact_url;
 
 /// One line describing a PostgreSQL error: the server's message for database
@@ -309,6 +312,14 @@ impl PgConn {
     /// (whatever the database number, so MOVE, COPY ... DB and SELECT are
     /// covered), ascending and without duplicates. Every redsql process takes
     /// its locks in this one order, so their transactions never deadlock on keys.
+    ///
+    /// A transaction over more than [`MAX_KEY_LOCKS`] keys (an MSET of
+    /// 20,000 pairs) takes none: each lock is a slot of PostgreSQL's shared
+    /// lock table (`max_locks_per_transaction` × connections, 6,400 with the
+    /// defaults), which it would exhaust ("out of shared memory"). It is
+    /// still correct through row locks, and through retries where it loses
+    /// a race (a deadlock or a key created meanwhile), only less smooth
+    /// under contention on its keys.
     fn lock_ids(&self, keys: &[&[u8]]) -> Vec<i64> {
         let mut ids: Vec<i64> = keys
             .iter()
@@ -316,6 +327,9 @@ impl PgConn {
             .collect();
         ids.sort_unstable();
         ids.dedup();
+        if ids.len() > MAX_KEY_LOCKS {
+            ids.clear();
+        }
         ids
     }
 
