@@ -179,12 +179,6 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError(e.to_string())
-    }
-}
-
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// One page of a keyspace scan.

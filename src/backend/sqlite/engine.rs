@@ -9,10 +9,13 @@ use crate::backend::sqlite::{self, Durability, Location, SqliteStore};
 use crate::engine::EngineOptions;
 use crate::engine::backend::{Backend, CacheFigures, CacheStats, Opened as Started, Start};
 use crate::engine::conn::{Pool, ReadConn, Reads, WriteConn};
-use crate::store::{Store, StoreResult};
+use crate::store::{Store, StoreError, StoreResult};
 use rusqlite::{Connection, OptionalExtension};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+/// Longest the start-up integrity check may take (`sqlite::check_integrity`).
+const INTEGRITY_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Runs a statement without parameters from the connection's statement
 /// cache (`execute_batch` would parse the SQL again on every call).
@@ -103,6 +106,9 @@ pub(crate) fn open(location: &Location, sync: Durability, readers: usize, cache_
         None => None,
     };
     let conn = Conn::new(stable_plans(sqlite::open_writer(location, sync)?)?);
+    if let Some(path) = &location.path {
+        sqlite::check_integrity(&conn, path, INTEGRITY_BUDGET)?;
+    }
     let version = sqlite::max_version(&conn)?;
     let ceiling = sqlite::raise_version_ceiling(&conn, version)?;
     let commits = Arc::new(AtomicU64::new(0));
@@ -145,6 +151,11 @@ pub(crate) fn open(location: &Location, sync: Durability, readers: usize, cache_
 
 impl WriteConn for Writer {
     fn begin(&mut self, _keys: &[&[u8]]) -> StoreResult<()> {
+        if sqlite::corruption_seen() {
+            return Err(StoreError(
+                "the database file is damaged: writes are refused (see the log)".into(),
+            ));
+        }
         // One writer: BEGIN IMMEDIATE excludes every other writer already.
         exec_cached(&self.conn, "BEGIN IMMEDIATE")
     }

@@ -20,6 +20,60 @@ mod zset;
 
 pub use store::SqliteStore;
 
+/// Set once any statement of this process met a damaged database file: from
+/// then on writes are refused (see [`engine`]), reads still answer what they
+/// can, and the log says how to recover.
+static CORRUPTION_SEEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether this process met a damaged database file.
+pub fn corruption_seen() -> bool {
+    CORRUPTION_SEEN.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(f, _) = &e
+            && matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
+            )
+            && !CORRUPTION_SEEN.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            crate::log::warn(&format!(
+                "THE DATABASE FILE IS DAMAGED ({e}): writes are refused from now on. Stop redsql, recover the data with `sqlite3 FILE .recover | sqlite3 NEW` and start on NEW."
+            ));
+        }
+        StoreError(e.to_string())
+    }
+}
+
+/// Checks a database file at start-up with `PRAGMA quick_check`, for at
+/// most `budget` (a big file is checked in part: what SQLite reads first).
+/// Err describes the damage, and how to recover.
+pub fn check_integrity(conn: &Connection, path: &str, budget: Duration) -> Result<(), StoreError> {
+    let deadline = std::time::Instant::now() + budget;
+    conn.progress_handler(100_000, Some(move || std::time::Instant::now() > deadline));
+    let rows: Result<Vec<String>, rusqlite::Error> = conn
+        .prepare("PRAGMA quick_check(5)")
+        .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect());
+    conn.progress_handler(0, None::<fn() -> bool>);
+    let problems = match rows {
+        Ok(rows) if rows.len() == 1 && rows[0] == "ok" => return Ok(()),
+        Ok(rows) => rows.join("; "),
+        Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::OperationInterrupted => {
+            crate::log::verbose(&format!(
+                "integrity check of {path} stopped after {} ms (a large file): not every page was checked",
+                budget.as_millis()
+            ));
+            return Ok(());
+        }
+        Err(e) => e.to_string(),
+    };
+    Err(StoreError(format!(
+        "the database file {path} is damaged ({problems}). redsql will not serve it: recover the data with `sqlite3 {path} .recover | sqlite3 {path}.recovered` and start redsql on the recovered file"
+    )))
+}
+
 use crate::store::StoreError;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::time::Duration;
