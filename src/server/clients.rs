@@ -40,6 +40,12 @@ pub struct ClientHandle {
     /// The peer closed the connection while a command was running.
     pub hung_up: AtomicBool,
     pub input_bytes: AtomicU64,
+    /// Published messages queued for the connection and not yet written
+    /// (`CLIENT LIST`'s `oll` and `omem`; the output buffer limit).
+    pub queued_messages: AtomicU64,
+    pub queued_bytes: AtomicU64,
+    /// Unix ms since the queue has been over the soft limit (0: it is not).
+    pub over_soft_since: AtomicI64,
 }
 
 impl ClientHandle {
@@ -86,7 +92,7 @@ impl ClientHandle {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=16384 events=r cmd={} user={} redir=-1 resp={}",
+            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -99,6 +105,9 @@ impl ClientHandle {
             psub,
             ssub,
             multi,
+            self.queued_messages.load(Ordering::Relaxed),
+            self.queued_bytes.load(Ordering::Relaxed),
+            16384 + self.queued_bytes.load(Ordering::Relaxed),
             self.last_cmd.lock().unwrap(),
             String::from_utf8_lossy(&self.user.lock().unwrap().name),
             self.resp.load(Ordering::Relaxed),
@@ -139,6 +148,9 @@ impl Clients {
             blocked: AtomicBool::new(false),
             hung_up: AtomicBool::new(false),
             input_bytes: AtomicU64::new(0),
+            queued_messages: AtomicU64::new(0),
+            queued_bytes: AtomicU64::new(0),
+            over_soft_since: AtomicI64::new(0),
         });
         self.map.lock().unwrap().insert(id, h.clone());
         h

@@ -11,7 +11,8 @@
 //!
 //! Settings with real effect: `requirepass` (new connections and AUTH),
 //! `maxclients` (new connections), `proto-max-bulk-len` (next request read),
-//! `loglevel` (immediately), `slowlog-log-slower-than` and `slowlog-max-len`
+//! `loglevel` (immediately), `client-output-buffer-limit` (its `pubsub`
+//! class: queued messages, at the next one), `slowlog-log-slower-than` and `slowlog-max-len`
 //! (next command), `protected-mode` (next connection), `notify-keyspace-events`
 //! (next write; see `server::notify`). `appendfsync` and `databases` act at start-up only
 //! (the engine opens with them). `port`, `bind` and `unixsocket` cannot change
@@ -58,6 +59,61 @@ pub struct Config {
     /// `notify-keyspace-events` as a set of classes. Kept apart from its
     /// text, which does not always show every flag (`An` reads back `A`).
     keyspace_events: AtomicU32,
+    /// The `pubsub` class of `client-output-buffer-limit`.
+    pubsub_limit: std::sync::Arc<OutputLimit>,
+}
+
+/// One client class's output buffer limit (`client-output-buffer-limit`):
+/// a client whose queued replies pass `hard` bytes, or stay above `soft`
+/// bytes for `soft_secs` seconds, is disconnected. 0 turns a limit off.
+#[derive(Debug, Default)]
+pub struct OutputLimit {
+    pub hard: std::sync::atomic::AtomicU64,
+    pub soft: std::sync::atomic::AtomicU64,
+    pub soft_secs: std::sync::atomic::AtomicU64,
+}
+
+/// The client classes of `client-output-buffer-limit`, as Redis prints them.
+const OUTPUT_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
+
+/// Parses `client-output-buffer-limit` (`<class> <hard> <soft> <seconds>`
+/// repeated) over the current value `current`, as Redis's
+/// `updateClientOutputBufferLimit`: all or nothing, the classes not named
+/// keep their limits. Returns the whole setting as Redis prints it.
+fn output_buffer_limits(current: &str, value: &str) -> Result<String, String> {
+    let mut limits: Vec<[u64; 3]> = OUTPUT_CLASSES.iter().map(|_| [0; 3]).collect();
+    let old: Vec<&str> = current.split_whitespace().collect();
+    for chunk in old.chunks(4) {
+        if let [class, h, s, t] = chunk
+            && let Some(i) = OUTPUT_CLASSES.iter().position(|c| c == class)
+        {
+            limits[i] = [h.parse().unwrap_or(0), s.parse().unwrap_or(0), t.parse().unwrap_or(0)];
+        }
+    }
+    let args: Vec<&str> = value.split_whitespace().collect();
+    if args.len() % 4 != 0 {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    let mut new = limits.clone();
+    for chunk in args.chunks(4) {
+        let class = match chunk[0].to_ascii_lowercase().as_str() {
+            "normal" => 0,
+            "slave" | "replica" => 1,
+            "pubsub" => 2,
+            _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
+        };
+        let memory = |v: &str| parse_memory(v).filter(|n| *n >= 0).map(|n| n as u64);
+        match (memory(chunk[1]), memory(chunk[2]), chunk[3].parse::<i64>()) {
+            (Some(h), Some(s), Ok(t)) if t >= 0 => new[class] = [h, s, t as u64],
+            _ => return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into()),
+        }
+    }
+    Ok(OUTPUT_CLASSES
+        .iter()
+        .zip(new)
+        .map(|(c, [h, s, t])| format!("{c} {h} {s} {t}"))
+        .collect::<Vec<_>>()
+        .join(" "))
 }
 
 impl Default for Config {
@@ -106,6 +162,7 @@ impl Config {
             slowlog_log_slower_than: AtomicI64::new(10000),
             slowlog_max_len: AtomicI64::new(128),
             keyspace_events: AtomicU32::new(0),
+            pubsub_limit: Default::default(),
         };
         config.refresh_hot();
         config
@@ -126,6 +183,11 @@ impl Config {
     /// The password of the default user, if one is set.
     pub fn requirepass(&self) -> Option<String> {
         self.get("requirepass").filter(|p| !p.is_empty())
+    }
+
+    /// The output buffer limit of Pub/Sub clients (shared: it follows CONFIG SET).
+    pub fn pubsub_limit(&self) -> std::sync::Arc<OutputLimit> {
+        self.pubsub_limit.clone()
     }
 
     pub fn maxclients(&self) -> usize {
@@ -249,6 +311,9 @@ impl Config {
 
     /// Validates `value` for `name` and returns it as Redis stores it.
     fn normalize(&self, name: &str, value: &str, startup: bool) -> Result<String, String> {
+        if name == "client-output-buffer-limit" {
+            return output_buffer_limits(&self.get(name).unwrap_or_default(), value);
+        }
         if name == "notify-keyspace-events" {
             let set = super::notify::parse(value.as_bytes()).ok_or(super::notify::INVALID)?;
             return Ok(super::notify::render(set));
@@ -298,6 +363,15 @@ impl Config {
     }
 
     fn refresh_hot(&self) {
+        if let Some(v) = self.get("client-output-buffer-limit") {
+            let words: Vec<&str> = v.split_whitespace().collect();
+            if let Some(p) = words.chunks(4).find(|c| c.first() == Some(&"pubsub")) {
+                let n = |i: usize| p.get(i).and_then(|w| w.parse().ok()).unwrap_or(0);
+                self.pubsub_limit.hard.store(n(1), Ordering::Relaxed);
+                self.pubsub_limit.soft.store(n(2), Ordering::Relaxed);
+                self.pubsub_limit.soft_secs.store(n(3), Ordering::Relaxed);
+            }
+        }
         if let Some(n) = self.get_int("maxclients") {
             self.maxclients.store(n, Ordering::Relaxed);
         }

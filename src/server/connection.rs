@@ -28,6 +28,11 @@ const FIRST_BUF_SIZE: usize = 2 * 1024;
 /// Most input buffered while commands run (see `process_watching`).
 const WATCH_LIMIT: usize = 64 * BUF_SIZE;
 
+/// Most bytes of published messages taken from a connection's queue for one
+/// write: the others stay in the queue, where the output buffer limit
+/// counts them.
+const PUBSUB_WRITE: usize = 64 << 10;
+
 /// Redis's answer to a non-loopback client in protected mode (the connection then closes).
 const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
@@ -116,7 +121,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
         quit: false,
         multi: None,
         watched: Vec::new(),
-        pubsub: Subscriptions::default(),
+        pubsub: Subscriptions::new(client.clone()),
         monitor: None,
         own_events: Vec::new(),
     };
@@ -133,15 +138,19 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(server: Arc<Server>, mut s
                 Err(_) => break,
             },
             Some(msg) = session.pubsub.next() => {
-                // Published messages are written as they come, in order.
+                // Published messages are written as they come, in order, a
+                // few at a time: the rest stay counted in the queue (the
+                // output buffer limit), and a slow reader's kill is seen
+                // while its write waits.
                 let mut msg = Some(msg);
                 while let Some(m) = msg {
                     m.write(session.proto, &mut out);
-                    msg = session.pubsub.try_next();
+                    msg = if out.len() < PUBSUB_WRITE { session.pubsub.try_next() } else { None };
                 }
                 server.stats.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
-                if stream.write_all(&out).await.is_err() {
-                    break;
+                tokio::select! {
+                    r = stream.write_all(&out) => if r.is_err() { break },
+                    _ = client.kill.notified() => break,
                 }
                 out.clear();
                 continue;

@@ -127,7 +127,7 @@ impl Server {
     pub fn new(engine: Engine, config: Config) -> Arc<Server> {
         let now = crate::util::now_ms();
         let blocking = Arc::new(blocking::Blocking::default());
-        let pubsub = Arc::new(pubsub::Hub::default());
+        let pubsub = Arc::new(pubsub::Hub::new(config.pubsub_limit()));
         // The processes sharing the store talk over its bus, if it has one.
         let bus = bus::Bus::start(&engine, pubsub.clone(), blocking.clone());
         let (waiters, hub, forward) = (blocking.clone(), pubsub.clone(), bus.clone());

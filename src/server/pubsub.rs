@@ -27,14 +27,16 @@
 //!   counts the receivers in the publishing process only, as in Redis
 //!   Cluster. PUBSUB CHANNELS / NUMSUB / NUMPAT describe this process.
 
+use super::clients::ClientHandle;
 use super::commands::{Run, ServerSpec};
+use super::config::OutputLimit;
 use super::connection::Session;
 use crate::commands::{Command, Spec};
 use crate::resp::Reply;
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 /// The three subscription namespaces.
@@ -66,16 +68,81 @@ impl Kind {
 }
 
 /// Subscribers of one channel or pattern: client id → message queue.
-type Subscribers = HashMap<u64, UnboundedSender<Reply>>;
+type Subscribers = HashMap<u64, Outbox>;
+
+/// A subscriber's queue, with its client (whose counters measure the queue).
+#[derive(Clone)]
+pub struct Outbox {
+    tx: UnboundedSender<Reply>,
+    client: Arc<ClientHandle>,
+}
 
 /// Every subscription of the server.
-#[derive(Default)]
 pub struct Hub {
     /// Indexed by [`Kind::index`].
     maps: Mutex<[HashMap<Bytes, Subscribers>; 3]>,
+    /// `client-output-buffer-limit`'s pubsub class.
+    limit: Arc<OutputLimit>,
+}
+
+/// Bytes a queued message counts for (its RESP size, about).
+fn queued_size(r: &Reply) -> u64 {
+    match r {
+        Reply::Push(items) | Reply::Array(items) => 8 + items.iter().map(queued_size).sum::<u64>(),
+        Reply::Bulk(b) => 16 + b.len() as u64,
+        _ => 16,
+    }
+}
+
+impl Outbox {
+    /// Queues `message`, unless the client is over its output buffer limit
+    /// (Redis's `checkClientOutputBufferLimits`): it is then disconnected
+    /// with Redis's log line, and gets nothing more.
+    fn send(&self, message: Reply, limit: &OutputLimit) {
+        let c = &self.client;
+        if c.killed.load(Ordering::Relaxed) {
+            return;
+        }
+        let size = queued_size(&message);
+        let queued = c.queued_bytes.load(Ordering::Relaxed) + size;
+        let (hard, soft) = (limit.hard.load(Ordering::Relaxed), limit.soft.load(Ordering::Relaxed));
+        let mut over = hard > 0 && queued >= hard;
+        if soft > 0 && queued >= soft {
+            let now = crate::util::now_ms();
+            let since = match c
+                .over_soft_since
+                .compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => now,
+                Err(since) => since,
+            };
+            let secs = limit.soft_secs.load(Ordering::Relaxed) as i64;
+            over |= now - since >= secs * 1000;
+        } else {
+            c.over_soft_since.store(0, Ordering::Relaxed);
+        }
+        if over {
+            crate::log::warn(&format!(
+                "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                c.describe(crate::util::now_ms())
+            ));
+            c.kill();
+            return;
+        }
+        c.queued_bytes.fetch_add(size, Ordering::Relaxed);
+        c.queued_messages.fetch_add(1, Ordering::Relaxed);
+        let _ = self.tx.send(message);
+    }
 }
 
 impl Hub {
+    pub fn new(limit: Arc<OutputLimit>) -> Hub {
+        Hub {
+            maps: Default::default(),
+            limit,
+        }
+    }
+
     /// PUBLISH / SPUBLISH: queues the message for every receiver and returns
     /// how many received it.
     pub fn publish(&self, shard: bool, channel: &Bytes, message: &Bytes) -> i64 {
@@ -93,7 +160,7 @@ impl Hub {
                     Reply::Bulk(channel.clone()),
                     Reply::Bulk(message.clone()),
                 ];
-                let _ = tx.send(Reply::Push(push));
+                tx.send(Reply::Push(push), &self.limit);
                 receivers += 1;
             }
         }
@@ -109,7 +176,7 @@ impl Hub {
                         Reply::Bulk(channel.clone()),
                         Reply::Bulk(message.clone()),
                     ];
-                    let _ = tx.send(Reply::Push(push));
+                    tx.send(Reply::Push(push), &self.limit);
                     receivers += 1;
                 }
             }
@@ -117,11 +184,11 @@ impl Hub {
         receivers
     }
 
-    fn add(&self, kind: Kind, name: &Bytes, client: u64, tx: &UnboundedSender<Reply>) {
+    fn add(&self, kind: Kind, name: &Bytes, outbox: Outbox) {
         self.maps.lock().unwrap()[kind.index()]
             .entry(name.clone())
             .or_default()
-            .insert(client, tx.clone());
+            .insert(outbox.client.id, outbox);
     }
 
     fn remove(&self, kind: Kind, name: &Bytes, client: u64) {
@@ -186,32 +253,43 @@ pub struct Subscriptions {
     names: [HashMap<Bytes, u64>; 3],
     /// The next sequence number.
     seq: u64,
-    tx: UnboundedSender<Reply>,
+    outbox: Outbox,
     rx: UnboundedReceiver<Reply>,
 }
 
-impl Default for Subscriptions {
-    fn default() -> Self {
+impl Subscriptions {
+    /// The subscriptions (none yet) of `client`'s connection.
+    pub fn new(client: Arc<ClientHandle>) -> Self {
         let (tx, rx) = unbounded_channel();
         Subscriptions {
             names: Default::default(),
             seq: 0,
-            tx,
+            outbox: Outbox { tx, client },
             rx,
         }
     }
-}
 
-impl Subscriptions {
+    /// A message taken from the queue no longer counts in it.
+    fn taken(&self, message: Option<Reply>) -> Option<Reply> {
+        if let Some(m) = &message {
+            let c = &self.outbox.client;
+            c.queued_bytes.fetch_sub(queued_size(m), Ordering::Relaxed);
+            c.queued_messages.fetch_sub(1, Ordering::Relaxed);
+        }
+        message
+    }
+
     /// The next published message for this connection (waits forever if none
     /// comes: the queue's sender is never dropped while the connection lives).
     pub async fn next(&mut self) -> Option<Reply> {
-        self.rx.recv().await
+        let m = self.rx.recv().await;
+        self.taken(m)
     }
 
     /// A message already waiting, if any.
     pub fn try_next(&mut self) -> Option<Reply> {
-        self.rx.try_recv().ok()
+        let m = self.rx.try_recv().ok();
+        self.taken(m)
     }
 
     /// How many messages a publication on `channel` puts in this queue: one
@@ -339,7 +417,7 @@ fn join(s: &mut Session, kind: Kind, name: &Bytes) -> Reply {
     if !subs.names[kind.index()].contains_key(name) {
         subs.seq += 1;
         subs.names[kind.index()].insert(name.clone(), subs.seq);
-        s.server.pubsub.add(kind, name, s.client.id, &s.pubsub.tx);
+        s.server.pubsub.add(kind, name, s.pubsub.outbox.clone());
     }
     confirmation(kind.words().0, Reply::Bulk(name.clone()), s.pubsub.count(kind))
 }
