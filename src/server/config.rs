@@ -91,10 +91,10 @@ fn output_buffer_limits(current: &str, value: &str) -> Result<String, String> {
         }
     }
     let args: Vec<&str> = value.split_whitespace().collect();
-    if args.len() % 4 != 0 {
+    if !args.len().is_multiple_of(4) {
         return Err("Wrong number of arguments in buffer limit configuration.".into());
     }
-    let mut new = limits.clone();
+    let mut new = limits;
     for chunk in args.chunks(4) {
         let class = match chunk[0].to_ascii_lowercase().as_str() {
             "normal" => 0,
