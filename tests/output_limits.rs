@@ -85,3 +85,25 @@ fn queued_messages_show_in_client_list() {
     assert!(field("oll") > 0, "{line}");
     assert!(field("omem") > 1 << 20, "{line}");
 }
+
+/// 1,000 connections that each announce a 512 MB argument and send nothing
+/// more cost the server about what idle connections cost: no memory is
+/// reserved for bytes that have not arrived.
+#[test]
+fn announced_bulks_reserve_no_memory() {
+    let server = start_redsql(&["--maxclients", "2000"]);
+    let before = rss_kb(server.pid());
+    let conns: Vec<TcpStream> = (0..1000)
+        .map(|_| {
+            let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+            s.write_all(b"*1\r\n$536870912\r\n").unwrap();
+            s
+        })
+        .collect();
+    // Everything sent has been read once a PING on a new connection answers.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(server.conn().cmd_str(&["PING"]), b"+PONG\r\n");
+    let grown_kb = rss_kb(server.pid()).saturating_sub(before);
+    assert!(grown_kb < 60 * 1024, "1,000 connections cost {} MB", grown_kb / 1024);
+    drop(conns);
+}

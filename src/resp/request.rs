@@ -17,8 +17,11 @@ pub const INLINE_MAX: usize = 64 * 1024;
 pub const MAX_MULTIBULK: i64 = i32::MAX as i64;
 /// Largest bulk argument by default (Redis's proto-max-bulk-len, 512 MB).
 pub const DEFAULT_MAX_BULK: i64 = 512 * 1024 * 1024;
-/// Largest capacity reserved ahead of the bytes that have actually arrived.
-const MAX_PREALLOC: usize = 1024 * 1024;
+/// Room reserved ahead for a big bulk argument grows with what has arrived
+/// (doubling, from this much): memory is never reserved for bytes that have
+/// not come, so a client that sends `$536870912` and stops costs no more
+/// than its read buffer.
+const MIN_PREALLOC: usize = 16 * 1024;
 
 /// A protocol error: the text that follows `-ERR ` in Redis's reply. Bytes,
 /// not a `String`: Redis echoes an offending input byte as it is
@@ -82,7 +85,7 @@ impl RequestParser {
     /// current bulk argument (a hint for the reader; bounded).
     pub fn wanted(&self, buf: &BytesMut) -> usize {
         match self.bulk_len {
-            Some(n) => (n + 2).saturating_sub(buf.len()).min(MAX_PREALLOC),
+            Some(n) => (n + 2).saturating_sub(buf.len()).min(buf.len().max(MIN_PREALLOC)),
             None => 0,
         }
     }
@@ -140,7 +143,7 @@ impl RequestParser {
                     }
                 };
                 if buf.len() < len + 2 {
-                    let want = (len + 2 - buf.len()).min(MAX_PREALLOC);
+                    let want = (len + 2 - buf.len()).min(buf.len().max(MIN_PREALLOC));
                     buf.reserve(want);
                     return Ok(None);
                 }
