@@ -134,6 +134,7 @@ impl Db {
             proto: 3,
             calls: vec![Call { cmd, args }],
             keys_restricted: false,
+            acl: None,
         };
         let mut out = self.engine.run_blocking(batch);
         match out.replies.pop() {

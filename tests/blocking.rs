@@ -365,6 +365,7 @@ fn a_batch_runs_blocking_commands_without_blocking() {
             call(&["BLPOP", "k", "x"]),
         ],
         keys_restricted: false,
+        acl: None,
     };
     let out = engine.run_blocking(batch);
     let mut wire = bytes::BytesMut::new();

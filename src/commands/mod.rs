@@ -49,6 +49,20 @@ pub struct Ctx<'a> {
     /// keys its arguments name (SORT's BY and GET patterns are refused, as
     /// Redis refuses them without unrestricted key access).
     pub keys_restricted: bool,
+    /// The client's ACL rules, when they restrict it: checked for every
+    /// command a command runs on its behalf (a script's `redis.call`).
+    pub acl: Option<std::sync::Arc<dyn Restrictions>>,
+}
+
+/// A client's ACL restrictions, for the commands that run other commands or
+/// reach keys their arguments do not name. The server supplies them.
+pub trait Restrictions: Send + Sync {
+    /// Whether the client may run `cmd` with `args` (Redis's
+    /// `ACLCheckAllUserCommandPerm`); a refusal is logged in `ACL LOG` (its
+    /// context: a script) and answered with the text Redis gives a script.
+    fn check_in_script(&self, cmd: &Command, args: &[Bytes]) -> Result<(), String>;
+    /// Whether the client may reach every key with `cmd` (SORT's patterns).
+    fn all_keys(&self, cmd: &Command, args: &[Bytes]) -> bool;
 }
 
 impl<'a> Ctx<'a> {
@@ -62,6 +76,7 @@ impl<'a> Ctx<'a> {
             notify: Classes::default(),
             events: Vec::new(),
             keys_restricted: false,
+            acl: None,
         }
     }
 

@@ -136,6 +136,9 @@ pub struct Spec {
     /// patterns): the server tells it whether ACL key patterns restrict the
     /// client ([`super::Ctx::keys_restricted`]).
     pub reaches_other_keys: bool,
+    /// It runs other commands on the client's behalf (EVAL, FCALL): they
+    /// are checked against the client's ACL rules ([`super::Ctx::acl`]).
+    pub runs_commands: bool,
 }
 
 /// A command's reply in RESP2 subscriber mode (`None`: run it as usual).
@@ -161,6 +164,7 @@ impl Spec {
             channels: None,
             redact: None,
             reaches_other_keys: false,
+            runs_commands: false,
         }
     }
 
@@ -270,6 +274,12 @@ impl Spec {
     /// It may reach keys that its arguments do not name.
     pub const fn reaches_other_keys(mut self) -> Spec {
         self.reaches_other_keys = true;
+        self
+    }
+
+    /// It runs other commands on the client's behalf (a script).
+    pub const fn runs_commands(mut self) -> Spec {
+        self.runs_commands = true;
         self
     }
 

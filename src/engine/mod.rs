@@ -109,6 +109,9 @@ pub struct Batch {
     /// commands that reach keys their arguments do not name (SORT's BY and
     /// GET patterns) refuse to (see [`Ctx::keys_restricted`]).
     pub keys_restricted: bool,
+    /// The client's ACL rules, when they restrict it and a call may run
+    /// other commands (scripts): see [`Ctx::acl`].
+    pub acl: Option<Arc<dyn crate::commands::Restrictions>>,
 }
 
 /// The result of a batch: one reply per call, and the selected database afterwards.
@@ -705,6 +708,7 @@ pub(crate) fn run_calls(batch: &Batch, databases: u32, store: &mut dyn Store) ->
     let started = std::time::Instant::now();
     let mut ctx = Ctx::new(batch.db, batch.proto, databases, store);
     ctx.keys_restricted = batch.keys_restricted;
+    ctx.acl = batch.acl.clone();
     let mut storage_failed = false;
     let replies = batch
         .calls

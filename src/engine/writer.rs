@@ -486,6 +486,7 @@ fn run_strict(
     let mut ctx = Ctx::new(batch.db, batch.proto, databases, store);
     ctx.notify = notify;
     ctx.keys_restricted = batch.keys_restricted;
+    ctx.acl = batch.acl.clone();
     let mut replies = Vec::with_capacity(batch.calls.len());
     let mut writes = Vec::new();
     let mut reported = Vec::new();

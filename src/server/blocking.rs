@@ -417,6 +417,7 @@ async fn attempt(s: &mut Session, call: &Call) -> Reply {
         proto: s.proto,
         calls: vec![call.clone()],
         keys_restricted: false,
+        acl: None,
     };
     let mut outcome = s.server.engine.run(batch).await;
     let reply = outcome.replies.pop().unwrap_or(Reply::NilArray);

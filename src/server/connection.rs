@@ -368,11 +368,13 @@ impl Session {
             .tracing()
             .then(|| calls.iter().map(|c| (c.cmd, c.args.clone())).collect());
         let keys_restricted = super::acl::keys_restricted(self, &calls);
+        let acl = super::acl::restrictions(self, &calls);
         let batch = Batch {
             db: self.db,
             proto: self.proto,
             calls,
             keys_restricted,
+            acl,
         };
         let outcome = self.server.engine.run(batch).await;
         self.db = outcome.db;

@@ -210,11 +210,13 @@ async fn run_queue(s: &mut Session, queue: Vec<Call>, watch: Vec<Watch>) -> Repl
             .count();
         let expected = calls.len();
         let keys_restricted = super::acl::keys_restricted(s, &calls);
+        let acl = super::acl::restrictions(s, &calls);
         let batch = Batch {
             db: s.db,
             proto: s.proto,
             calls,
             keys_restricted,
+            acl,
         };
         // The writer's copy of the watches is usually dropped by now: this
         // ends the registered ones in one job (see `engine::unwatch`).

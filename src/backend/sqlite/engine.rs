@@ -401,6 +401,7 @@ mod writer_tests {
             proto: 2,
             calls: vec![Call { cmd, args }],
             keys_restricted: false,
+            acl: None,
         };
         (Job::batch(batch, Vec::new(), done), rx)
     }

@@ -37,6 +37,8 @@ impl Reason {
 pub enum Context {
     Toplevel,
     Multi,
+    /// A command a script ran.
+    Lua,
 }
 
 /// One logged event.
@@ -109,6 +111,7 @@ impl Log {
                             bulk(match e.event.context {
                                 Context::Toplevel => "toplevel",
                                 Context::Multi => "multi",
+                                Context::Lua => "lua",
                             }),
                         ),
                         (bulk("object"), Reply::Bulk(e.event.object.clone())),

@@ -192,6 +192,70 @@ pub fn keys_restricted(s: &Session, calls: &[crate::engine::Call]) -> bool {
     reaching.any(|c| !check::unrestricted_key_access(&rules, c.cmd, &c.args))
 }
 
+/// The client's ACL rules as the engine applies them to what a call runs
+/// on its behalf (a script's commands): `None` when no call of `calls` runs
+/// other commands, or when the user may run anything.
+pub fn restrictions(s: &Session, calls: &[crate::engine::Call]) -> Option<Arc<dyn crate::commands::Restrictions>> {
+    if !calls.iter().any(|c| c.cmd.spec.runs_commands) {
+        return None;
+    }
+    let user = s.client.user.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if user.rules().unrestricted() {
+        return None;
+    }
+    Some(Arc::new(ScriptAcl {
+        user,
+        server: s.server.clone(),
+        client: s.client.clone(),
+    }))
+}
+
+/// A client's rules, for the commands its scripts run.
+struct ScriptAcl {
+    user: Arc<User>,
+    server: Arc<super::Server>,
+    client: Arc<crate::server::clients::ClientHandle>,
+}
+
+impl crate::commands::Restrictions for ScriptAcl {
+    fn check_in_script(&self, cmd: &Command, args: &[Bytes]) -> Result<(), String> {
+        let denied = match check::check(&self.user.rules(), cmd, args) {
+            Ok(()) => return Ok(()),
+            Err(d) => d,
+        };
+        let (reason, object, msg) = match denied {
+            Denied::Command => (
+                Reason::Command,
+                Bytes::from(cmd.name.clone()),
+                "The user executing the script can't run this command or subcommand",
+            ),
+            Denied::Key(i) => (
+                Reason::Key,
+                args[i].clone(),
+                "The user executing the script can't access at least one of the keys mentioned in the command",
+            ),
+            Denied::Channel(i) => (
+                Reason::Channel,
+                args[i].clone(),
+                "The user executing the script can't publish to the channel mentioned in the command",
+            ),
+        };
+        let event = Event {
+            reason,
+            context: Context::Lua,
+            object,
+            username: self.user.name.clone(),
+            client_info: self.client.describe(crate::util::now_ms()),
+        };
+        self.server.acl.log(&self.server.config, event);
+        Err(msg.to_string())
+    }
+
+    fn all_keys(&self, cmd: &Command, args: &[Bytes]) -> bool {
+        check::unrestricted_key_access(&self.user.rules(), cmd, args)
+    }
+}
+
 pub fn check_command(s: &Session, cmd: &Command, args: &[Bytes]) -> Result<(), Reply> {
     if !cmd.no_auth && !s.authenticated && s.server.acl.default_requires_auth() {
         return Err(Reply::error("NOAUTH Authentication required."));
