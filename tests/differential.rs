@@ -179,6 +179,7 @@ scripts!(
     connection,
     expire,
     hashes,
+    hyperloglog,
     keys,
     lists,
     pubsub,

@@ -11,6 +11,7 @@ pub mod blocking;
 pub mod connection;
 pub mod events;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod keys;
 pub mod keyspec;
 pub mod lists;
@@ -186,6 +187,7 @@ pub const FAMILIES: &[&[Spec]] = &[
     bitmaps::COMMANDS,
     connection::COMMANDS,
     hashes::COMMANDS,
+    hyperloglog::COMMANDS,
     keys::COMMANDS,
     lists::COMMANDS,
     scripting::COMMANDS,
