@@ -178,6 +178,7 @@ scripts!(
     blocking,
     connection,
     expire,
+    geo,
     hashes,
     hyperloglog,
     keys,

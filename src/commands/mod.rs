@@ -10,6 +10,7 @@ pub mod bitmaps;
 pub mod blocking;
 pub mod connection;
 pub mod events;
+pub mod geo;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod keys;
@@ -186,6 +187,7 @@ pub enum Handler {
 pub const FAMILIES: &[&[Spec]] = &[
     bitmaps::COMMANDS,
     connection::COMMANDS,
+    geo::COMMANDS,
     hashes::COMMANDS,
     hyperloglog::COMMANDS,
     keys::COMMANDS,
