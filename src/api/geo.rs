@@ -307,16 +307,25 @@ mod tests {
         let sicily: &[(f64, f64, &[u8])] = &[(13.361389, 38.115556, b"Palermo"), (15.087269, 37.502669, b"Catania")];
         assert_eq!(geo.geoadd(b"Sicily", sicily).unwrap(), 2);
         assert_eq!(
-            geo.geodist(b"Sicily", b"Palermo", b"Catania", Unit::Kilometers).unwrap(),
+            geo.geodist(b"Sicily", b"Palermo", b"Catania", Unit::Kilometers)
+                .unwrap(),
             Some(166.2742)
         );
-        assert_eq!(geo.geodist(b"Sicily", b"Palermo", b"Nowhere", Unit::Meters).unwrap(), None);
+        assert_eq!(
+            geo.geodist(b"Sicily", b"Palermo", b"Nowhere", Unit::Meters).unwrap(),
+            None
+        );
         assert_eq!(
             geo.geohash(b"Sicily", &[b"Palermo", b"x"]).unwrap(),
             vec![Some(Bytes::from_static(b"sqc8b49rny0")), None]
         );
         let pos = geo.geopos(b"Sicily", &[b"Palermo", b"x"]).unwrap();
-        assert_eq!(pos, vec![Some((13.36138933897018433, 38.11555639549629859)), None]);
+        // GEOPOS's digits in Redis: 13.36138933897018433 38.11555639549629859.
+        let want: (f64, f64) = (
+            "13.36138933897018433".parse().unwrap(),
+            "38.11555639549629859".parse().unwrap(),
+        );
+        assert_eq!(pos, vec![Some(want), None]);
         let mut s = Search::new(From::LonLat(15.0, 37.0), Area::Radius(200.0, Unit::Kilometers));
         s.ascending = Some(true);
         s.with_dist = true;
@@ -328,7 +337,10 @@ mod tests {
         assert_eq!(found[0].dist, Some(56.4413));
         assert_eq!(found[0].hash, Some(3479447370796909));
         assert!(found[1].coord.is_some());
-        let s = Search::new(From::Member(Bytes::from_static(b"Palermo")), Area::Box(10.0, 10.0, Unit::Kilometers));
+        let s = Search::new(
+            From::Member(Bytes::from_static(b"Palermo")),
+            Area::Box(10.0, 10.0, Unit::Kilometers),
+        );
         assert_eq!(geo.geosearchstore(b"near", b"Sicily", &s, false).unwrap(), 1);
         assert_eq!(db.zsets().zcard(b"near").unwrap(), 1);
 

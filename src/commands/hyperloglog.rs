@@ -24,9 +24,7 @@ pub const COMMANDS: &[Spec] = &[
     Spec::write("pfadd", pfadd),
     // PFCOUNT of one key rewrites the cached cardinality (Redis flags it
     // `may_replicate`), so it runs as a write.
-    Spec::write("pfcount", pfcount)
-        .misses(all_key_misses)
-        .paused_by_write(),
+    Spec::write("pfcount", pfcount).misses(all_key_misses).paused_by_write(),
     Spec::write("pfmerge", pfmerge).misses(all_key_misses),
     Spec::pure("pfselftest", pfselftest),
     Spec::write("pfdebug", pfdebug),
@@ -183,10 +181,7 @@ fn invalidate(v: &mut [u8]) {
 
 /// `isHLLObjectOrReply`: a string that can be an HLL.
 fn check(v: &[u8]) -> Result<(), CmdError> {
-    let ok = v.len() >= HDR
-        && &v[..4] == b"HYLL"
-        && v[4] <= SPARSE
-        && (v[4] != DENSE || v.len() == DENSE_SIZE);
+    let ok = v.len() >= HDR && &v[..4] == b"HYLL" && v[4] <= SPARSE && (v[4] != DENSE || v.len() == DENSE_SIZE);
     if ok { Ok(()) } else { err(NOT_HLL) }
 }
 
@@ -260,7 +255,7 @@ fn sparse_raise(v: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, ()> {
             span = xzero_len(v, p);
             oplen = 2;
         }
-        if index + 1 <= first + span {
+        if index < first + span {
             break;
         }
         prev = Some(p);

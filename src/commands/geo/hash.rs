@@ -375,7 +375,11 @@ impl Shape {
         let mut steps = estimate_steps_by_radius(radius_meters, latitude);
         let cell = |steps: u8| {
             let hash = encode(WGS84_LONG, WGS84_LAT, longitude, latitude, steps).unwrap_or_default();
-            (hash, neighbors(hash), decode(WGS84_LONG, WGS84_LAT, hash).unwrap_or_default())
+            (
+                hash,
+                neighbors(hash),
+                decode(WGS84_LONG, WGS84_LAT, hash).unwrap_or_default(),
+            )
         };
         let (mut hash, mut n, mut area) = cell(steps);
         let dec = |b: Bits| decode(WGS84_LONG, WGS84_LAT, b).unwrap_or_default();

@@ -100,12 +100,7 @@ fn distance_reply(d: f64) -> Reply {
     if d == 0.0 {
         return Reply::bulk_str("0.0000");
     }
-    let v = (d * 10000.0).round_ties_even();
-    let v = if v >= 9223372036854775808.0 || v < -9223372036854775808.0 || v.is_nan() {
-        i64::MIN
-    } else {
-        v as i64
-    };
+    let v = hash::c_i64((d * 10000.0).round_ties_even());
     let sign = if v < 0 { "-" } else { "" };
     let a = v.unsigned_abs();
     Reply::Bulk(Bytes::from(format!("{sign}{}.{:04}", a / 10000, a % 10000)))
