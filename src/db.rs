@@ -255,6 +255,16 @@ impl Transaction<'_, '_, '_> {
     pub fn zsets(&self) -> crate::api::ZSets<'_> {
         crate::api::ZSets::new(self)
     }
+
+    /// HyperLogLog commands.
+    pub fn hll(&self) -> crate::api::Hll<'_> {
+        crate::api::Hll::new(self)
+    }
+
+    /// Geospatial commands.
+    pub fn geo(&self) -> crate::api::Geo<'_> {
+        crate::api::Geo::new(self)
+    }
 }
 
 impl crate::api::Runner for Transaction<'_, '_, '_> {

@@ -5,7 +5,9 @@
 //! Each method builds the Redis command and runs it through the same command
 //! code as the server, so the library behaves exactly like the server does.
 
+pub mod geo;
 pub mod hashes;
+pub mod hll;
 pub mod keys;
 pub mod lists;
 mod reply;
@@ -13,7 +15,9 @@ pub mod sets;
 pub mod strings;
 pub mod zsets;
 
+pub use geo::Geo;
 pub use hashes::Hashes;
+pub use hll::Hll;
 pub use keys::{ExpireCondition, KeyExpiry, Keys, Scan, ScanOptions};
 pub use lists::Lists;
 pub use sets::Sets;

@@ -10,7 +10,9 @@ pub mod bitmaps;
 pub mod blocking;
 pub mod connection;
 pub mod events;
+pub mod geo;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod keys;
 pub mod keyspec;
 pub mod lists;
@@ -205,7 +207,9 @@ pub enum Handler {
 pub const FAMILIES: &[&[Spec]] = &[
     bitmaps::COMMANDS,
     connection::COMMANDS,
+    geo::COMMANDS,
     hashes::COMMANDS,
+    hyperloglog::COMMANDS,
     keys::COMMANDS,
     lists::COMMANDS,
     scripting::COMMANDS,

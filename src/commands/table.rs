@@ -270,7 +270,11 @@ fn make(info: &Reply, docs: Reply, spec: Spec, handlers: &HashMap<&'static str, 
                 kept.push(sub.clone());
             }
         }
-        info_fields[9] = Reply::Array(kept);
+        // Keep Redis's shape: an (empty) set in RESP3, as Redis replies it.
+        info_fields[9] = match &fields[9] {
+            Reply::Set(_) => Reply::Set(kept),
+            _ => Reply::Array(kept),
+        };
     }
     let docs = filter_doc_subcommands(docs, handlers);
     let has = |f: &str| flags.iter().any(|x| x == f);
