@@ -7,8 +7,7 @@
 //! (6 bits each, 12,288 bytes) or sparse (ZERO / XZERO / VAL run-length
 //! opcodes). A new HLL is sparse; it becomes dense when a register exceeds
 //! the sparse range (32) or when the sparse string would grow past
-//! `hll-sparse-max-bytes` (Redis's default, 3000: commands do not read the
-//! configuration). Elements are hashed with MurmurHash64A and Redis's seed,
+//! `hll-sparse-max-bytes` (default 3000; see [`super::settings`]). Elements are hashed with MurmurHash64A and Redis's seed,
 //! and PFCOUNT uses Redis 7.0's estimator (Ertl's `hllTau`/`hllSigma`), so
 //! counts and stored bytes equal Redis's. Values are read and written whole
 //! with the string `Store` methods.
@@ -44,8 +43,6 @@ const SPARSE_VAL_MAX_LEN: usize = 4;
 const SPARSE_ZERO_MAX_LEN: usize = 64;
 const SPARSE_XZERO_MAX_LEN: usize = 16384;
 const ALPHA_INF: f64 = 0.721_347_520_444_481_7;
-/// Redis's `hll-sparse-max-bytes` default.
-const SPARSE_MAX_BYTES: usize = 3000;
 const SEED: u64 = 0xadc8_3b19;
 
 pub const INVALID_HLL: &str = "INVALIDOBJ Corrupted HLL object detected";
@@ -314,7 +311,7 @@ fn sparse_raise(v: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, ()> {
         }
         let oldlen = if xzero { 2 } else { 1 };
         let newlen = v.len() + seq.len() - oldlen;
-        if seq.len() > oldlen && newlen > SPARSE_MAX_BYTES {
+        if seq.len() > oldlen && newlen > super::settings::hll_sparse_max_bytes() {
             return promote(v, index, count);
         }
         let tail = v.get(p + oldlen..).map(<[u8]>::to_vec).unwrap_or_default();
@@ -646,7 +643,7 @@ fn pfselftest(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
         if j != checkpoint {
             continue;
         }
-        if j < SPARSE_MAX_BYTES as u64 / 2 && sparse[4] != SPARSE {
+        if j < super::settings::hll_sparse_max_bytes() as u64 / 2 && sparse[4] != SPARSE {
             return err("TESTFAILED sparse encoding not used");
         }
         let card = histogram(&dense_hll).map(|h| estimate(&h));

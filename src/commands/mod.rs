@@ -20,6 +20,7 @@ pub mod longdouble;
 pub mod scripting;
 pub mod server;
 pub mod sets;
+pub mod settings;
 pub mod sort;
 pub mod spec;
 pub mod strings;

@@ -363,6 +363,9 @@ impl Config {
     }
 
     fn refresh_hot(&self) {
+        if let Some(n) = self.get_int("hll-sparse-max-bytes") {
+            crate::commands::settings::set_hll_sparse_max_bytes(n.max(0) as usize);
+        }
         if let Some(v) = self.get("client-output-buffer-limit") {
             let words: Vec<&str> = v.split_whitespace().collect();
             if let Some(p) = words.chunks(4).find(|c| c.first() == Some(&"pubsub")) {
