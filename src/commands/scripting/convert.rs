@@ -117,6 +117,10 @@ pub fn push_error_buff(lua: &Lua, buf: &[u8]) -> mlua::Result<Value> {
 /// A command's reply as the Lua value a script gets, for a script client
 /// speaking `resp` (2 or 3).
 pub fn to_lua(lua: &Lua, reply: &Reply, resp: u8) -> mlua::Result<Value> {
+    super::libs::deep(|| reply_to_lua(lua, reply, resp))
+}
+
+fn reply_to_lua(lua: &Lua, reply: &Reply, resp: u8) -> mlua::Result<Value> {
     let v = match reply {
         Reply::Status(s) => {
             let t = lua.create_table()?;
@@ -224,6 +228,10 @@ fn one_line(b: &[u8]) -> Bytes {
 /// `resp` is the script's own protocol (`redis.setresp`), which decides
 /// what booleans become.
 pub fn to_reply(v: &Value, resp: u8, proto: u8, depth: usize) -> Reply {
+    super::libs::deep(|| value_to_reply(v, resp, proto, depth))
+}
+
+fn value_to_reply(v: &Value, resp: u8, proto: u8, depth: usize) -> Reply {
     match v {
         Value::String(s) => Reply::Bulk(bytes(s)),
         Value::Boolean(b) => match (resp, b) {
