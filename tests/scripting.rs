@@ -212,3 +212,32 @@ fn read_only_scripts_run_beside_writes_and_see_committed_data() {
         assert_eq!(w.cmd_str(&["GET", "ro"]), b"$4\r\nv199\r\n", "{name}");
     }
 }
+
+#[test]
+fn a_client_blocked_on_a_key_is_served_after_a_script_pushes_to_it() {
+    for (name, server, _schema) in servers("scripting wakes blocked") {
+        let port = server.port;
+        let blocked = std::thread::spawn(move || {
+            let mut c = RawConn::connect(port);
+            c.cmd_str(&["BLPOP", "jobs", "10"])
+        });
+        // Let the client block first.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let mut c = server.conn();
+        let script = "redis.call('rpush', KEYS[1], ARGV[1]) redis.call('rpush', KEYS[1], ARGV[2]) return redis.call('llen', KEYS[1])";
+        let r = c.cmd_str(&["EVAL", script, "1", "jobs", "a", "b"]);
+        assert_eq!(r, b":2\r\n", "{name}");
+        let got = blocked.join().unwrap();
+        assert_eq!(
+            got,
+            b"*2\r\n$4\r\njobs\r\n$1\r\na\r\n",
+            "{name}: {}",
+            String::from_utf8_lossy(&got)
+        );
+        assert_eq!(
+            c.cmd_str(&["LRANGE", "jobs", "0", "-1"]),
+            b"*1\r\n$1\r\nb\r\n",
+            "{name}"
+        );
+    }
+}

@@ -49,7 +49,8 @@ pub fn lua_number_string(n: f64) -> String {
 /// A Lua number as a reply integer: C's `(long long)` cast on x86-64
 /// (NaN and values out of range give the minimum).
 pub fn to_int(n: f64) -> i64 {
-    if n.is_nan() || n >= 9.223_372_036_854_775_807e18 || n < -9.223_372_036_854_775_808e18 {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    if n.is_nan() || !(-LIMIT..LIMIT).contains(&n) {
         i64::MIN
     } else {
         n as i64

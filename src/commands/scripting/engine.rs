@@ -212,6 +212,7 @@ impl Engine {
     /// `name` is what errors call it (`f_<sha1>`, or the function's name);
     /// `keys_args` is Some for a function call (passed as arguments), None
     /// for EVAL (set as the KEYS and ARGV globals).
+    #[allow(clippy::too_many_arguments)]
     pub fn run(
         &mut self,
         ctx: &mut Ctx,
