@@ -170,6 +170,27 @@ impl Db {
         }
     }
 
+    /// Runs a Lua script (EVAL) with these keys and arguments; the script
+    /// runs atomically, inside one write transaction.
+    pub fn eval<S: AsRef<[u8]>, K: AsRef<[u8]>, A: AsRef<[u8]>>(
+        &self,
+        script: S,
+        keys: &[K],
+        args: &[A],
+    ) -> Result<Reply, Error> {
+        self.run(script_call(b"EVAL", script.as_ref(), keys, args))
+    }
+
+    /// Calls a function of a loaded library (FCALL).
+    pub fn fcall<N: AsRef<[u8]>, K: AsRef<[u8]>, A: AsRef<[u8]>>(
+        &self,
+        name: N,
+        keys: &[K],
+        args: &[A],
+    ) -> Result<Reply, Error> {
+        self.run(script_call(b"FCALL", name.as_ref(), keys, args))
+    }
+
     /// String and bitmap commands.
     pub fn strings(&self) -> crate::api::Strings<'_> {
         crate::api::Strings::new(self)
@@ -179,4 +200,16 @@ impl Db {
     pub fn keys(&self) -> crate::api::Keys<'_> {
         crate::api::Keys::new(self)
     }
+}
+
+/// `COMMAND script-or-name numkeys keys... args...` (EVAL, FCALL).
+fn script_call<K: AsRef<[u8]>, A: AsRef<[u8]>>(command: &[u8], target: &[u8], keys: &[K], args: &[A]) -> Vec<Bytes> {
+    let mut argv = vec![
+        Bytes::copy_from_slice(command),
+        Bytes::copy_from_slice(target),
+        Bytes::from(keys.len().to_string()),
+    ];
+    argv.extend(keys.iter().map(|k| Bytes::copy_from_slice(k.as_ref())));
+    argv.extend(args.iter().map(|a| Bytes::copy_from_slice(a.as_ref())));
+    argv
 }

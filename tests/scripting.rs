@@ -241,3 +241,27 @@ fn a_client_blocked_on_a_key_is_served_after_a_script_pushes_to_it() {
         );
     }
 }
+
+#[test]
+fn the_library_api_runs_scripts_and_functions() {
+    let db = redsql::Db::open(":memory:").unwrap();
+    let script = "redis.call('set', KEYS[1], ARGV[1]) return redis.call('get', KEYS[1])";
+    let r = db.eval(script, &["k"], &["v"]).unwrap();
+    assert_eq!(r, redsql::resp::Reply::Bulk("v".into()));
+    let err = db
+        .eval("return redis.call('nosuch')", &[] as &[&str], &[] as &[&str])
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("ERR Unknown Redis command called from script"),
+        "{err}"
+    );
+    let lib = "#!lua name=apilib\nredis.register_function('twice', function(keys, args) return args[1] .. args[1] end)";
+    db.command(&["FUNCTION", "LOAD", "REPLACE", lib]).unwrap();
+    let r = db.fcall("twice", &[] as &[&str], &["ab"]).unwrap();
+    assert_eq!(r, redsql::resp::Reply::Bulk("abab".into()));
+    assert_eq!(
+        db.fcall("nosuch", &[] as &[&str], &[] as &[&str]).unwrap_err(),
+        redsql::Error::Redis("ERR Function not found".into())
+    );
+}
