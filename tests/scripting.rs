@@ -265,3 +265,30 @@ fn the_library_api_runs_scripts_and_functions() {
         redsql::Error::Redis("ERR Function not found".into())
     );
 }
+
+/// Celery with its Redis broker and result backend: a worker subprocess runs
+/// `add.delay(2, 3)` and `.get()` returns 5 (kombu's mutex is a redis-py
+/// Lock, released with EVALSHA). `REDSQL_TEST_PYTHON` names the Python to
+/// use (default `python3`); skips loudly when Celery is not installed there.
+#[test]
+fn celery_runs_a_task_with_redsql_as_broker_and_backend() {
+    let python = std::env::var("REDSQL_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/celery/run.py");
+    for (name, server, _schema) in servers("scripting celery") {
+        let out = Command::new(&python)
+            .arg(script)
+            .env("REDSQL_PORT", server.port.to_string())
+            .output()
+            .expect("run python");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.status.code() == Some(77) {
+            pg::loud(&format!("SKIPPED the Celery test: {}", text.trim()));
+            return;
+        }
+        assert!(out.status.success() && text.contains("ok 5"), "{name}: {text}");
+    }
+}
