@@ -292,3 +292,34 @@ fn celery_runs_a_task_with_redsql_as_broker_and_backend() {
         assert!(out.status.success() && text.contains("ok 5"), "{name}: {text}");
     }
 }
+
+/// ioredis's `defineCommand` (EVALSHA, with EVAL after NOSCRIPT, alone and
+/// in a pipeline). Skips loudly without Node.js or ioredis (`NODE_PATH` may
+/// name the `node_modules` that has it).
+#[test]
+fn ioredis_define_command_runs_scripts() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ioredis/define_command.js");
+    for (name, server, _schema) in servers("scripting ioredis") {
+        let out = match Command::new("node")
+            .arg(script)
+            .env("REDSQL_PORT", server.port.to_string())
+            .output()
+        {
+            Ok(out) => out,
+            Err(e) => {
+                pg::loud(&format!("SKIPPED the ioredis test: cannot run node: {e}"));
+                return;
+            }
+        };
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.status.code() == Some(77) {
+            pg::loud(&format!("SKIPPED the ioredis test: {}", text.trim()));
+            return;
+        }
+        assert!(out.status.success() && text.contains("ok"), "{name}: {text}");
+    }
+}
