@@ -323,3 +323,88 @@ fn ioredis_define_command_runs_scripts() {
         assert!(out.status.success() && text.contains("ok"), "{name}: {text}");
     }
 }
+
+/// Sends `args` on `c` and reads the reply on another thread.
+fn send_in_background(port: u16, args: &'static [&'static str]) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || RawConn::connect(port).cmd_str(args))
+}
+
+/// Repeats `args` until the reply is not NOTBUSY (the script has started).
+fn until_busy(c: &mut RawConn, args: &[&str]) -> Vec<u8> {
+    for _ in 0..200 {
+        let r = c.cmd_str(args);
+        if !r.starts_with(b"-NOTBUSY") {
+            return r;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("the script never started");
+}
+
+/// SCRIPT KILL and FUNCTION KILL stop a script that has not written, with
+/// Redis's replies; one that wrote is UNKILLABLE, and SHUTDOWN NOSAVE still
+/// stops the server (rolling the script's writes back). The server runs two
+/// I/O threads, so that the writer is a thread of its own and the kill can
+/// reach it while the script runs.
+#[test]
+fn script_kill_stops_a_running_script_and_shutdown_stops_an_unkillable_one() {
+    let mut out = vec![("sqlite", start_redsql(&["--io-threads", "2"]), None)];
+    if let Some(base) = pg::url_or_skip("scripting kill") {
+        let schema = pg::TestSchema::new(&base, "scripting_kill");
+        let server = pg::start_redsql_pg(&schema.url(), &["--io-threads", "2"]);
+        out.push(("postgres", server, Some(schema)));
+    }
+    for (name, mut server, _schema) in out {
+        let port = server.port;
+        let mut c = server.conn();
+        assert_eq!(
+            c.cmd_str(&["SCRIPT", "KILL"]),
+            b"-NOTBUSY No scripts in execution right now.\r\n"
+        );
+        let spinning = send_in_background(port, &["EVAL", "while true do end", "0"]);
+        assert_eq!(
+            until_busy(&mut c, &["FUNCTION", "KILL"]),
+            b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n",
+            "{name}"
+        );
+        assert_eq!(c.cmd_str(&["SCRIPT", "KILL"]), b"+OK\r\n", "{name}");
+        let got = spinning.join().unwrap();
+        let sha = redsql::commands::scripting::cache::sha1hex(b"while true do end");
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            format!("-ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_script:1.\r\n"),
+            "{name}"
+        );
+        // A function, stopped by FUNCTION KILL even when it catches errors.
+        let lib = "#!lua name=spin\nredis.register_function('spin', function() while true do pcall(function() while true do end end) end end)";
+        assert_eq!(c.cmd_str(&["FUNCTION", "LOAD", lib]), b"$4\r\nspin\r\n");
+        let spinning = send_in_background(port, &["FCALL", "spin", "0"]);
+        assert_eq!(
+            until_busy(&mut c, &["SCRIPT", "KILL"]),
+            b"-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n",
+            "{name}"
+        );
+        assert_eq!(c.cmd_str(&["FUNCTION", "KILL"]), b"+OK\r\n", "{name}");
+        let got = spinning.join().unwrap();
+        assert!(
+            got.starts_with(b"-ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:2."),
+            "{name}: {}",
+            String::from_utf8_lossy(&got)
+        );
+        // A script that wrote cannot be killed; SHUTDOWN NOSAVE still ends the server.
+        assert_eq!(c.cmd_str(&["SET", "x", "before"]), b"+OK\r\n");
+        let _spinning = send_in_background(
+            port,
+            &["EVAL", "redis.call('set', 'x', 'during') while true do end", "0"],
+        );
+        let r = until_busy(&mut c, &["SCRIPT", "KILL"]);
+        assert!(
+            r.starts_with(b"-UNKILLABLE Sorry the script already executed write commands"),
+            "{name}: {}",
+            String::from_utf8_lossy(&r)
+        );
+        c.send_raw(&RawConn::encode(&[b"SHUTDOWN", b"NOSAVE"]));
+        let status = server.wait_exit(std::time::Duration::from_secs(20));
+        assert!(status.is_some(), "{name}: SHUTDOWN NOSAVE did not stop the server");
+    }
+}

@@ -36,6 +36,8 @@ pub(crate) struct Run {
     pub read_only: bool,
     /// A storage failure inside the script: the whole command fails with it.
     pub store_error: Option<StoreError>,
+    /// Its entry among the running scripts (SCRIPT KILL).
+    running: std::sync::Arc<super::kill::Running>,
 }
 
 /// One thread's interpreter and the scripts it compiled.
@@ -226,11 +228,13 @@ impl Engine {
         let lua_err = |e: mlua::Error| CmdError::Reply(format!("ERR Error running script {name}, {e}"));
         let keys_t = self.array(keys).map_err(lua_err)?;
         let args_t = self.array(args).map_err(lua_err)?;
+        let guard = super::kill::start(eval, &self.lua);
         let run = Run {
             ctx: (ctx as *mut Ctx<'_>).cast::<Ctx<'static>>(),
             resp: 2,
             read_only,
             store_error: None,
+            running: guard.running().clone(),
         };
         let (db, proto) = (ctx.db, ctx.proto);
         self.lua.set_app_data(run);
@@ -243,6 +247,8 @@ impl Engine {
                 .call::<(bool, Value)>((self.handler.clone(), f.clone(), keys_t, args_t))
         };
         let run = self.lua.remove_app_data::<Run>().expect("run context");
+        drop(guard);
+        let aborted = super::kill::take_aborted();
         if eval {
             // Functions must not see the last script's KEYS and ARGV.
             let _ = self.globals.raw_set("KEYS", Value::Nil);
@@ -253,6 +259,11 @@ impl Engine {
         ctx.proto = proto;
         if let Some(e) = run.store_error {
             return Err(CmdError::Store(e));
+        }
+        if aborted {
+            return Err(CmdError::Store(StoreError(
+                "the script was stopped: the server is shutting down".into(),
+            )));
         }
         match result {
             Ok((true, value)) => Ok(convert::to_reply(&value, run.resp, proto, 0)),
@@ -483,18 +494,18 @@ fn redis_call(lua: &Lua, args: MultiValue, raise: bool) -> mlua::Result<(Value, 
             }
         }
     }
-    let (ctx, resp, read_only) = {
+    let (ctx, resp, read_only, running) = {
         let Some(run) = lua.app_data_ref::<Run>() else {
             let msg = b"redis.call/pcall can only be called inside a script invocation";
             return Ok((convert::error_table(lua, msg, false)?, true));
         };
-        (run.ctx, run.resp, run.read_only)
+        (run.ctx, run.resp, run.read_only, run.running.clone())
     };
     // SAFETY: `Engine::run` set this pointer to the running command's
     // context, which outlives the script, and nothing else uses the
     // context while the script runs.
     let ctx = unsafe { &mut *ctx };
-    match dispatch(ctx, argv, resp, read_only) {
+    match dispatch(ctx, argv, resp, read_only, &running) {
         Ok(Reply::Error(e)) => Ok((convert::reply_error_table(lua, &e)?, raise)),
         Ok(reply) => Ok((convert::to_lua(lua, &reply, resp)?, false)),
         Err(Refused::Script(msg)) => Ok((convert::error_table(lua, msg.as_bytes(), true)?, raise)),
@@ -510,7 +521,13 @@ fn redis_call(lua: &Lua, args: MultiValue, raise: bool) -> mlua::Result<(Value, 
 }
 
 /// Redis's `scriptCall`: looks the command up, checks it may run here, runs it.
-fn dispatch(ctx: &mut Ctx, args: Vec<Bytes>, resp: u8, read_only: bool) -> Result<Reply, Refused> {
+fn dispatch(
+    ctx: &mut Ctx,
+    args: Vec<Bytes>,
+    resp: u8,
+    read_only: bool,
+    running: &super::kill::Running,
+) -> Result<Reply, Refused> {
     const UNKNOWN: &str = "Unknown Redis command called from script";
     let Some(mut cmd) = lookup(&args[0]) else {
         return Err(Refused::Script(UNKNOWN));
@@ -534,6 +551,9 @@ fn dispatch(ctx: &mut Ctx, args: Vec<Bytes>, resp: u8, read_only: bool) -> Resul
         return Err(Refused::Script(
             "Write commands are not allowed from read-only scripts.",
         ));
+    }
+    if cmd.write {
+        running.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     let cmd = match cmd.handler {
         // Blocking commands never block in a script: their storage step

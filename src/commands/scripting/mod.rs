@@ -14,6 +14,7 @@ pub mod convert;
 pub mod engine;
 pub mod flags;
 pub mod functions;
+pub mod kill;
 pub mod libs;
 
 use super::args::is;
@@ -31,6 +32,8 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("script|exists", Handler::Pure(script_exists)),
     ("script|flush", Handler::Pure(script_flush)),
     ("script|help", Handler::Pure(script_help)),
+    ("script|kill", Handler::Pure(script_kill)),
+    ("function|kill", Handler::Pure(function_kill)),
     ("fcall", Handler::Write(fcall)),
     ("fcall_ro", Handler::Read(fcall_ro)),
     ("function|load", Handler::Pure(functions::load)),
@@ -141,6 +144,14 @@ fn script_flush(_: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     cache::flush();
     Ok(Reply::ok())
+}
+
+fn script_kill(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    kill::kill(true)
+}
+
+fn function_kill(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    kill::kill(false)
 }
 
 fn script_help(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
