@@ -408,3 +408,34 @@ fn script_kill_stops_a_running_script_and_shutdown_stops_an_unkillable_one() {
         assert!(status.is_some(), "{name}: SHUTDOWN NOSAVE did not stop the server");
     }
 }
+
+/// Sidekiq (Debian's `ruby-sidekiq`): a `perform_in(1)` job runs within
+/// 10 s; its scheduler moves due jobs with a Lua script (SCRIPT LOAD, then
+/// EVALSHA). Skips loudly without Ruby or Sidekiq.
+#[test]
+fn sidekiq_runs_a_scheduled_job() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sidekiq/run.rb");
+    for (name, server, _schema) in servers("scripting sidekiq") {
+        let out = match Command::new("ruby")
+            .arg(script)
+            .env("REDSQL_PORT", server.port.to_string())
+            .output()
+        {
+            Ok(out) => out,
+            Err(e) => {
+                pg::loud(&format!("SKIPPED the Sidekiq test: cannot run ruby: {e}"));
+                return;
+            }
+        };
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.status.code() == Some(77) {
+            pg::loud(&format!("SKIPPED the Sidekiq test: {}", text.trim()));
+            return;
+        }
+        assert!(out.status.success() && text.contains("ok"), "{name}: {text}");
+    }
+}
