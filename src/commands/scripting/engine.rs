@@ -42,19 +42,17 @@ pub(crate) struct Run {
 
 /// One thread's interpreter and the scripts it compiled.
 pub struct Engine {
-    pub lua: Lua,
+    lua: Lua,
     /// The cache generation it was built for (SCRIPT FLUSH starts afresh).
     generation: u64,
     /// Compiled EVAL scripts, by SHA1.
     scripts: HashMap<String, Function>,
     /// The real globals (scripts see the protected view `env`).
-    pub globals: Table,
-    pub env: Table,
+    globals: Table,
+    env: Table,
     /// Calls a script's function under the error handler (`run_protected`).
     runner: Function,
     handler: Function,
-    /// Makes a read-only view of a table.
-    pub protect: Function,
     /// The globals of function libraries, its metatable (whose `__index`
     /// is the globals, or `lib_api` while a library loads), and the
     /// library API.
@@ -153,15 +151,8 @@ impl Engine {
             "register_function",
             raising(&lua, lua.create_function(register_function)?)?,
         )?;
-        let (env, handler, protect, fenv, fmeta, lib_api, identity): (
-            Table,
-            Function,
-            Function,
-            Table,
-            Table,
-            Table,
-            Function,
-        ) = prelude.call((globals.clone(), debug, rs, ro))?;
+        let (env, handler, fenv, fmeta, lib_api, identity): (Table, Function, Table, Table, Table, Function) =
+            prelude.call((globals.clone(), debug, rs, ro))?;
         // SAFETY: see `run_protected`.
         let runner = unsafe { lua.create_c_function(run_protected)? };
         lua.set_globals(env.clone())?;
@@ -173,7 +164,6 @@ impl Engine {
             env,
             runner,
             handler,
-            protect,
             fenv,
             fmeta,
             lib_api,
