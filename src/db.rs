@@ -196,6 +196,27 @@ impl Db {
             .map_err(|_| Error::Storage("internal error: a transaction's value has another type".into()))
     }
 
+    /// Runs a Lua script (EVAL) with these keys and arguments; the script
+    /// runs atomically, inside one write transaction.
+    pub fn eval<S: AsRef<[u8]>, K: AsRef<[u8]>, A: AsRef<[u8]>>(
+        &self,
+        script: S,
+        keys: &[K],
+        args: &[A],
+    ) -> Result<Reply, Error> {
+        self.run_args(script_call(b"EVAL", script.as_ref(), keys, args))
+    }
+
+    /// Calls a function of a loaded library (FCALL).
+    pub fn fcall<N: AsRef<[u8]>, K: AsRef<[u8]>, A: AsRef<[u8]>>(
+        &self,
+        name: N,
+        keys: &[K],
+        args: &[A],
+    ) -> Result<Reply, Error> {
+        self.run_args(script_call(b"FCALL", name.as_ref(), keys, args))
+    }
+
     /// String and bitmap commands.
     pub fn strings(&self) -> crate::api::Strings<'_> {
         crate::api::Strings::new(self)
@@ -275,4 +296,16 @@ impl crate::api::Runner for Transaction<'_, '_, '_> {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// `COMMAND script-or-name numkeys keys... args...` (EVAL, FCALL).
+fn script_call<K: AsRef<[u8]>, A: AsRef<[u8]>>(command: &[u8], target: &[u8], keys: &[K], args: &[A]) -> Vec<Bytes> {
+    let mut argv = vec![
+        Bytes::copy_from_slice(command),
+        Bytes::copy_from_slice(target),
+        Bytes::from(keys.len().to_string()),
+    ];
+    argv.extend(keys.iter().map(|k| Bytes::copy_from_slice(k.as_ref())));
+    argv.extend(args.iter().map(|a| Bytes::copy_from_slice(a.as_ref())));
+    argv
 }

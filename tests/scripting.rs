@@ -212,3 +212,230 @@ fn read_only_scripts_run_beside_writes_and_see_committed_data() {
         assert_eq!(w.cmd_str(&["GET", "ro"]), b"$4\r\nv199\r\n", "{name}");
     }
 }
+
+#[test]
+fn a_client_blocked_on_a_key_is_served_after_a_script_pushes_to_it() {
+    for (name, server, _schema) in servers("scripting wakes blocked") {
+        let port = server.port;
+        let blocked = std::thread::spawn(move || {
+            let mut c = RawConn::connect(port);
+            c.cmd_str(&["BLPOP", "jobs", "10"])
+        });
+        // Let the client block first.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let mut c = server.conn();
+        let script = "redis.call('rpush', KEYS[1], ARGV[1]) redis.call('rpush', KEYS[1], ARGV[2]) return redis.call('llen', KEYS[1])";
+        let r = c.cmd_str(&["EVAL", script, "1", "jobs", "a", "b"]);
+        assert_eq!(r, b":2\r\n", "{name}");
+        let got = blocked.join().unwrap();
+        assert_eq!(
+            got,
+            b"*2\r\n$4\r\njobs\r\n$1\r\na\r\n",
+            "{name}: {}",
+            String::from_utf8_lossy(&got)
+        );
+        assert_eq!(
+            c.cmd_str(&["LRANGE", "jobs", "0", "-1"]),
+            b"*1\r\n$1\r\nb\r\n",
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_library_api_runs_scripts_and_functions() {
+    let db = redsql::Db::open(":memory:").unwrap();
+    let script = "redis.call('set', KEYS[1], ARGV[1]) return redis.call('get', KEYS[1])";
+    let r = db.eval(script, &["k"], &["v"]).unwrap();
+    assert_eq!(r, redsql::resp::Reply::Bulk("v".into()));
+    let err = db
+        .eval("return redis.call('nosuch')", &[] as &[&str], &[] as &[&str])
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("ERR Unknown Redis command called from script"),
+        "{err}"
+    );
+    let lib = "#!lua name=apilib\nredis.register_function('twice', function(keys, args) return args[1] .. args[1] end)";
+    db.command(&["FUNCTION", "LOAD", "REPLACE", lib]).unwrap();
+    let r = db.fcall("twice", &[] as &[&str], &["ab"]).unwrap();
+    assert_eq!(r, redsql::resp::Reply::Bulk("abab".into()));
+    assert_eq!(
+        db.fcall("nosuch", &[] as &[&str], &[] as &[&str]).unwrap_err(),
+        redsql::Error::Redis("ERR Function not found".into())
+    );
+}
+
+/// Celery with its Redis broker and result backend: a worker subprocess runs
+/// `add.delay(2, 3)` and `.get()` returns 5 (kombu's mutex is a redis-py
+/// Lock, released with EVALSHA). `REDSQL_TEST_PYTHON` names the Python to
+/// use (default `python3`); skips loudly when Celery is not installed there.
+#[test]
+fn celery_runs_a_task_with_redsql_as_broker_and_backend() {
+    let python = std::env::var("REDSQL_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/celery/run.py");
+    for (name, server, _schema) in servers("scripting celery") {
+        let out = Command::new(&python)
+            .arg(script)
+            .env("REDSQL_PORT", server.port.to_string())
+            .output()
+            .expect("run python");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.status.code() == Some(77) {
+            pg::loud(&format!("SKIPPED the Celery test: {}", text.trim()));
+            return;
+        }
+        assert!(out.status.success() && text.contains("ok 5"), "{name}: {text}");
+    }
+}
+
+/// ioredis's `defineCommand` (EVALSHA, with EVAL after NOSCRIPT, alone and
+/// in a pipeline). Skips loudly without Node.js or ioredis (`NODE_PATH` may
+/// name the `node_modules` that has it).
+#[test]
+fn ioredis_define_command_runs_scripts() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ioredis/define_command.js");
+    for (name, server, _schema) in servers("scripting ioredis") {
+        let out = match Command::new("node")
+            .arg(script)
+            .env("REDSQL_PORT", server.port.to_string())
+            .output()
+        {
+            Ok(out) => out,
+            Err(e) => {
+                pg::loud(&format!("SKIPPED the ioredis test: cannot run node: {e}"));
+                return;
+            }
+        };
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.status.code() == Some(77) {
+            pg::loud(&format!("SKIPPED the ioredis test: {}", text.trim()));
+            return;
+        }
+        assert!(out.status.success() && text.contains("ok"), "{name}: {text}");
+    }
+}
+
+/// Sends `args` on `c` and reads the reply on another thread.
+fn send_in_background(port: u16, args: &'static [&'static str]) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || RawConn::connect(port).cmd_str(args))
+}
+
+/// Repeats `args` until the reply is not NOTBUSY (the script has started).
+fn until_busy(c: &mut RawConn, args: &[&str]) -> Vec<u8> {
+    for _ in 0..200 {
+        let r = c.cmd_str(args);
+        if !r.starts_with(b"-NOTBUSY") {
+            return r;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("the script never started");
+}
+
+/// SCRIPT KILL and FUNCTION KILL stop a script that has not written, with
+/// Redis's replies; one that wrote is UNKILLABLE, and SHUTDOWN NOSAVE still
+/// stops the server (rolling the script's writes back). The server runs two
+/// I/O threads, so that the writer is a thread of its own and the kill can
+/// reach it while the script runs.
+#[test]
+fn script_kill_stops_a_running_script_and_shutdown_stops_an_unkillable_one() {
+    let mut out = vec![("sqlite", start_redsql(&["--io-threads", "2"]), None)];
+    if let Some(base) = pg::url_or_skip("scripting kill") {
+        let schema = pg::TestSchema::new(&base, "scripting_kill");
+        let server = pg::start_redsql_pg(&schema.url(), &["--io-threads", "2"]);
+        out.push(("postgres", server, Some(schema)));
+    }
+    for (name, mut server, _schema) in out {
+        let port = server.port;
+        let mut c = server.conn();
+        assert_eq!(
+            c.cmd_str(&["SCRIPT", "KILL"]),
+            b"-NOTBUSY No scripts in execution right now.\r\n"
+        );
+        let spinning = send_in_background(port, &["EVAL", "while true do end", "0"]);
+        assert_eq!(
+            until_busy(&mut c, &["FUNCTION", "KILL"]),
+            b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n",
+            "{name}"
+        );
+        assert_eq!(c.cmd_str(&["SCRIPT", "KILL"]), b"+OK\r\n", "{name}");
+        let got = spinning.join().unwrap();
+        let sha = redsql::commands::scripting::cache::sha1hex(b"while true do end");
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            format!("-ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_script:1.\r\n"),
+            "{name}"
+        );
+        // A function, stopped by FUNCTION KILL even when it catches errors.
+        let lib = "#!lua name=spin\nredis.register_function('spin', function() while true do pcall(function() while true do end end) end end)";
+        assert_eq!(c.cmd_str(&["FUNCTION", "LOAD", lib]), b"$4\r\nspin\r\n");
+        let spinning = send_in_background(port, &["FCALL", "spin", "0"]);
+        assert_eq!(
+            until_busy(&mut c, &["SCRIPT", "KILL"]),
+            b"-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n",
+            "{name}"
+        );
+        assert_eq!(c.cmd_str(&["FUNCTION", "KILL"]), b"+OK\r\n", "{name}");
+        let got = spinning.join().unwrap();
+        assert!(
+            got.starts_with(b"-ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:2."),
+            "{name}: {}",
+            String::from_utf8_lossy(&got)
+        );
+        // A script that wrote cannot be killed; SHUTDOWN NOSAVE still ends the server.
+        assert_eq!(c.cmd_str(&["SET", "x", "before"]), b"+OK\r\n");
+        let _spinning = send_in_background(
+            port,
+            &["EVAL", "redis.call('set', 'x', 'during') while true do end", "0"],
+        );
+        let r = until_busy(&mut c, &["SCRIPT", "KILL"]);
+        assert!(
+            r.starts_with(b"-UNKILLABLE Sorry the script already executed write commands"),
+            "{name}: {}",
+            String::from_utf8_lossy(&r)
+        );
+        c.send_raw(&RawConn::encode(&[b"SHUTDOWN", b"NOSAVE"]));
+        let status = server.wait_exit(std::time::Duration::from_secs(20));
+        assert!(status.is_some(), "{name}: SHUTDOWN NOSAVE did not stop the server");
+    }
+}
+
+/// Sidekiq (Debian's `ruby-sidekiq`): a `perform_in(1)` job runs within
+/// 10 s; its scheduler moves due jobs with a Lua script (SCRIPT LOAD, then
+/// EVALSHA). Skips loudly without Ruby or Sidekiq.
+#[test]
+fn sidekiq_runs_a_scheduled_job() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sidekiq/run.rb");
+    for (name, server, _schema) in servers("scripting sidekiq") {
+        let out = match Command::new("ruby")
+            .arg(script)
+            .env("REDSQL_PORT", server.port.to_string())
+            .output()
+        {
+            Ok(out) => out,
+            Err(e) => {
+                pg::loud(&format!("SKIPPED the Sidekiq test: cannot run ruby: {e}"));
+                return;
+            }
+        };
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.status.code() == Some(77) {
+            pg::loud(&format!("SKIPPED the Sidekiq test: {}", text.trim()));
+            return;
+        }
+        assert!(out.status.success() && text.contains("ok"), "{name}: {text}");
+    }
+}

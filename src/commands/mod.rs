@@ -63,7 +63,7 @@ pub trait Restrictions: Send + Sync {
     /// Whether the client may run `cmd` with `args` (Redis's
     /// `ACLCheckAllUserCommandPerm`); a refusal is logged in `ACL LOG` (its
     /// context: a script) and answered with the text Redis gives a script.
-    fn check_in_script(&self, cmd: &Command, args: &[Bytes]) -> Result<(), String>;
+    fn check_in_script(&self, cmd: &Command, args: &[Bytes]) -> Result<(), &'static str>;
     /// Whether the client may reach every key with `cmd` (SORT's patterns).
     fn all_keys(&self, cmd: &Command, args: &[Bytes]) -> bool;
 }

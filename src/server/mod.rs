@@ -251,6 +251,8 @@ impl Server {
     /// Starts a clean shutdown: listeners stop, the writer commits what it has.
     pub fn request_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
+        // A running Lua script would hold its writer (and so the shutdown) forever.
+        crate::commands::scripting::kill::abort_all();
         self.shutdown.notify_waiters();
     }
 }

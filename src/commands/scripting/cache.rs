@@ -80,8 +80,3 @@ pub fn flush() {
     map.clear();
     GENERATION.fetch_add(1, Ordering::AcqRel);
 }
-
-/// Number of cached scripts (INFO's `number_of_cached_scripts`).
-pub fn len() -> usize {
-    map().lock().unwrap().len()
-}

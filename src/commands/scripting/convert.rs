@@ -49,7 +49,8 @@ pub fn lua_number_string(n: f64) -> String {
 /// A Lua number as a reply integer: C's `(long long)` cast on x86-64
 /// (NaN and values out of range give the minimum).
 pub fn to_int(n: f64) -> i64 {
-    if n.is_nan() || n >= 9.223_372_036_854_775_807e18 || n < -9.223_372_036_854_775_808e18 {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    if n.is_nan() || !(-LIMIT..LIMIT).contains(&n) {
         i64::MIN
     } else {
         n as i64
@@ -117,6 +118,10 @@ pub fn push_error_buff(lua: &Lua, buf: &[u8]) -> mlua::Result<Value> {
 /// A command's reply as the Lua value a script gets, for a script client
 /// speaking `resp` (2 or 3).
 pub fn to_lua(lua: &Lua, reply: &Reply, resp: u8) -> mlua::Result<Value> {
+    super::libs::deep(|| reply_to_lua(lua, reply, resp))
+}
+
+fn reply_to_lua(lua: &Lua, reply: &Reply, resp: u8) -> mlua::Result<Value> {
     let v = match reply {
         Reply::Status(s) => {
             let t = lua.create_table()?;
@@ -224,6 +229,10 @@ fn one_line(b: &[u8]) -> Bytes {
 /// `resp` is the script's own protocol (`redis.setresp`), which decides
 /// what booleans become.
 pub fn to_reply(v: &Value, resp: u8, proto: u8, depth: usize) -> Reply {
+    super::libs::deep(|| value_to_reply(v, resp, proto, depth))
+}
+
+fn value_to_reply(v: &Value, resp: u8, proto: u8, depth: usize) -> Reply {
     match v {
         Value::String(s) => Reply::Bulk(bytes(s)),
         Value::Boolean(b) => match (resp, b) {

@@ -35,23 +35,23 @@ pub(crate) struct Run {
     pub read_only: bool,
     /// A storage failure inside the script: the whole command fails with it.
     pub store_error: Option<StoreError>,
+    /// Its entry among the running scripts (SCRIPT KILL).
+    running: std::sync::Arc<super::kill::Running>,
 }
 
 /// One thread's interpreter and the scripts it compiled.
 pub struct Engine {
-    pub lua: Lua,
+    lua: Lua,
     /// The cache generation it was built for (SCRIPT FLUSH starts afresh).
     generation: u64,
     /// Compiled EVAL scripts, by SHA1.
     scripts: HashMap<String, Function>,
     /// The real globals (scripts see the protected view `env`).
-    pub globals: Table,
-    pub env: Table,
+    globals: Table,
+    env: Table,
     /// Calls a script's function under the error handler (`run_protected`).
     runner: Function,
     handler: Function,
-    /// Makes a read-only view of a table.
-    pub protect: Function,
     /// The globals of function libraries, its metatable (whose `__index`
     /// is the globals, or `lib_api` while a library loads), and the
     /// library API.
@@ -150,15 +150,8 @@ impl Engine {
             "register_function",
             raising(&lua, lua.create_function(register_function)?)?,
         )?;
-        let (env, handler, protect, fenv, fmeta, lib_api, identity): (
-            Table,
-            Function,
-            Function,
-            Table,
-            Table,
-            Table,
-            Function,
-        ) = prelude.call((globals.clone(), debug, rs, ro))?;
+        let (env, handler, fenv, fmeta, lib_api, identity): (Table, Function, Table, Table, Table, Function) =
+            prelude.call((globals.clone(), debug, rs, ro))?;
         // SAFETY: see `run_protected`.
         let runner = unsafe { lua.create_c_function(run_protected)? };
         lua.set_globals(env.clone())?;
@@ -170,7 +163,6 @@ impl Engine {
             env,
             runner,
             handler,
-            protect,
             fenv,
             fmeta,
             lib_api,
@@ -211,6 +203,7 @@ impl Engine {
     /// `name` is what errors call it (`f_<sha1>`, or the function's name);
     /// `keys_args` is Some for a function call (passed as arguments), None
     /// for EVAL (set as the KEYS and ARGV globals).
+    #[allow(clippy::too_many_arguments)]
     pub fn run(
         &mut self,
         ctx: &mut Ctx,
@@ -224,11 +217,13 @@ impl Engine {
         let lua_err = |e: mlua::Error| CmdError::Reply(format!("ERR Error running script {name}, {e}"));
         let keys_t = self.array(keys).map_err(lua_err)?;
         let args_t = self.array(args).map_err(lua_err)?;
+        let guard = super::kill::start(eval, &self.lua);
         let run = Run {
             ctx: (ctx as *mut Ctx<'_>).cast::<Ctx<'static>>(),
             resp: 2,
             read_only,
             store_error: None,
+            running: guard.running().clone(),
         };
         let (db, proto) = (ctx.db, ctx.proto);
         self.lua.set_app_data(run);
@@ -241,6 +236,8 @@ impl Engine {
                 .call::<(bool, Value)>((self.handler.clone(), f.clone(), keys_t, args_t))
         };
         let run = self.lua.remove_app_data::<Run>().expect("run context");
+        drop(guard);
+        let aborted = super::kill::take_aborted();
         if eval {
             // Functions must not see the last script's KEYS and ARGV.
             let _ = self.globals.raw_set("KEYS", Value::Nil);
@@ -251,6 +248,11 @@ impl Engine {
         ctx.proto = proto;
         if let Some(e) = run.store_error {
             return Err(CmdError::Store(e));
+        }
+        if aborted {
+            return Err(CmdError::Store(StoreError(
+                "the script was stopped: the server is shutting down".into(),
+            )));
         }
         match result {
             Ok((true, value)) => Ok(convert::to_reply(&value, run.resp, proto, 0)),
@@ -481,18 +483,18 @@ fn redis_call(lua: &Lua, args: MultiValue, raise: bool) -> mlua::Result<(Value, 
             }
         }
     }
-    let (ctx, resp, read_only) = {
+    let (ctx, resp, read_only, running) = {
         let Some(run) = lua.app_data_ref::<Run>() else {
             let msg = b"redis.call/pcall can only be called inside a script invocation";
             return Ok((convert::error_table(lua, msg, false)?, true));
         };
-        (run.ctx, run.resp, run.read_only)
+        (run.ctx, run.resp, run.read_only, run.running.clone())
     };
     // SAFETY: `Engine::run` set this pointer to the running command's
     // context, which outlives the script, and nothing else uses the
     // context while the script runs.
     let ctx = unsafe { &mut *ctx };
-    match dispatch(ctx, argv, resp, read_only) {
+    match dispatch(ctx, argv, resp, read_only, &running) {
         Ok(Reply::Error(e)) => Ok((convert::reply_error_table(lua, &e)?, raise)),
         Ok(reply) => Ok((convert::to_lua(lua, &reply, resp)?, false)),
         Err(Refused::Script(msg)) => Ok((convert::error_table(lua, msg.as_bytes(), true)?, raise)),
@@ -508,7 +510,13 @@ fn redis_call(lua: &Lua, args: MultiValue, raise: bool) -> mlua::Result<(Value, 
 }
 
 /// Redis's `scriptCall`: looks the command up, checks it may run here, runs it.
-fn dispatch(ctx: &mut Ctx, args: Vec<Bytes>, resp: u8, read_only: bool) -> Result<Reply, Refused> {
+fn dispatch(
+    ctx: &mut Ctx,
+    args: Vec<Bytes>,
+    resp: u8,
+    read_only: bool,
+    running: &super::kill::Running,
+) -> Result<Reply, Refused> {
     const UNKNOWN: &str = "Unknown Redis command called from script";
     const NOT_ALLOWED: &str = "This Redis command is not allowed from script";
     let Some(mut cmd) = lookup(&args[0]) else {
@@ -544,10 +552,20 @@ fn dispatch(ctx: &mut Ctx, args: Vec<Bytes>, resp: u8, read_only: bool) -> Resul
     if matches!(cmd.spec.handler, Handler::Server(_) | Handler::Container) {
         return Err(Refused::Script(NOT_ALLOWED));
     }
+    // The client's ACL rules apply to every command its script runs.
+    let keys_restricted = ctx.keys_restricted;
+    if let Some(acl) = &ctx.acl {
+        acl.check_in_script(cmd, &args).map_err(Refused::Script)?;
+        ctx.keys_restricted = cmd.spec.reaches_other_keys && !acl.all_keys(cmd, &args);
+    }
+    if cmd.write {
+        running.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let client_proto = ctx.proto;
     ctx.proto = resp;
     let result = crate::commands::run(ctx, cmd, &args);
     ctx.proto = client_proto;
+    ctx.keys_restricted = keys_restricted;
     match result {
         Ok(reply) => Ok(reply),
         Err(CmdError::Reply(e)) => Err(Refused::Reply(e)),

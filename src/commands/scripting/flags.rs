@@ -110,7 +110,7 @@ mod tests {
     fn shebangs() {
         assert_eq!(shebang(b"return 1").unwrap(), (Flags::compat(), 0));
         let (f, n) = shebang(b"#!lua flags=no-writes,allow-oom\nreturn 1").unwrap();
-        assert!(f.no_writes && f.allow_oom && !f.compat && n == 32);
+        assert!(f.no_writes && f.allow_oom && !f.compat && n == 31);
         assert_eq!(shebang(b"#!lua\nreturn 1").unwrap().0, Flags::default());
         assert_eq!(shebang(b"#!lua").unwrap_err(), "Invalid script shebang");
         assert_eq!(

@@ -14,6 +14,7 @@ pub mod convert;
 pub mod engine;
 pub mod flags;
 pub mod functions;
+pub mod kill;
 pub mod libs;
 
 use super::args::is;
@@ -23,16 +24,18 @@ use bytes::Bytes;
 use cache::Script;
 
 pub const COMMANDS: &[Spec] = &[
-    Spec::write("eval", eval).paused_by_write(),
-    Spec::write("evalsha", evalsha).paused_by_write(),
-    Spec::read("eval_ro", eval_ro).paused_by_write(),
-    Spec::read("evalsha_ro", evalsha_ro).paused_by_write(),
+    Spec::write("eval", eval).paused_by_write().runs_commands(),
+    Spec::write("evalsha", evalsha).paused_by_write().runs_commands(),
+    Spec::read("eval_ro", eval_ro).paused_by_write().runs_commands(),
+    Spec::read("evalsha_ro", evalsha_ro).paused_by_write().runs_commands(),
     Spec::pure("script|load", script_load),
     Spec::pure("script|exists", script_exists),
     Spec::pure("script|flush", script_flush),
     Spec::pure("script|help", script_help),
-    Spec::write("fcall", fcall).paused_by_write(),
-    Spec::read("fcall_ro", fcall_ro).paused_by_write(),
+    Spec::pure("script|kill", script_kill),
+    Spec::pure("function|kill", function_kill),
+    Spec::write("fcall", fcall).paused_by_write().runs_commands(),
+    Spec::read("fcall_ro", fcall_ro).paused_by_write().runs_commands(),
     Spec::pure("function|load", functions::load),
     Spec::pure("function|list", functions::list),
     Spec::pure("function|delete", functions::delete),
@@ -141,6 +144,14 @@ fn script_flush(_: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     cache::flush();
     Ok(Reply::ok())
+}
+
+fn script_kill(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    kill::kill(true)
+}
+
+fn function_kill(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    kill::kill(false)
 }
 
 fn script_help(_: &mut Ctx, _: &[Bytes]) -> CmdResult {

@@ -139,4 +139,4 @@ local function identity(e)
   return e
 end
 
-return E, handler, protect, F, FM, LIB_API, identity
+return E, handler, F, FM, LIB_API, identity

@@ -218,7 +218,7 @@ struct ScriptAcl {
 }
 
 impl crate::commands::Restrictions for ScriptAcl {
-    fn check_in_script(&self, cmd: &Command, args: &[Bytes]) -> Result<(), String> {
+    fn check_in_script(&self, cmd: &Command, args: &[Bytes]) -> Result<(), &'static str> {
         let denied = match check::check(&self.user.rules(), cmd, args) {
             Ok(()) => return Ok(()),
             Err(d) => d,
@@ -232,7 +232,7 @@ impl crate::commands::Restrictions for ScriptAcl {
             Denied::Key(i) => (
                 Reason::Key,
                 args[i].clone(),
-                "The user executing the script can't access at least one of the keys mentioned in the command",
+                "The user executing the script can't access at least one of the keys mentioned in the command arguments",
             ),
             Denied::Channel(i) => (
                 Reason::Channel,
@@ -248,7 +248,7 @@ impl crate::commands::Restrictions for ScriptAcl {
             client_info: self.client.describe(crate::util::now_ms()),
         };
         self.server.acl.log(&self.server.config, event);
-        Err(msg.to_string())
+        Err(msg)
     }
 
     fn all_keys(&self, cmd: &Command, args: &[Bytes]) -> bool {

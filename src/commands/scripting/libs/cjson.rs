@@ -1,7 +1,7 @@
 //! `cjson`: lua-cjson 2.1.0 as Redis embeds it (encode, decode, the
 //! configuration functions, `cjson.null`), with its output and its errors.
 
-use super::{Fail, LuaResult, arg_error, fail, ok, raising};
+use super::{Fail, LuaResult, arg_error, deep, fail, ok, raising};
 use crate::commands::scripting::convert::lua_number_string;
 use crate::resp::reply::format_g;
 use mlua::{LightUserData, Lua, MultiValue, Table, Value};
@@ -314,6 +314,10 @@ fn array_length(cfg: &Config, t: &Table) -> Result<Option<i64>, Fail> {
 }
 
 fn append(cfg: &Config, v: &Value, depth: i64, out: &mut Vec<u8>) -> Result<(), Fail> {
+    deep(|| append_value(cfg, v, depth, out))
+}
+
+fn append_value(cfg: &Config, v: &Value, depth: i64, out: &mut Vec<u8>) -> Result<(), Fail> {
     match v {
         Value::String(s) => append_string(&s.as_bytes(), out),
         Value::Integer(_) | Value::Number(_) => append_number(cfg, v, out)?,
@@ -658,6 +662,10 @@ impl Parser<'_> {
     }
 
     fn value(&mut self, lua: &Lua, t: Token) -> Result<Value, Fail> {
+        deep(|| self.value_of(lua, t))
+    }
+
+    fn value_of(&mut self, lua: &Lua, t: Token) -> Result<Value, Fail> {
         Ok(match t.kind {
             Tok::Str => Value::String(lua.create_string(&t.string).map_err(Fail::Lua)?),
             Tok::Num => Value::Number(t.number),

@@ -295,7 +295,7 @@ impl Cursor<'_> {
                 let l = self.be(1, 4) as usize;
                 self.string(lua, 5, l)?
             }
-            0xdc | 0xdd | 0xde | 0xdf => {
+            0xdc..=0xdf => {
                 let hdr = if b == 0xdc || b == 0xde { 3 } else { 5 };
                 self.need(hdr)?;
                 let l = self.be(1, hdr - 1) as usize;

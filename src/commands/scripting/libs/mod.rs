@@ -13,6 +13,14 @@ pub mod struct_;
 use mlua::{Function, Lua, Table, Value, ffi};
 use std::ffi::c_int;
 
+/// Runs `f` with at least 256 KiB of stack left, growing the stack on the
+/// heap when needed: the conversions recurse once per nesting level (up to
+/// 1000 levels in cjson, as in Redis), on threads with any stack size.
+#[inline]
+pub fn deep<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(256 * 1024, 4 * 1024 * 1024, f)
+}
+
 /// What a library function answers: `(true, value)` or `(false, error)`.
 pub type LuaResult = mlua::Result<(bool, Value)>;
 
