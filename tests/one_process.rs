@@ -41,7 +41,7 @@ fn a_second_process_on_one_file_is_refused() {
 
     // Once the first is killed (no clean shutdown), the file is free again.
     first.kill9();
-    let mut again = start_redsql_in(dir, &[]);
+    let again = start_redsql_in(dir, &[]);
     assert_eq!(again.conn().cmd_str(&["GET", "k"]), b"$1\r\nv\r\n");
 }
 

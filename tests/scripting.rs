@@ -4,12 +4,10 @@
 //! running beside writes. Each runs on SQLite, and on PostgreSQL when
 //! `REDSQL_TEST_POSTGRES_URL` is set.
 
-#[path = "support/pg.rs"]
-mod pg;
 mod support;
 
 use std::process::Command;
-use support::{RawConn, Server, start_redsql};
+use support::{RawConn, Server, pg, start_redsql};
 
 /// The servers to run a test against: SQLite, and PostgreSQL if configured.
 fn servers(tag: &str) -> Vec<(&'static str, Server, Option<pg::TestSchema>)> {
