@@ -543,6 +543,7 @@ fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         KeyType::Set => super::sets::encoding(ctx, &entry)?,
         KeyType::ZSet => super::zsets::encoding(ctx, &entry)?,
         KeyType::Hash => super::hashes::encoding(ctx, &entry)?,
+        KeyType::Stream => super::streams::encoding(),
         _ => match encoding(&entry) {
             Some(name) => name,
             None => {

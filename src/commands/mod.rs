@@ -20,6 +20,7 @@ pub mod server;
 pub mod sets;
 pub mod sort;
 pub mod spec;
+pub mod streams;
 pub mod strings;
 pub mod table;
 pub mod zsets;
@@ -178,6 +179,7 @@ pub const FAMILIES: &[&[Spec]] = &[
     server::COMMANDS,
     sets::COMMANDS,
     sort::COMMANDS,
+    streams::COMMANDS,
     strings::COMMANDS,
     zsets::COMMANDS,
 ];
