@@ -109,6 +109,9 @@ pub struct Blocking {
     pub millis: bool,
     /// What must be rewritten in the arguments before the first attempt.
     pub resolve: Option<Resolve>,
+    /// The step after a wake-up, when it differs from the handler
+    /// (XREADGROUP: a deleted stream waits on, a destroyed group is an error).
+    pub rerun: Option<super::CommandFn>,
 }
 
 /// One command's spec (see the module documentation).
@@ -187,17 +190,25 @@ impl Spec {
             wait,
             millis: false,
             resolve: None,
+            rerun: None,
         });
         self
     }
 
     /// Blocks like [`Spec::blocks`], with a timeout in milliseconds (XREAD's
-    /// `BLOCK ms`), its arguments first rewritten by `resolve` if given.
-    pub const fn blocks_ms(mut self, wait: WaitFn, resolve: Option<Resolve>) -> Spec {
+    /// `BLOCK ms`), its arguments first rewritten by `resolve` if given, and
+    /// `rerun` as the step after each wake-up if given.
+    pub const fn blocks_ms(
+        mut self,
+        wait: WaitFn,
+        resolve: Option<Resolve>,
+        rerun: Option<super::CommandFn>,
+    ) -> Spec {
         self.blocking = Some(Blocking {
             wait,
             millis: true,
             resolve,
+            rerun,
         });
         self
     }

@@ -412,7 +412,10 @@ pub async fn run(
             Some(Unblock::Error) => break Some(Reply::error("UNBLOCKED client unblocked via CLIENT UNBLOCK")),
             None => {}
         }
-        let reply = attempt(s, &call).await;
+        let reply = match blocking.and_then(|b| b.rerun) {
+            Some(step) => rerun(s, &call, step).await,
+            None => attempt(s, &call).await,
+        };
         if !is_empty_reply(&reply) {
             break Some(reply);
         }
@@ -446,6 +449,29 @@ async fn resolved(
         Err(crate::commands::CmdError::Reply(e)) => Err(Reply::error(e)),
         Err(crate::commands::CmdError::Store(e)) => Err(Reply::error(format!("ERR {e}"))),
     }
+}
+
+/// Runs a spec's own step after a wake-up (`Blocking::rerun`) once, in a
+/// transaction of its own; the commit observer hears of it as of the command.
+async fn rerun(s: &mut Session, call: &Call, step: crate::commands::CommandFn) -> Reply {
+    let call = call.clone();
+    let job = Box::new(move |tx: &mut crate::engine::Tx<'_, '_>| {
+        let reply = match tx.call_as(call.clone(), Some(step)) {
+            Ok(r) => r,
+            Err(crate::commands::CmdError::Reply(e)) => Reply::error(e),
+            Err(e) => return Err(e),
+        };
+        Ok(Box::new(reply) as crate::engine::TxValue)
+    });
+    let reply = match s.server.engine.transaction(s.db, s.proto, job).await {
+        Ok(value) => value.downcast::<Reply>().map(|r| *r).unwrap_or(Reply::NilArray),
+        Err(crate::commands::CmdError::Reply(e)) => Reply::error(e),
+        Err(crate::commands::CmdError::Store(e)) => Reply::error(format!("ERR {e}")),
+    };
+    if !is_empty_reply(&reply) && !reply.is_error() {
+        s.server.dirty.fetch_add(1, Ordering::Relaxed);
+    }
+    reply
 }
 
 /// Runs the storage step once, as a write batch of its own.

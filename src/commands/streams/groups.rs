@@ -118,17 +118,39 @@ fn touch_consumer(ctx: &mut Ctx, key: &Bytes, key_id: i64, group: &[u8], name: &
 
 /// XREADGROUP GROUP group consumer [COUNT count] [BLOCK ms] [NOACK] STREAMS key [key ...] id [id ...]
 pub(super) fn xreadgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let r = parse_read(args, true)?;
+    read_group(ctx, args, false)
+}
+
+/// XREADGROUP after a wake-up, as Redis 7.0 serves a blocked client: a key
+/// that is no stream any more (deleted, overwritten) or a group that is gone
+/// is an error, and without COUNT at most 1000 entries are served.
+pub(super) fn xreadgroup_woken(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    read_group(ctx, args, true)
+}
+
+const KEY_GONE: &str = "UNBLOCKED the stream key no longer exists";
+
+fn read_group(ctx: &mut Ctx, args: &[Bytes], woken: bool) -> CmdResult {
+    let mut r = parse_read(args, true)?;
+    if woken && r.count == 0 {
+        r.count = super::BLOCKED_DEFAULT_COUNT;
+    }
     let (group, consumer) = r.group.clone().unwrap_or_default();
     let mut targets = Vec::with_capacity(r.n);
     for i in 0..r.n {
         let key = &args[r.streams + i];
-        let e = stream_entry(ctx, key)?;
+        let e = match stream_entry(ctx, key) {
+            Err(CmdError::Reply(_)) | Ok(None) if woken => return err(KEY_GONE),
+            e => e?,
+        };
         let g = match &e {
             Some(e) => ctx.store.stream_group(e.id, &group)?,
             None => None,
         };
         let (Some(e), Some(g)) = (e, g) else {
+            if woken {
+                return err("NOGROUP the consumer group this client was blocked on no longer exists");
+            }
             return nogroup(key, &group, " in XREADGROUP with GROUP option");
         };
         let arg = &args[r.streams + r.n + i];
@@ -141,11 +163,11 @@ pub(super) fn xreadgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         } else {
             Some(parse_strict_id(arg, 0)?)
         };
-        targets.push((e, g, id));
+        targets.push((i, e, g, id));
     }
     let now = ctx.now();
     let mut served = Vec::new();
-    for (i, (e, mut g, id)) in targets.into_iter().enumerate() {
+    for (i, e, mut g, id) in targets {
         let key = &args[r.streams + i];
         match id {
             Some(after) => {

@@ -41,8 +41,9 @@ pub const COMMANDS: &[Spec] = &[
             needed: has_dollar,
             run: resolve_dollar,
         }),
+        Some(xread_woken),
     ),
-    Spec::write("xreadgroup", groups::xreadgroup).blocks_ms(wait_xread, None),
+    Spec::write("xreadgroup", groups::xreadgroup).blocks_ms(wait_xread, None, Some(groups::xreadgroup_woken)),
     Spec::write("xack", groups::xack),
     Spec::read("xpending", groups::xpending),
     Spec::write("xclaim", groups::xclaim),
@@ -638,16 +639,33 @@ pub(crate) fn read_reply(ctx: &Ctx, served: Vec<(Bytes, Reply)>) -> Reply {
     }
 }
 
+/// Entries a blocked XREAD or XREADGROUP without COUNT gets when woken
+/// (Redis's `XREAD_BLOCKED_DEFAULT_COUNT`).
+pub(crate) const BLOCKED_DEFAULT_COUNT: u64 = 1000;
+
 /// XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]
 ///
 /// The non-blocking read: entries after each id, or a null array. Blocked,
 /// it runs again after each write to one of the keys (`$` resolved first).
 fn xread(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    xread_generic(ctx, args, false)
+}
+
+/// XREAD after a wake-up: keys that are not streams (any more) are skipped,
+/// and without COUNT at most [`BLOCKED_DEFAULT_COUNT`] entries are served.
+fn xread_woken(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    xread_generic(ctx, args, true)
+}
+
+fn xread_generic(ctx: &mut Ctx, args: &[Bytes], woken: bool) -> CmdResult {
     let r = parse_read(args, false)?;
     let mut after = Vec::with_capacity(r.n);
     for i in 0..r.n {
         let key = &args[r.streams + i];
-        let e = stream_entry(ctx, key)?;
+        let e = match stream_entry(ctx, key) {
+            Err(CmdError::Reply(_)) if woken => None,
+            e => e?,
+        };
         let arg = &args[r.streams + r.n + i];
         let id = if &arg[..] == b"$" {
             match &e {
@@ -661,6 +679,7 @@ fn xread(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         };
         after.push((e, id));
     }
+    let count = if woken && r.count == 0 { BLOCKED_DEFAULT_COUNT } else { r.count };
     let mut served = Vec::new();
     for (i, (e, gt)) in after.into_iter().enumerate() {
         let Some(e) = e else { continue };
@@ -668,7 +687,7 @@ fn xread(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             continue;
         }
         let Some(start) = gt.next() else { continue };
-        let entries = ctx.store.stream_range(e.id, start, StreamId::MAX, false, r.count)?;
+        let entries = ctx.store.stream_range(e.id, start, StreamId::MAX, false, count)?;
         served.push((args[r.streams + i].clone(), entries_reply(entries)));
     }
     Ok(read_reply(ctx, served))

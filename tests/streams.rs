@@ -1,0 +1,243 @@
+//! Streams over TCP with several connections: XREAD BLOCK and XREADGROUP
+//! BLOCK woken by another client's XADD (plain, inside MULTI), `$` resolved
+//! when the command is called, timeouts, CLIENT UNBLOCK, a destroyed group
+//! and a deleted stream while blocked.
+//!
+//! Every scenario runs against real Redis first (so the expectations are
+//! Redis's own), then against redsql on SQLite and, when
+//! `REDSQL_TEST_POSTGRES_URL` is set, on PostgreSQL; a last test wakes a
+//! client of one PostgreSQL instance by an XADD on another.
+
+mod support;
+#[path = "support/pg.rs"]
+mod pg;
+
+use std::time::{Duration, Instant};
+use support::{RawConn, start_redis, start_redsql};
+
+/// Runs `scenario` against a real Redis, then against redsql on every backend.
+fn on_all(scenario: fn(u16)) {
+    let redis = start_redis();
+    scenario(redis.port);
+    let redsql = start_redsql(&[]);
+    scenario(redsql.port);
+    if let Some(base) = pg::url_or_skip("stream scenarios on PostgreSQL") {
+        let schema = pg::TestSchema::new(&base, "streams");
+        let server = pg::start_redsql_pg(&schema.url(), &[]);
+        scenario(server.port);
+    }
+}
+
+fn send(c: &mut RawConn, args: &[&str]) {
+    let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+    c.send_raw(&RawConn::encode(&a));
+}
+
+fn blocked_clients(c: &mut RawConn) -> u64 {
+    let info = String::from_utf8(c.cmd_str(&["INFO", "clients"])).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("blocked_clients:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("blocked_clients in INFO clients")
+}
+
+fn wait_blocked(c: &mut RawConn, n: u64) {
+    let start = Instant::now();
+    while blocked_clients(c) != n {
+        assert!(start.elapsed() < Duration::from_secs(10), "never reached {n} blocked clients");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The RESP2 reply of XREAD/XREADGROUP serving one entry `id` with one
+/// field `f` = `v` from stream `key`.
+fn one_entry(key: &str, id: &str, f: &str, v: &str) -> Vec<u8> {
+    format!(
+        "*1\r\n*2\r\n${}\r\n{key}\r\n*1\r\n*2\r\n${}\r\n{id}\r\n*2\r\n${}\r\n{f}\r\n${}\r\n{v}\r\n",
+        key.len(),
+        id.len(),
+        f.len(),
+        v.len()
+    )
+    .into_bytes()
+}
+
+fn bulk(s: &str) -> Vec<u8> {
+    format!("${}\r\n{s}\r\n", s.len()).into_bytes()
+}
+
+#[test]
+fn xread_dollar_gets_only_entries_added_after_it_blocked() {
+    on_all(|port| {
+        let (mut a, mut b) = (RawConn::connect(port), RawConn::connect(port));
+        b.cmd_str(&["FLUSHALL"]);
+        assert_eq!(b.cmd_str(&["XADD", "s", "1-0", "old", "1"]), bulk("1-0"));
+        send(&mut a, &["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]);
+        wait_blocked(&mut b, 1);
+        assert_eq!(b.cmd_str(&["XADD", "s", "2-0", "new", "2"]), bulk("2-0"));
+        assert_eq!(a.read_reply(), one_entry("s", "2-0", "new", "2"));
+        wait_blocked(&mut b, 0);
+        // `$` on a missing key is 0-0: the first entry ever added wakes it.
+        send(&mut a, &["XREAD", "BLOCK", "0", "STREAMS", "other", "s", "$", "$"]);
+        wait_blocked(&mut b, 1);
+        assert_eq!(b.cmd_str(&["XADD", "other", "7-1", "f", "v"]), bulk("7-1"));
+        assert_eq!(a.read_reply(), one_entry("other", "7-1", "f", "v"));
+        // An explicit id with entries already after it answers at once.
+        assert_eq!(
+            a.cmd_str(&["XREAD", "BLOCK", "0", "STREAMS", "s", "1-0"]),
+            one_entry("s", "2-0", "new", "2")
+        );
+    });
+}
+
+#[test]
+fn xread_block_times_out_with_a_null_array() {
+    on_all(|port| {
+        let mut a = RawConn::connect(port);
+        a.cmd_str(&["FLUSHALL"]);
+        a.cmd_str(&["XADD", "s", "1-0", "f", "v"]);
+        let start = Instant::now();
+        assert_eq!(a.cmd_str(&["XREAD", "BLOCK", "150", "STREAMS", "s", "$"]), b"*-1\r\n");
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_millis(140), "{waited:?}");
+        assert!(waited < Duration::from_secs(5), "{waited:?}");
+        // An XADD to another key does not end the wait early.
+        let mut b = RawConn::connect(port);
+        send(&mut a, &["XREAD", "BLOCK", "200", "STREAMS", "s", "$"]);
+        wait_blocked(&mut b, 1);
+        b.cmd_str(&["XADD", "elsewhere", "1-0", "f", "v"]);
+        assert_eq!(a.read_reply(), b"*-1\r\n");
+    });
+}
+
+#[test]
+fn xadd_inside_multi_wakes_a_blocked_xread() {
+    on_all(|port| {
+        let (mut a, mut b) = (RawConn::connect(port), RawConn::connect(port));
+        b.cmd_str(&["FLUSHALL"]);
+        send(&mut a, &["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]);
+        wait_blocked(&mut b, 1);
+        assert_eq!(b.cmd_str(&["MULTI"]), b"+OK\r\n");
+        assert_eq!(b.cmd_str(&["XADD", "s", "3-3", "k", "x"]), b"+QUEUED\r\n");
+        assert_eq!(b.cmd_str(&["EXEC"]), b"*1\r\n$3\r\n3-3\r\n");
+        assert_eq!(a.read_reply(), one_entry("s", "3-3", "k", "x"));
+    });
+}
+
+#[test]
+fn client_unblock_ends_an_xread() {
+    on_all(|port| {
+        let (mut a, mut b) = (RawConn::connect(port), RawConn::connect(port));
+        b.cmd_str(&["FLUSHALL"]);
+        let id = String::from_utf8(a.cmd_str(&["CLIENT", "ID"])).unwrap();
+        let id = id.trim_start_matches(':').trim().to_string();
+        send(&mut a, &["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]);
+        wait_blocked(&mut b, 1);
+        assert_eq!(b.cmd_str(&["CLIENT", "UNBLOCK", &id]), b":1\r\n");
+        assert_eq!(a.read_reply(), b"*-1\r\n");
+        send(&mut a, &["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]);
+        wait_blocked(&mut b, 1);
+        assert_eq!(b.cmd_str(&["CLIENT", "UNBLOCK", &id, "ERROR"]), b":1\r\n");
+        assert_eq!(a.read_reply(), b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
+    });
+}
+
+#[test]
+fn xreadgroup_block_is_served_by_an_xadd_and_records_the_pending_entry() {
+    on_all(|port| {
+        let (mut a, mut b) = (RawConn::connect(port), RawConn::connect(port));
+        b.cmd_str(&["FLUSHALL"]);
+        assert_eq!(b.cmd_str(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]), b"+OK\r\n");
+        send(&mut a, &["XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">"]);
+        wait_blocked(&mut b, 1);
+        assert_eq!(b.cmd_str(&["XADD", "s", "1-0", "job", "1"]), bulk("1-0"));
+        assert_eq!(a.read_reply(), one_entry("s", "1-0", "job", "1"));
+        assert_eq!(
+            b.cmd_str(&["XPENDING", "s", "g"]),
+            b"*4\r\n:1\r\n$3\r\n1-0\r\n$3\r\n1-0\r\n*1\r\n*2\r\n$5\r\nalice\r\n$1\r\n1\r\n"
+        );
+        // Two consumers blocked on one group: one entry goes to one of them.
+        let mut c = RawConn::connect(port);
+        send(&mut a, &["XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">"]);
+        wait_blocked(&mut b, 1);
+        send(&mut c, &["XREADGROUP", "GROUP", "g", "bob", "BLOCK", "0", "STREAMS", "s", ">"]);
+        wait_blocked(&mut b, 2);
+        b.cmd_str(&["XADD", "s", "2-0", "job", "2"]);
+        assert_eq!(a.read_reply(), one_entry("s", "2-0", "job", "2"));
+        wait_blocked(&mut b, 1);
+        b.cmd_str(&["XADD", "s", "3-0", "job", "3"]);
+        assert_eq!(c.read_reply(), one_entry("s", "3-0", "job", "3"));
+        assert_eq!(
+            b.cmd_str(&["XPENDING", "s", "g"]),
+            b"*4\r\n:3\r\n$3\r\n1-0\r\n$3\r\n3-0\r\n*2\r\n*2\r\n$5\r\nalice\r\n$1\r\n2\r\n*2\r\n$3\r\nbob\r\n$1\r\n1\r\n"
+        );
+    });
+}
+
+#[test]
+fn a_destroyed_group_or_a_deleted_stream_ends_a_blocked_xreadgroup() {
+    on_all(|port| {
+        let (mut a, mut b) = (RawConn::connect(port), RawConn::connect(port));
+        b.cmd_str(&["FLUSHALL"]);
+        b.cmd_str(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+        send(&mut a, &["XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">"]);
+        wait_blocked(&mut b, 1);
+        assert_eq!(b.cmd_str(&["XGROUP", "DESTROY", "s", "g"]), b":1\r\n");
+        assert_eq!(
+            a.read_reply(),
+            b"-NOGROUP the consumer group this client was blocked on no longer exists\r\n"
+        );
+        // A deleted or overwritten stream ends it too.
+        b.cmd_str(&["XGROUP", "CREATE", "s", "g", "$"]);
+        send(&mut a, &["XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">"]);
+        wait_blocked(&mut b, 1);
+        assert_eq!(b.cmd_str(&["DEL", "s"]), b":1\r\n");
+        assert_eq!(a.read_reply(), b"-UNBLOCKED the stream key no longer exists\r\n");
+        b.cmd_str(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+        send(&mut a, &["XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">"]);
+        wait_blocked(&mut b, 1);
+        assert_eq!(b.cmd_str(&["SET", "s", "x"]), b"+OK\r\n");
+        assert_eq!(a.read_reply(), b"-UNBLOCKED the stream key no longer exists\r\n");
+        // A plain XREAD keeps waiting when its stream is deleted.
+        b.cmd_str(&["DEL", "s"]);
+        b.cmd_str(&["XADD", "s", "1-0", "f", "v"]);
+        send(&mut a, &["XREAD", "BLOCK", "300", "STREAMS", "s", "$"]);
+        wait_blocked(&mut b, 1);
+        assert_eq!(b.cmd_str(&["DEL", "s"]), b":1\r\n");
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(blocked_clients(&mut b), 1);
+        assert_eq!(a.read_reply(), b"*-1\r\n");
+        b.cmd_str(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+        b.cmd_str(&["DEL", "s"]);
+        // Missing key or group before blocking: the command's own error.
+        assert_eq!(
+            a.cmd_str(&["XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">"]),
+            b"-NOGROUP No such key 's' or consumer group 'g' in XREADGROUP with GROUP option\r\n"
+        );
+    });
+}
+
+#[test]
+fn an_xadd_on_one_postgres_instance_wakes_an_xread_on_another() {
+    let Some((_schema, one, two)) = pg::two_instances("streamsx") else {
+        return;
+    };
+    let (mut a, mut b) = (one.conn(), two.conn());
+    b.cmd_str(&["XADD", "s", "1-0", "old", "1"]);
+    send(&mut a, &["XREAD", "BLOCK", "10000", "STREAMS", "s", "$"]);
+    wait_blocked(&mut RawConn::connect(one.port), 1);
+    assert_eq!(b.cmd_str(&["XADD", "s", "2-0", "new", "2"]), bulk("2-0"));
+    assert_eq!(a.read_reply(), one_entry("s", "2-0", "new", "2"));
+    // A group read across instances: the entry goes to exactly one consumer.
+    b.cmd_str(&["XGROUP", "CREATE", "s", "g", "$"]);
+    let mut c = two.conn();
+    send(&mut a, &["XREADGROUP", "GROUP", "g", "alice", "BLOCK", "10000", "STREAMS", "s", ">"]);
+    send(&mut c, &["XREADGROUP", "GROUP", "g", "bob", "BLOCK", "300", "STREAMS", "s", ">"]);
+    wait_blocked(&mut RawConn::connect(one.port), 1);
+    wait_blocked(&mut RawConn::connect(two.port), 1);
+    b.cmd_str(&["XADD", "s", "3-0", "job", "3"]);
+    let (ra, rc) = (a.read_reply(), c.read_reply());
+    let served = [&ra, &rc].iter().filter(|r| r.starts_with(b"*1\r\n")).count();
+    assert_eq!(served, 1, "{} / {}", support::show(&ra), support::show(&rc));
+    assert_eq!(b.cmd_str(&["XPENDING", "s", "g", "-", "+", "10"]).starts_with(b"*1\r\n"), true);
+}
