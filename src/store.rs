@@ -26,9 +26,11 @@ pub(crate) use hash::layout::HashRows;
 pub(crate) use list::layout as lists;
 pub use list::{End, ListStore, PosSearch};
 pub use set::SetStore;
-pub use stream::{StreamConsumer, StreamEntry, StreamGroup, StreamId, StreamMeta, StreamPending, StreamStore};
-pub(crate) use stream::{decode_fields, encode_fields};
 pub(crate) use set::layout::SetRows;
+pub use stream::{
+    PendingSummary, StreamConsumer, StreamEntry, StreamGroup, StreamId, StreamMeta, StreamPending, StreamStore,
+};
+pub(crate) use stream::{decode_fields, encode_fields};
 pub(crate) use zset::layout::{Span, ZSetRows};
 pub use zset::{LexBound, ScoreBound, ZQuery, ZScanPage, ZSetStore, ZSpan};
 

@@ -8,9 +8,9 @@
 //! `REDSQL_TEST_POSTGRES_URL` is set, on PostgreSQL; a last test wakes a
 //! client of one PostgreSQL instance by an XADD on another.
 
-mod support;
 #[path = "support/pg.rs"]
 mod pg;
+mod support;
 
 use std::time::{Duration, Instant};
 use support::{RawConn, start_redis, start_redsql};
@@ -44,7 +44,10 @@ fn blocked_clients(c: &mut RawConn) -> u64 {
 fn wait_blocked(c: &mut RawConn, n: u64) {
     let start = Instant::now();
     while blocked_clients(c) != n {
-        assert!(start.elapsed() < Duration::from_secs(10), "never reached {n} blocked clients");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "never reached {n} blocked clients"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -148,7 +151,10 @@ fn xreadgroup_block_is_served_by_an_xadd_and_records_the_pending_entry() {
         let (mut a, mut b) = (RawConn::connect(port), RawConn::connect(port));
         b.cmd_str(&["FLUSHALL"]);
         assert_eq!(b.cmd_str(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]), b"+OK\r\n");
-        send(&mut a, &["XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">"]);
+        send(
+            &mut a,
+            &["XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">"],
+        );
         wait_blocked(&mut b, 1);
         assert_eq!(b.cmd_str(&["XADD", "s", "1-0", "job", "1"]), bulk("1-0"));
         assert_eq!(a.read_reply(), one_entry("s", "1-0", "job", "1"));
@@ -158,9 +164,15 @@ fn xreadgroup_block_is_served_by_an_xadd_and_records_the_pending_entry() {
         );
         // Two consumers blocked on one group: one entry goes to one of them.
         let mut c = RawConn::connect(port);
-        send(&mut a, &["XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">"]);
+        send(
+            &mut a,
+            &["XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">"],
+        );
         wait_blocked(&mut b, 1);
-        send(&mut c, &["XREADGROUP", "GROUP", "g", "bob", "BLOCK", "0", "STREAMS", "s", ">"]);
+        send(
+            &mut c,
+            &["XREADGROUP", "GROUP", "g", "bob", "BLOCK", "0", "STREAMS", "s", ">"],
+        );
         wait_blocked(&mut b, 2);
         b.cmd_str(&["XADD", "s", "2-0", "job", "2"]);
         assert_eq!(a.read_reply(), one_entry("s", "2-0", "job", "2"));
@@ -180,7 +192,10 @@ fn a_destroyed_group_or_a_deleted_stream_ends_a_blocked_xreadgroup() {
         let (mut a, mut b) = (RawConn::connect(port), RawConn::connect(port));
         b.cmd_str(&["FLUSHALL"]);
         b.cmd_str(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
-        send(&mut a, &["XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">"]);
+        send(
+            &mut a,
+            &["XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">"],
+        );
         wait_blocked(&mut b, 1);
         assert_eq!(b.cmd_str(&["XGROUP", "DESTROY", "s", "g"]), b":1\r\n");
         assert_eq!(
@@ -189,12 +204,18 @@ fn a_destroyed_group_or_a_deleted_stream_ends_a_blocked_xreadgroup() {
         );
         // A deleted or overwritten stream ends it too.
         b.cmd_str(&["XGROUP", "CREATE", "s", "g", "$"]);
-        send(&mut a, &["XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">"]);
+        send(
+            &mut a,
+            &["XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">"],
+        );
         wait_blocked(&mut b, 1);
         assert_eq!(b.cmd_str(&["DEL", "s"]), b":1\r\n");
         assert_eq!(a.read_reply(), b"-UNBLOCKED the stream key no longer exists\r\n");
         b.cmd_str(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
-        send(&mut a, &["XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">"]);
+        send(
+            &mut a,
+            &["XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">"],
+        );
         wait_blocked(&mut b, 1);
         assert_eq!(b.cmd_str(&["SET", "s", "x"]), b"+OK\r\n");
         assert_eq!(a.read_reply(), b"-UNBLOCKED the stream key no longer exists\r\n");
@@ -231,13 +252,33 @@ fn an_xadd_on_one_postgres_instance_wakes_an_xread_on_another() {
     // A group read across instances: the entry goes to exactly one consumer.
     b.cmd_str(&["XGROUP", "CREATE", "s", "g", "$"]);
     let mut c = two.conn();
-    send(&mut a, &["XREADGROUP", "GROUP", "g", "alice", "BLOCK", "10000", "STREAMS", "s", ">"]);
-    send(&mut c, &["XREADGROUP", "GROUP", "g", "bob", "BLOCK", "300", "STREAMS", "s", ">"]);
+    send(
+        &mut a,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "alice",
+            "BLOCK",
+            "10000",
+            "STREAMS",
+            "s",
+            ">",
+        ],
+    );
+    send(
+        &mut c,
+        &["XREADGROUP", "GROUP", "g", "bob", "BLOCK", "300", "STREAMS", "s", ">"],
+    );
     wait_blocked(&mut RawConn::connect(one.port), 1);
     wait_blocked(&mut RawConn::connect(two.port), 1);
     b.cmd_str(&["XADD", "s", "3-0", "job", "3"]);
     let (ra, rc) = (a.read_reply(), c.read_reply());
     let served = [&ra, &rc].iter().filter(|r| r.starts_with(b"*1\r\n")).count();
     assert_eq!(served, 1, "{} / {}", support::show(&ra), support::show(&rc));
-    assert_eq!(b.cmd_str(&["XPENDING", "s", "g", "-", "+", "10"]).starts_with(b"*1\r\n"), true);
+    assert_eq!(
+        b.cmd_str(&["XPENDING", "s", "g", "-", "+", "10"])
+            .starts_with(b"*1\r\n"),
+        true
+    );
 }

@@ -198,12 +198,7 @@ impl Spec {
     /// Blocks like [`Spec::blocks`], with a timeout in milliseconds (XREAD's
     /// `BLOCK ms`), its arguments first rewritten by `resolve` if given, and
     /// `rerun` as the step after each wake-up if given.
-    pub const fn blocks_ms(
-        mut self,
-        wait: WaitFn,
-        resolve: Option<Resolve>,
-        rerun: Option<super::CommandFn>,
-    ) -> Spec {
+    pub const fn blocks_ms(mut self, wait: WaitFn, resolve: Option<Resolve>, rerun: Option<super::CommandFn>) -> Spec {
         self.blocking = Some(Blocking {
             wait,
             millis: true,

@@ -130,6 +130,11 @@ pub struct StreamPending {
     pub count: u64,
 }
 
+/// XPENDING's summary of a group: how many entries are pending, the
+/// smallest and largest of their ids (none when there are none), and per
+/// consumer with pending entries (by name) its count.
+pub type PendingSummary = (u64, Option<(StreamId, StreamId)>, Vec<(Bytes, u64)>);
+
 /// Operations on streams, addressed by key id.
 pub trait StreamStore {
     /// The stream's counters (all zero for a stream without a row).
@@ -225,11 +230,7 @@ pub trait StreamStore {
 
     /// XPENDING's summary: the count, the smallest and largest ids, and
     /// per consumer (by name) its count. Reads the group's index, not its entries.
-    fn stream_pending_summary(
-        &mut self,
-        key: i64,
-        group: &[u8],
-    ) -> StoreResult<(u64, Option<(StreamId, StreamId)>, Vec<(Bytes, u64)>)>;
+    fn stream_pending_summary(&mut self, key: i64, group: &[u8]) -> StoreResult<PendingSummary>;
 }
 
 /// Entry fields as one value: each field and value as a 4-byte big-endian

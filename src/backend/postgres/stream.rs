@@ -8,8 +8,8 @@
 use super::PgStore;
 use super::coll::bytes_at;
 use crate::store::{
-    StoreResult, StreamConsumer, StreamEntry, StreamGroup, StreamId, StreamMeta, StreamPending, StreamStore,
-    sql_count,
+    PendingSummary, StoreResult, StreamConsumer, StreamEntry, StreamGroup, StreamId, StreamMeta, StreamPending,
+    StreamStore, sql_count,
 };
 use bytes::Bytes;
 use postgres::Row;
@@ -157,22 +157,22 @@ impl StreamStore for PgStore<'_> {
 
     fn stream_delete(&mut self, key: i64, ids: &[StreamId]) -> StoreResult<u64> {
         let (ms, seq) = id_arrays(ids);
-        Ok(self.conn.execute(
+        self.conn.execute(
             "DELETE FROM rstream e USING (SELECT DISTINCT * FROM unnest($2::int8[], $3::int8[])) AS u(ms, seq)
              WHERE e.key_id = $1 AND e.ms = u.ms AND e.seq = u.seq",
             &[&key, &ms, &seq],
-        )?)
+        )
     }
 
     fn stream_delete_first(&mut self, key: i64, n: u64) -> StoreResult<u64> {
         if n == 0 {
             return Ok(0);
         }
-        Ok(self.conn.execute(
+        self.conn.execute(
             "DELETE FROM rstream WHERE key_id = $1 AND (ms, seq) IN
              (SELECT ms, seq FROM rstream WHERE key_id = $1 ORDER BY ms, seq LIMIT $2)",
             &[&key, &sql_count(n)],
-        )?)
+        )
     }
 
     fn stream_count_below(&mut self, key: i64, id: StreamId) -> StoreResult<u64> {
@@ -287,7 +287,17 @@ impl StreamStore for PgStore<'_> {
              WHERE key_id = $1 AND grp = $2 AND (ms, seq) >= ($3, $4) AND (ms, seq) <= ($5, $6)
                AND ($7::bytea IS NULL OR consumer = $7) AND ($8::int8 IS NULL OR delivered <= $8)
              ORDER BY ms, seq LIMIT $9",
-            &[&key, &grp, &sm, &ss, &em, &es, &consumer, &delivered_before, &limit_of(limit)],
+            &[
+                &key,
+                &grp,
+                &sm,
+                &ss,
+                &em,
+                &es,
+                &consumer,
+                &delivered_before,
+                &limit_of(limit),
+            ],
         )?;
         Ok(rows.iter().map(pending).collect::<Result<_, _>>()?)
     }
@@ -328,18 +338,14 @@ impl StreamStore for PgStore<'_> {
 
     fn stream_delete_pending(&mut self, key: i64, grp: &[u8], ids: &[StreamId]) -> StoreResult<u64> {
         let (ms, seq) = id_arrays(ids);
-        Ok(self.conn.execute(
+        self.conn.execute(
             "DELETE FROM rstream_pending p USING (SELECT DISTINCT * FROM unnest($3::int8[], $4::int8[])) AS u(ms, seq)
              WHERE p.key_id = $1 AND p.grp = $2 AND p.ms = u.ms AND p.seq = u.seq",
             &[&key, &grp, &ms, &seq],
-        )?)
+        )
     }
 
-    fn stream_pending_summary(
-        &mut self,
-        key: i64,
-        grp: &[u8],
-    ) -> StoreResult<(u64, Option<(StreamId, StreamId)>, Vec<(Bytes, u64)>)> {
+    fn stream_pending_summary(&mut self, key: i64, grp: &[u8]) -> StoreResult<PendingSummary> {
         let rows = self.conn.query(
             "SELECT consumer, count(*) FROM rstream_pending WHERE key_id = $1 AND grp = $2
              GROUP BY consumer ORDER BY consumer",

@@ -6,8 +6,8 @@
 
 use super::SqliteStore;
 use crate::store::{
-    StoreResult, StreamConsumer, StreamEntry, StreamGroup, StreamId, StreamMeta, StreamPending, StreamStore,
-    decode_fields, encode_fields, sql_count,
+    PendingSummary, StoreResult, StreamConsumer, StreamEntry, StreamGroup, StreamId, StreamMeta, StreamPending,
+    StreamStore, decode_fields, encode_fields, sql_count,
 };
 use bytes::Bytes;
 use rusqlite::{OptionalExtension, Row, params};
@@ -74,9 +74,9 @@ impl SqliteStore<'_> {
 
 impl StreamStore for SqliteStore<'_> {
     fn stream_meta(&mut self, key: i64) -> StoreResult<StreamMeta> {
-        let mut st = self.conn.cached(
-            "SELECT last_ms, last_seq, added, maxdel_ms, maxdel_seq FROM rstream_meta WHERE key_id=?1",
-        )?;
+        let mut st = self
+            .conn
+            .cached("SELECT last_ms, last_seq, added, maxdel_ms, maxdel_seq FROM rstream_meta WHERE key_id=?1")?;
         Ok(st
             .query_row([key], |r| {
                 Ok(StreamMeta {
@@ -183,17 +183,17 @@ impl StreamStore for SqliteStore<'_> {
     }
 
     fn stream_groups(&mut self, key: i64) -> StoreResult<Vec<StreamGroup>> {
-        let mut st = self.conn.cached(
-            "SELECT name, last_ms, last_seq, entries_read FROM rstream_group WHERE key_id=?1 ORDER BY name",
-        )?;
+        let mut st = self
+            .conn
+            .cached("SELECT name, last_ms, last_seq, entries_read FROM rstream_group WHERE key_id=?1 ORDER BY name")?;
         let rows = st.query_map([key], group)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn stream_group(&mut self, key: i64, name: &[u8]) -> StoreResult<Option<StreamGroup>> {
-        let mut st = self.conn.cached(
-            "SELECT name, last_ms, last_seq, entries_read FROM rstream_group WHERE key_id=?1 AND name=?2",
-        )?;
+        let mut st = self
+            .conn
+            .cached("SELECT name, last_ms, last_seq, entries_read FROM rstream_group WHERE key_id=?1 AND name=?2")?;
         Ok(st.query_row(params![key, name], group).optional()?)
     }
 
@@ -282,7 +282,10 @@ impl StreamStore for SqliteStore<'_> {
                AND (?7 IS NULL OR consumer=?7) AND (?8 IS NULL OR delivered<=?8)
              ORDER BY ms, seq LIMIT ?9",
         )?;
-        let rows = st.query_map(params![key, grp, sm, ss, em, es, consumer, delivered_before, limit], pending)?;
+        let rows = st.query_map(
+            params![key, grp, sm, ss, em, es, consumer, delivered_before, limit],
+            pending,
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -328,11 +331,7 @@ impl StreamStore for SqliteStore<'_> {
         Ok(n)
     }
 
-    fn stream_pending_summary(
-        &mut self,
-        key: i64,
-        grp: &[u8],
-    ) -> StoreResult<(u64, Option<(StreamId, StreamId)>, Vec<(Bytes, u64)>)> {
+    fn stream_pending_summary(&mut self, key: i64, grp: &[u8]) -> StoreResult<PendingSummary> {
         let per: Vec<(Bytes, u64)> = {
             let mut st = self.conn.cached(
                 "SELECT consumer, count(*) FROM rstream_pending WHERE key_id=?1 AND grp=?2
@@ -350,9 +349,8 @@ impl StreamStore for SqliteStore<'_> {
             Ok(st.query_row(params![key, grp], |r| id_at(r, 0))?)
         };
         let first = edge("SELECT ms, seq FROM rstream_pending WHERE key_id=?1 AND grp=?2 ORDER BY ms, seq LIMIT 1")?;
-        let last = edge(
-            "SELECT ms, seq FROM rstream_pending WHERE key_id=?1 AND grp=?2 ORDER BY ms DESC, seq DESC LIMIT 1",
-        )?;
+        let last =
+            edge("SELECT ms, seq FROM rstream_pending WHERE key_id=?1 AND grp=?2 ORDER BY ms DESC, seq DESC LIMIT 1")?;
         Ok((total, Some((first, last)), per))
     }
 }

@@ -4,8 +4,8 @@
 use super::super::args::{int, int_or, is};
 use super::super::{Class, CmdError, CmdResult, Ctx, SYNTAX, err, help};
 use super::{
-    entries_reply, entry_reply, first_id, id_reply, interval_id, last_valid_id, parse_id, parse_read,
-    parse_strict_id, read_reply, stream_entry,
+    entries_reply, entry_reply, first_id, id_reply, interval_id, last_valid_id, parse_id, parse_read, parse_strict_id,
+    read_reply, stream_entry,
 };
 use crate::resp::Reply;
 use crate::store::{Entry, KeyType, StreamConsumer, StreamGroup, StreamId, StreamMeta, StreamPending};
@@ -245,7 +245,9 @@ fn history(
 
 /// The stream and group a group command names; `None` when either is missing.
 fn stream_group(ctx: &mut Ctx, key: &[u8], group: &[u8]) -> Result<Option<(Entry, StreamGroup)>, CmdError> {
-    let Some(e) = stream_entry(ctx, key)? else { return Ok(None) };
+    let Some(e) = stream_entry(ctx, key)? else {
+        return Ok(None);
+    };
     Ok(ctx.store.stream_group(e.id, group)?.map(|g| (e, g)))
 }
 
@@ -271,7 +273,9 @@ pub(super) fn xack(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn start_bound(arg: &[u8]) -> Result<StreamId, CmdError> {
     let (id, ex) = interval_id(arg, 0)?;
     if ex {
-        return id.next().map_or_else(|| err("ERR invalid start ID for the interval"), Ok);
+        return id
+            .next()
+            .map_or_else(|| err("ERR invalid start ID for the interval"), Ok);
     }
     Ok(id)
 }
@@ -312,7 +316,12 @@ pub(super) fn xpending(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let Some((min_idle, start, end, count, consumer)) = range else {
         let (total, edges, per) = ctx.store.stream_pending_summary(e.id, group)?;
         let Some((first, last)) = edges else {
-            return Ok(Reply::Array(vec![Reply::Int(0), Reply::Nil, Reply::Nil, Reply::NilArray]));
+            return Ok(Reply::Array(vec![
+                Reply::Int(0),
+                Reply::Nil,
+                Reply::Nil,
+                Reply::NilArray,
+            ]));
         };
         return Ok(Reply::Array(vec![
             Reply::Int(total as i64),
@@ -393,7 +402,10 @@ pub(super) fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             j += 1;
             last_id = parse_strict_id(&args[j], 0)?;
         } else {
-            return err(format!("ERR Unrecognized XCLAIM option '{}'", String::from_utf8_lossy(opt)));
+            return err(format!(
+                "ERR Unrecognized XCLAIM option '{}'",
+                String::from_utf8_lossy(opt)
+            ));
         }
         j += 1;
     }

@@ -1,6 +1,6 @@
 //! Stream commands: Redis 7.0's XADD, XRANGE, XREVRANGE, XLEN, XDEL, XTRIM,
 //! XREAD (blocking with BLOCK), XSETID, and the consumer groups (`groups`:
-//! XGROUP, XREADGROUP, XACK, XPENDING, XCLAIM, XAUTOCLAIM).
+//! XGROUP, XREADGROUP, XACK, XPENDING, XCLAIM, XAUTOCLAIM; `info`: XINFO).
 //!
 //! What Redis decides is decided here, once for every backend: ids
 //! (parsing, generation), trimming, the groups' `entries-read` and lag.
@@ -17,6 +17,7 @@
 
 mod groups;
 mod ids;
+mod info;
 
 use super::args::{int, is};
 use super::spec::{Resolve, all_after, lookups_first};
@@ -54,6 +55,10 @@ pub const COMMANDS: &[Spec] = &[
     Spec::write("xgroup|createconsumer", groups::xgroup_createconsumer),
     Spec::write("xgroup|delconsumer", groups::xgroup_delconsumer),
     Spec::pure("xgroup|help", groups::xgroup_help),
+    Spec::read("xinfo|stream", info::xinfo_stream),
+    Spec::read("xinfo|groups", info::xinfo_groups),
+    Spec::read("xinfo|consumers", info::xinfo_consumers),
+    Spec::pure("xinfo|help", info::xinfo_help),
 ];
 
 /// Entries per node of Redis's default `stream-node-max-entries`.
@@ -91,17 +96,13 @@ pub(crate) fn entries_reply(entries: Vec<StreamEntry>) -> Reply {
 
 /// The last entry's id (`streamLastValidID`), or 0-0 when empty.
 pub(crate) fn last_valid_id(ctx: &mut Ctx, key_id: i64) -> Result<StreamId, CmdError> {
-    let last = ctx
-        .store
-        .stream_range(key_id, StreamId::MIN, StreamId::MAX, true, 1)?;
+    let last = ctx.store.stream_range(key_id, StreamId::MIN, StreamId::MAX, true, 1)?;
     Ok(last.first().map_or(StreamId::MIN, |e| e.id))
 }
 
 /// The first entry's id (`first_id`), or 0-0 when empty.
 pub(crate) fn first_id(ctx: &mut Ctx, key_id: i64) -> Result<StreamId, CmdError> {
-    let first = ctx
-        .store
-        .stream_range(key_id, StreamId::MIN, StreamId::MAX, false, 1)?;
+    let first = ctx.store.stream_range(key_id, StreamId::MIN, StreamId::MAX, false, 1)?;
     Ok(first.first().map_or(StreamId::MIN, |e| e.id))
 }
 
@@ -353,7 +354,11 @@ fn interval_id(arg: &[u8], missing_seq: u64) -> Result<(StreamId, bool), CmdErro
 }
 
 fn xrange_generic(ctx: &mut Ctx, args: &[Bytes], rev: bool) -> CmdResult {
-    let (start_arg, end_arg) = if rev { (&args[3], &args[2]) } else { (&args[2], &args[3]) };
+    let (start_arg, end_arg) = if rev {
+        (&args[3], &args[2])
+    } else {
+        (&args[2], &args[3])
+    };
     let (mut start, start_ex) = interval_id(start_arg, 0)?;
     if start_ex {
         start = match start.next() {
@@ -533,7 +538,7 @@ pub(crate) fn parse_read(args: &[Bytes], xreadgroup: bool) -> Result<ReadArgs, C
         } else if is(o, "STREAMS") && more > 0 {
             out.streams = i + 1;
             let rest = args.len() - out.streams;
-            if rest % 2 != 0 {
+            if !rest.is_multiple_of(2) {
                 return err(
                     "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
                 );
@@ -673,13 +678,19 @@ fn xread_generic(ctx: &mut Ctx, args: &[Bytes], woken: bool) -> CmdResult {
                 None => StreamId::MIN,
             }
         } else if &arg[..] == b">" {
-            return err("ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.");
+            return err(
+                "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",
+            );
         } else {
             parse_strict_id(arg, 0)?
         };
         after.push((e, id));
     }
-    let count = if woken && r.count == 0 { BLOCKED_DEFAULT_COUNT } else { r.count };
+    let count = if woken && r.count == 0 {
+        BLOCKED_DEFAULT_COUNT
+    } else {
+        r.count
+    };
     let mut served = Vec::new();
     for (i, (e, gt)) in after.into_iter().enumerate() {
         let Some(e) = e else { continue };
