@@ -185,6 +185,7 @@ fn family(cmd: &Command) -> Option<KeyType> {
         b"@set" => Some(KeyType::Set),
         b"@sortedset" | b"@geo" => Some(KeyType::ZSet),
         b"@hash" => Some(KeyType::Hash),
+        b"@stream" => Some(KeyType::Stream),
         _ => None,
     })
 }

@@ -36,14 +36,16 @@ pub const COMMANDS: &[Spec] = &[
     Spec::write("xtrim", xtrim),
     Spec::write("xsetid", xsetid).places(all_after),
     // Blocking: the handler is the non-blocking read; `$` is resolved once.
-    Spec::read("xread", xread).blocks_ms(
-        wait_xread,
-        Some(Resolve {
-            needed: has_dollar,
-            run: resolve_dollar,
-        }),
-        Some(xread_woken),
-    ),
+    Spec::read("xread", xread)
+        .blocks_ms(
+            wait_xread,
+            Some(Resolve {
+                needed: has_dollar,
+                run: resolve_dollar,
+            }),
+            Some(xread_woken),
+        )
+        .misses(xread_misses),
     Spec::write("xreadgroup", groups::xreadgroup).blocks_ms(wait_xread, None, Some(groups::xreadgroup_woken)),
     Spec::write("xack", groups::xack),
     Spec::read("xpending", groups::xpending),
@@ -602,6 +604,13 @@ fn xread_ids(args: &[Bytes]) -> Option<(usize, usize)> {
 
 fn has_dollar(args: &[Bytes]) -> bool {
     xread_ids(args).is_some_and(|(s, n)| args[s + n..].iter().any(|a| &a[..] == b"$"))
+}
+
+/// XREAD looks every key up twice (to parse its id, then to serve it), so a
+/// missing key is two `keymiss` events, as in Redis.
+fn xread_misses(cmd: &super::Command, args: &[Bytes]) -> Vec<usize> {
+    let keys = cmd.keys(args).unwrap_or_default();
+    keys.iter().chain(keys.iter()).copied().collect()
 }
 
 /// XREAD BLOCK's `$`: each becomes the stream's last id (0-0 for a missing
