@@ -6,6 +6,9 @@
 //! attempt ([`crate::commands::spec::Resolve`]: XREAD's `$` becomes the
 //! stream's last id, read in a transaction of its own after the client
 //! entered the line); every attempt then runs with the resolved arguments.
+//! It may also name another step for the attempts after a wake-up
+//! (`Blocking::rerun`: XREADGROUP's errors for a destroyed group or a deleted
+//! stream), run as a closure job.
 //!
 //! A blocked client costs nothing while it waits: no polling. The registry
 //! keeps, per (database, key), the clients waiting on that key in the order
