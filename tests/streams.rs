@@ -1,5 +1,6 @@
 //! Streams over TCP with several connections: XREAD BLOCK and XREADGROUP
-//! BLOCK woken by another client's XADD (plain, inside MULTI), `$` resolved
+//! BLOCK woken by another client's XADD (plain, inside MULTI, from a Lua
+//! script), `$` resolved
 //! when the command is called, timeouts, CLIENT UNBLOCK, a destroyed group
 //! and a deleted stream while blocked.
 //!
@@ -124,6 +125,21 @@ fn xadd_inside_multi_wakes_a_blocked_xread() {
         assert_eq!(b.cmd_str(&["XADD", "s", "3-3", "k", "x"]), b"+QUEUED\r\n");
         assert_eq!(b.cmd_str(&["EXEC"]), b"*1\r\n$3\r\n3-3\r\n");
         assert_eq!(a.read_reply(), one_entry("s", "3-3", "k", "x"));
+    });
+}
+
+#[test]
+fn xadd_from_a_script_wakes_a_blocked_xread() {
+    on_all(|port| {
+        let (mut a, mut b) = (RawConn::connect(port), RawConn::connect(port));
+        b.cmd_str(&["FLUSHALL"]);
+        send(&mut a, &["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]);
+        wait_blocked(&mut b, 1);
+        assert_eq!(
+            b.cmd_str(&["EVAL", "return redis.call('XADD', KEYS[1], '4-4', 'k', 'y')", "1", "s"]),
+            bulk("4-4")
+        );
+        assert_eq!(a.read_reply(), one_entry("s", "4-4", "k", "y"));
     });
 }
 
