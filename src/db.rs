@@ -252,6 +252,11 @@ impl Transaction<'_, '_, '_> {
     pub fn zsets(&self) -> crate::api::ZSets<'_> {
         crate::api::ZSets::new(self)
     }
+
+    /// Stream commands.
+    pub fn streams(&self) -> crate::api::Streams<'_> {
+        crate::api::Streams::new(self)
+    }
 }
 
 impl crate::api::Runner for Transaction<'_, '_, '_> {

@@ -26,7 +26,7 @@ pub mod server;
 pub mod store;
 pub mod util;
 
-pub use api::{ExpireCondition, Hashes, KeyExpiry, Keys, Lists, Scan, ScanOptions, Sets, Strings, ZSets};
+pub use api::{ExpireCondition, Hashes, KeyExpiry, Keys, Lists, Scan, ScanOptions, Sets, Streams, Strings, ZSets};
 pub use db::{Db, Error, Options, Transaction};
 
 /// The Redis version whose behaviour redsql reproduces (what INFO and HELLO report).

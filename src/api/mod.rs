@@ -10,6 +10,7 @@ pub mod keys;
 pub mod lists;
 mod reply;
 pub mod sets;
+pub mod streams;
 pub mod strings;
 pub mod zsets;
 
@@ -17,6 +18,7 @@ pub use hashes::Hashes;
 pub use keys::{ExpireCondition, KeyExpiry, Keys, Scan, ScanOptions};
 pub use lists::Lists;
 pub use sets::Sets;
+pub use streams::Streams;
 pub use strings::Strings;
 pub use zsets::ZSets;
 

@@ -53,6 +53,13 @@ impl StreamId {
         self == StreamId::MIN
     }
 
+    /// Parses `ms-seq` (as replies write ids).
+    pub fn parse(text: &[u8]) -> Option<StreamId> {
+        let text = std::str::from_utf8(text).ok()?;
+        let (ms, seq) = text.split_once('-')?;
+        Some(StreamId::new(ms.parse().ok()?, seq.parse().ok()?))
+    }
+
     /// The id as `ms-seq`.
     pub fn text(self) -> Bytes {
         Bytes::from(format!("{}-{}", self.ms, self.seq))
