@@ -230,9 +230,7 @@ impl StreamStore for PgStore<'_> {
 
     fn stream_consumers(&mut self, key: i64, grp: &[u8]) -> StoreResult<Vec<StreamConsumer>> {
         let rows = self.conn.query(
-            "SELECT c.name, c.seen, (SELECT count(*) FROM rstream_pending p
-               WHERE p.key_id = c.key_id AND p.grp = c.grp AND p.consumer = c.name)
-             FROM rstream_consumer c WHERE c.key_id = $1 AND c.grp = $2 ORDER BY c.name",
+            "SELECT name, seen, pending FROM rstream_consumer WHERE key_id = $1 AND grp = $2 ORDER BY name",
             &[&key, &grp],
         )?;
         Ok(rows.iter().map(consumer).collect::<Result<_, _>>()?)
@@ -240,9 +238,7 @@ impl StreamStore for PgStore<'_> {
 
     fn stream_consumer(&mut self, key: i64, grp: &[u8], name: &[u8]) -> StoreResult<Option<StreamConsumer>> {
         let row = self.conn.query_opt(
-            "SELECT c.name, c.seen, (SELECT count(*) FROM rstream_pending p
-               WHERE p.key_id = c.key_id AND p.grp = c.grp AND p.consumer = c.name)
-             FROM rstream_consumer c WHERE c.key_id = $1 AND c.grp = $2 AND c.name = $3",
+            "SELECT name, seen, pending FROM rstream_consumer WHERE key_id = $1 AND grp = $2 AND name = $3",
             &[&key, &grp, &name],
         )?;
         Ok(row.map(|r| consumer(&r)).transpose()?)
@@ -347,8 +343,8 @@ impl StreamStore for PgStore<'_> {
 
     fn stream_pending_summary(&mut self, key: i64, grp: &[u8]) -> StoreResult<PendingSummary> {
         let rows = self.conn.query(
-            "SELECT consumer, count(*) FROM rstream_pending WHERE key_id = $1 AND grp = $2
-             GROUP BY consumer ORDER BY consumer",
+            "SELECT name, pending FROM rstream_consumer WHERE key_id = $1 AND grp = $2 AND pending > 0
+             ORDER BY name",
             &[&key, &grp],
         )?;
         let per: Vec<(Bytes, u64)> = rows

@@ -36,10 +36,11 @@ CREATE TABLE IF NOT EXISTS rstream_group (
 );
 
 CREATE TABLE IF NOT EXISTS rstream_consumer (
-    key_id bigint NOT NULL,
-    grp    bytea  NOT NULL,
-    name   bytea  NOT NULL,
-    seen   bigint NOT NULL,              -- last seen, Unix ms
+    key_id  bigint NOT NULL,
+    grp     bytea  NOT NULL,
+    name    bytea  NOT NULL,
+    seen    bigint NOT NULL,             -- last seen, Unix ms
+    pending bigint NOT NULL DEFAULT 0,   -- its rows in rstream_pending (triggers below)
     PRIMARY KEY (key_id, grp, name)
 );
 
@@ -55,6 +56,25 @@ CREATE TABLE IF NOT EXISTS rstream_pending (
     PRIMARY KEY (key_id, grp, ms, seq)
 );
 CREATE INDEX IF NOT EXISTS rstream_pending_consumer ON rstream_pending (key_id, grp, consumer, ms, seq);
+
+-- Each consumer's pending count, kept whatever the statement: XPENDING's
+-- summary and XINFO read the consumers, not the pending entries.
+CREATE OR REPLACE FUNCTION rstream_pending_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        UPDATE rstream_consumer SET pending = pending - 1
+        WHERE key_id = OLD.key_id AND grp = OLD.grp AND name = OLD.consumer;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        UPDATE rstream_consumer SET pending = pending + 1
+        WHERE key_id = NEW.key_id AND grp = NEW.grp AND name = NEW.consumer;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER rstream_pending_count AFTER INSERT OR DELETE ON rstream_pending
+    FOR EACH ROW EXECUTE FUNCTION rstream_pending_count();
+CREATE OR REPLACE TRIGGER rstream_pending_moved AFTER UPDATE OF consumer ON rstream_pending
+    FOR EACH ROW WHEN (OLD.consumer IS DISTINCT FROM NEW.consumer) EXECUTE FUNCTION rstream_pending_count();
 
 -- The real value of a stored id part.
 CREATE OR REPLACE FUNCTION rstream_u64(n bigint) RETURNS numeric

@@ -85,10 +85,11 @@ CREATE TABLE IF NOT EXISTS rstream_group (
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS rstream_consumer (
-    key_id INTEGER NOT NULL,
-    grp    BLOB    NOT NULL,
-    name   BLOB    NOT NULL,
-    seen   INTEGER NOT NULL,           -- last seen, Unix ms
+    key_id  INTEGER NOT NULL,
+    grp     BLOB    NOT NULL,
+    name    BLOB    NOT NULL,
+    seen    INTEGER NOT NULL,          -- last seen, Unix ms
+    pending INTEGER NOT NULL DEFAULT 0, -- its rows in rstream_pending (triggers below)
     PRIMARY KEY (key_id, grp, name)
 ) WITHOUT ROWID;
 
@@ -104,6 +105,29 @@ CREATE TABLE IF NOT EXISTS rstream_pending (
     PRIMARY KEY (key_id, grp, ms, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS rstream_pending_consumer ON rstream_pending (key_id, grp, consumer, ms, seq);
+
+-- Each consumer's pending count, kept whatever the statement: XPENDING's
+-- summary and XINFO read the consumers, not the pending entries.
+CREATE TRIGGER IF NOT EXISTS rstream_pending_added AFTER INSERT ON rstream_pending
+BEGIN
+    UPDATE rstream_consumer SET pending = pending + 1
+    WHERE key_id = new.key_id AND grp = new.grp AND name = new.consumer;
+END;
+
+CREATE TRIGGER IF NOT EXISTS rstream_pending_removed AFTER DELETE ON rstream_pending
+BEGIN
+    UPDATE rstream_consumer SET pending = pending - 1
+    WHERE key_id = old.key_id AND grp = old.grp AND name = old.consumer;
+END;
+
+CREATE TRIGGER IF NOT EXISTS rstream_pending_moved AFTER UPDATE OF consumer ON rstream_pending
+WHEN old.consumer <> new.consumer
+BEGIN
+    UPDATE rstream_consumer SET pending = pending - 1
+    WHERE key_id = old.key_id AND grp = old.grp AND name = old.consumer;
+    UPDATE rstream_consumer SET pending = pending + 1
+    WHERE key_id = new.key_id AND grp = new.grp AND name = new.consumer;
+END;
 
 -- A key's value rows go with it: deleting a key row, or changing its type
 -- (SET over a list, say), deletes the rows of its old value. Whatever the

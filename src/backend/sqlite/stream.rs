@@ -61,6 +61,7 @@ impl SqliteStore<'_> {
              SELECT ?2, last_ms, last_seq, added, maxdel_ms, maxdel_seq FROM rstream_meta WHERE key_id=?1",
             "INSERT INTO rstream_group (key_id, name, last_ms, last_seq, entries_read)
              SELECT ?2, name, last_ms, last_seq, entries_read FROM rstream_group WHERE key_id=?1",
+            // The consumers first, with no pending count: the pending rows count themselves in.
             "INSERT INTO rstream_consumer (key_id, grp, name, seen)
              SELECT ?2, grp, name, seen FROM rstream_consumer WHERE key_id=?1",
             "INSERT INTO rstream_pending (key_id, grp, ms, seq, consumer, delivered, count)
@@ -223,27 +224,26 @@ impl StreamStore for SqliteStore<'_> {
     }
 
     fn stream_consumers(&mut self, key: i64, grp: &[u8]) -> StoreResult<Vec<StreamConsumer>> {
-        let mut st = self.conn.cached(
-            "SELECT c.name, c.seen, (SELECT count(*) FROM rstream_pending p
-               WHERE p.key_id=c.key_id AND p.grp=c.grp AND p.consumer=c.name)
-             FROM rstream_consumer c WHERE c.key_id=?1 AND c.grp=?2 ORDER BY c.name",
-        )?;
+        let mut st = self
+            .conn
+            .cached("SELECT name, seen, pending FROM rstream_consumer WHERE key_id=?1 AND grp=?2 ORDER BY name")?;
         let rows = st.query_map(params![key, grp], consumer)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn stream_consumer(&mut self, key: i64, grp: &[u8], name: &[u8]) -> StoreResult<Option<StreamConsumer>> {
-        let mut st = self.conn.cached(
-            "SELECT c.name, c.seen, (SELECT count(*) FROM rstream_pending p
-               WHERE p.key_id=c.key_id AND p.grp=c.grp AND p.consumer=c.name)
-             FROM rstream_consumer c WHERE c.key_id=?1 AND c.grp=?2 AND c.name=?3",
-        )?;
+        let mut st = self
+            .conn
+            .cached("SELECT name, seen, pending FROM rstream_consumer WHERE key_id=?1 AND grp=?2 AND name=?3")?;
         Ok(st.query_row(params![key, grp, name], consumer).optional()?)
     }
 
     fn stream_set_consumer(&mut self, key: i64, grp: &[u8], c: &StreamConsumer) -> StoreResult<()> {
         self.conn
-            .cached("INSERT OR REPLACE INTO rstream_consumer (key_id, grp, name, seen) VALUES (?1, ?2, ?3, ?4)")?
+            .cached(
+                "INSERT INTO rstream_consumer (key_id, grp, name, seen) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (key_id, grp, name) DO UPDATE SET seen=excluded.seen",
+            )?
             .execute(params![key, grp, &c.name[..], c.seen])?;
         Ok(())
     }
@@ -309,8 +309,10 @@ impl StreamStore for SqliteStore<'_> {
 
     fn stream_set_pending(&mut self, key: i64, grp: &[u8], entries: &[StreamPending]) -> StoreResult<()> {
         let mut st = self.conn.cached(
-            "INSERT OR REPLACE INTO rstream_pending (key_id, grp, ms, seq, consumer, delivered, count)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO rstream_pending (key_id, grp, ms, seq, consumer, delivered, count)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (key_id, grp, ms, seq) DO UPDATE SET consumer=excluded.consumer,
+               delivered=excluded.delivered, count=excluded.count",
         )?;
         for p in entries {
             let (ms, seq) = p.id.sql();
@@ -334,8 +336,7 @@ impl StreamStore for SqliteStore<'_> {
     fn stream_pending_summary(&mut self, key: i64, grp: &[u8]) -> StoreResult<PendingSummary> {
         let per: Vec<(Bytes, u64)> = {
             let mut st = self.conn.cached(
-                "SELECT consumer, count(*) FROM rstream_pending WHERE key_id=?1 AND grp=?2
-                 GROUP BY consumer ORDER BY consumer",
+                "SELECT name, pending FROM rstream_consumer WHERE key_id=?1 AND grp=?2 AND pending>0 ORDER BY name",
             )?;
             let rows = st.query_map(params![key, grp], |r| Ok((blob(r, 0)?, r.get::<_, i64>(1)? as u64)))?;
             rows.collect::<Result<_, _>>()?
