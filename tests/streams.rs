@@ -298,3 +298,56 @@ fn an_xadd_on_one_postgres_instance_wakes_an_xread_on_another() {
         true
     );
 }
+
+/// A SQLite database written before streams (schema version 2: no stream
+/// tables, value triggers without them) gets them when a newer redsql opens
+/// it, and a DEL of a stream then deletes its rows.
+#[test]
+fn a_version_2_sqlite_database_gets_streams() {
+    let dir = support::temp_dir("streams_v2");
+    {
+        let server = support::start_redsql_in(dir.clone(), &[]);
+        let mut c = RawConn::connect(server.port);
+        assert_eq!(c.cmd_str(&["SET", "old", "v"]), b"+OK\r\n");
+    }
+    let sql = rusqlite::Connection::open(dir.join("db.sqlite")).unwrap();
+    sql.execute_batch(
+        "DROP TABLE rstream; DROP TABLE rstream_meta; DROP TABLE rstream_group;
+         DROP TABLE rstream_consumer; DROP TABLE rstream_pending;
+         DROP VIEW vstream; DROP VIEW vstream_group; DROP VIEW vstream_pending;
+         DROP TRIGGER rkey_delete_value;
+         CREATE TRIGGER rkey_delete_value AFTER DELETE ON rkey WHEN old.type <> 0
+         BEGIN DELETE FROM rlist WHERE old.type = 1 AND key_id = old.id; END;
+         UPDATE redsql_meta SET value = 2 WHERE name = 'schema_version';",
+    )
+    .unwrap();
+    drop(sql);
+    let server = support::start_redsql_in(dir.clone(), &[]);
+    let mut c = RawConn::connect(server.port);
+    assert_eq!(c.cmd_str(&["GET", "old"]), b"$1\r\nv\r\n");
+    assert_eq!(c.cmd_str(&["XADD", "s", "1-0", "f", "v"]), bulk("1-0"));
+    assert_eq!(c.cmd_str(&["XGROUP", "CREATE", "s", "g", "0"]), b"+OK\r\n");
+    assert_eq!(
+        c.cmd_str(&["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"]),
+        one_entry("s", "1-0", "f", "v")
+    );
+    assert_eq!(c.cmd_str(&["DEL", "s"]), b":1\r\n");
+    drop(server);
+    let sql = rusqlite::Connection::open(dir.join("db.sqlite")).unwrap();
+    let rows: i64 = sql
+        .query_row(
+            "SELECT (SELECT count(*) FROM rstream) + (SELECT count(*) FROM rstream_meta)
+                  + (SELECT count(*) FROM rstream_group) + (SELECT count(*) FROM rstream_consumer)
+                  + (SELECT count(*) FROM rstream_pending)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 0, "a deleted stream leaves no rows");
+    let version: i64 = sql
+        .query_row("SELECT value FROM redsql_meta WHERE name = 'schema_version'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(version, 3);
+}
