@@ -110,8 +110,12 @@ pub struct Blocking {
     /// What must be rewritten in the arguments before the first attempt.
     pub resolve: Option<Resolve>,
     /// The step after a wake-up, when it differs from the handler
-    /// (XREADGROUP: a deleted stream waits on, a destroyed group is an error).
+    /// (XREADGROUP: a destroyed group or a deleted stream is an error).
     pub rerun: Option<super::CommandFn>,
+    /// A script calling it with arguments that block gets Redis's
+    /// "<name> command is not allowed with BLOCK option from scripts"
+    /// (XREAD, XREADGROUP; the list and sorted-set pops just do not block).
+    pub refused_in_scripts: bool,
 }
 
 /// One command's spec (see the module documentation).
@@ -191,19 +195,22 @@ impl Spec {
             millis: false,
             resolve: None,
             rerun: None,
+            refused_in_scripts: false,
         });
         self
     }
 
     /// Blocks like [`Spec::blocks`], with a timeout in milliseconds (XREAD's
     /// `BLOCK ms`), its arguments first rewritten by `resolve` if given, and
-    /// `rerun` as the step after each wake-up if given.
+    /// `rerun` as the step after each wake-up if given; refused in scripts
+    /// when the arguments block.
     pub const fn blocks_ms(mut self, wait: WaitFn, resolve: Option<Resolve>, rerun: Option<super::CommandFn>) -> Spec {
         self.blocking = Some(Blocking {
             wait,
             millis: true,
             resolve,
             rerun,
+            refused_in_scripts: true,
         });
         self
     }
