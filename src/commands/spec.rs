@@ -90,7 +90,7 @@ pub enum Pause {
 /// rewritten arguments. `None`: keep them.
 pub type ResolveFn = fn(&mut super::Ctx, &[Bytes]) -> Result<Option<Vec<Bytes>>, super::CmdError>;
 
-/// A rewrite of a blocking call's arguments ([`Spec::resolves`]).
+/// A rewrite of a blocking call's arguments ([`Spec::blocks_ms`]).
 #[derive(Clone, Copy)]
 pub struct Resolve {
     /// Whether these arguments need it (cheap, without the store).
