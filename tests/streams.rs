@@ -351,3 +351,95 @@ fn a_version_2_sqlite_database_gets_streams() {
         .unwrap();
     assert_eq!(version, 3);
 }
+
+/// Consumers on two PostgreSQL instances reading one group at once: every
+/// entry is delivered to exactly one of them, and the group's pending list
+/// holds each once.
+#[test]
+fn consumers_on_two_postgres_instances_never_share_an_entry() {
+    let Some((_schema, one, two)) = pg::two_instances("streamsgroup") else {
+        return;
+    };
+    let n = 200;
+    let mut c = one.conn();
+    c.cmd_str(&["XGROUP", "CREATE", "jobs", "g", "$", "MKSTREAM"]);
+    for i in 1..=n {
+        c.cmd_str(&["XADD", "jobs", &format!("{i}-0"), "n", &i.to_string()]);
+    }
+    let ports = [one.port, two.port, one.port, two.port];
+    let readers: Vec<_> = ports
+        .iter()
+        .enumerate()
+        .map(|(k, &port)| {
+            std::thread::spawn(move || {
+                let mut conn = RawConn::connect(port);
+                let name = format!("c{k}");
+                let mut got = Vec::new();
+                loop {
+                    let r = conn.cmd_str(&["XREADGROUP", "GROUP", "g", &name, "COUNT", "3", "STREAMS", "jobs", ">"]);
+                    if r == b"*-1\r\n" {
+                        break;
+                    }
+                    let text = String::from_utf8(r).unwrap();
+                    // Each entry's id is the line after a `$<len>` that ends in "-0".
+                    got.extend(text.split("\r\n").filter(|l| l.ends_with("-0")).map(|l| l.to_string()));
+                }
+                got
+            })
+        })
+        .collect();
+    let mut all: Vec<String> = readers.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    assert_eq!(all.len(), n, "every entry delivered once");
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), n, "no entry delivered twice");
+    assert_eq!(
+        c.cmd_str(&["XPENDING", "jobs", "g"])
+            .starts_with(format!("*4\r\n:{n}\r\n").as_bytes()),
+        true
+    );
+    // XAUTOCLAIM from both instances at once: each entry is claimed once.
+    let claimers: Vec<_> = [one.port, two.port]
+        .iter()
+        .enumerate()
+        .map(|(k, &port)| {
+            std::thread::spawn(move || {
+                let mut conn = RawConn::connect(port);
+                let name = format!("claimer{k}");
+                let mut got = 0;
+                let mut cursor = "0-0".to_string();
+                loop {
+                    let r = conn.cmd_str(&["XAUTOCLAIM", "jobs", "g", &name, "0", &cursor, "COUNT", "7", "JUSTID"]);
+                    let text = String::from_utf8(r).unwrap();
+                    let lines: Vec<&str> = text.split("\r\n").collect();
+                    cursor = lines[2].to_string();
+                    got += lines.iter().filter(|l| l.ends_with("-0")).count() - usize::from(cursor.ends_with("-0"));
+                    if cursor == "0-0" {
+                        break;
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+    let claimed: usize = claimers.into_iter().map(|h| h.join().unwrap()).sum();
+    // Both walk the whole list (min-idle 0: an entry one claimed, the other
+    // may claim again), but each entry keeps exactly one owner.
+    assert!(claimed >= n, "claimed {claimed}");
+    let summary = String::from_utf8(c.cmd_str(&["XPENDING", "jobs", "g"])).unwrap();
+    assert!(summary.starts_with(&format!("*4\r\n:{n}\r\n")), "{summary}");
+    // The per-consumer counts (kept by triggers) add up to the pending entries.
+    let lines: Vec<&str> = summary.split("\r\n").collect();
+    let per: usize = lines[7..]
+        .chunks(5)
+        .filter(|c| c.len() == 5)
+        .map(|c| c[4].parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(per, n, "{summary}");
+    assert!(
+        lines[7..]
+            .iter()
+            .all(|l| !l.starts_with('c') || l.starts_with("claimer")),
+        "{summary}"
+    );
+}
