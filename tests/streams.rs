@@ -443,3 +443,60 @@ fn consumers_on_two_postgres_instances_never_share_an_entry() {
         "{summary}"
     );
 }
+
+/// DUMP of a stream with groups, consumers and pending entries on redsql
+/// restores in Redis with the same entries, groups and pending entries, and
+/// back.
+#[test]
+fn a_stream_dumped_by_redsql_restores_in_redis_and_back() {
+    let redis = start_redis();
+    let redsql = start_redsql(&[]);
+    let (mut r, mut x) = (RawConn::connect(redis.port), RawConn::connect(redsql.port));
+    r.cmd_str(&["FLUSHALL"]);
+    x.cmd_str(&["FLUSHALL"]);
+    for i in 1..=250 {
+        x.cmd_str(&["XADD", "s", &format!("{i}-1"), "f", &i.to_string(), "g", "same"]);
+    }
+    x.cmd_str(&["XADD", "s", "300-0", "other", "fields"]);
+    x.cmd_str(&["XDEL", "s", "7-1"]);
+    x.cmd_str(&["XTRIM", "s", "MAXLEN", "230"]);
+    x.cmd_str(&["XGROUP", "CREATE", "s", "g", "0"]);
+    x.cmd_str(&["XREADGROUP", "GROUP", "g", "alice", "COUNT", "5", "STREAMS", "s", ">"]);
+    x.cmd_str(&["XREADGROUP", "GROUP", "g", "bob", "COUNT", "2", "STREAMS", "s", ">"]);
+    x.cmd_str(&["XGROUP", "CREATECONSUMER", "s", "g", "carol"]);
+    x.cmd_str(&["XGROUP", "CREATE", "s", "g2", "$"]);
+    let same = |a: &mut RawConn, b: &mut RawConn, cmd: &[&str]| {
+        assert_eq!(
+            support::show(&a.cmd_str(cmd)),
+            support::show(&b.cmd_str(cmd)),
+            "{cmd:?}"
+        );
+    };
+    let dump = x.cmd(&[b"DUMP", b"s"]);
+    // The bulk's payload: after `$<len>\r\n`, before the final `\r\n`.
+    let start = dump.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let payload = &dump[start..dump.len() - 2];
+    assert_eq!(r.cmd(&[b"RESTORE", b"s", b"0", payload]), b"+OK\r\n");
+    for cmd in [
+        &["XRANGE", "s", "-", "+"][..],
+        &["XLEN", "s"],
+        &["XINFO", "GROUPS", "s"],
+        &["XPENDING", "s", "g"],
+        &["XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", "0"],
+    ] {
+        same(&mut r, &mut x, cmd);
+    }
+    // And back: Redis's dump of it restores in redsql.
+    let dump = r.cmd(&[b"DUMP", b"s"]);
+    let start = dump.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let payload = dump[start..dump.len() - 2].to_vec();
+    assert_eq!(x.cmd(&[b"RESTORE", b"back", b"0", &payload]), b"+OK\r\n");
+    assert_eq!(r.cmd(&[b"RESTORE", b"back", b"0", &payload]), b"+OK\r\n");
+    for cmd in [
+        &["XRANGE", "back", "-", "+"][..],
+        &["XINFO", "GROUPS", "back"],
+        &["XPENDING", "back", "g"],
+    ] {
+        same(&mut r, &mut x, cmd);
+    }
+}

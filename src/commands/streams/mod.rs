@@ -108,6 +108,101 @@ pub(crate) fn first_id(ctx: &mut Ctx, key_id: i64) -> Result<StreamId, CmdError>
     Ok(first.first().map_or(StreamId::MIN, |e| e.id))
 }
 
+// ---- DUMP / RESTORE ----
+
+/// The stream at `e` as a DUMP payload carries it, in nodes as trimming
+/// counts them.
+pub fn to_rdb(ctx: &mut Ctx, e: &Entry) -> Result<crate::rdb::stream::Stream, CmdError> {
+    use crate::rdb::stream::{Group, Stream};
+    let meta = ctx.store.stream_meta(e.id)?;
+    let len = e.len as u64;
+    let entries = ctx
+        .store
+        .stream_range(e.id, StreamId::MIN, StreamId::MAX, false, 0)?
+        .into_iter()
+        .map(|x| (x.id, x.fields))
+        .collect();
+    let mut groups = Vec::new();
+    for g in ctx.store.stream_groups(e.id)? {
+        let pending = ctx
+            .store
+            .stream_pending(e.id, &g.name, None, StreamId::MIN, StreamId::MAX, None, 0)?
+            .into_iter()
+            .map(|p| (p.id, p.consumer, p.delivered, p.count))
+            .collect();
+        let consumers = ctx
+            .store
+            .stream_consumers(e.id, &g.name)?
+            .into_iter()
+            .map(|c| (c.name, c.seen))
+            .collect();
+        groups.push(Group {
+            name: g.name,
+            last: g.last,
+            entries_read: g.entries_read,
+            pending,
+            consumers,
+        });
+    }
+    Ok(Stream {
+        entries,
+        last: meta.last,
+        first: first_id(ctx, e.id)?,
+        max_deleted: meta.max_deleted,
+        added: meta.added,
+        groups,
+        first_node: (NODE_ENTRIES - meta.added.saturating_sub(len) % NODE_ENTRIES) as usize,
+    })
+}
+
+/// Stores a restored stream at `key` (which holds no live key).
+pub fn from_rdb(ctx: &mut Ctx, key: &[u8], s: &crate::rdb::stream::Stream) -> Result<(), CmdError> {
+    use crate::store::{StreamConsumer, StreamPending};
+    let k = ctx.store.create_key(ctx.db, key, KeyType::Stream)?;
+    for (id, fields) in &s.entries {
+        ctx.store.stream_add(k, *id, fields)?;
+    }
+    ctx.store.stream_set_meta(
+        k,
+        &StreamMeta {
+            last: s.last,
+            added: s.added,
+            max_deleted: s.max_deleted,
+        },
+    )?;
+    ctx.store.stream_touch(k, s.entries.len() as i64)?;
+    for g in &s.groups {
+        ctx.store.stream_set_group(
+            k,
+            &crate::store::StreamGroup {
+                name: g.name.clone(),
+                last: g.last,
+                entries_read: g.entries_read,
+            },
+        )?;
+        for (name, seen) in &g.consumers {
+            let c = StreamConsumer {
+                name: name.clone(),
+                seen: *seen,
+                pending: 0,
+            };
+            ctx.store.stream_set_consumer(k, &g.name, &c)?;
+        }
+        let pending: Vec<StreamPending> = g
+            .pending
+            .iter()
+            .map(|(id, consumer, delivered, count)| StreamPending {
+                id: *id,
+                consumer: consumer.clone(),
+                delivered: *delivered,
+                count: *count,
+            })
+            .collect();
+        ctx.store.stream_set_pending(k, &g.name, &pending)?;
+    }
+    Ok(())
+}
+
 // ---- XADD / XTRIM ----
 
 #[derive(Clone, Copy, PartialEq)]
