@@ -286,6 +286,11 @@ impl Transaction<'_, '_, '_> {
     pub fn geo(&self) -> crate::api::Geo<'_> {
         crate::api::Geo::new(self)
     }
+
+    /// Stream commands.
+    pub fn streams(&self) -> crate::api::Streams<'_> {
+        crate::api::Streams::new(self)
+    }
 }
 
 impl crate::api::Runner for Transaction<'_, '_, '_> {

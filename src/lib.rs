@@ -26,7 +26,9 @@ pub mod server;
 pub mod store;
 pub mod util;
 
-pub use api::{ExpireCondition, Geo, Hashes, Hll, KeyExpiry, Keys, Lists, Scan, ScanOptions, Sets, Strings, ZSets};
+pub use api::{
+    ExpireCondition, Geo, Hashes, Hll, KeyExpiry, Keys, Lists, Scan, ScanOptions, Sets, Streams, Strings, ZSets,
+};
 pub use db::{Db, Durability, Error, Options, Transaction};
 
 /// The Redis version whose behaviour redsql reproduces (what INFO and HELLO report).

@@ -14,12 +14,15 @@
 //! small integers or LZF-compressed ([`lzf`]). redsql writes exactly what
 //! Redis 7.0 (RDB version 10) writes, so payloads move freely between the two.
 //!
-//! Only strings exist in redsql today. Each collection type adds a [`Value`]
-//! variant and its encodings in [`write_value`] / [`read_value`]; until then a
-//! payload of another type is refused like a corrupt one ("Bad data format").
+//! Strings and streams ([`stream`], with [`listpack`]) are written and read
+//! today. Each other collection type adds a [`Value`] variant and its
+//! encodings in [`write_value`] / [`read_value`]; until then a payload of
+//! another type is refused like a corrupt one ("Bad data format").
 
 pub mod crc64;
+pub mod listpack;
 pub mod lzf;
+pub mod stream;
 
 use bytes::Bytes;
 
@@ -60,6 +63,7 @@ const ENC_LZF: u8 = 3;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
     String(Bytes),
+    Stream(stream::Stream),
 }
 
 /// Why a payload was refused, with the error reply RESTORE gives.
@@ -125,6 +129,10 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) {
             out.push(object_type::STRING);
             write_string(out, s);
         }
+        Value::Stream(s) => {
+            out.push(object_type::STREAM_LISTPACKS_2);
+            stream::write(out, s);
+        }
     }
 }
 
@@ -132,6 +140,7 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) {
 pub fn read_value(r: &mut Reader) -> Option<Value> {
     match r.byte()? {
         object_type::STRING => Some(Value::String(Bytes::from(r.string()?))),
+        object_type::STREAM_LISTPACKS_2 => Some(Value::Stream(stream::read(r)?)),
         // Other types: not loadable until redsql stores them.
         _ => None,
     }

@@ -32,6 +32,7 @@ mod hash;
 pub(crate) mod hashed;
 mod list;
 mod set;
+mod stream;
 mod zset;
 
 pub(crate) use hash::layout::HashRows;
@@ -41,6 +42,10 @@ pub(crate) use list::layout as lists;
 pub use list::{End, ListOps, ListStore, PosSearch};
 pub(crate) use set::layout::SetRows;
 pub use set::{SetOps, SetStore};
+pub use stream::{
+    PendingSummary, StreamConsumer, StreamEntry, StreamGroup, StreamId, StreamMeta, StreamPending, StreamStore,
+};
+pub(crate) use stream::{decode_fields, encode_fields};
 pub(crate) use zset::layout::{Span, ZSetRows};
 pub use zset::{LexBound, ScoreBound, ZQuery, ZScanPage, ZSetOps, ZSetStore, ZSpan};
 
@@ -235,13 +240,13 @@ pub type StringUpdate<'a> = dyn FnMut(Option<&[u8]>) -> Option<Vec<u8>> + 'a;
 /// Storage operations. Databases are numbered like Redis's (`SELECT n`).
 ///
 /// Collection types add their operations through the supertraits
-/// ([`ListStore`], [`HashStore`], [`SetStore`], [`ZSetStore`]), one file each.
+/// ([`ListStore`], [`HashStore`], [`SetStore`], [`ZSetStore`], [`StreamStore`]), one file each.
 /// Their conventions: they address a key by its row id (`Entry::id`, found
 /// with [`Store::get`] after the command checked the type, or made by
 /// [`Store::create_key`]); every mutation keeps `Entry::len` exact, gives the
 /// key a new version, and deletes the key when its last element goes, as
 /// Redis does.
-pub trait Store: ListStore + HashStore + SetStore + ZSetStore {
+pub trait Store: ListStore + HashStore + SetStore + ZSetStore + StreamStore {
     /// The time, in Unix milliseconds, that expiry is judged against for this
     /// command (fixed for the duration of a command, like Redis's cached clock).
     fn now(&self) -> i64;

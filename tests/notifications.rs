@@ -377,6 +377,43 @@ RPUSH bl a
 BLPOP bl 1
 ZADD bz 1 a
 BZPOPMAX bz 1
+# streams
+XADD x 1-0 f v
+XADD x 2-0 f v
+XADD x NOMKSTREAM 3-0 f v
+XADD nox NOMKSTREAM 1-0 f v
+XADD x MAXLEN 2 4-0 f v
+XADD x 1-0 f v
+XDEL x 2-0 9-0
+XDEL x 9-0
+XTRIM x MAXLEN 1
+XTRIM x MAXLEN 5
+XSETID x 10-0
+XGROUP CREATE x g 0
+XGROUP CREATE x2 g $ MKSTREAM
+XGROUP CREATE x g 0
+XGROUP SETID x g 0
+XGROUP CREATECONSUMER x g alice
+XGROUP CREATECONSUMER x g alice
+XREADGROUP GROUP g bob STREAMS x >
+XREADGROUP GROUP g bob STREAMS x 0
+XACK x g 4-0
+XADD x 11-0 f v
+XREADGROUP GROUP g bob STREAMS x >
+XCLAIM x g carol 0 11-0
+XAUTOCLAIM x g dave 0 0
+XGROUP DELCONSUMER x g alice
+XGROUP DELCONSUMER x g nobody
+XGROUP DESTROY x g
+XGROUP DESTROY x g
+@block XREAD BLOCK 0 STREAMS xb $
+XADD xb 1-0 f v
+@unblock
+XGROUP CREATE xb g $
+@block XREADGROUP GROUP g c BLOCK 0 STREAMS xb >
+XADD xb 2-0 f v
+@unblock
+DEL x x2 xb
 # other databases
 SELECT 3
 SET k3 v
@@ -565,7 +602,7 @@ const KEYMISS_SETTINGS: &[&str] = &["KEm", "Km", "Em", "m", "KEA", "KEAm", "Egm"
 
 /// `notify-keyspace-events` settings: everything, one class, one channel
 /// kind, `A` without `K`/`E` (nothing at all), and `new` events.
-const SETTINGS: &[&str] = &["KEA", "El", "Kx", "Eg$", "A", "KEAn", "Ksh", "Ez", "KEn", "Kd"];
+const SETTINGS: &[&str] = &["KEA", "El", "Kx", "Eg$", "A", "KEAn", "Ksh", "Ez", "KEn", "Kd", "Et"];
 
 /// What one server did: every reply and every message, in order.
 struct Recording {
@@ -891,6 +928,19 @@ fn own_events_interleave_with_pipelined_and_exec_replies() {
             "ZADD z 1 a 2 b 3 c 4 d",
             "ZPOPMIN z",
             "ZPOPMAX z 1",
+            "PING",
+        ],
+        &[
+            "XADD x 1-0 f v",
+            "XADD x MAXLEN 0 2-0 f v",
+            "XDEL x 2-0",
+            "XGROUP CREATE x g $",
+            "XGROUP SETID x g 0",
+            "XGROUP CREATECONSUMER x g c",
+            "XGROUP DELCONSUMER x g c",
+            "XSETID x 5-0",
+            "XGROUP DESTROY x g",
+            "XGROUP CREATE y g $ MKSTREAM",
             "PING",
         ],
         &[

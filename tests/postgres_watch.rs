@@ -432,7 +432,7 @@ fn a_version_1_schema_is_migrated() {
         .query_one("SELECT value FROM redsql_meta WHERE name = 'schema_version'", &[])
         .unwrap()
         .get(0);
-    assert_eq!(version, "3");
+    assert_eq!(version, "4");
     let (mut ca, mut cb) = (a.conn(), b.conn());
     assert_eq!(ca.cmd_str(&["GET", "old"]), b"$1\r\nv\r\n");
     assert_eq!(ca.cmd_str(&["DBSIZE"]), b":1\r\n");

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod lists;
 mod reply;
 pub mod sets;
+pub mod streams;
 pub mod strings;
 pub mod zsets;
 
@@ -21,6 +22,7 @@ pub use hll::Hll;
 pub use keys::{ExpireCondition, KeyExpiry, Keys, Scan, ScanOptions};
 pub use lists::Lists;
 pub use sets::Sets;
+pub use streams::Streams;
 pub use strings::Strings;
 pub use zsets::ZSets;
 

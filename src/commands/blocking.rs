@@ -9,7 +9,9 @@
 //! the step as a write batch at first, and again each time a write touches
 //! one of the keys, until it pops, fails, or the timeout passes (see
 //! `server::blocking`). The step of each command lives with its family
-//! (`lists`, `zsets`); this module has what they share.
+//! (`lists`, `zsets`, and `streams` for XREAD and XREADGROUP, whose steps
+//! are reads of entries and whose timeout counts milliseconds:
+//! [`super::Spec::blocks_ms`]); this module has what they share.
 
 use super::{CmdError, err};
 use crate::resp::Reply;

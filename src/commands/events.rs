@@ -39,6 +39,8 @@ pub enum Class {
     ZSet = 1 << 7,
     /// `x`: a key deleted because its time to live passed.
     Expired = 1 << 8,
+    /// `t`: stream commands.
+    Stream = 1 << 10,
     /// `m`: a read command's lookup found no key (not part of `A`).
     KeyMiss = 1 << 11,
     /// `n`: a key created (not part of `A`).
@@ -59,8 +61,8 @@ impl Classes {
     pub const KEYEVENT: u32 = 1 << 1;
     /// `e`: keys evicted for memory (redsql never evicts).
     pub const EVICTED: u32 = 1 << 9;
-    /// `t`: stream commands (redsql has no streams).
-    pub const STREAM: u32 = 1 << 10;
+    /// `t`: stream commands.
+    pub const STREAM: u32 = Class::Stream as u32;
     /// `m`: key misses (not part of `A`).
     pub const KEY_MISS: u32 = Class::KeyMiss as u32;
     /// `d`: module events (redsql has no modules).
@@ -182,6 +184,7 @@ fn family(cmd: &Command) -> Option<KeyType> {
         b"@set" => Some(KeyType::Set),
         b"@sortedset" | b"@geo" => Some(KeyType::ZSet),
         b"@hash" => Some(KeyType::Hash),
+        b"@stream" => Some(KeyType::Stream),
         _ => None,
     })
 }

@@ -543,6 +543,7 @@ fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         KeyType::Set => super::sets::encoding(ctx, &entry)?,
         KeyType::ZSet => super::zsets::encoding(ctx, &entry)?,
         KeyType::Hash => super::hashes::encoding(ctx, &entry)?,
+        KeyType::Stream => super::streams::encoding(),
         _ => match encoding(&entry) {
             Some(name) => name,
             None => {
@@ -607,17 +608,24 @@ fn object_help(_ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 // ---- DUMP / RESTORE ----
 
 /// The RDB value of a key; `None` for types whose encoding is not written yet.
-fn rdb_value(entry: Entry) -> Option<rdb::Value> {
-    match entry.kind {
+fn rdb_value(ctx: &mut Ctx, entry: Entry) -> Result<Option<rdb::Value>, CmdError> {
+    Ok(match entry.kind {
         KeyType::String => Some(rdb::Value::String(entry.value.unwrap_or_default())),
-        KeyType::List | KeyType::Set | KeyType::ZSet | KeyType::Hash | KeyType::Stream => None,
-    }
+        KeyType::Stream => Some(rdb::Value::Stream(super::streams::to_rdb(ctx, &entry)?)),
+        KeyType::List | KeyType::Set | KeyType::ZSet | KeyType::Hash => None,
+    })
 }
 
 /// Stores a decoded RDB value at `key`, replacing whatever is there.
 fn write_rdb_value(ctx: &mut Ctx, key: &[u8], value: &rdb::Value, ttl: Ttl) -> Result<(), CmdError> {
     match value {
         rdb::Value::String(s) => ctx.store.set_string(ctx.db, key, s, ttl)?,
+        rdb::Value::Stream(s) => {
+            super::streams::from_rdb(ctx, key, s)?;
+            if let Ttl::At(at) = ttl {
+                ctx.store.set_expire(ctx.db, key, Some(at))?;
+            }
+        }
     }
     Ok(())
 }
@@ -628,7 +636,7 @@ fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Nil);
     };
     let kind = entry.kind;
-    match rdb_value(entry) {
+    match rdb_value(ctx, entry)? {
         Some(v) => Ok(Reply::bulk(rdb::dump(&v))),
         None => err(format!("ERR DUMP of a {} is not supported", kind.name())),
     }

@@ -23,6 +23,7 @@ pub mod sets;
 pub mod settings;
 pub mod sort;
 pub mod spec;
+pub mod streams;
 pub mod strings;
 pub mod table;
 pub mod zsets;
@@ -217,6 +218,7 @@ pub const FAMILIES: &[&[Spec]] = &[
     server::COMMANDS,
     sets::COMMANDS,
     sort::COMMANDS,
+    streams::COMMANDS,
     strings::COMMANDS,
     zsets::COMMANDS,
 ];

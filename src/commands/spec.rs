@@ -11,7 +11,7 @@
 //! | fact | default | builder |
 //! |---|---|---|
 //! | cost | Redis's `fast` flag: fast runs inline, the rest off the loop | [`Spec::bounded`], [`Spec::off_the_loop`] |
-//! | blocking | never blocks | [`Spec::blocks`] |
+//! | blocking | never blocks | [`Spec::blocks`], [`Spec::blocks_ms`] (a timeout in ms, arguments resolved first) |
 //! | `keymiss` keys | read-only commands: all their keys; writes: none | [`Spec::misses`] |
 //! | events around the reply | all before it | [`Spec::places`] |
 //! | feeds blocked clients | when its ACL categories are `@list`, `@sortedset`, `@geo` or `@stream` | [`Spec::feeds`], [`Spec::touches`] |
@@ -103,12 +103,38 @@ pub enum Pause {
     AsQueued,
 }
 
+/// Rewrites a blocking call's arguments once, before its first attempt,
+/// from the state of the store (XREAD's `$` becomes the stream's last id):
+/// the first attempt and every attempt after a wake-up run with the
+/// rewritten arguments. `None`: keep them.
+pub type ResolveFn = fn(&mut super::Ctx, &[Bytes]) -> Result<Option<Vec<Bytes>>, super::CmdError>;
+
+/// A rewrite of a blocking call's arguments ([`Spec::blocks_ms`]).
+#[derive(Clone, Copy)]
+pub struct Resolve {
+    /// Whether these arguments need it (cheap, without the store).
+    pub needed: fn(&[Bytes]) -> bool,
+    /// The rewrite, run in a transaction of its own.
+    pub run: ResolveFn,
+}
+
 /// Blocking behaviour: what the call waits on. Its handler is the
 /// non-blocking step, run first, again each time a write touches one of the
 /// keys, and as the whole command inside MULTI.
 #[derive(Clone, Copy)]
 pub struct Blocking {
     pub wait: WaitFn,
+    /// The timeout argument counts milliseconds (XREAD's BLOCK), not seconds.
+    pub millis: bool,
+    /// What must be rewritten in the arguments before the first attempt.
+    pub resolve: Option<Resolve>,
+    /// The step after a wake-up, when it differs from the handler
+    /// (XREADGROUP: a destroyed group or a deleted stream is an error).
+    pub rerun: Option<super::CommandFn>,
+    /// A script calling it with arguments that block gets Redis's
+    /// "<name> command is not allowed with BLOCK option from scripts"
+    /// (XREAD, XREADGROUP; the list and sorted-set pops just do not block).
+    pub refused_in_scripts: bool,
 }
 
 /// One command's spec (see the module documentation).
@@ -200,7 +226,28 @@ impl Spec {
     }
 
     pub const fn blocks(mut self, wait: WaitFn) -> Spec {
-        self.blocking = Some(Blocking { wait });
+        self.blocking = Some(Blocking {
+            wait,
+            millis: false,
+            resolve: None,
+            rerun: None,
+            refused_in_scripts: false,
+        });
+        self
+    }
+
+    /// Blocks like [`Spec::blocks`], with a timeout in milliseconds (XREAD's
+    /// `BLOCK ms`), its arguments first rewritten by `resolve` if given, and
+    /// `rerun` as the step after each wake-up if given; refused in scripts
+    /// when the arguments block.
+    pub const fn blocks_ms(mut self, wait: WaitFn, resolve: Option<Resolve>, rerun: Option<super::CommandFn>) -> Spec {
+        self.blocking = Some(Blocking {
+            wait,
+            millis: true,
+            resolve,
+            rerun,
+            refused_in_scripts: true,
+        });
         self
     }
 

@@ -49,8 +49,18 @@ impl<'c, 's> Tx<'c, 's> {
     /// a Redis error is `Err(CmdError::Reply)`. Server commands (CLIENT,
     /// CONFIG, ...) cannot run here.
     pub fn call(&mut self, call: Call) -> Result<Reply, CmdError> {
+        self.call_as(call, None)
+    }
+
+    /// [`Tx::call`] with `f` in place of the command's handler (a blocking
+    /// command's step after a wake-up, see [`crate::commands::spec::Blocking`]);
+    /// the commit observer hears of it as of the command.
+    pub fn call_as(&mut self, call: Call, f: Option<crate::commands::CommandFn>) -> Result<Reply, CmdError> {
         let db = self.ctx.db;
-        let result = super::call(self.ctx, &call);
+        let result = match f {
+            Some(f) => f(self.ctx, &call.args),
+            None => super::call(self.ctx, &call),
+        };
         let events = std::mem::take(&mut self.ctx.events);
         let reply = match &result {
             Ok(r) => r.clone(),

@@ -1,5 +1,14 @@
 //! Blocked clients: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN,
-//! BZPOPMAX and BZMPOP wait here until a write gives them something to pop.
+//! BZPOPMAX, BZMPOP, XREAD BLOCK and XREADGROUP BLOCK wait here until a
+//! write gives them something to pop or read.
+//!
+//! A spec may ask for its arguments to be resolved once before the first
+//! attempt ([`crate::commands::spec::Resolve`]: XREAD's `$` becomes the
+//! stream's last id, read in a transaction of its own after the client
+//! entered the line); every attempt then runs with the resolved arguments.
+//! It may also name another step for the attempts after a wake-up
+//! (`Blocking::rerun`: XREADGROUP's errors for a destroyed group or a deleted
+//! stream), run as a closure job.
 //!
 //! A blocked client costs nothing while it waits: no polling. The registry
 //! keeps, per (database, key), the clients waiting on that key in the order
@@ -357,7 +366,7 @@ pub async fn run(
     args: &[Bytes],
     (keys, timeout_at): (Vec<Bytes>, usize),
 ) -> Option<Reply> {
-    let call = Call {
+    let mut call = Call {
         cmd,
         args: args.to_vec(),
     };
@@ -365,12 +374,29 @@ pub async fn run(
     // In line before the first attempt, so that a push committed between the
     // attempt and the wait still wakes this client.
     let ticket = server.blocking.enter(s.client.id, s.db, keys);
+    let blocking = cmd.spec.blocking;
+    // Arguments that name a state of the store (XREAD's `$`) are resolved
+    // once, after entering the line: a write committed after the resolution
+    // wakes this client, and every attempt uses the same resolved arguments.
+    if let Some(resolve) = blocking.and_then(|b| b.resolve)
+        && (resolve.needed)(args)
+    {
+        match resolved(s, resolve.run, args).await {
+            Ok(Some(rewritten)) => call.args = rewritten,
+            Ok(None) => {}
+            Err(reply) => return Some(reply),
+        }
+    }
     let reply = attempt(s, &call).await;
     if !is_empty_reply(&reply) {
         return Some(reply);
     }
     // The attempt validated the timeout.
-    let timeout = timeout_ms(&args[timeout_at]).unwrap_or(0);
+    let timeout = if blocking.is_some_and(|b| b.millis) {
+        crate::resp::request::parse_i64(&args[timeout_at]).unwrap_or(0)
+    } else {
+        timeout_ms(&args[timeout_at]).unwrap_or(0)
+    };
     let deadline = (timeout > 0).then(|| Instant::now() + Duration::from_millis(timeout as u64));
     ticket.set_blocked(true, deadline.is_some());
     s.client.blocked.store(true, Ordering::Relaxed);
@@ -389,7 +415,10 @@ pub async fn run(
             Some(Unblock::Error) => break Some(Reply::error("UNBLOCKED client unblocked via CLIENT UNBLOCK")),
             None => {}
         }
-        let reply = attempt(s, &call).await;
+        let reply = match blocking.and_then(|b| b.rerun) {
+            Some(step) => rerun(s, &call, step).await,
+            None => attempt(s, &call).await,
+        };
         if !is_empty_reply(&reply) {
             break Some(reply);
         }
@@ -404,6 +433,48 @@ async fn sleep_until(deadline: Option<Instant>) {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
+}
+
+/// Runs a blocking command's argument rewrite ([`crate::commands::spec::Resolve`])
+/// in a transaction of its own; an error is the command's reply.
+async fn resolved(
+    s: &mut Session,
+    run: crate::commands::spec::ResolveFn,
+    args: &[Bytes],
+) -> Result<Option<Vec<Bytes>>, Reply> {
+    let args = args.to_vec();
+    let job = Box::new(move |tx: &mut crate::engine::Tx<'_, '_>| {
+        let rewritten = run(tx.ctx(), &args)?;
+        Ok(Box::new(rewritten) as crate::engine::TxValue)
+    });
+    match s.server.engine.transaction(s.db, s.proto, job).await {
+        Ok(value) => Ok(value.downcast::<Option<Vec<Bytes>>>().map(|v| *v).unwrap_or(None)),
+        Err(crate::commands::CmdError::Store(e)) => Err(Reply::error(format!("ERR {e}"))),
+        Err(e) => Err(Reply::error(e.redis_text().unwrap_or_default())),
+    }
+}
+
+/// Runs a spec's own step after a wake-up (`Blocking::rerun`) once, in a
+/// transaction of its own; the commit observer hears of it as of the command.
+async fn rerun(s: &mut Session, call: &Call, step: crate::commands::CommandFn) -> Reply {
+    let call = call.clone();
+    let job = Box::new(move |tx: &mut crate::engine::Tx<'_, '_>| {
+        let reply = match tx.call_as(call.clone(), Some(step)) {
+            Ok(r) => r,
+            Err(crate::commands::CmdError::Store(e)) => return Err(crate::commands::CmdError::Store(e)),
+            Err(e) => Reply::error(e.redis_text().unwrap_or_default()),
+        };
+        Ok(Box::new(reply) as crate::engine::TxValue)
+    });
+    let reply = match s.server.engine.transaction(s.db, s.proto, job).await {
+        Ok(value) => value.downcast::<Reply>().map(|r| *r).unwrap_or(Reply::NilArray),
+        Err(crate::commands::CmdError::Store(e)) => Reply::error(format!("ERR {e}")),
+        Err(e) => Reply::error(e.redis_text().unwrap_or_default()),
+    };
+    if !is_empty_reply(&reply) && !reply.is_error() {
+        s.server.dirty.fetch_add(1, Ordering::Relaxed);
+    }
+    reply
 }
 
 /// Runs the storage step once, as a write batch of its own.

@@ -5,9 +5,10 @@ Usage: run.py ENQUEUE_PORT WORKER_PORT QUEUE
 Enqueues 19 additions and one job that raises on the server at ENQUEUE_PORT,
 runs `rq worker --burst` against the server at WORKER_PORT (the same server,
 or another redsql process sharing its PostgreSQL store), then checks every
-job's status and result. Exit status: 0 when all is well, 77 when RQ is
-missing or too new (RQ 1.12 and later keep results in streams: XADD,
-XREVRANGE), 1 otherwise.
+job's status and result. RQ 1.12 and later keep each job's results in a
+stream (XADD ... MAXLEN ~ 10, read back with XREVRANGE): with them the
+results are read through `Job.return_value()` and `latest_result()`.
+Exit status: 0 when all is well, 77 when RQ is missing, 1 otherwise.
 """
 
 import os
@@ -24,10 +25,20 @@ except ImportError as e:
     sys.exit(77)
 
 version = tuple(int(p) for p in rq.VERSION.split(".")[:2])
-if version >= (1, 12):
-    print("rq %s keeps results in streams (XADD, XREVRANGE), which redsql lacks; "
-          "scripts/test.sh installs rq 1.11.1" % rq.VERSION)
-    sys.exit(77)
+# Results in streams (RQ 1.12 and later).
+streams = version >= (1, 12)
+
+
+def result_of(job):
+    return job.return_value() if streams else job.result
+
+
+def exc_of(job):
+    if not streams:
+        return job.exc_info or ""
+    latest = job.latest_result()
+    return (latest.exc_string if latest else "") or ""
+
 
 enqueue_port, worker_port, name = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 client = Redis(port=enqueue_port)
@@ -49,12 +60,12 @@ if worker.returncode != 0:
 problems = []
 for job, want in adds:
     job = Job.fetch(job.id, connection=client)
-    if job.get_status() != "finished" or job.result != want:
+    if job.get_status() != "finished" or result_of(job) != want:
         problems.append("%s: status %s, result %r (want finished, %r)"
-                        % (job.id, job.get_status(), job.result, want))
+                        % (job.id, job.get_status(), result_of(job), want))
 job = Job.fetch(failing.id, connection=client)
-if job.get_status() != "failed" or "ValueError: boom 7" not in (job.exc_info or ""):
-    problems.append("failing job: status %s, exc_info %r" % (job.get_status(), job.exc_info))
+if job.get_status() != "failed" or "ValueError: boom 7" not in exc_of(job):
+    problems.append("failing job: status %s, exc_info %r" % (job.get_status(), exc_of(job)))
 if len(queue) != 0:
     problems.append("%d jobs still queued" % len(queue))
 if queue.finished_job_registry.count != 19:
@@ -65,4 +76,12 @@ if problems:
     print("\n".join(problems))
     print("worker output:\n%s\n%s" % (worker.stdout, worker.stderr))
     sys.exit(1)
-print("OK: 19 jobs finished with the right results, 1 failed")
+if streams:
+    # The results were written with XADD and read back with XREVRANGE.
+    first = Job.fetch(adds[0][0].id, connection=client)
+    if client.type("rq:results:%s" % first.id) != b"stream":
+        problems.append("no result stream for %s" % first.id)
+    if problems:
+        print("\n".join(problems))
+        sys.exit(1)
+print("OK: rq %s: 19 jobs finished with the right results, 1 failed" % rq.VERSION)

@@ -24,6 +24,7 @@ mod list;
 pub mod notify;
 mod prefetch;
 mod set;
+mod stream;
 mod watch;
 mod zset;
 
@@ -38,7 +39,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// The schema version this build writes; older schemas are migrated on connect.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The schema used when the URL names none.
 pub const DEFAULT_SCHEMA: &str = "redsql";
@@ -471,6 +472,9 @@ fn migrate(client: &mut Client, schema: &str) -> StoreResult<()> {
     }
     if version < 3 {
         tx.batch_execute(&include_str!("counts.sql").replace("@schema@", &format!("\"{schema}\"")))?;
+    }
+    if version < 4 {
+        tx.batch_execute(include_str!("stream.sql"))?;
     }
     tx.batch_execute(NOTIFY_SCHEMA)?;
     tx.execute(

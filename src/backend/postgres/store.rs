@@ -28,7 +28,12 @@ macro_rules! clear_gone {
         ", gone_l AS (DELETE FROM rlist WHERE key_id IN (SELECT id FROM gone WHERE type = 1))
          , gone_h AS (DELETE FROM rhash WHERE key_id IN (SELECT id FROM gone WHERE type = 4))
          , gone_s AS (DELETE FROM rset WHERE key_id IN (SELECT id FROM gone WHERE type = 2))
-         , gone_z AS (DELETE FROM rzset WHERE key_id IN (SELECT id FROM gone WHERE type = 3)) "
+         , gone_z AS (DELETE FROM rzset WHERE key_id IN (SELECT id FROM gone WHERE type = 3))
+         , gone_x AS (DELETE FROM rstream WHERE key_id IN (SELECT id FROM gone WHERE type = 5))
+         , gone_xm AS (DELETE FROM rstream_meta WHERE key_id IN (SELECT id FROM gone WHERE type = 5))
+         , gone_xg AS (DELETE FROM rstream_group WHERE key_id IN (SELECT id FROM gone WHERE type = 5))
+         , gone_xc AS (DELETE FROM rstream_consumer WHERE key_id IN (SELECT id FROM gone WHERE type = 5))
+         , gone_xp AS (DELETE FROM rstream_pending WHERE key_id IN (SELECT id FROM gone WHERE type = 5)) "
     };
 }
 
@@ -393,6 +398,19 @@ impl Store for PgStore<'_> {
                    SELECT made.id, v.h, v.member FROM made, src, rset v WHERE src.type = 2 AND v.key_id = src.id)
                  , copy_z AS (INSERT INTO rzset (key_id, h, member, score)
                    SELECT made.id, v.h, v.member, v.score FROM made, src, rzset v WHERE src.type = 3 AND v.key_id = src.id)
+                 , copy_x AS (INSERT INTO rstream (key_id, ms, seq, fields)
+                   SELECT made.id, v.ms, v.seq, v.fields FROM made, src, rstream v WHERE src.type = 5 AND v.key_id = src.id)
+                 , copy_xm AS (INSERT INTO rstream_meta (key_id, last_ms, last_seq, added, maxdel_ms, maxdel_seq)
+                   SELECT made.id, v.last_ms, v.last_seq, v.added, v.maxdel_ms, v.maxdel_seq
+                   FROM made, src, rstream_meta v WHERE src.type = 5 AND v.key_id = src.id)
+                 , copy_xg AS (INSERT INTO rstream_group (key_id, name, last_ms, last_seq, entries_read)
+                   SELECT made.id, v.name, v.last_ms, v.last_seq, v.entries_read
+                   FROM made, src, rstream_group v WHERE src.type = 5 AND v.key_id = src.id)
+                 , copy_xc AS (INSERT INTO rstream_consumer (key_id, grp, name, seen)
+                   SELECT made.id, v.grp, v.name, v.seen FROM made, src, rstream_consumer v WHERE src.type = 5 AND v.key_id = src.id)
+                 , copy_xp AS (INSERT INTO rstream_pending (key_id, grp, ms, seq, consumer, delivered, count)
+                   SELECT made.id, v.grp, v.ms, v.seq, v.consumer, v.delivered, v.count
+                   FROM made, src, rstream_pending v WHERE src.type = 5 AND v.key_id = src.id)
                  SELECT count(*) FROM made"
             ),
             &[&dbi(db), &src, &dbi(dst_db), &dst, &self.now, &replace],
@@ -430,7 +448,9 @@ impl Store for PgStore<'_> {
             )?,
             None => self.conn.execute(
                 "WITH l AS (DELETE FROM rlist), h AS (DELETE FROM rhash), s AS (DELETE FROM rset),
-                      z AS (DELETE FROM rzset)
+                      z AS (DELETE FROM rzset), x AS (DELETE FROM rstream), xm AS (DELETE FROM rstream_meta),
+                      xg AS (DELETE FROM rstream_group), xc AS (DELETE FROM rstream_consumer),
+                      xp AS (DELETE FROM rstream_pending)
                  DELETE FROM rkey",
                 &[],
             )?,

@@ -14,6 +14,7 @@ mod list;
 mod lock;
 mod set;
 mod store;
+mod stream;
 mod strings;
 mod walbuf;
 mod zset;
@@ -79,7 +80,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::time::Duration;
 
 /// The schema version this build writes; older databases are migrated on open.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Page size of new databases, in bytes (SQLite's default is 4096). A write
 /// costs whole pages: every page a commit dirtied is appended to the WAL
@@ -202,9 +203,11 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < SCHEMA_VERSION {
         // The script creates what is missing. Version 1 lacked the key
         // counts (rcount): they are counted once here, in the same
-        // transaction (a table scan: seconds at 10M keys, once).
+        // transaction (a table scan: seconds at 10M keys, once). Version 2
+        // lacked streams: the value triggers are created again with them.
         conn.execute_batch(&format!(
-            "BEGIN; {} UPDATE rcount SET keys = 0, expires = 0;
+            "BEGIN; DROP TRIGGER IF EXISTS rkey_delete_value; DROP TRIGGER IF EXISTS rkey_retype_value;
+             {} UPDATE rcount SET keys = 0, expires = 0;
              INSERT INTO rcount (db, keys, expires) SELECT db, count(*), count(expire_at) FROM rkey WHERE true GROUP BY db
              ON CONFLICT (db) DO UPDATE SET keys = excluded.keys, expires = excluded.expires;
              INSERT OR REPLACE INTO redsql_meta VALUES ('schema_version', {SCHEMA_VERSION}); COMMIT;",

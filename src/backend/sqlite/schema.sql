@@ -1,4 +1,4 @@
--- redsql schema for SQLite, version 2 (version 1 had no rcount).
+-- redsql schema for SQLite, version 3 (version 1 had no rcount, version 2 no streams).
 --
 -- One row per key in `rkey`. String values live in the key row itself (one
 -- B-tree lookup for GET, one row write for SET); collection types have value
@@ -51,6 +51,84 @@ CREATE TABLE IF NOT EXISTS rzset (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS rzset_score ON rzset (key_id, score, member);
 
+-- Streams (type 5). Ids are two unsigned 64-bit numbers, stored with their
+-- top bit flipped so that signed order is id order (store::stream::to_sql:
+-- 0 is stored as -9223372036854775808; the views show the real ids).
+-- Entries, one row each; `fields` holds the field/value pairs, each a 4-byte
+-- big-endian length and its bytes.
+CREATE TABLE IF NOT EXISTS rstream (
+    key_id INTEGER NOT NULL,
+    ms     INTEGER NOT NULL,
+    seq    INTEGER NOT NULL,
+    fields BLOB    NOT NULL,
+    PRIMARY KEY (key_id, ms, seq)
+) WITHOUT ROWID;
+
+-- One row per stream: last id, entries added, max deleted id.
+CREATE TABLE IF NOT EXISTS rstream_meta (
+    key_id     INTEGER PRIMARY KEY,
+    last_ms    INTEGER NOT NULL,
+    last_seq   INTEGER NOT NULL,
+    added      INTEGER NOT NULL,
+    maxdel_ms  INTEGER NOT NULL,
+    maxdel_seq INTEGER NOT NULL
+);
+
+-- Consumer groups: last delivered id, entries read (-1: unknown).
+CREATE TABLE IF NOT EXISTS rstream_group (
+    key_id       INTEGER NOT NULL,
+    name         BLOB    NOT NULL,
+    last_ms      INTEGER NOT NULL,
+    last_seq     INTEGER NOT NULL,
+    entries_read INTEGER NOT NULL,
+    PRIMARY KEY (key_id, name)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS rstream_consumer (
+    key_id  INTEGER NOT NULL,
+    grp     BLOB    NOT NULL,
+    name    BLOB    NOT NULL,
+    seen    INTEGER NOT NULL,          -- last seen, Unix ms
+    pending INTEGER NOT NULL DEFAULT 0, -- its rows in rstream_pending (triggers below)
+    PRIMARY KEY (key_id, grp, name)
+) WITHOUT ROWID;
+
+-- Pending entries (the PEL): delivered to a consumer, not yet acknowledged.
+CREATE TABLE IF NOT EXISTS rstream_pending (
+    key_id    INTEGER NOT NULL,
+    grp       BLOB    NOT NULL,
+    ms        INTEGER NOT NULL,
+    seq       INTEGER NOT NULL,
+    consumer  BLOB    NOT NULL,
+    delivered INTEGER NOT NULL,        -- last delivery, Unix ms
+    count     INTEGER NOT NULL,        -- deliveries
+    PRIMARY KEY (key_id, grp, ms, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS rstream_pending_consumer ON rstream_pending (key_id, grp, consumer, ms, seq);
+
+-- Each consumer's pending count, kept whatever the statement: XPENDING's
+-- summary and XINFO read the consumers, not the pending entries.
+CREATE TRIGGER IF NOT EXISTS rstream_pending_added AFTER INSERT ON rstream_pending
+BEGIN
+    UPDATE rstream_consumer SET pending = pending + 1
+    WHERE key_id = new.key_id AND grp = new.grp AND name = new.consumer;
+END;
+
+CREATE TRIGGER IF NOT EXISTS rstream_pending_removed AFTER DELETE ON rstream_pending
+BEGIN
+    UPDATE rstream_consumer SET pending = pending - 1
+    WHERE key_id = old.key_id AND grp = old.grp AND name = old.consumer;
+END;
+
+CREATE TRIGGER IF NOT EXISTS rstream_pending_moved AFTER UPDATE OF consumer ON rstream_pending
+WHEN old.consumer <> new.consumer
+BEGIN
+    UPDATE rstream_consumer SET pending = pending - 1
+    WHERE key_id = old.key_id AND grp = old.grp AND name = old.consumer;
+    UPDATE rstream_consumer SET pending = pending + 1
+    WHERE key_id = new.key_id AND grp = new.grp AND name = new.consumer;
+END;
+
 -- A key's value rows go with it: deleting a key row, or changing its type
 -- (SET over a list, say), deletes the rows of its old value. Whatever the
 -- code path (DEL, expiry, FLUSHALL, RENAME over a key), no orphans remain.
@@ -60,6 +138,11 @@ BEGIN
     DELETE FROM rset  WHERE old.type = 2 AND key_id = old.id;
     DELETE FROM rzset WHERE old.type = 3 AND key_id = old.id;
     DELETE FROM rhash WHERE old.type = 4 AND key_id = old.id;
+    DELETE FROM rstream WHERE old.type = 5 AND key_id = old.id;
+    DELETE FROM rstream_meta WHERE old.type = 5 AND key_id = old.id;
+    DELETE FROM rstream_group WHERE old.type = 5 AND key_id = old.id;
+    DELETE FROM rstream_consumer WHERE old.type = 5 AND key_id = old.id;
+    DELETE FROM rstream_pending WHERE old.type = 5 AND key_id = old.id;
 END;
 
 CREATE TRIGGER IF NOT EXISTS rkey_retype_value AFTER UPDATE OF type ON rkey WHEN old.type <> new.type
@@ -68,6 +151,11 @@ BEGIN
     DELETE FROM rset  WHERE old.type = 2 AND key_id = old.id;
     DELETE FROM rzset WHERE old.type = 3 AND key_id = old.id;
     DELETE FROM rhash WHERE old.type = 4 AND key_id = old.id;
+    DELETE FROM rstream WHERE old.type = 5 AND key_id = old.id;
+    DELETE FROM rstream_meta WHERE old.type = 5 AND key_id = old.id;
+    DELETE FROM rstream_group WHERE old.type = 5 AND key_id = old.id;
+    DELETE FROM rstream_consumer WHERE old.type = 5 AND key_id = old.id;
+    DELETE FROM rstream_pending WHERE old.type = 5 AND key_id = old.id;
 END;
 
 -- Keys per database: every row of rkey (expired rows the sweeper has not
@@ -149,3 +237,24 @@ CREATE VIEW IF NOT EXISTS vzset AS
 SELECT k.id AS key_id, k.db, k.key, z.member, z.score, k.expire_at
 FROM rkey k JOIN rzset z ON z.key_id = k.id
 WHERE k.type = 3 AND (k.expire_at IS NULL OR k.expire_at > CAST(unixepoch('subsec') * 1000 AS INTEGER));
+
+CREATE VIEW IF NOT EXISTS vstream AS
+SELECT k.id AS key_id, k.db, k.key,
+       printf('%d-%d', e.ms + 9223372036854775807 + 1, e.seq + 9223372036854775807 + 1) AS id,
+       e.fields, k.expire_at
+FROM rkey k JOIN rstream e ON e.key_id = k.id
+WHERE k.type = 5 AND (k.expire_at IS NULL OR k.expire_at > CAST(unixepoch('subsec') * 1000 AS INTEGER));
+
+CREATE VIEW IF NOT EXISTS vstream_group AS
+SELECT k.id AS key_id, k.db, k.key, g.name AS "group",
+       printf('%d-%d', g.last_ms + 9223372036854775807 + 1, g.last_seq + 9223372036854775807 + 1) AS last_delivered_id,
+       g.entries_read
+FROM rkey k JOIN rstream_group g ON g.key_id = k.id
+WHERE k.type = 5 AND (k.expire_at IS NULL OR k.expire_at > CAST(unixepoch('subsec') * 1000 AS INTEGER));
+
+CREATE VIEW IF NOT EXISTS vstream_pending AS
+SELECT k.id AS key_id, k.db, k.key, p.grp AS "group",
+       printf('%d-%d', p.ms + 9223372036854775807 + 1, p.seq + 9223372036854775807 + 1) AS id,
+       p.consumer, p.delivered, p.count
+FROM rkey k JOIN rstream_pending p ON p.key_id = k.id
+WHERE k.type = 5 AND (k.expire_at IS NULL OR k.expire_at > CAST(unixepoch('subsec') * 1000 AS INTEGER));

@@ -86,7 +86,8 @@ impl<'a> SqliteStore<'a> {
     /// Copies the value rows of a collection key to another key id.
     fn copy_value(&self, from: i64, to: i64, kind: KeyType) -> StoreResult<()> {
         let sql = match kind {
-            KeyType::String | KeyType::Stream => return Ok(()),
+            KeyType::String => return Ok(()),
+            KeyType::Stream => return self.stream_copy(from, to),
             KeyType::List => "INSERT INTO rlist (key_id, pos, value) SELECT ?2, pos, value FROM rlist WHERE key_id=?1",
             KeyType::Hash => {
                 "INSERT INTO rhash (key_id, h, field, value) SELECT ?2, h, field, value FROM rhash WHERE key_id=?1"
@@ -508,7 +509,17 @@ impl Store for SqliteStore<'_> {
                 // script recreates: all of it runs in the writer's transaction,
                 // so a rollback restores the triggers.
                 // 10M keys: about a second instead of minutes and a WAL of GBs.
-                for t in ["rlist", "rhash", "rset", "rzset"] {
+                for t in [
+                    "rlist",
+                    "rhash",
+                    "rset",
+                    "rzset",
+                    "rstream",
+                    "rstream_meta",
+                    "rstream_group",
+                    "rstream_consumer",
+                    "rstream_pending",
+                ] {
                     self.conn.prepare_cached(&format!("DELETE FROM {t}"))?.execute([])?;
                 }
                 self.conn.execute_batch(&format!(

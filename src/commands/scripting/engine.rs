@@ -548,9 +548,19 @@ fn dispatch(
     }
     // Blocking commands never block in a script: their handler is the
     // storage step, which answers what Redis answers when there is nothing
-    // to pop. Server commands cannot run here.
+    // to pop (XREAD and XREADGROUP with BLOCK are refused, as in Redis).
+    // Server commands cannot run here.
     if matches!(cmd.spec.handler, Handler::Server(_) | Handler::Container) {
         return Err(Refused::Script(NOT_ALLOWED));
+    }
+    if let Some(b) = cmd.spec.blocking
+        && b.refused_in_scripts
+        && (b.wait)(&args).is_some()
+    {
+        return Err(Refused::Reply(format!(
+            "ERR {} command is not allowed with BLOCK option from scripts",
+            String::from_utf8_lossy(&args[0])
+        )));
     }
     // The client's ACL rules apply to every command its script runs.
     let keys_restricted = ctx.keys_restricted;
