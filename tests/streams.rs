@@ -125,6 +125,15 @@ fn xadd_inside_multi_wakes_a_blocked_xread() {
         assert_eq!(b.cmd_str(&["XADD", "s", "3-3", "k", "x"]), b"+QUEUED\r\n");
         assert_eq!(b.cmd_str(&["EXEC"]), b"*1\r\n$3\r\n3-3\r\n");
         assert_eq!(a.read_reply(), one_entry("s", "3-3", "k", "x"));
+        // Woken by a transaction that adds to both its streams, a client is
+        // served from one of them.
+        send(&mut a, &["XREAD", "BLOCK", "0", "STREAMS", "s", "t", "$", "$"]);
+        wait_blocked(&mut b, 1);
+        b.cmd_str(&["MULTI"]);
+        b.cmd_str(&["XADD", "s", "4-0", "k", "y"]);
+        b.cmd_str(&["XADD", "t", "4-0", "k", "z"]);
+        b.cmd_str(&["EXEC"]);
+        assert_eq!(a.read_reply(), one_entry("s", "4-0", "k", "y"));
     });
 }
 

@@ -123,7 +123,8 @@ pub(super) fn xreadgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// XREADGROUP after a wake-up, as Redis 7.0 serves a blocked client: a key
 /// that is no stream any more (deleted, overwritten) or a group that is gone
-/// is an error, and without COUNT at most 1000 entries are served.
+/// is an error, without COUNT at most 1000 entries are served, and only
+/// from the first key (in argument order) with new entries.
 pub(super) fn xreadgroup_woken(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     read_group(ctx, args, true)
 }
@@ -198,6 +199,10 @@ fn read_group(ctx: &mut Ctx, args: &[Bytes], woken: bool) -> CmdResult {
                 ctx.store.stream_set_pending(e.id, &group, &pending)?;
                 ctx.store.stream_touch(e.id, 0)?;
                 served.push((key.clone(), entries_reply(entries)));
+                if woken {
+                    // Served from the one key that woke it, as in Redis.
+                    break;
+                }
             }
         }
     }

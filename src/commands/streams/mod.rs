@@ -761,7 +761,9 @@ fn xread(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// XREAD after a wake-up: keys that are not streams (any more) are skipped,
-/// and without COUNT at most [`BLOCKED_DEFAULT_COUNT`] entries are served.
+/// without COUNT at most [`BLOCKED_DEFAULT_COUNT`] entries are served, and
+/// only from the first key (in argument order) that has new entries, as
+/// Redis serves a blocked client from the key that woke it.
 fn xread_woken(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     xread_generic(ctx, args, true)
 }
@@ -804,6 +806,10 @@ fn xread_generic(ctx: &mut Ctx, args: &[Bytes], woken: bool) -> CmdResult {
         let Some(start) = gt.next() else { continue };
         let entries = ctx.store.stream_range(e.id, start, StreamId::MAX, false, count)?;
         served.push((args[r.streams + i].clone(), entries_reply(entries)));
+        if woken {
+            // Redis serves a woken client from the one key that woke it.
+            break;
+        }
     }
     Ok(read_reply(ctx, served))
 }
