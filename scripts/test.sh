@@ -11,7 +11,7 @@
 #
 # Needs: a Rust toolchain (cargo, rustfmt, clippy). Installs when missing:
 # Debian's redis-server and redis-tools (apt-get), PostgreSQL 15 (apt-get),
-# the Python `redis` client 5.x (pip) for the client tests, and RQ 1.11.1
+# the Python `redis` client 5.x (pip) for the client tests, and RQ 3.0.0
 # (pip) for the job queue test.
 #
 # It starts a throwaway PostgreSQL 15 cluster for the PostgreSQL backend's
@@ -170,9 +170,10 @@ ensure_python_redis() {
     python3 -c 'import redis' || die "the Python redis client is still not importable"
 }
 
-# RQ, the Python job queue, for tests/jobqueue.rs. Pinned: RQ 1.12 and later
-# keep job results in streams (XADD, XREVRANGE), which redsql does not have.
-RQ_VERSION=1.11.1
+# RQ, the Python job queue, for tests/jobqueue.rs. Pinned to what
+# `pip install rq` gives today; since 1.12 RQ keeps job results in streams
+# (XADD ... MAXLEN ~, XREVRANGE), so the test covers them end to end.
+RQ_VERSION=3.0.0
 ensure_rq() {
     if python3 -c "import rq, sys; sys.exit(rq.VERSION != '$RQ_VERSION')" >/dev/null 2>&1; then
         return

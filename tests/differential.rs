@@ -191,6 +191,7 @@ scripts!(
     sets_encoding,
     sets_keyspace,
     sort,
+    streams,
     strings,
     transactions,
     zsets,

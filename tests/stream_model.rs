@@ -4,14 +4,12 @@
 //! comparing the whole stream, XLEN and the key's existence after every
 //! step, on every backend.
 
-#[path = "support/pg.rs"]
-mod pg;
 mod support;
 
 use redsql::Db;
 use redsql::resp::Reply;
 use std::collections::BTreeMap;
-use support::XorShift;
+use support::{Backend, XorShift, backend_tests};
 
 type Id = (u64, u64);
 type Model = BTreeMap<Id, String>;
@@ -90,7 +88,7 @@ fn step(db: &Db, rng: &mut XorShift, model: &mut Model, last: &mut Id, exists: &
                     (format!("{ms}-*"), (id > *last).then_some(id))
                 }
                 // `*` (rarely: it jumps the ids to the clock).
-                2 if rng.next() % 8 == 0 => ("*".to_string(), None),
+                2 if rng.next().is_multiple_of(8) => ("*".to_string(), None),
                 _ => {
                     let ms = top + rng.range(1, 3) as u64;
                     (format!("{ms}"), Some((ms, 0)))
@@ -229,9 +227,9 @@ fn step(db: &Db, rng: &mut XorShift, model: &mut Model, last: &mut Id, exists: &
     }
 }
 
-#[test]
-fn random_operations_match_a_btreemap() {
-    for (_backend, db, _schema) in pg::model_dbs("stream") {
+fn random_operations_match_a_btreemap(backend: &Backend) {
+    let db = backend.open("stream");
+    {
         for seed in 1..=6u64 {
             let mut rng = XorShift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
             run(&db, &s(&["DEL".into(), "s".into()]));
@@ -257,3 +255,5 @@ fn random_operations_match_a_btreemap() {
         }
     }
 }
+
+backend_tests!(random_operations_match_a_btreemap: memory, postgres);

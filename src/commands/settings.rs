@@ -15,3 +15,15 @@ pub fn hll_sparse_max_bytes() -> usize {
 pub fn set_hll_sparse_max_bytes(n: usize) {
     HLL_SPARSE_MAX_BYTES.store(n, Ordering::Relaxed);
 }
+
+/// `busy-reply-threshold` (alias `lua-time-limit`), in ms: how long a script
+/// runs before it counts as busy (SCRIPT KILL and FUNCTION KILL act on it).
+static BUSY_REPLY_THRESHOLD_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(5000);
+
+pub fn busy_reply_threshold_ms() -> u64 {
+    BUSY_REPLY_THRESHOLD_MS.load(Ordering::Relaxed)
+}
+
+pub fn set_busy_reply_threshold_ms(ms: u64) {
+    BUSY_REPLY_THRESHOLD_MS.store(ms, Ordering::Relaxed);
+}

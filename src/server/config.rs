@@ -363,6 +363,9 @@ impl Config {
     }
 
     fn refresh_hot(&self) {
+        if let Some(n) = self.get_int("busy-reply-threshold") {
+            crate::commands::settings::set_busy_reply_threshold_ms(n.max(0) as u64);
+        }
         if let Some(n) = self.get_int("hll-sparse-max-bytes") {
             crate::commands::settings::set_hll_sparse_max_bytes(n.max(0) as usize);
         }

@@ -122,7 +122,14 @@ unsafe extern "C-unwind" fn hook(l: *mut ffi::lua_State, _ar: *mut ffi::lua_Debu
 /// Redis's `scriptKill`.
 pub fn kill(eval: bool) -> CmdResult {
     let running = RUNNING.lock().unwrap();
-    let Some(oldest) = running.iter().min_by_key(|r| r.started) else {
+    // As in Redis, a script is busy (and killable) once it has run for
+    // `busy-reply-threshold`: before that Redis would not even read the KILL.
+    let threshold = std::time::Duration::from_millis(crate::commands::settings::busy_reply_threshold_ms());
+    let Some(oldest) = running
+        .iter()
+        .filter(|r| r.started.elapsed() >= threshold)
+        .min_by_key(|r| r.started)
+    else {
         return err("NOTBUSY No scripts in execution right now.");
     };
     if oldest.dirty.load(Ordering::Relaxed) {

@@ -141,7 +141,7 @@ fn read_group(ctx: &mut Ctx, args: &[Bytes], woken: bool) -> CmdResult {
     for i in 0..r.n {
         let key = &args[r.streams + i];
         let e = match stream_entry(ctx, key) {
-            Err(CmdError::Reply(_)) | Ok(None) if woken => return err(KEY_GONE),
+            Err(CmdError::WrongType) | Ok(None) if woken => return err(KEY_GONE),
             e => e?,
         };
         let g = match &e {

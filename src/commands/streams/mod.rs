@@ -774,7 +774,7 @@ fn xread_generic(ctx: &mut Ctx, args: &[Bytes], woken: bool) -> CmdResult {
     for i in 0..r.n {
         let key = &args[r.streams + i];
         let e = match stream_entry(ctx, key) {
-            Err(CmdError::Reply(_)) if woken => None,
+            Err(CmdError::WrongType) if woken => None,
             e => e?,
         };
         let arg = &args[r.streams + r.n + i];
