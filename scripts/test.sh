@@ -12,7 +12,7 @@
 # Needs: a Rust toolchain (cargo, rustfmt, clippy). Installs when missing:
 # Debian's redis-server and redis-tools (apt-get), PostgreSQL 15 (apt-get),
 # the Python `redis` client 5.x (pip) for the client tests, and RQ 3.0.0
-# (pip) for the job queue test.
+# (pip) for the job queue test, and BullMQ 5.81.5 (npm) for tests/bullmq.rs.
 #
 # It starts a throwaway PostgreSQL 15 cluster for the PostgreSQL backend's
 # tests, exports its URL as REDSQL_TEST_POSTGRES_URL and a command that
@@ -187,6 +187,25 @@ ensure_rq() {
     python3 -c "import rq, sys; sys.exit(rq.VERSION != '$RQ_VERSION')" || die "RQ $RQ_VERSION is still not importable"
 }
 
+# BullMQ (Node.js), for tests/bullmq.rs: installed with npm into target/,
+# pinned, and found through NODE_PATH. Without node/npm the test skips, loudly.
+BULLMQ_VERSION=5.81.5
+ensure_bullmq() {
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        say "node/npm not found: the BullMQ test will skip"
+        return
+    fi
+    local dir=target/test-deps/bullmq
+    if [ ! -f "$dir/node_modules/bullmq/package.json" ] ||
+        ! grep -q "\"version\": \"$BULLMQ_VERSION\"" "$dir/node_modules/bullmq/package.json"; then
+        say "npm install bullmq@$BULLMQ_VERSION (into $dir)"
+        mkdir -p "$dir"
+        npm install --silent --no-audit --no-fund --prefix "$dir" "bullmq@$BULLMQ_VERSION" ||
+            die "cannot install bullmq $BULLMQ_VERSION"
+    fi
+    export NODE_PATH="$PWD/$dir/node_modules${NODE_PATH:+:$NODE_PATH}"
+}
+
 # ---------------------------------------------------------------------------
 # A throwaway PostgreSQL 15 cluster (for the PostgreSQL backend's tests)
 #
@@ -284,6 +303,7 @@ ensure_rust
 ensure_redis
 ensure_python_redis
 ensure_rq
+ensure_bullmq
 if [ "${REDSQL_WITH_POSTGRES:-1}" != 0 ]; then
     start_throwaway_postgres
 else
