@@ -12,7 +12,8 @@
 #   --rounds R    run each test R times on each server, alternating, and
 #                 report the medians (for noisy machines; default 1)
 #   --fsync MODE  redsql's --appendfsync (default: everysec, the default durability)
-#   --tests LIST  only these redis-benchmark tests (comma-separated)
+#   --tests LIST  only these tests (comma-separated): redis-benchmark's -t
+#                 names, and xadd, xrange_10 (XRANGE of 10 entries, after xadd)
 #   --db URL      redsql's store instead of a temporary SQLite file, e.g.
 #                 postgresql://user@127.0.0.1:5432/db?schema=bench (the schema
 #                 is flushed before each load)
@@ -22,7 +23,7 @@ cd "$(dirname "$0")/.."
 N=1000000
 FSYNC=everysec
 DB=""
-TESTS="set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,lrange_100,mset"
+TESTS="set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,lrange_100,mset,xadd,xrange_10"
 ROUNDS=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -71,6 +72,15 @@ run() {
   redis-benchmark -p "$port" --csv "$@" 2>/dev/null | tail -n +2 | tr -d '"' | awk -F, '{print $1"\t"$2"\t"$5}'
 }
 
+# Loads redis-benchmark has no -t test for: the command it sends instead.
+custom() {
+  case "$1" in
+    xadd) echo "XADD bench:stream * field value" ;;
+    xrange_10) echo "XRANGE bench:stream - + COUNT 10" ;;
+    *) echo "" ;;
+  esac
+}
+
 # LOADS: "redis-benchmark arguments|tests|label"
 declare -a LOADS=(
   "-c 50 -n $N -r 10000|$TESTS|c50"
@@ -91,11 +101,20 @@ for load in "${LOADS[@]}"; do
   for t in ${tests//,/ }; do
     # One test may print several rows (lrange_100 runs its LPUSH first).
     : > "$TMP/redis.out"; : > "$TMP/redsql.out"
+    cmd=$(custom "$t")
     for _ in $(seq "$ROUNDS"); do
-      # shellcheck disable=SC2086
-      run "$REDIS_PORT" $args -t "$t" >> "$TMP/redis.out"
-      # shellcheck disable=SC2086
-      run "$REDSQL_PORT" $args -t "$t" >> "$TMP/redsql.out"
+      if [ -n "$cmd" ]; then
+        # Word-split, but no glob: XADD's `*` is an argument.
+        # shellcheck disable=SC2086
+        (set -f; run "$REDIS_PORT" $args $cmd) >> "$TMP/redis.out"
+        # shellcheck disable=SC2086
+        (set -f; run "$REDSQL_PORT" $args $cmd) >> "$TMP/redsql.out"
+      else
+        # shellcheck disable=SC2086
+        run "$REDIS_PORT" $args -t "$t" >> "$TMP/redis.out"
+        # shellcheck disable=SC2086
+        run "$REDSQL_PORT" $args -t "$t" >> "$TMP/redsql.out"
+      fi
     done
     cut -f1 "$TMP/redis.out" | awk '!seen[$0]++' | while IFS= read -r test; do
       col() { awk -F'\t' -v t="$test" -v c="$2" '$1 == t { print $c }' "$1" | median; }

@@ -2,7 +2,7 @@
 //!
 //! The group-commit writer ([`super::writer`]) and the read path are written
 //! once against these traits; each backend adapts its connections to them
-//! (`engine/sqlite.rs`, `engine/postgres.rs`). Everything that differs
+//! (`backend/sqlite/engine.rs`, `backend/postgres/engine.rs`). Everything that differs
 //! between backends — how a transaction starts, what a failure means, how a
 //! lost connection comes back — is answered here, so the engine's logic is
 //! shared.
@@ -77,7 +77,7 @@ pub(crate) trait ReadConn: Send + 'static {
     }
     /// Ends a read transaction the connection keeps open between batches, if
     /// any (SQLite keeps one while nothing was committed since it began; see
-    /// `engine/sqlite.rs`). Called on idle connections after every commit.
+    /// `backend/sqlite/engine.rs`). Called on idle connections after every commit.
     fn release(&mut self) {}
 
     /// Runs `batches` together (see [`Combined`]), each with the outcome it

@@ -1,11 +1,14 @@
-//! Commands that need the connection or the server: HELLO, AUTH, QUIT, RESET,
-//! COMMAND, CLIENT, CONFIG, INFO, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, SLOWLOG
-//! (see `slowlog`), MONITOR (see `monitor`), ACL (see `acl`), the blocking commands (BLPOP, BLMOVE, BZPOPMIN, ... in
-//! [`super::blocking`]), the transaction commands (MULTI, EXEC, DISCARD,
-//! WATCH, UNWATCH: see `multi`) and Pub/Sub (see `pubsub`).
+//! The server's command table and its own commands: HELLO, AUTH, QUIT,
+//! RESET, MONITOR, INFO, SAVE, BGSAVE, LASTSAVE, SHUTDOWN and COMMAND. The
+//! other server families live in their modules, each with its `COMMANDS`
+//! list of [`ServerSpec`]s: CLIENT (`client_cmd`), CONFIG (`config_cmd`),
+//! SLOWLOG (`slowlog`), ACL (`acl`), MULTI/EXEC/DISCARD/WATCH/UNWATCH
+//! (`multi`) and Pub/Sub (`pubsub`).
 //!
-//! They are registered with [`Handler::Server`] and run by the connection
-//! (outside the engine), in order with the client's other commands.
+//! A server command is registered with its function ([`Run`]); the table
+//! gives it [`Handler::Server`] with that function's index, and the
+//! connection runs it (outside the engine), in order with the client's other
+//! commands.
 
 use super::connection::Session;
 use crate::commands::table::{Table, bytes_of};

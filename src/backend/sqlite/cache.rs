@@ -17,7 +17,7 @@
 //! require.
 //!
 //! **Why an entry is never older than the snapshot it answers for.** Commits
-//! are numbered by the writer's counter (`engine/sqlite.rs`), which counts a
+//! are numbered by the writer's counter (`backend/sqlite/engine.rs`), which counts a
 //! commit after its COMMIT. A read batch runs in a snapshot that holds at
 //! least the commits counted when it began (`held`). Each entry records
 //! `since`, a commit from which on its value has been the key's value, and

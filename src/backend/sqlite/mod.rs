@@ -157,7 +157,7 @@ pub fn open_writer(loc: &Location, sync: Durability) -> Result<Connection, Store
         Durability::Normal => "NORMAL",
         Durability::Off => "OFF",
     };
-    // File databases are checkpointed by a background thread (engine/checkpoint.rs).
+    // File databases are checkpointed by a background thread (checkpoint.rs).
     let autocheckpoint = if loc.path.is_some() { 0 } else { 1000 };
     conn.execute_batch(&format!(
         "PRAGMA synchronous={sync}; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-{WRITER_CACHE_KB}; PRAGMA wal_autocheckpoint={autocheckpoint}; PRAGMA journal_size_limit=67108864;"
