@@ -11,23 +11,46 @@
 //! The version and the checksum ([`crc64`], over everything before it) are
 //! little-endian. Inside the value, lengths use RDB's variable-length
 //! encoding (big-endian for the 32/64-bit forms) and strings may be stored as
-//! small integers or LZF-compressed ([`lzf`]). redsql writes exactly what
-//! Redis 7.0 (RDB version 10) writes, so payloads move freely between the two.
+//! small integers or LZF-compressed ([`lzf`]). redsql writes what Redis 7.0
+//! (RDB version 10) writes, so payloads move freely between the two.
 //!
-//! Only strings exist in redsql today. Each collection type adds a [`Value`]
-//! variant and its encodings in [`write_value`] / [`read_value`]; until then a
-//! payload of another type is refused like a corrupt one ("Bad data format").
+//! Every type but streams is written and read. [`write_value`] picks the
+//! encoding Redis 7.0 would hold the value in, judged from its contents with
+//! Redis's default thresholds (Redis never converts back after a collection
+//! grew, so for one that shrank its payload may use the larger form; both
+//! load the same value anywhere):
+//!
+//! | type | small form | otherwise |
+//! |------|------------|-----------|
+//! | sorted set | `ZSET_LISTPACK` (≤ 128 members of ≤ 64 bytes): member, score pairs by (score, member) | `ZSET_2`: members with binary double scores, highest first (Redis writes its skiplist from the tail) |
+//! | hash | `HASH_LISTPACK` (≤ 512 fields, fields and values ≤ 64 bytes) | `HASH`: field, value strings |
+//! | set | `SET_INTSET` (≤ 512 members, all integers): a sorted intset | `SET`: member strings |
+//! | list | `LIST_QUICKLIST_2`: listpack nodes split as Redis's `list-max-listpack-size -2` splits a list built by RPUSH (8 KB per node) | |
+//!
+//! Listpacks are [`listpack`]. Sorted sets and lists come out byte for byte as
+//! Redis writes them (for a list, as Redis writes one built by appending).
+//! Hashes and sets follow redsql's storage order (by field or member hash),
+//! not Redis's hash-table order or a small hash's insertion order, so their
+//! bytes differ from Redis's while decoding to the same value.
+//!
+//! [`read_value`] also reads the older encodings Redis loads: `LIST`,
+//! `LIST_ZIPLIST`, `LIST_QUICKLIST` (ziplists), `ZSET` (string scores),
+//! `ZSET_ZIPLIST` and `HASH_ZIPLIST`. A payload that does not decode — a bad
+//! listpack, intset or ziplist, a NaN score, a repeated member or field, an
+//! empty collection, a stream or an unknown type — is refused ("Bad data
+//! format"), as Redis's RESTORE refuses it with `sanitize-dump-payload yes`.
 
 pub mod crc64;
+pub mod listpack;
 pub mod lzf;
+pub mod ziplist;
 
 use bytes::Bytes;
 
 /// The RDB version Redis 7.0 writes; payloads of a later version are refused.
 pub const RDB_VERSION: u16 = 10;
 
-/// Object type bytes (Redis's `rdb.h`). Only the string type is handled yet;
-/// the others are listed so that it is clear where their decoders go.
+/// Object type bytes (Redis's `rdb.h`).
 pub mod object_type {
     pub const STRING: u8 = 0;
     pub const LIST: u8 = 1;
@@ -35,12 +58,35 @@ pub mod object_type {
     pub const ZSET: u8 = 3;
     pub const HASH: u8 = 4;
     pub const ZSET_2: u8 = 5;
+    pub const HASH_ZIPMAP: u8 = 9;
+    pub const LIST_ZIPLIST: u8 = 10;
     pub const SET_INTSET: u8 = 11;
+    pub const ZSET_ZIPLIST: u8 = 12;
+    pub const HASH_ZIPLIST: u8 = 13;
+    pub const LIST_QUICKLIST: u8 = 14;
+    pub const STREAM_LISTPACKS: u8 = 15;
     pub const HASH_LISTPACK: u8 = 16;
     pub const ZSET_LISTPACK: u8 = 17;
     pub const LIST_QUICKLIST_2: u8 = 18;
     pub const STREAM_LISTPACKS_2: u8 = 19;
 }
+
+/// Redis 7.0's default encoding thresholds (`config.c`).
+pub const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;
+pub const ZSET_MAX_LISTPACK_VALUE: usize = 64;
+pub const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
+pub const HASH_MAX_LISTPACK_VALUE: usize = 64;
+pub const SET_MAX_INTSET_ENTRIES: usize = 512;
+/// `list-max-listpack-size -2`: a quicklist node holds at most 8 KB.
+const LIST_NODE_MAX_BYTES: usize = 8192;
+/// What Redis adds to an element's length when judging whether it fits a
+/// node (`SIZE_ESTIMATE_OVERHEAD`).
+const LIST_NODE_OVERHEAD: usize = 8;
+/// Elements from this size on get a node of their own (`packed_threshold`).
+const LIST_PLAIN_THRESHOLD: usize = 1 << 30;
+/// Quicklist node containers.
+const CONTAINER_PLAIN: u64 = 1;
+const CONTAINER_PACKED: u64 = 2;
 
 /// The top two bits of a length byte.
 const LEN_6BIT: u8 = 0;
@@ -57,9 +103,17 @@ const ENC_INT32: u8 = 2;
 const ENC_LZF: u8 = 3;
 
 /// A value as a DUMP payload carries it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     String(Bytes),
+    List(Vec<Bytes>),
+    /// Members in any order (written in the order given).
+    Set(Vec<Bytes>),
+    /// Elements by ascending (score, member) — the store's order — when
+    /// written; in payload order when read. Scores are never NaN.
+    ZSet(Vec<(Bytes, f64)>),
+    /// Fields in any order (written in the order given).
+    Hash(Vec<(Bytes, Bytes)>),
 }
 
 /// Why a payload was refused, with the error reply RESTORE gives.
@@ -118,23 +172,311 @@ fn verify(payload: &[u8]) -> Result<(), LoadError> {
     Ok(())
 }
 
-/// Writes the type byte and the encoded value (`rdbSaveObjectType` + `rdbSaveObject`).
+/// Writes the type byte and the encoded value (`rdbSaveObjectType` +
+/// `rdbSaveObject`), in the encoding Redis 7.0 would hold the value in.
 pub fn write_value(out: &mut Vec<u8>, value: &Value) {
     match value {
         Value::String(s) => {
             out.push(object_type::STRING);
             write_string(out, s);
         }
+        Value::List(items) => {
+            out.push(object_type::LIST_QUICKLIST_2);
+            let nodes = quicklist_nodes(items);
+            write_len(out, nodes.len() as u64);
+            for (container, data) in nodes {
+                write_len(out, container);
+                write_string(out, &data);
+            }
+        }
+        Value::Set(members) => match intset(members) {
+            Some(blob) => {
+                out.push(object_type::SET_INTSET);
+                write_string(out, &blob);
+            }
+            None => {
+                out.push(object_type::SET);
+                write_len(out, members.len() as u64);
+                for m in members {
+                    write_string(out, m);
+                }
+            }
+        },
+        Value::ZSet(items) => {
+            if items.len() <= ZSET_MAX_LISTPACK_ENTRIES && items.iter().all(|(m, _)| m.len() <= ZSET_MAX_LISTPACK_VALUE)
+            {
+                out.push(object_type::ZSET_LISTPACK);
+                let mut lp = listpack::Writer::new();
+                for (m, score) in items {
+                    lp.push(m);
+                    push_score(&mut lp, *score);
+                }
+                write_string(out, &lp.finish());
+            } else {
+                out.push(object_type::ZSET_2);
+                write_len(out, items.len() as u64);
+                for (m, score) in items.iter().rev() {
+                    write_string(out, m);
+                    out.extend_from_slice(&score.to_le_bytes());
+                }
+            }
+        }
+        Value::Hash(pairs) => {
+            if pairs.len() <= HASH_MAX_LISTPACK_ENTRIES
+                && pairs
+                    .iter()
+                    .all(|(f, v)| f.len() <= HASH_MAX_LISTPACK_VALUE && v.len() <= HASH_MAX_LISTPACK_VALUE)
+            {
+                out.push(object_type::HASH_LISTPACK);
+                let mut lp = listpack::Writer::new();
+                for (f, v) in pairs {
+                    lp.push(f);
+                    lp.push(v);
+                }
+                write_string(out, &lp.finish());
+            } else {
+                out.push(object_type::HASH);
+                write_len(out, pairs.len() as u64);
+                for (f, v) in pairs {
+                    write_string(out, f);
+                    write_string(out, v);
+                }
+            }
+        }
     }
 }
 
-/// Reads a type byte and the value that follows; `None` if it does not decode.
-pub fn read_value(r: &mut Reader) -> Option<Value> {
-    match r.byte()? {
-        object_type::STRING => Some(Value::String(Bytes::from(r.string()?))),
-        // Other types: not loadable until redsql stores them.
-        _ => None,
+/// A sorted-set score in a listpack (`zzlInsertAt`): an integer when
+/// `double2ll` takes it (integral, within ±`i64::MAX / 2`; -0 becomes 0),
+/// else the text `d2string` makes (`inf`, `-inf`, `%.17g`).
+fn push_score(lp: &mut listpack::Writer, score: f64) {
+    let limit = (i64::MAX / 2) as f64;
+    if (-limit..=limit).contains(&score) && (score as i64) as f64 == score {
+        lp.push_int(score as i64);
+    } else {
+        lp.push(crate::resp::reply::format_double(score).as_bytes());
     }
+}
+
+/// The nodes Redis 7.0 makes of a list built by RPUSH (`quicklistPushTail`
+/// with `list-max-listpack-size -2`): `(container, bytes)`, a listpack that
+/// takes elements while its size plus the next element's length plus 8 stays
+/// within 8 KB, or a plain node for an element of 1 GB or more.
+fn quicklist_nodes(items: &[Bytes]) -> Vec<(u64, Vec<u8>)> {
+    let mut nodes = Vec::new();
+    let mut cur: Option<listpack::Writer> = None;
+    for item in items {
+        if item.len() >= LIST_PLAIN_THRESHOLD {
+            if let Some(lp) = cur.take() {
+                nodes.push((CONTAINER_PACKED, lp.finish()));
+            }
+            nodes.push((CONTAINER_PLAIN, item.to_vec()));
+            continue;
+        }
+        let fits = cur
+            .as_ref()
+            .is_some_and(|lp| lp.bytes() + item.len() + LIST_NODE_OVERHEAD <= LIST_NODE_MAX_BYTES);
+        if !fits && let Some(lp) = cur.take() {
+            nodes.push((CONTAINER_PACKED, lp.finish()));
+        }
+        cur.get_or_insert_with(listpack::Writer::new).push(item);
+    }
+    if let Some(lp) = cur {
+        nodes.push((CONTAINER_PACKED, lp.finish()));
+    }
+    nodes
+}
+
+/// The intset Redis 7.0 keeps a set in (`intset.c`), if it would: at most
+/// 512 members, all integers. Layout: encoding (2, 4 or 8: the width that
+/// holds every member) u32 LE, count u32 LE, the members ascending, LE.
+fn intset(members: &[Bytes]) -> Option<Vec<u8>> {
+    if members.len() > SET_MAX_INTSET_ENTRIES {
+        return None;
+    }
+    let mut ints = members
+        .iter()
+        .map(|m| crate::resp::request::parse_i64(m))
+        .collect::<Option<Vec<i64>>>()?;
+    ints.sort_unstable();
+    let width: usize = if ints.iter().all(|&n| i16::try_from(n).is_ok()) {
+        2
+    } else if ints.iter().all(|&n| i32::try_from(n).is_ok()) {
+        4
+    } else {
+        8
+    };
+    let mut blob = Vec::with_capacity(8 + width * ints.len());
+    blob.extend_from_slice(&(width as u32).to_le_bytes());
+    blob.extend_from_slice(&(ints.len() as u32).to_le_bytes());
+    for n in ints {
+        blob.extend_from_slice(&n.to_le_bytes()[..width]);
+    }
+    Some(blob)
+}
+
+/// The members of an intset blob; `None` if it is malformed (a bad encoding
+/// or length, members not strictly ascending) or empty.
+fn read_intset(blob: &[u8]) -> Option<Vec<Bytes>> {
+    let width = u32::from_le_bytes(blob.get(..4)?.try_into().ok()?) as usize;
+    let count = u32::from_le_bytes(blob.get(4..8)?.try_into().ok()?) as usize;
+    if !matches!(width, 2 | 4 | 8) || count == 0 || blob.len() != count.checked_mul(width)?.checked_add(8)? {
+        return None;
+    }
+    let mut out = Vec::with_capacity(count);
+    let mut last: Option<i64> = None;
+    for chunk in blob[8..].chunks_exact(width) {
+        let n = match width {
+            2 => i16::from_le_bytes(chunk.try_into().ok()?) as i64,
+            4 => i32::from_le_bytes(chunk.try_into().ok()?) as i64,
+            _ => i64::from_le_bytes(chunk.try_into().ok()?),
+        };
+        if last.is_some_and(|l| l >= n) {
+            return None;
+        }
+        last = Some(n);
+        out.push(Bytes::from(n.to_string()));
+    }
+    Some(out)
+}
+
+/// A score as a listpack or ziplist entry holds it (`zzlGetScore`: an
+/// integer, or text for `strtod`); `None` for NaN or text that is no number.
+fn parse_score(s: &[u8]) -> Option<f64> {
+    let d: f64 = std::str::from_utf8(s).ok()?.trim_start().parse().ok()?;
+    (!d.is_nan()).then_some(d)
+}
+
+/// `(member, score)` pairs of a flat listpack/ziplist entry list.
+fn zset_pairs(entries: Vec<Vec<u8>>) -> Option<Vec<(Bytes, f64)>> {
+    if !entries.len().is_multiple_of(2) {
+        return None;
+    }
+    let mut it = entries.into_iter();
+    let mut out = Vec::new();
+    while let (Some(m), Some(s)) = (it.next(), it.next()) {
+        out.push((Bytes::from(m), parse_score(&s)?));
+    }
+    Some(out)
+}
+
+/// `(field, value)` pairs of a flat listpack/ziplist entry list.
+fn hash_pairs(entries: Vec<Vec<u8>>) -> Option<Vec<(Bytes, Bytes)>> {
+    if !entries.len().is_multiple_of(2) {
+        return None;
+    }
+    let mut it = entries.into_iter();
+    let mut out = Vec::new();
+    while let (Some(f), Some(v)) = (it.next(), it.next()) {
+        out.push((Bytes::from(f), Bytes::from(v)));
+    }
+    Some(out)
+}
+
+/// Whether no key repeats.
+fn distinct<'a>(keys: impl Iterator<Item = &'a [u8]>) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    keys.into_iter().all(|k| seen.insert(k))
+}
+
+/// The value if Redis would load it: not an empty collection, no member or
+/// field twice.
+fn checked(value: Value) -> Option<Value> {
+    let ok = match &value {
+        Value::String(_) => true,
+        Value::List(items) => !items.is_empty(),
+        Value::Set(m) => !m.is_empty() && distinct(m.iter().map(|b| &b[..])),
+        Value::ZSet(items) => !items.is_empty() && distinct(items.iter().map(|(m, _)| &m[..])),
+        Value::Hash(pairs) => !pairs.is_empty() && distinct(pairs.iter().map(|(f, _)| &f[..])),
+    };
+    ok.then_some(value)
+}
+
+/// Reads a type byte and the value that follows; `None` if it does not
+/// decode, is an empty collection or repeats a member or field.
+pub fn read_value(r: &mut Reader) -> Option<Value> {
+    let value = match r.byte()? {
+        object_type::STRING => Value::String(Bytes::from(r.string()?)),
+        object_type::LIST => {
+            let n = r.plain_len()?;
+            let mut items = Vec::new();
+            for _ in 0..n {
+                items.push(Bytes::from(r.string()?));
+            }
+            Value::List(items)
+        }
+        object_type::LIST_ZIPLIST => Value::List(ziplist::decode(&r.string()?)?.into_iter().map(Bytes::from).collect()),
+        t @ (object_type::LIST_QUICKLIST | object_type::LIST_QUICKLIST_2) => {
+            let nodes = r.plain_len()?;
+            let mut items = Vec::new();
+            for _ in 0..nodes {
+                let container = if t == object_type::LIST_QUICKLIST_2 {
+                    r.plain_len()? as u64
+                } else {
+                    CONTAINER_PACKED
+                };
+                let data = r.string()?;
+                if data.is_empty() {
+                    return None;
+                }
+                match container {
+                    CONTAINER_PLAIN => items.push(Bytes::from(data)),
+                    CONTAINER_PACKED => {
+                        let entries = if t == object_type::LIST_QUICKLIST_2 {
+                            listpack::decode(&data)?
+                        } else {
+                            ziplist::decode(&data)?
+                        };
+                        items.extend(entries.into_iter().map(Bytes::from));
+                    }
+                    _ => return None,
+                }
+            }
+            Value::List(items)
+        }
+        object_type::SET => {
+            let n = r.plain_len()?;
+            let mut members = Vec::new();
+            for _ in 0..n {
+                members.push(Bytes::from(r.string()?));
+            }
+            Value::Set(members)
+        }
+        object_type::SET_INTSET => Value::Set(read_intset(&r.string()?)?),
+        t @ (object_type::ZSET | object_type::ZSET_2) => {
+            let n = r.plain_len()?;
+            let mut items = Vec::new();
+            for _ in 0..n {
+                let m = Bytes::from(r.string()?);
+                let score = if t == object_type::ZSET_2 {
+                    f64::from_le_bytes(r.take(8)?.try_into().ok()?)
+                } else {
+                    r.text_double()?
+                };
+                if score.is_nan() {
+                    return None;
+                }
+                items.push((m, score));
+            }
+            Value::ZSet(items)
+        }
+        object_type::ZSET_LISTPACK => Value::ZSet(zset_pairs(listpack::decode(&r.string()?)?)?),
+        object_type::ZSET_ZIPLIST => Value::ZSet(zset_pairs(ziplist::decode(&r.string()?)?)?),
+        object_type::HASH => {
+            let n = r.plain_len()?;
+            let mut pairs = Vec::new();
+            for _ in 0..n {
+                let f = Bytes::from(r.string()?);
+                pairs.push((f, Bytes::from(r.string()?)));
+            }
+            Value::Hash(pairs)
+        }
+        object_type::HASH_LISTPACK => Value::Hash(hash_pairs(listpack::decode(&r.string()?)?)?),
+        object_type::HASH_ZIPLIST => Value::Hash(hash_pairs(ziplist::decode(&r.string()?)?)?),
+        // Streams (not stored by redsql), zipmaps (Redis 2.4) and unknown types.
+        _ => return None,
+    };
+    checked(value)
 }
 
 /// Writes an RDB length (`rdbSaveLen`).
@@ -234,6 +576,17 @@ impl<'a> Reader<'a> {
         match self.len()? {
             (n, false) => usize::try_from(n).ok(),
             (_, true) => None,
+        }
+    }
+
+    /// A score of the legacy `ZSET` type (`rdbLoadDoubleValue`): a length
+    /// byte (253 NaN, 254 +inf, 255 -inf) and that many bytes of text.
+    pub fn text_double(&mut self) -> Option<f64> {
+        match self.byte()? {
+            253 => Some(f64::NAN),
+            254 => Some(f64::INFINITY),
+            255 => Some(f64::NEG_INFINITY),
+            n => parse_score(self.take(n as usize)?),
         }
     }
 

@@ -12,7 +12,7 @@ use super::{Class, CmdError, CmdResult, Ctx, SYNTAX, Spec, err};
 use crate::rdb;
 use crate::resp::Reply;
 use crate::resp::request::parse_i64;
-use crate::store::{Entry, KeyType, Ttl};
+use crate::store::{End, Entry, KeyType, Ttl, ZQuery, ZSpan};
 use bytes::Bytes;
 
 pub const COMMANDS: &[Spec] = &[
@@ -606,18 +606,50 @@ fn object_help(_ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 
 // ---- DUMP / RESTORE ----
 
-/// The RDB value of a key; `None` for types whose encoding is not written yet.
-fn rdb_value(entry: Entry) -> Option<rdb::Value> {
-    match entry.kind {
-        KeyType::String => Some(rdb::Value::String(entry.value.unwrap_or_default())),
-        KeyType::List | KeyType::Set | KeyType::ZSet | KeyType::Hash | KeyType::Stream => None,
-    }
+/// The RDB value of a key, read whole from the store; `None` for streams.
+fn rdb_value(ctx: &mut Ctx, entry: Entry) -> Result<Option<rdb::Value>, CmdError> {
+    let id = entry.id;
+    Ok(Some(match entry.kind {
+        KeyType::String => rdb::Value::String(entry.value.unwrap_or_default()),
+        KeyType::List => rdb::Value::List(ctx.store.list_range(id, 0, entry.len - 1)?),
+        KeyType::Set => rdb::Value::Set(ctx.store.set_members(id)?),
+        KeyType::ZSet => rdb::Value::ZSet(ctx.store.zset_range(id, &ZQuery::span(ZSpan::All))?),
+        KeyType::Hash => rdb::Value::Hash(ctx.store.hash_all(id)?),
+        KeyType::Stream => return Ok(None),
+    }))
 }
 
-/// Stores a decoded RDB value at `key`, replacing whatever is there.
-fn write_rdb_value(ctx: &mut Ctx, key: &[u8], value: &rdb::Value, ttl: Ttl) -> Result<(), CmdError> {
+/// Stores a decoded RDB value at `key`, which holds no live key.
+fn write_rdb_value(ctx: &mut Ctx, key: &[u8], value: rdb::Value, ttl: Ttl) -> Result<(), CmdError> {
+    let kind = match &value {
+        rdb::Value::String(s) => {
+            ctx.store.set_string(ctx.db, key, s, ttl)?;
+            return Ok(());
+        }
+        rdb::Value::List(_) => KeyType::List,
+        rdb::Value::Set(_) => KeyType::Set,
+        rdb::Value::ZSet(_) => KeyType::ZSet,
+        rdb::Value::Hash(_) => KeyType::Hash,
+    };
+    let id = ctx.store.create_key(ctx.db, key, kind)?;
     match value {
-        rdb::Value::String(s) => ctx.store.set_string(ctx.db, key, s, ttl)?,
+        rdb::Value::String(_) => unreachable!("written above"),
+        rdb::Value::List(items) => {
+            ctx.store.list_push(id, 0, End::Tail, &items)?;
+        }
+        rdb::Value::Set(members) => {
+            ctx.store.set_add(id, &members)?;
+        }
+        rdb::Value::ZSet(items) => {
+            ctx.store.zset_put(id, &items)?;
+        }
+        rdb::Value::Hash(pairs) => {
+            let pairs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(f, v)| (&f[..], &v[..])).collect();
+            ctx.store.hash_set(id, &pairs)?;
+        }
+    }
+    if let Ttl::At(at) = ttl {
+        ctx.store.set_expire(ctx.db, key, Some(at))?;
     }
     Ok(())
 }
@@ -628,7 +660,7 @@ fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Nil);
     };
     let kind = entry.kind;
-    match rdb_value(entry) {
+    match rdb_value(ctx, entry)? {
         Some(v) => Ok(Reply::bulk(rdb::dump(&v))),
         None => err(format!("ERR DUMP of a {} is not supported", kind.name())),
     }
@@ -688,7 +720,7 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::ok());
     }
     let ttl = if ttl == 0 { Ttl::Persist } else { Ttl::At(ttl) };
-    write_rdb_value(ctx, key, &value, ttl)?;
+    write_rdb_value(ctx, key, value, ttl)?;
     ctx.created(key);
     ctx.notify(Class::Generic, "restore", key);
     Ok(Reply::ok())
