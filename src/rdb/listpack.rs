@@ -260,11 +260,11 @@ mod tests {
 
     #[test]
     fn string_forms_and_backlens() {
-        let s63 = vec![b'a'; 63];
+        let s63 = [b'a'; 63];
         let lp = encode([&s63[..]]);
         assert_eq!(lp[HEADER_SIZE], 0x80 | 63);
         assert_eq!(lp[lp.len() - 2], 64);
-        let s200 = vec![b'b'; 200];
+        let s200 = [b'b'; 200];
         let lp = encode([&s200[..]]);
         assert_eq!(&lp[HEADER_SIZE..HEADER_SIZE + 2], [0xe0, 200]);
         // backlen of 202: 202 >> 7 = 1, then (202 & 127) | 128.
