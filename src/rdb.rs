@@ -726,9 +726,13 @@ mod tests {
 
     #[test]
     fn body_errors() {
-        // Unknown or not-yet-supported type.
+        // An empty collection, a stream, an unknown type.
         assert_eq!(
             load(&with_footer(vec![object_type::LIST, 0], 10)),
+            Err(LoadError::BadFormat)
+        );
+        assert_eq!(
+            load(&with_footer(vec![object_type::STREAM_LISTPACKS_2, 0], 10)),
             Err(LoadError::BadFormat)
         );
         assert_eq!(load(&with_footer(vec![200], 10)), Err(LoadError::BadFormat));
@@ -742,8 +746,123 @@ mod tests {
         // A string longer than the whole payload.
         assert_eq!(load(&with_footer(vec![0, 0x3f, b'a'], 10)), Err(LoadError::BadFormat));
         // An empty body: the type byte is read from the footer (version 10 =
-        // 0x0a, the LIST_ZIPLIST type), which does not load.
+        // 0x0a, the LIST_ZIPLIST type), whose ziplist (the empty string the
+        // next byte announces) does not decode.
         assert_eq!(load(&with_footer(vec![], 10)), Err(LoadError::BadFormat));
+    }
+
+    /// Redis 7.0.15's DUMP of `GEOADD geo 13.361389 38.115556 Palermo
+    /// 15.087269 37.502669 Catania 2.349014 48.864716 Paris`.
+    const GEO_PAYLOAD: &[u8] = b"\x11>>\x00\x00\x00\x06\x00\x87Palermo\x08\xf4*z\x07\x159\x5c\x0c\x00\x09\x87Catania\x08\xf4m\x0f\x8d\xf8\x89\x5c\x0c\x00\x09\x85Paris\x06\xf4\xfe/\xe9\x8c<\x04\x0d\x00\x09\xff\x0a\x00\xf4\xdfP\xce\xbf\x0d\x98\xc9";
+
+    #[test]
+    fn zset_listpack_matches_redis() {
+        let value = load(GEO_PAYLOAD).unwrap();
+        let Value::ZSet(items) = &value else {
+            panic!("{value:?}")
+        };
+        let members: Vec<&[u8]> = items.iter().map(|(m, _)| &m[..]).collect();
+        assert_eq!(members, [&b"Palermo"[..], b"Catania", b"Paris"]);
+        assert_eq!(items[0].1, 3479099956230698.0);
+        assert_eq!(dump(&value), GEO_PAYLOAD);
+    }
+
+    #[test]
+    fn list_quicklist_matches_redis() {
+        // Redis 7.0.15's DUMP of `RPUSH l a b 100 -7`.
+        let payload =
+            b"\x12\x01\x02\x12\x12\x00\x00\x00\x04\x00\x81a\x02\x81b\x02d\x01\xdf\xf9\x02\xff\x0a\x00Z\xf0P\x22' {?";
+        let value = Value::List(
+            ["a", "b", "100", "-7"]
+                .map(|m| Bytes::from_static(m.as_bytes()))
+                .to_vec(),
+        );
+        assert_eq!(load(payload), Ok(value.clone()));
+        assert_eq!(dump(&value), payload);
+    }
+
+    #[test]
+    fn zset_scores_and_forms() {
+        let scores = [
+            0.0,
+            1.5,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e-300,
+            1e300,
+            4611686018427387904.0,
+            -3.0,
+        ];
+        let mut items: Vec<(Bytes, f64)> = scores
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| (Bytes::from(format!("m{i}")), s))
+            .collect();
+        items.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let small = dump(&Value::ZSet(items.clone()));
+        assert_eq!(small[0], object_type::ZSET_LISTPACK);
+        assert_eq!(load(&small), Ok(Value::ZSet(items.clone())));
+        // Past 128 elements: ZSET_2, read back highest first.
+        for i in 0..130 {
+            items.push((Bytes::from(format!("z{i:03}")), 1e301 + i as f64));
+        }
+        let big = dump(&Value::ZSet(items.clone()));
+        assert_eq!(big[0], object_type::ZSET_2);
+        let mut rev = items.clone();
+        rev.reverse();
+        assert_eq!(load(&big), Ok(Value::ZSet(rev)));
+    }
+
+    #[test]
+    fn sets_and_hashes_roundtrip() {
+        let ints = Value::Set(["5", "-3", "70000"].map(|m| Bytes::from_static(m.as_bytes())).to_vec());
+        let p = dump(&ints);
+        assert_eq!(p[0], object_type::SET_INTSET);
+        // Members come back sorted, as an intset holds them.
+        assert_eq!(
+            load(&p),
+            Ok(Value::Set(
+                ["-3", "5", "70000"].map(|m| Bytes::from_static(m.as_bytes())).to_vec()
+            ))
+        );
+        let mixed = Value::Set(["5", "x", "007"].map(|m| Bytes::from_static(m.as_bytes())).to_vec());
+        let p = dump(&mixed);
+        assert_eq!(p[0], object_type::SET);
+        assert_eq!(load(&p), Ok(mixed));
+        let small = Value::Hash(vec![(Bytes::from_static(b"f"), Bytes::from_static(b"12"))]);
+        assert_eq!(dump(&small)[0], object_type::HASH_LISTPACK);
+        assert_eq!(load(&dump(&small)), Ok(small));
+        let long = Value::Hash(vec![(Bytes::from_static(b"f"), Bytes::from(vec![b'v'; 65]))]);
+        assert_eq!(dump(&long)[0], object_type::HASH);
+        assert_eq!(load(&dump(&long)), Ok(long));
+    }
+
+    #[test]
+    fn collections_redis_refuses() {
+        let mut dup = vec![object_type::SET, 2, 1, b'x', 1, b'x'];
+        assert_eq!(load(&with_footer(dup.clone(), 10)), Err(LoadError::BadFormat));
+        dup[5] = b'y';
+        assert!(load(&with_footer(dup, 10)).is_ok());
+        let mut nan = vec![object_type::ZSET_2, 1, 1, b'a'];
+        nan.extend_from_slice(&f64::NAN.to_le_bytes());
+        assert_eq!(load(&with_footer(nan, 10)), Err(LoadError::BadFormat));
+        // A quicklist node of an unknown container, an empty node.
+        assert_eq!(
+            load(&with_footer(vec![object_type::LIST_QUICKLIST_2, 1, 3, 1, b'a'], 10)),
+            Err(LoadError::BadFormat)
+        );
+        assert_eq!(
+            load(&with_footer(vec![object_type::LIST_QUICKLIST_2, 1, 2, 0], 10)),
+            Err(LoadError::BadFormat)
+        );
+        // A plain node holds one element as it is.
+        assert_eq!(
+            load(&with_footer(
+                vec![object_type::LIST_QUICKLIST_2, 1, 1, 2, b'h', b'i'],
+                10
+            )),
+            Ok(Value::List(vec![Bytes::from_static(b"hi")]))
+        );
     }
 
     #[test]

@@ -142,13 +142,6 @@ fn encode_backlen(out: &mut Vec<u8>, l: u64) {
     }
 }
 
-/// The size of a backlen for an entry of `l` bytes.
-fn backlen_size(l: u64) -> usize {
-    let mut v = Vec::with_capacity(5);
-    encode_backlen(&mut v, l);
-    v.len()
-}
-
 /// Builds a listpack of `items` (strings stored as integers where they read as one).
 pub fn encode<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
     let mut w = Writer::new();
@@ -216,14 +209,13 @@ pub fn decode(lp: &[u8]) -> Option<Vec<Vec<u8>>> {
             }
         };
         let backlen_at = p + entry_len;
-        let bl = backlen_size(entry_len as u64);
         let mut expected = Vec::with_capacity(5);
         encode_backlen(&mut expected, entry_len as u64);
-        if get(backlen_at, bl)? != &expected[..] {
+        if get(backlen_at, expected.len())? != &expected[..] {
             return None;
         }
         out.push(value);
-        p = backlen_at + bl;
+        p = backlen_at + expected.len();
     }
     if count != COUNT_UNKNOWN && count as usize != out.len() {
         return None;
