@@ -27,18 +27,21 @@
 //! | set | `SET_INTSET` (≤ 512 members, all integers): a sorted intset | `SET`: member strings |
 //! | list | `LIST_QUICKLIST_2`: listpack nodes split as Redis's `list-max-listpack-size -2` splits a list built by RPUSH (8 KB per node) | |
 //!
-//! Listpacks are [`listpack`]. Sorted sets and lists come out byte for byte as
-//! Redis writes them (for a list, as Redis writes one built by appending).
+//! Listpacks are [`listpack`]. Sorted sets, intsets and lists come out byte
+//! for byte as Redis writes them (for a list, as Redis writes one built by
+//! appending; one built from the head is split into other nodes there).
 //! Hashes and sets follow redsql's storage order (by field or member hash),
 //! not Redis's hash-table order or a small hash's insertion order, so their
 //! bytes differ from Redis's while decoding to the same value.
 //!
 //! [`read_value`] also reads the older encodings Redis loads: `LIST`,
-//! `LIST_ZIPLIST`, `LIST_QUICKLIST` (ziplists), `ZSET` (string scores),
+//! `LIST_ZIPLIST`, `LIST_QUICKLIST` ([`ziplist`]s), `ZSET` (string scores),
 //! `ZSET_ZIPLIST` and `HASH_ZIPLIST`. A payload that does not decode — a bad
 //! listpack, intset or ziplist, a NaN score, a repeated member or field, an
-//! empty collection, a stream or an unknown type — is refused ("Bad data
-//! format"), as Redis's RESTORE refuses it with `sanitize-dump-payload yes`.
+//! empty collection — is refused ("Bad data format"), as Redis's RESTORE
+//! refuses it with `sanitize-dump-payload yes` (without it Redis skips some
+//! of these checks and loads a corrupt value). Streams (not stored by
+//! redsql), Redis 2.4's zipmaps and unknown types are refused too.
 
 pub mod crc64;
 pub mod listpack;

@@ -621,35 +621,32 @@ fn rdb_value(ctx: &mut Ctx, entry: Entry) -> Result<Option<rdb::Value>, CmdError
 
 /// Stores a decoded RDB value at `key`, which holds no live key.
 fn write_rdb_value(ctx: &mut Ctx, key: &[u8], value: rdb::Value, ttl: Ttl) -> Result<(), CmdError> {
-    let kind = match &value {
+    let db = ctx.db;
+    match value {
         rdb::Value::String(s) => {
-            ctx.store.set_string(ctx.db, key, s, ttl)?;
+            ctx.store.set_string(db, key, &s, ttl)?;
             return Ok(());
         }
-        rdb::Value::List(_) => KeyType::List,
-        rdb::Value::Set(_) => KeyType::Set,
-        rdb::Value::ZSet(_) => KeyType::ZSet,
-        rdb::Value::Hash(_) => KeyType::Hash,
-    };
-    let id = ctx.store.create_key(ctx.db, key, kind)?;
-    match value {
-        rdb::Value::String(_) => unreachable!("written above"),
         rdb::Value::List(items) => {
+            let id = ctx.store.create_key(db, key, KeyType::List)?;
             ctx.store.list_push(id, 0, End::Tail, &items)?;
         }
         rdb::Value::Set(members) => {
+            let id = ctx.store.create_key(db, key, KeyType::Set)?;
             ctx.store.set_add(id, &members)?;
         }
         rdb::Value::ZSet(items) => {
+            let id = ctx.store.create_key(db, key, KeyType::ZSet)?;
             ctx.store.zset_put(id, &items)?;
         }
         rdb::Value::Hash(pairs) => {
+            let id = ctx.store.create_key(db, key, KeyType::Hash)?;
             let pairs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(f, v)| (&f[..], &v[..])).collect();
             ctx.store.hash_set(id, &pairs)?;
         }
     }
     if let Ttl::At(at) = ttl {
-        ctx.store.set_expire(ctx.db, key, Some(at))?;
+        ctx.store.set_expire(db, key, Some(at))?;
     }
     Ok(())
 }
