@@ -36,12 +36,12 @@
 //!
 //! [`read_value`] also reads the older encodings Redis loads: `LIST`,
 //! `LIST_ZIPLIST`, `LIST_QUICKLIST` ([`ziplist`]s), `ZSET` (string scores),
-//! `ZSET_ZIPLIST` and `HASH_ZIPLIST`. A payload that does not decode — a bad
+//! `ZSET_ZIPLIST`, `HASH_ZIPLIST` and `HASH_ZIPMAP` (Redis 2.4). A payload that does not decode — a bad
 //! listpack, intset or ziplist, a NaN score, a repeated member or field, an
 //! empty collection — is refused ("Bad data format"), as Redis's RESTORE
 //! refuses it with `sanitize-dump-payload yes` (without it Redis skips some
 //! of these checks and loads a corrupt value). Streams (not stored by
-//! redsql), Redis 2.4's zipmaps and unknown types are refused too.
+//! redsql) and unknown types are refused too.
 
 pub mod crc64;
 pub mod listpack;
@@ -343,6 +343,36 @@ fn read_intset(blob: &[u8]) -> Option<Vec<Bytes>> {
     Some(out)
 }
 
+/// The pairs of a zipmap (Redis 2.4's small hashes, `zipmap.c`): a count
+/// byte (254: count them), then per pair a length, the field, a length, a
+/// "free" byte, the value and that many unused bytes, then 0xFF. A length is
+/// one byte below 254, or 254 and 4 bytes LE. `None` if malformed or empty.
+fn read_zipmap(zm: &[u8]) -> Option<Vec<(Bytes, Bytes)>> {
+    const BIGLEN: u8 = 254;
+    const END: u8 = 255;
+    let mut r = Reader::new(zm);
+    let count = r.byte()?;
+    let len = |r: &mut Reader| -> Option<usize> {
+        match r.byte()? {
+            BIGLEN => Some(u32::from_le_bytes(r.take(4)?.try_into().ok()?) as usize),
+            END => None,
+            n => Some(n as usize),
+        }
+    };
+    let mut pairs = Vec::new();
+    while *zm.get(r.pos)? != END {
+        let n = len(&mut r)?;
+        let field = Bytes::from(r.take(n)?.to_vec());
+        let n = len(&mut r)?;
+        let free = r.byte()? as usize;
+        let value = Bytes::from(r.take(n)?.to_vec());
+        r.take(free)?;
+        pairs.push((field, value));
+    }
+    let well_formed = r.pos == zm.len() - 1 && !pairs.is_empty() && (count == BIGLEN || count as usize == pairs.len());
+    well_formed.then_some(pairs)
+}
+
 /// A score as a listpack or ziplist entry holds it (`zzlGetScore`: an
 /// integer, or text for `strtod`); `None` for NaN or text that is no number.
 fn parse_score(s: &[u8]) -> Option<f64> {
@@ -476,7 +506,8 @@ pub fn read_value(r: &mut Reader) -> Option<Value> {
         }
         object_type::HASH_LISTPACK => Value::Hash(hash_pairs(listpack::decode(&r.string()?)?)?),
         object_type::HASH_ZIPLIST => Value::Hash(hash_pairs(ziplist::decode(&r.string()?)?)?),
-        // Streams (not stored by redsql), zipmaps (Redis 2.4) and unknown types.
+        object_type::HASH_ZIPMAP => Value::Hash(read_zipmap(&r.string()?)?),
+        // Streams (not stored by redsql) and unknown types.
         _ => return None,
     };
     checked(value)

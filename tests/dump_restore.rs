@@ -604,6 +604,12 @@ fn legacy_payloads() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     ql.extend_from_slice(&string(0, z.clone())[1..]);
     ql.extend_from_slice(&string(0, zl(&[b"\x01z"]))[1..]);
     out.push(("list quicklist", "list", with_footer(ql, 9)));
+    // A zipmap (Redis 2.4): count, then len field len free value [free bytes].
+    let zm = b"\x02\x01a\x03\x01one\x00\x05field\x02\x02hi\xaa\xbb\xff".to_vec();
+    out.push(("hash zipmap", "hash", with_footer(string(9, zm.clone()), 6)));
+    let mut bad_zm = zm.clone();
+    bad_zm[0] = 3;
+    out.push(("zipmap count", "hash", with_footer(string(9, bad_zm), 6)));
     let mut bad = z.clone();
     bad[4] = 3;
     out.push(("ziplist bad tail", "zset", with_footer(string(12, bad), 9)));
