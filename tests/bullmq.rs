@@ -26,7 +26,11 @@ fn bullmq_runs_jobs(backend: &Backend) {
         .output()
         .expect("run node");
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && text.contains("OK"), "{}: {text}", backend.name());
+    assert!(
+        out.status.success() && text.contains("OK"),
+        "{}: {text}",
+        backend.name()
+    );
 }
 
 backend_tests!(bullmq_runs_jobs: sqlite, postgres);

@@ -177,6 +177,7 @@ scripts!(
     bitmaps,
     blocking,
     connection,
+    dump,
     expire,
     geo,
     hashes,

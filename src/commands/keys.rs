@@ -12,7 +12,7 @@ use super::{Class, CmdError, CmdResult, Ctx, SYNTAX, Spec, err};
 use crate::rdb;
 use crate::resp::Reply;
 use crate::resp::request::parse_i64;
-use crate::store::{Entry, KeyType, Ttl};
+use crate::store::{End, Entry, KeyType, Ttl, ZQuery, ZSpan};
 use bytes::Bytes;
 
 pub const COMMANDS: &[Spec] = &[
@@ -607,25 +607,48 @@ fn object_help(_ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 
 // ---- DUMP / RESTORE ----
 
-/// The RDB value of a key; `None` for types whose encoding is not written yet.
+/// The RDB value of a key, read whole from the store.
 fn rdb_value(ctx: &mut Ctx, entry: Entry) -> Result<Option<rdb::Value>, CmdError> {
-    Ok(match entry.kind {
-        KeyType::String => Some(rdb::Value::String(entry.value.unwrap_or_default())),
-        KeyType::Stream => Some(rdb::Value::Stream(super::streams::to_rdb(ctx, &entry)?)),
-        KeyType::List | KeyType::Set | KeyType::ZSet | KeyType::Hash => None,
-    })
+    let id = entry.id;
+    Ok(Some(match entry.kind {
+        KeyType::String => rdb::Value::String(entry.value.unwrap_or_default()),
+        KeyType::List => rdb::Value::List(ctx.store.list_range(id, 0, entry.len - 1)?),
+        KeyType::Set => rdb::Value::Set(ctx.store.set_members(id)?),
+        KeyType::ZSet => rdb::Value::ZSet(ctx.store.zset_range(id, &ZQuery::span(ZSpan::All))?),
+        KeyType::Hash => rdb::Value::Hash(ctx.store.hash_all(id)?),
+        KeyType::Stream => rdb::Value::Stream(super::streams::to_rdb(ctx, &entry)?),
+    }))
 }
 
-/// Stores a decoded RDB value at `key`, replacing whatever is there.
-fn write_rdb_value(ctx: &mut Ctx, key: &[u8], value: &rdb::Value, ttl: Ttl) -> Result<(), CmdError> {
+/// Stores a decoded RDB value at `key`, which holds no live key.
+fn write_rdb_value(ctx: &mut Ctx, key: &[u8], value: rdb::Value, ttl: Ttl) -> Result<(), CmdError> {
+    let db = ctx.db;
     match value {
-        rdb::Value::String(s) => ctx.store.set_string(ctx.db, key, s, ttl)?,
-        rdb::Value::Stream(s) => {
-            super::streams::from_rdb(ctx, key, s)?;
-            if let Ttl::At(at) = ttl {
-                ctx.store.set_expire(ctx.db, key, Some(at))?;
-            }
+        rdb::Value::String(s) => {
+            ctx.store.set_string(db, key, &s, ttl)?;
+            return Ok(());
         }
+        rdb::Value::List(items) => {
+            let id = ctx.store.create_key(db, key, KeyType::List)?;
+            ctx.store.list_push(id, 0, End::Tail, &items)?;
+        }
+        rdb::Value::Set(members) => {
+            let id = ctx.store.create_key(db, key, KeyType::Set)?;
+            ctx.store.set_add(id, &members)?;
+        }
+        rdb::Value::ZSet(items) => {
+            let id = ctx.store.create_key(db, key, KeyType::ZSet)?;
+            ctx.store.zset_put(id, &items)?;
+        }
+        rdb::Value::Stream(s) => super::streams::from_rdb(ctx, key, &s)?,
+        rdb::Value::Hash(pairs) => {
+            let id = ctx.store.create_key(db, key, KeyType::Hash)?;
+            let pairs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(f, v)| (&f[..], &v[..])).collect();
+            ctx.store.hash_set(id, &pairs)?;
+        }
+    }
+    if let Ttl::At(at) = ttl {
+        ctx.store.set_expire(db, key, Some(at))?;
     }
     Ok(())
 }
@@ -696,7 +719,7 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::ok());
     }
     let ttl = if ttl == 0 { Ttl::Persist } else { Ttl::At(ttl) };
-    write_rdb_value(ctx, key, &value, ttl)?;
+    write_rdb_value(ctx, key, value, ttl)?;
     ctx.created(key);
     ctx.notify(Class::Generic, "restore", key);
     Ok(Reply::ok())

@@ -1,184 +1,224 @@
-//! Redis's listpack (`listpack.c`): a byte array of integers and strings, as
-//! RDB payloads embed it (streams' nodes, and the small encodings of hashes,
-//! sets and sorted sets).
+//! Redis's listpack (`listpack.c`), the compact encoding of small hashes and
+//! sorted sets and of the nodes of a list, as DUMP payloads carry it.
 //!
 //! ```text
-//! total bytes (u32 LE) | element count (u16 LE, 65535: unknown) | elements | 0xFF
+//! +-----------------+---------------+---------+---------+-----+------+
+//! | total bytes u32 | count u16     | entry 1 | entry 2 | ... | 0xFF |
+//! +-----------------+---------------+---------+---------+-----+------+
 //! ```
 //!
-//! Each element is its encoding and data, then its encoded length backwards
-//! ("backlen"). [`Builder::string`] stores a string that is the canonical
-//! form of an integer as the integer, as `lpAppend` does.
+//! Both header fields are little-endian; a count of 65535 means "at least
+//! that many, count them". Each entry is an encoding byte (with the value or
+//! the length in it or in the following bytes), the data, and a "backlen": the
+//! size of encoding + data, in 1 to 5 bytes of 7 bits each, so the listpack can
+//! be walked backwards. Strings that read as an `i64` (Redis's
+//! `lpStringToInt64`, the rules of [`parse_i64`]) are stored as integers in the
+//! smallest of the 7-bit unsigned, 13/16/24/32/64-bit signed forms; other
+//! strings take a 6-bit, 12-bit or 32-bit length.
 
-/// One decoded element.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Item {
-    Int(i64),
-    Str(Vec<u8>),
-}
+use crate::resp::request::parse_i64;
 
-impl Item {
-    /// The element as a string (an integer in decimal).
-    pub fn into_bytes(self) -> Vec<u8> {
-        match self {
-            Item::Int(n) => n.to_string().into_bytes(),
-            Item::Str(s) => s,
-        }
-    }
+const HEADER_SIZE: usize = 6;
+const EOF: u8 = 0xff;
+/// The count field's "unknown" value.
+const COUNT_UNKNOWN: u16 = u16::MAX;
 
-    pub fn int(&self) -> Option<i64> {
-        match self {
-            Item::Int(n) => Some(*n),
-            Item::Str(s) => crate::resp::request::parse_i64(s),
-        }
-    }
-}
+const ENC_13BIT_INT: u8 = 0xc0;
+const ENC_12BIT_STR: u8 = 0xe0;
+const ENC_16BIT_INT: u8 = 0xf1;
+const ENC_24BIT_INT: u8 = 0xf2;
+const ENC_32BIT_INT: u8 = 0xf3;
+const ENC_64BIT_INT: u8 = 0xf4;
+const ENC_32BIT_STR: u8 = 0xf0;
+const ENC_6BIT_STR: u8 = 0x80;
 
-/// Builds a listpack element by element.
-#[derive(Default)]
-pub struct Builder {
-    body: Vec<u8>,
+/// Builds a listpack by appending entries (`lpAppend`, `lpAppendInteger`).
+#[derive(Debug, Clone)]
+pub struct Writer {
+    buf: Vec<u8>,
     count: usize,
 }
 
-impl Builder {
-    pub fn new() -> Builder {
-        Builder::default()
+impl Default for Writer {
+    fn default() -> Self {
+        Writer::new()
+    }
+}
+
+impl Writer {
+    pub fn new() -> Writer {
+        Writer {
+            buf: vec![0; HEADER_SIZE],
+            count: 0,
+        }
     }
 
-    fn element(&mut self, encoded: &[u8]) {
-        self.body.extend_from_slice(encoded);
-        let l = encoded.len() as u64;
-        // lpEncodeBacklen: the most significant 7 bits first, every byte
-        // after the first with its top bit set.
-        let n = backlen_size(encoded.len());
-        let back: Vec<u8> = (0..n)
-            .map(|i| {
-                let b = ((l >> (7 * (n - 1 - i))) & 127) as u8;
-                if i == 0 { b } else { b | 128 }
-            })
-            .collect();
-        self.body.extend_from_slice(&back);
+    /// The size the listpack has now, terminator included (Redis's `lpBytes`).
+    pub fn bytes(&self) -> usize {
+        self.buf.len() + 1
+    }
+
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Appends a string, as an integer when it reads as one (`lpAppend`).
+    pub fn push(&mut self, s: &[u8]) {
+        match parse_i64(s) {
+            Some(n) => self.push_int(n),
+            None => {
+                let start = self.buf.len();
+                let len = s.len();
+                if len < 64 {
+                    self.buf.push(ENC_6BIT_STR | len as u8);
+                } else if len < 4096 {
+                    self.buf
+                        .extend_from_slice(&[ENC_12BIT_STR | (len >> 8) as u8, len as u8]);
+                } else {
+                    self.buf.push(ENC_32BIT_STR);
+                    self.buf.extend_from_slice(&(len as u32).to_le_bytes());
+                }
+                self.buf.extend_from_slice(s);
+                self.end_entry(start);
+            }
+        }
+    }
+
+    /// Appends an integer in its smallest form (`lpEncodeIntegerGetType`).
+    pub fn push_int(&mut self, v: i64) {
+        let start = self.buf.len();
+        let le = v.to_le_bytes();
+        if (0..=127).contains(&v) {
+            self.buf.push(v as u8);
+        } else if (-4096..=4095).contains(&v) {
+            let u = (v & 0x1fff) as u16;
+            self.buf.extend_from_slice(&[ENC_13BIT_INT | (u >> 8) as u8, u as u8]);
+        } else if (-32768..=32767).contains(&v) {
+            self.buf.push(ENC_16BIT_INT);
+            self.buf.extend_from_slice(&le[..2]);
+        } else if (-8_388_608..=8_388_607).contains(&v) {
+            self.buf.push(ENC_24BIT_INT);
+            self.buf.extend_from_slice(&le[..3]);
+        } else if i32::try_from(v).is_ok() {
+            self.buf.push(ENC_32BIT_INT);
+            self.buf.extend_from_slice(&le[..4]);
+        } else {
+            self.buf.push(ENC_64BIT_INT);
+            self.buf.extend_from_slice(&le);
+        }
+        self.end_entry(start);
+    }
+
+    fn end_entry(&mut self, start: usize) {
+        let l = (self.buf.len() - start) as u64;
+        encode_backlen(&mut self.buf, l);
         self.count += 1;
     }
 
-    /// `lpAppendInteger`.
-    pub fn int(&mut self, v: i64) {
-        let mut e = Vec::with_capacity(9);
-        if (0..=127).contains(&v) {
-            e.push(v as u8);
-        } else if (-4096..=4095).contains(&v) {
-            let u = (v as u64) & 0x1fff;
-            e.push(0xC0 | (u >> 8) as u8);
-            e.push(u as u8);
-        } else if let Ok(x) = i16::try_from(v) {
-            e.push(0xF1);
-            e.extend_from_slice(&x.to_le_bytes());
-        } else if (-(1 << 23)..(1 << 23)).contains(&v) {
-            e.push(0xF2);
-            e.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
-        } else if let Ok(x) = i32::try_from(v) {
-            e.push(0xF3);
-            e.extend_from_slice(&x.to_le_bytes());
-        } else {
-            e.push(0xF4);
-            e.extend_from_slice(&v.to_le_bytes());
-        }
-        self.element(&e);
-    }
-
-    /// `lpAppend`: an integer if the string is the canonical form of one.
-    pub fn string(&mut self, s: &[u8]) {
-        if s.len() <= 20
-            && let Some(v) = crate::resp::request::parse_i64(s)
-            && v.to_string().as_bytes() == s
-        {
-            return self.int(v);
-        }
-        let mut e = Vec::with_capacity(s.len() + 5);
-        if s.len() < 64 {
-            e.push(0x80 | s.len() as u8);
-        } else if s.len() < 4096 {
-            e.push(0xE0 | (s.len() >> 8) as u8);
-            e.push(s.len() as u8);
-        } else {
-            e.push(0xF0);
-            e.extend_from_slice(&(s.len() as u32).to_le_bytes());
-        }
-        e.extend_from_slice(s);
-        self.element(&e);
-    }
-
     /// The finished listpack.
-    pub fn finish(self) -> Vec<u8> {
-        let total = 6 + self.body.len() + 1;
-        let mut out = Vec::with_capacity(total);
-        out.extend_from_slice(&(total as u32).to_le_bytes());
-        out.extend_from_slice(&(self.count.min(65535) as u16).to_le_bytes());
-        out.extend_from_slice(&self.body);
-        out.push(0xFF);
-        out
+    pub fn finish(mut self) -> Vec<u8> {
+        self.buf.push(EOF);
+        let total = self.buf.len() as u32;
+        self.buf[..4].copy_from_slice(&total.to_le_bytes());
+        let count = u16::try_from(self.count).unwrap_or(COUNT_UNKNOWN);
+        self.buf[4..6].copy_from_slice(&count.to_le_bytes());
+        self.buf
     }
 }
 
-/// The bytes of an element's backlen (`lpEncodeBacklen`'s thresholds).
-fn backlen_size(len: usize) -> usize {
-    match len {
+/// `lpEncodeBacklen`: the entry size `l`, most significant 7 bits first, every
+/// byte but the first with its top bit set.
+fn encode_backlen(out: &mut Vec<u8>, l: u64) {
+    let n = match l {
         0..=127 => 1,
-        128..=16382 => 2,
-        16383..=2097150 => 3,
-        2097151..=268435454 => 4,
+        128..16383 => 2,
+        16383..2_097_151 => 3,
+        2_097_151..268_435_455 => 4,
         _ => 5,
+    };
+    for i in (0..n).rev() {
+        let b = ((l >> (7 * i)) & 127) as u8;
+        out.push(if i == n - 1 { b } else { b | 128 });
     }
 }
 
-/// Decodes a listpack; `None` if it is malformed.
-pub fn decode(lp: &[u8]) -> Option<Vec<Item>> {
-    if lp.len() < 7 || u32::from_le_bytes(lp[..4].try_into().ok()?) as usize != lp.len() {
+/// Builds a listpack of `items` (strings stored as integers where they read as one).
+pub fn encode<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut w = Writer::new();
+    for s in items {
+        w.push(s);
+    }
+    w.finish()
+}
+
+/// The entries of a listpack, integers written back as decimal strings; `None`
+/// if it is malformed: sizes that disagree with the header, an unknown
+/// encoding, an entry or backlen running past the end, a wrong backlen, a
+/// count that does not match, or bytes after the terminator (Redis's
+/// `lpValidateIntegrity` with deep validation).
+pub fn decode(lp: &[u8]) -> Option<Vec<Vec<u8>>> {
+    if lp.len() < HEADER_SIZE + 1 {
         return None;
     }
-    let mut p = 6;
+    let total = u32::from_le_bytes(lp[..4].try_into().ok()?) as usize;
+    let count = u16::from_le_bytes([lp[4], lp[5]]);
+    if total != lp.len() || lp[total - 1] != EOF {
+        return None;
+    }
     let mut out = Vec::new();
+    let mut p = HEADER_SIZE;
     loop {
         let b = *lp.get(p)?;
-        if b == 0xFF {
+        if b == EOF {
+            if p != total - 1 {
+                return None;
+            }
             break;
         }
-        let int_at = |from: usize, n: usize| -> Option<i64> {
-            let bytes = lp.get(from..from + n)?;
-            let mut buf = [0u8; 8];
-            buf[..n].copy_from_slice(bytes);
-            let v = i64::from_le_bytes(buf);
-            let shift = 64 - 8 * n as u32;
-            Some((v << shift) >> shift)
+        let get = |from: usize, n: usize| lp.get(from..from.checked_add(n)?);
+        let sign_extend = |bytes: &[u8], bits: u32| {
+            let mut v = 0u64;
+            for (i, &x) in bytes.iter().enumerate() {
+                v |= (x as u64) << (8 * i);
+            }
+            let shift = 64 - bits;
+            ((v << shift) as i64) >> shift
         };
-        let (item, len) = if b & 0x80 == 0 {
-            (Item::Int(b as i64), 1)
-        } else if b & 0xC0 == 0x80 {
+        let (entry_len, value): (usize, Vec<u8>) = if b & 0x80 == 0 {
+            (1, (b as i64).to_string().into_bytes())
+        } else if b & 0xc0 == ENC_6BIT_STR {
             let n = (b & 0x3f) as usize;
-            (Item::Str(lp.get(p + 1..p + 1 + n)?.to_vec()), 1 + n)
-        } else if b & 0xE0 == 0xC0 {
-            let u = (((b & 0x1f) as u64) << 8) | *lp.get(p + 1)? as u64;
-            let v = ((u << 51) as i64) >> 51;
-            (Item::Int(v), 2)
-        } else if b & 0xF0 == 0xE0 {
+            (1 + n, get(p + 1, n)?.to_vec())
+        } else if b & 0xe0 == ENC_13BIT_INT {
+            let v = (((b & 0x1f) as u16) << 8) | *lp.get(p + 1)? as u16;
+            (2, sign_extend(&v.to_le_bytes(), 13).to_string().into_bytes())
+        } else if b & 0xf0 == ENC_12BIT_STR {
             let n = (((b & 0x0f) as usize) << 8) | *lp.get(p + 1)? as usize;
-            (Item::Str(lp.get(p + 2..p + 2 + n)?.to_vec()), 2 + n)
+            (2 + n, get(p + 2, n)?.to_vec())
         } else {
             match b {
-                0xF0 => {
-                    let n = u32::from_le_bytes(lp.get(p + 1..p + 5)?.try_into().ok()?) as usize;
-                    (Item::Str(lp.get(p + 5..p + 5 + n)?.to_vec()), 5 + n)
+                ENC_16BIT_INT => (3, sign_extend(get(p + 1, 2)?, 16).to_string().into_bytes()),
+                ENC_24BIT_INT => (4, sign_extend(get(p + 1, 3)?, 24).to_string().into_bytes()),
+                ENC_32BIT_INT => (5, sign_extend(get(p + 1, 4)?, 32).to_string().into_bytes()),
+                ENC_64BIT_INT => (9, sign_extend(get(p + 1, 8)?, 64).to_string().into_bytes()),
+                ENC_32BIT_STR => {
+                    let n = u32::from_le_bytes(get(p + 1, 4)?.try_into().ok()?) as usize;
+                    (5usize.checked_add(n)?, get(p + 5, n)?.to_vec())
                 }
-                0xF1 => (Item::Int(int_at(p + 1, 2)?), 3),
-                0xF2 => (Item::Int(int_at(p + 1, 3)?), 4),
-                0xF3 => (Item::Int(int_at(p + 1, 4)?), 5),
-                0xF4 => (Item::Int(int_at(p + 1, 8)?), 9),
                 _ => return None,
             }
         };
-        p += len + backlen_size(len);
-        out.push(item);
+        let backlen_at = p + entry_len;
+        let mut expected = Vec::with_capacity(5);
+        encode_backlen(&mut expected, entry_len as u64);
+        if get(backlen_at, expected.len())? != &expected[..] {
+            return None;
+        }
+        out.push(value);
+        p = backlen_at + expected.len();
+    }
+    if count != COUNT_UNKNOWN && count as usize != out.len() {
+        return None;
     }
     Some(out)
 }
@@ -188,52 +228,100 @@ mod tests {
     use super::*;
 
     #[test]
-    fn elements_round_trip() {
-        let mut b = Builder::new();
-        let ints = [
-            0i64,
-            127,
-            128,
-            -1,
-            4095,
-            -4096,
-            4096,
-            32767,
-            -32768,
-            1 << 23,
-            -(1 << 23) - 1,
-            i64::MIN,
-            i64::MAX,
-        ];
-        for v in ints {
-            b.int(v);
-        }
-        let long = vec![b'x'; 5000];
-        let mid = vec![b'y'; 300];
-        b.string(b"abc");
-        b.string(b"12");
-        b.string(b"012");
-        b.string(&mid);
-        b.string(&long);
-        let lp = b.finish();
-        let items = decode(&lp).unwrap();
-        let mut want: Vec<Item> = ints.iter().map(|&v| Item::Int(v)).collect();
-        want.extend([
-            Item::Str(b"abc".to_vec()),
-            Item::Int(12),
-            Item::Str(b"012".to_vec()),
-            Item::Str(mid),
-            Item::Str(long),
-        ]);
-        assert_eq!(items, want);
+    fn integer_forms() {
+        let one = |s: &str| {
+            let lp = encode([s.as_bytes()]);
+            lp[HEADER_SIZE..lp.len() - 1].to_vec()
+        };
+        assert_eq!(one("0"), [0x00, 1]);
+        assert_eq!(one("127"), [0x7f, 1]);
+        assert_eq!(one("128"), [0xc0, 0x80, 2]);
+        assert_eq!(one("-1"), [0xdf, 0xff, 2]);
+        assert_eq!(one("-4096"), [0xd0, 0x00, 2]);
+        assert_eq!(one("4095"), [0xcf, 0xff, 2]);
+        assert_eq!(one("4096"), [0xf1, 0x00, 0x10, 3]);
+        assert_eq!(one("-32768"), [0xf1, 0x00, 0x80, 3]);
+        assert_eq!(one("32768"), [0xf2, 0x00, 0x80, 0x00, 4]);
+        assert_eq!(one("-8388609"), [0xf3, 0xff, 0xff, 0x7f, 0xff, 5]);
+        assert_eq!(one("2147483648"), [0xf4, 0, 0, 0, 0x80, 0, 0, 0, 0, 9]);
+        // Not canonical: strings.
+        assert_eq!(one("007"), [0x83, b'0', b'0', b'7', 4]);
+        assert_eq!(one("-0"), [0x82, b'-', b'0', 3]);
+        assert_eq!(one("+1"), [0x82, b'+', b'1', 3]);
     }
 
     #[test]
-    fn a_small_listpack_is_redis_bytes() {
-        // lpNew + lpAppend("a") + lpAppendInteger(1): Redis's bytes.
-        let mut b = Builder::new();
-        b.string(b"a");
-        b.int(1);
-        assert_eq!(b.finish(), vec![12, 0, 0, 0, 2, 0, 0x81, b'a', 2, 1, 1, 0xFF]);
+    fn string_forms_and_backlens() {
+        let s63 = [b'a'; 63];
+        let lp = encode([&s63[..]]);
+        assert_eq!(lp[HEADER_SIZE], 0x80 | 63);
+        assert_eq!(lp[lp.len() - 2], 64);
+        let s200 = [b'b'; 200];
+        let lp = encode([&s200[..]]);
+        assert_eq!(&lp[HEADER_SIZE..HEADER_SIZE + 2], [0xe0, 200]);
+        // backlen of 202: 202 >> 7 = 1, then (202 & 127) | 128.
+        assert_eq!(&lp[lp.len() - 3..lp.len() - 1], [1, (202 & 127) | 128]);
+        let s5000 = vec![b'c'; 5000];
+        let lp = encode([&s5000[..]]);
+        assert_eq!(&lp[HEADER_SIZE..HEADER_SIZE + 5], [0xf0, 0x88, 0x13, 0, 0]);
+    }
+
+    #[test]
+    fn roundtrip() {
+        let mut items: Vec<Vec<u8>> = [
+            "",
+            "0",
+            "1",
+            "-1",
+            "127",
+            "128",
+            "-4097",
+            "4096",
+            "70000",
+            "-70000",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "hello",
+            "1.5",
+            "007",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        items.push(vec![0, 255, 10, 13]);
+        for n in [63, 64, 127, 128, 4095, 4096, 20000, 3_000_000] {
+            items.push(vec![b'x'; n]);
+        }
+        let lp = encode(items.iter().map(|v| &v[..]));
+        assert_eq!(u32::from_le_bytes(lp[..4].try_into().unwrap()) as usize, lp.len());
+        assert_eq!(decode(&lp), Some(items));
+        let empty = encode(std::iter::empty());
+        assert_eq!(empty, [7, 0, 0, 0, 0, 0, 0xff]);
+        assert_eq!(decode(&empty), Some(vec![]));
+    }
+
+    #[test]
+    fn unknown_count_and_corruption() {
+        let many: Vec<Vec<u8>> = (0..70000).map(|i: i64| i.to_string().into_bytes()).collect();
+        let lp = encode(many.iter().map(|v| &v[..]));
+        assert_eq!(&lp[4..6], [0xff, 0xff]);
+        assert_eq!(decode(&lp).map(|v| v.len()), Some(70000));
+
+        let good = encode([&b"abc"[..], b"12"]);
+        assert!(decode(&good).is_some());
+        let mut bad = good.clone();
+        bad[0] += 1; // total bytes
+        assert_eq!(decode(&bad), None);
+        let mut bad = good.clone();
+        bad[4] = 3; // count
+        assert_eq!(decode(&bad), None);
+        let mut bad = good.clone();
+        bad[HEADER_SIZE + 4] = 9; // backlen of "abc"
+        assert_eq!(decode(&bad), None);
+        let mut bad = good.clone();
+        bad[HEADER_SIZE] = 0xf5; // unknown encoding
+        assert_eq!(decode(&bad), None);
+        assert_eq!(decode(&good[..good.len() - 1]), None);
     }
 }

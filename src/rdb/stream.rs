@@ -12,7 +12,7 @@
 //! value ...`, and `lp-count`. redsql writes nodes of up to 100 entries, as
 //! its trimming counts them (`commands::streams`), without tombstones.
 
-use super::listpack::{self, Builder};
+use super::listpack;
 use super::{Reader, write_len, write_string};
 use crate::store::StreamId;
 use bytes::Bytes;
@@ -69,31 +69,31 @@ fn write_id(out: &mut Vec<u8>, id: StreamId) {
 fn node(entries: &[(StreamId, Vec<Bytes>)]) -> Vec<u8> {
     let (master, master_fields) = (entries[0].0, &entries[0].1);
     let names: Vec<&Bytes> = master_fields.iter().step_by(2).collect();
-    let mut lp = Builder::new();
-    lp.int(entries.len() as i64);
-    lp.int(0);
-    lp.int(names.len() as i64);
+    let mut lp = listpack::Writer::new();
+    lp.push_int(entries.len() as i64);
+    lp.push_int(0);
+    lp.push_int(names.len() as i64);
     for f in &names {
-        lp.string(f);
+        lp.push(f);
     }
-    lp.int(0);
+    lp.push_int(0);
     for (id, fields) in entries {
         let same = fields.len() / 2 == names.len() && fields.iter().step_by(2).zip(&names).all(|(a, b)| a == *b);
-        lp.int(if same { FLAG_SAMEFIELDS } else { 0 });
-        lp.int(id.ms.wrapping_sub(master.ms) as i64);
-        lp.int(id.seq.wrapping_sub(master.seq) as i64);
+        lp.push_int(if same { FLAG_SAMEFIELDS } else { 0 });
+        lp.push_int(id.ms.wrapping_sub(master.ms) as i64);
+        lp.push_int(id.seq.wrapping_sub(master.seq) as i64);
         let n = fields.len() / 2;
         if same {
             for v in fields.iter().skip(1).step_by(2) {
-                lp.string(v);
+                lp.push(v);
             }
         } else {
-            lp.int(n as i64);
+            lp.push_int(n as i64);
             for f in fields {
-                lp.string(f);
+                lp.push(f);
             }
         }
-        lp.int(if same { n as i64 + 3 } else { 2 * n as i64 + 4 });
+        lp.push_int(if same { n as i64 + 3 } else { 2 * n as i64 + 4 });
     }
     lp.finish()
 }
@@ -169,29 +169,29 @@ pub fn read(r: &mut Reader) -> Option<Stream> {
         let master = id_of_raw(&key)?;
         let items = listpack::decode(&r.string()?)?;
         let mut it = items.into_iter();
-        let count = it.next()?.int()?;
-        let deleted = it.next()?.int()?;
-        let nfields = usize::try_from(it.next()?.int()?).ok()?;
+        let count = int(it.next()?)?;
+        let deleted = int(it.next()?)?;
+        let nfields = usize::try_from(int(it.next()?)?).ok()?;
         let names: Vec<Bytes> = (0..nfields)
-            .map(|_| it.next().map(|i| Bytes::from(i.into_bytes())))
+            .map(|_| it.next().map(Bytes::from))
             .collect::<Option<_>>()?;
-        if it.next()?.int()? != 0 {
+        if int(it.next()?)? != 0 {
             return None;
         }
         for _ in 0..count + deleted {
-            let flags = it.next()?.int()?;
-            let ms = master.ms.wrapping_add(it.next()?.int()? as u64);
-            let seq = master.seq.wrapping_add(it.next()?.int()? as u64);
+            let flags = int(it.next()?)?;
+            let ms = master.ms.wrapping_add(int(it.next()?)? as u64);
+            let seq = master.seq.wrapping_add(int(it.next()?)? as u64);
             let mut fields = Vec::new();
             if flags & FLAG_SAMEFIELDS != 0 {
                 for f in &names {
                     fields.push(f.clone());
-                    fields.push(Bytes::from(it.next()?.into_bytes()));
+                    fields.push(Bytes::from(it.next()?));
                 }
             } else {
-                let n = usize::try_from(it.next()?.int()?).ok()?;
+                let n = usize::try_from(int(it.next()?)?).ok()?;
                 for _ in 0..2 * n {
-                    fields.push(Bytes::from(it.next()?.into_bytes()));
+                    fields.push(Bytes::from(it.next()?));
                 }
             }
             it.next()?; // lp-count
@@ -245,4 +245,9 @@ pub fn read(r: &mut Reader) -> Option<Stream> {
         });
     }
     Some(s)
+}
+
+/// A listpack element as the integer it holds (they come back as text).
+fn int(element: Vec<u8>) -> Option<i64> {
+    crate::resp::request::parse_i64(&element)
 }
