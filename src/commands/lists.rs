@@ -55,7 +55,7 @@ pub const COMMANDS: &[Spec] = &[
 ];
 
 /// Most elements a range read may ask for and still run inline.
-const INLINE_RANGE: i64 = 512;
+pub const INLINE_RANGE: i64 = 512;
 
 /// LRANGE asking for at most [`INLINE_RANGE`] elements (both indexes from
 /// the same end, so the count is known without the length) costs about a

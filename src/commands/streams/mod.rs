@@ -29,8 +29,8 @@ pub(crate) use ids::{parse_id, parse_strict_id};
 
 pub const COMMANDS: &[Spec] = &[
     Spec::write("xadd", xadd).places(lookups_first),
-    Spec::read("xrange", xrange),
-    Spec::read("xrevrange", xrevrange),
+    Spec::read("xrange", xrange).bounded(short_count),
+    Spec::read("xrevrange", xrevrange).bounded(short_count),
     Spec::read("xlen", xlen),
     Spec::write("xdel", xdel),
     Spec::write("xtrim", xtrim),
@@ -62,6 +62,14 @@ pub const COMMANDS: &[Spec] = &[
     Spec::read("xinfo|consumers", info::xinfo_consumers),
     Spec::pure("xinfo|help", info::xinfo_help),
 ];
+
+/// XRANGE/XREVRANGE with a small COUNT costs about a fast command (a seek and
+/// that many rows): it runs inline, as LRANGE over a short range does.
+fn short_count(args: &[Bytes]) -> bool {
+    args.len() == 6
+        && args[4].eq_ignore_ascii_case(b"COUNT")
+        && crate::resp::request::parse_i64(&args[5]).is_some_and(|n| (0..=super::lists::INLINE_RANGE).contains(&n))
+}
 
 /// Entries per node of Redis's default `stream-node-max-entries`.
 const NODE_ENTRIES: u64 = 100;
