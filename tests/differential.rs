@@ -184,6 +184,7 @@ scripts!(
     hyperloglog,
     keys,
     lists,
+    memory,
     pubsub,
     rmw,
     scripting,

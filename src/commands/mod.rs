@@ -17,6 +17,7 @@ pub mod keys;
 pub mod keyspec;
 pub mod lists;
 pub mod longdouble;
+pub mod memory;
 pub mod scripting;
 pub mod server;
 pub mod sets;
@@ -214,6 +215,7 @@ pub const FAMILIES: &[&[Spec]] = &[
     hyperloglog::COMMANDS,
     keys::COMMANDS,
     lists::COMMANDS,
+    memory::COMMANDS,
     scripting::COMMANDS,
     server::COMMANDS,
     sets::COMMANDS,
