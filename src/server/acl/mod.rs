@@ -223,23 +223,14 @@ impl crate::commands::Restrictions for ScriptAcl {
             Ok(()) => return Ok(()),
             Err(d) => d,
         };
-        let (reason, object, msg) = match denied {
-            Denied::Command => (
-                Reason::Command,
-                Bytes::from(cmd.name.clone()),
-                "The user executing the script can't run this command or subcommand",
-            ),
-            Denied::Key(i) => (
-                Reason::Key,
-                args[i].clone(),
-                "The user executing the script can't access at least one of the keys mentioned in the command arguments",
-            ),
-            Denied::Channel(i) => (
-                Reason::Channel,
-                args[i].clone(),
-                "The user executing the script can't publish to the channel mentioned in the command",
-            ),
+        let msg = match denied {
+            Denied::Command => "The user executing the script can't run this command or subcommand",
+            Denied::Key(_) => {
+                "The user executing the script can't access at least one of the keys mentioned in the command arguments"
+            }
+            Denied::Channel(_) => "The user executing the script can't publish to the channel mentioned in the command",
         };
+        let (reason, object) = logged(denied, cmd, args);
         let event = Event {
             reason,
             context: Context::Lua,
@@ -265,23 +256,14 @@ pub fn check_command(s: &Session, cmd: &Command, args: &[Bytes]) -> Result<(), R
         Ok(()) => return Ok(()),
         Err(d) => d,
     };
-    let (reason, object, msg) = match denied {
-        Denied::Command => (
-            Reason::Command,
-            Bytes::from(cmd.name.clone()),
-            format!("NOPERM this user has no permissions to run the '{}' command", cmd.name),
-        ),
-        Denied::Key(i) => (
-            Reason::Key,
-            args[i].clone(),
-            "NOPERM this user has no permissions to access one of the keys used as arguments".to_string(),
-        ),
-        Denied::Channel(i) => (
-            Reason::Channel,
-            args[i].clone(),
-            "NOPERM this user has no permissions to access one of the channels used as arguments".to_string(),
-        ),
+    let msg = match denied {
+        Denied::Command => format!("NOPERM this user has no permissions to run the '{}' command", cmd.name),
+        Denied::Key(_) => "NOPERM this user has no permissions to access one of the keys used as arguments".to_string(),
+        Denied::Channel(_) => {
+            "NOPERM this user has no permissions to access one of the channels used as arguments".to_string()
+        }
     };
+    let (reason, object) = logged(denied, cmd, args);
     // Redis records a refused command as the client's last one (`cmd=` in
     // the log's client info and in CLIENT LIST).
     *s.client.last_cmd.lock().unwrap_or_else(|e| e.into_inner()) = cmd.name.clone();
@@ -298,27 +280,26 @@ pub fn recheck_queued(s: &Session, cmd: &Command, args: &[Bytes]) -> Result<(), 
         Ok(()) => return Ok(()),
         Err(d) => d,
     };
-    let (reason, object, why) = match denied {
-        Denied::Command => (
-            Reason::Command,
-            Bytes::from(cmd.name.clone()),
-            "no permission to execute the command or subcommand",
-        ),
-        Denied::Key(i) => (
-            Reason::Key,
-            args[i].clone(),
-            "no permission to touch the specified keys",
-        ),
-        Denied::Channel(i) => (
-            Reason::Channel,
-            args[i].clone(),
-            "no permission to access one of the channels used as arguments",
-        ),
+    let why = match denied {
+        Denied::Command => "no permission to execute the command or subcommand",
+        Denied::Key(_) => "no permission to touch the specified keys",
+        Denied::Channel(_) => "no permission to access one of the channels used as arguments",
     };
+    let (reason, object) = logged(denied, cmd, args);
     log_event(s, reason, object, user.name.clone(), true);
     Err(Reply::error(format!(
         "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {why}"
     )))
+}
+
+/// What `ACL LOG` records of a refusal: its reason and the command, key or
+/// channel refused.
+fn logged(denied: Denied, cmd: &Command, args: &[Bytes]) -> (Reason, Bytes) {
+    match denied {
+        Denied::Command => (Reason::Command, Bytes::from(cmd.name.clone())),
+        Denied::Key(i) => (Reason::Key, args[i].clone()),
+        Denied::Channel(i) => (Reason::Channel, args[i].clone()),
+    }
 }
 
 /// Logs a refusal; `multi`: the command was queued in (or run by) a transaction.
