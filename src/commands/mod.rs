@@ -165,6 +165,15 @@ impl From<StoreError> for CmdError {
 
 impl CmdError {
     /// The Redis error text of a command's error; `None` for a storage failure.
+    /// The error reply a client gets for this error.
+    pub fn reply(&self) -> Reply {
+        match self {
+            CmdError::Store(e) => Reply::error(format!("ERR storage error: {e}")),
+            CmdError::Reply(e) => Reply::error(e.clone()),
+            CmdError::WrongType => Reply::error(WRONGTYPE),
+        }
+    }
+
     pub fn redis_text(&self) -> Option<&str> {
         match self {
             CmdError::Reply(e) => Some(e),

@@ -715,11 +715,10 @@ pub(crate) fn run_calls(batch: &Batch, databases: u32, store: &mut dyn Store) ->
         .iter()
         .map(|c| match call(&mut ctx, c) {
             Ok(r) => r,
-            Err(CmdError::Store(e)) => {
-                storage_failed = true;
-                Reply::error(format!("ERR storage error: {e}"))
+            Err(e) => {
+                storage_failed |= matches!(e, CmdError::Store(_));
+                e.reply()
             }
-            Err(e) => Reply::error(e.redis_text().unwrap_or_default()),
         })
         .collect();
     Outcome {

@@ -65,7 +65,7 @@ impl<'c, 's> Tx<'c, 's> {
         let reply = match &result {
             Ok(r) => r.clone(),
             Err(CmdError::Store(_)) => return result,
-            Err(e) => Reply::error(e.redis_text().unwrap_or_default()),
+            Err(e) => e.reply(),
         };
         if matches!(call.cmd.spec.handler, Handler::Write(_)) || !events.is_empty() {
             self.ran.push(Ran {

@@ -7,7 +7,6 @@ use super::tx::{Ran, Tx, TxValue};
 use super::{Commit, CommitObserver, Committed, Done, Hooks, Job, Msg, Outcome, Reported, Work, call, watch_holds};
 use crate::commands::spec::Cost;
 use crate::commands::{Class, Classes, CmdError, Ctx, Event, Handler};
-use crate::resp::Reply;
 use crate::store::{Store, StoreError};
 use crate::util::now_ms;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -495,7 +494,7 @@ fn run_strict(
         replies.push(match call(&mut ctx, c) {
             Ok(r) => r,
             Err(CmdError::Store(e)) => return Err(e),
-            Err(e) => Reply::error(e.redis_text().unwrap_or_default()),
+            Err(e) => e.reply(),
         });
         // A read is told to the observer only for its events (`keymiss`).
         if matches!(c.cmd.spec.handler, Handler::Write(_)) || !ctx.events.is_empty() {

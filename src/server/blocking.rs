@@ -450,7 +450,7 @@ async fn resolved(
     match s.server.engine.transaction(s.db, s.proto, job).await {
         Ok(value) => Ok(value.downcast::<Option<Vec<Bytes>>>().map(|v| *v).unwrap_or(None)),
         Err(crate::commands::CmdError::Store(e)) => Err(Reply::error(format!("ERR {e}"))),
-        Err(e) => Err(Reply::error(e.redis_text().unwrap_or_default())),
+        Err(e) => Err(e.reply()),
     }
 }
 
@@ -462,14 +462,14 @@ async fn rerun(s: &mut Session, call: &Call, step: crate::commands::CommandFn) -
         let reply = match tx.call_as(call.clone(), Some(step)) {
             Ok(r) => r,
             Err(crate::commands::CmdError::Store(e)) => return Err(crate::commands::CmdError::Store(e)),
-            Err(e) => Reply::error(e.redis_text().unwrap_or_default()),
+            Err(e) => e.reply(),
         };
         Ok(Box::new(reply) as crate::engine::TxValue)
     });
     let reply = match s.server.engine.transaction(s.db, s.proto, job).await {
         Ok(value) => value.downcast::<Reply>().map(|r| *r).unwrap_or(Reply::NilArray),
         Err(crate::commands::CmdError::Store(e)) => Reply::error(format!("ERR {e}")),
-        Err(e) => Reply::error(e.redis_text().unwrap_or_default()),
+        Err(e) => e.reply(),
     };
     if !is_empty_reply(&reply) && !reply.is_error() {
         s.server.dirty.fetch_add(1, Ordering::Relaxed);

@@ -296,8 +296,7 @@ async fn keyspace_stats(s: &Session) -> Result<Vec<(u32, DbStats)>, Reply> {
             Ok(stats) => Ok(*stats),
             Err(_) => Err(Reply::error("ERR cannot read keyspace statistics")),
         },
-        Err(crate::commands::CmdError::Store(e)) => Err(Reply::error(format!("ERR storage error: {e}"))),
-        Err(e) => Err(Reply::error(e.redis_text().unwrap_or_default())),
+        Err(e) => Err(e.reply()),
     }
 }
 

@@ -382,8 +382,7 @@ async fn watch(s: &mut Session, args: &[Bytes]) -> Reply {
             }
             Reply::ok()
         }
-        Err(CmdError::Store(e)) => Reply::error(format!("ERR storage error: {e}")),
-        Err(e) => Reply::error(e.redis_text().unwrap_or_default()),
+        Err(e) => e.reply(),
     }
 }
 
