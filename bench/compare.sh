@@ -37,34 +37,15 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-command -v redis-server >/dev/null || { echo "redis-server is needed (apt-get install redis-server)" >&2; exit 1; }
-command -v redis-benchmark >/dev/null || { echo "redis-benchmark is needed (apt-get install redis-tools)" >&2; exit 1; }
-# BIN=/path/to/redsql measures another build (nothing is built then).
-if [ -z "${BIN:-}" ]; then
-  cargo build --release --quiet
-  BIN=target/release/redsql
-fi
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-TMP=$(mktemp -d)
-REDIS_PORT=$(free_port)
-REDSQL_PORT=$(free_port)
-cleanup() {
-  redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
-  [ -n "${REDSQL_PID:-}" ] && kill "$REDSQL_PID" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-redis-server --port "$REDIS_PORT" --save '' --appendonly no --dir "$TMP" --daemonize yes >/dev/null
+# shellcheck source=bench/pair.sh
+. bench/pair.sh
 STORE="SQLite file"
 [ -n "$DB" ] && STORE="PostgreSQL"
-"$BIN" --port "$REDSQL_PORT" --db "${DB:-$TMP/redsql.db}" --appendfsync "$FSYNC" --loglevel warning &
-REDSQL_PID=$!
-for p in "$REDIS_PORT" "$REDSQL_PORT"; do
-  for _ in $(seq 100); do redis-cli -p "$p" ping >/dev/null 2>&1 && break; sleep 0.1; done
-done
+if [ -n "$DB" ]; then
+  start_pair --db "$DB" --appendfsync "$FSYNC"
+else
+  start_pair --appendfsync "$FSYNC"
+fi
 
 # run PORT ARGS... -> lines "test<TAB>rps<TAB>p50" from redis-benchmark's CSV output
 run() {

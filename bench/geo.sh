@@ -14,26 +14,9 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
-command -v redis-server >/dev/null || { echo "redis-server is needed" >&2; exit 1; }
-if [ -z "${BIN:-}" ]; then
-  cargo build --release --quiet
-  BIN=target/release/redsql
-fi
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-TMP=$(mktemp -d)
-REDIS_PORT=$(free_port)
-REDSQL_PORT=$(free_port)
-cleanup() {
-  redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
-  [ -n "${REDSQL_PID:-}" ] && kill "$REDSQL_PID" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-redis-server --port "$REDIS_PORT" --save '' --appendonly no --dir "$TMP" --daemonize yes >/dev/null
-"$BIN" --port "$REDSQL_PORT" --db "$TMP/geo.db" --loglevel warning &
-REDSQL_PID=$!
-for _ in $(seq 1 100); do redis-cli -p "$REDSQL_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+# shellcheck source=bench/pair.sh
+. bench/pair.sh
+start_pair
 
 # Members spread uniformly over a 200 km x 200 km square around (2.35, 48.85):
 # the same seed on both servers; density such that an 11 km (1,000) or a
